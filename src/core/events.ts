@@ -1,0 +1,91 @@
+/**
+ * The contract between the sans-I/O core and its adapters: what the core tells
+ * the adapter (events, bytes to write, transport instructions) and the small
+ * interface behind which compression lives.
+ */
+import type { SockwaveError } from './errors.js';
+
+export const ReadyState = {
+  CONNECTING: 0,
+  OPEN: 1,
+  CLOSING: 2,
+  CLOSED: 3,
+} as const;
+export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
+
+/** Events the core reports, a discriminated union on `type`. */
+export type CoreEvent =
+  /** A complete, validated message. Text data is valid UTF-8 bytes (not yet decoded). */
+  | { type: 'message'; data: Buffer; isBinary: boolean }
+  /** A ping arrived; the core already queued the pong with the same payload. */
+  | { type: 'ping'; data: Buffer }
+  | { type: 'pong'; data: Buffer }
+  /**
+   * The peer's close frame arrived (state is now CLOSING or CLOSED). `code` is
+   * 1005 when the frame had no payload. The core already queued the echo.
+   */
+  | { type: 'close-frame'; code: number; reason: string }
+  /**
+   * The peer broke the protocol or a limit. The core has already queued the
+   * close frame with `error.closeCode` (when one may still be sent) and moved
+   * to CLOSING; the adapter should report the error, then follow `shutdown`.
+   */
+  | { type: 'error'; error: SockwaveError }
+  /**
+   * Transport instruction. `end`: half-close our side now (server after the
+   * closing handshake: RFC 6455 §7.1.1 says the server closes TCP first).
+   * `await-peer-close`: we are done; expect the peer to close TCP, and destroy
+   * the transport when `closeTimeoutMs` runs out.
+   */
+  | { type: 'shutdown'; mode: 'end' | 'await-peer-close' }
+  /** Final event, exactly once: state is CLOSED. 1006 when no close frame was received. */
+  | { type: 'closed'; code: number; reason: string; wasClean: boolean };
+
+export type CoreEventType = CoreEvent['type'];
+
+/**
+ * Where the core puts its output. Called synchronously, in wire order, from
+ * inside `receive()` and the send/ping/close calls (and from extension
+ * callbacks when compression is asynchronous).
+ */
+export interface ConnectionSink {
+  /**
+   * Bytes for the wire, in order. A frame may arrive as two calls (header,
+   * then an unmodified payload buffer) so large payloads are never copied.
+   * `cb`, when given, is for the caller of `send` and runs once the adapter
+   * has handed the bytes to the transport.
+   */
+  write(data: Buffer, cb?: (error?: Error | null) => void): void;
+  /** An event for the application (or the adapter). */
+  event(event: CoreEvent): void;
+}
+
+/**
+ * Permessage compression, defined here so the core stays free of node:zlib.
+ * `node/deflate.ts` implements it. Both directions are asynchronous; the core
+ * keeps messages in order around them.
+ */
+export interface MessageCompressor {
+  /**
+   * Compress one whole message. The result must NOT include the trailing
+   * 00 00 ff ff (RFC 7692 §7.2.1).
+   */
+  compress(data: Buffer, done: (error: Error | null, result?: Buffer) => void): void;
+  /**
+   * Inflate the payload of one frame of a compressed message. `isFinal` marks
+   * the last frame: the implementation appends 00 00 ff ff. It must stop and
+   * fail with a MessageTooLargeError as soon as the output of the current
+   * message exceeds `maxBytes`, without producing the rest.
+   */
+  decompress(
+    data: Buffer,
+    isFinal: boolean,
+    maxBytes: number,
+    done: (error: Error | null, result?: Buffer[]) => void,
+  ): void;
+  /** Release zlib contexts. Called once when the connection closes. */
+  close(): void;
+}
+
+/** Generates masking keys. Passed in so tests can be deterministic. */
+export type MaskSource = (target: Buffer, offset: number) => void;
