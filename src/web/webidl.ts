@@ -1,0 +1,36 @@
+/**
+ * The few WebIDL conversions the WebSocket interface needs.
+ * https://webidl.spec.whatwg.org/#es-type-mapping
+ */
+
+/** USVString: lone surrogates become U+FFFD. https://webidl.spec.whatwg.org/#es-USVString */
+export function toUSVString(value: unknown): string {
+  const s = String(value);
+  // String.prototype.toWellFormed is ES2024 (present in Node 20's V8 but not in the ES2023 lib typings).
+  const wellFormed = (s as string & { toWellFormed?: () => string }).toWellFormed;
+  if (typeof wellFormed === 'function') return wellFormed.call(s);
+  return Buffer.from(s, 'utf8').toString('utf8');
+}
+
+/**
+ * `[Clamp] unsigned short`: NaN becomes 0, values are clamped to 0..65535 and
+ * rounded to the nearest integer, ties to even.
+ * https://webidl.spec.whatwg.org/#abstract-opdef-converttoint (step 7, [Clamp])
+ */
+export function toClampedUnsignedShort(value: unknown): number {
+  const x = Number(value);
+  if (Number.isNaN(x)) return 0;
+  const clamped = Math.min(Math.max(x, 0), 0xffff);
+  const floor = Math.floor(clamped);
+  const fraction = clamped - floor;
+  if (fraction > 0.5) return floor + 1;
+  if (fraction < 0.5) return floor;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/** `unsigned short` without [Clamp]: modulo 2^16. */
+export function toUnsignedShort(value: unknown): number {
+  const x = Number(value);
+  if (!Number.isFinite(x)) return 0;
+  return ((Math.trunc(x) % 0x10000) + 0x10000) % 0x10000;
+}
