@@ -1,0 +1,260 @@
+/**
+ * `sockwave listen`: a WebSocket server for trying things out. Three modes:
+ * `--echo` sends every message back unchanged, `--broadcast` relays every
+ * message to all clients, and the default prints messages and sends stdin
+ * lines to every client. `--static DIR` serves files on the same port.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import * as readline from 'node:readline';
+import { WebSocketServer } from '../node/server.js';
+import type { WebSocket as NodeWebSocket } from '../node/socket.js';
+import { ExitCode, UsageError, parseCommandArgs, parseIntegerOption, type CliIo } from './args.js';
+import { describeClose, errorLine, formatMessage, isBinaryFormat, type FormatOptions } from './format.js';
+import { createStaticHandler } from './static-files.js';
+
+export const LISTEN_USAGE = `Usage: sockwave listen [options]
+
+Run a WebSocket server. By default it prints incoming messages on stdout and
+sends each line of stdin to every connected client.
+
+Options:
+  -p, --port N              port to listen on (default 8080; 0 picks a free one)
+      --host HOST           address to bind (default 127.0.0.1; 0.0.0.0 or ::
+                            to accept other machines)
+      --path PATH           only accept WebSocket upgrades on PATH (default: any)
+      --echo                echo every message back unchanged (text and binary)
+      --broadcast           send every message to all connected clients
+  -s, --subprotocol NAME    accept only these subprotocols (repeatable); by
+                            default the client's first offer is selected
+      --static DIR          serve the files in DIR over HTTP on the same port
+      --tls-cert FILE       PEM certificate: serve https:// and wss://
+      --tls-key FILE        PEM private key for --tls-cert
+      --deflate             enable permessage-deflate compression
+      --max-message BYTES   largest message accepted (default 16777216)
+      --binary-as FORMAT    print binary messages as hex (default), base64, utf8
+      --json                pretty-print text messages that are JSON
+  -q, --quiet               no connection log on stderr
+  -h, --help                show this help
+
+The server stops on Ctrl+C (SIGINT) or SIGTERM, closing clients with 1001.
+Exit codes: 0 stopped by a signal, 1 could not listen, 2 bad arguments.
+
+Examples:
+  sockwave listen --port 8080 --echo
+  sockwave listen --broadcast --static ./public
+  sockwave listen --port 8443 --tls-cert cert.pem --tls-key key.pem --echo`;
+
+const OPTIONS = {
+  port: { type: 'string', short: 'p' },
+  host: { type: 'string', default: '127.0.0.1' },
+  path: { type: 'string' },
+  echo: { type: 'boolean', default: false },
+  broadcast: { type: 'boolean', default: false },
+  subprotocol: { type: 'string', short: 's', multiple: true },
+  static: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  deflate: { type: 'boolean', default: false },
+  'max-message': { type: 'string' },
+  'binary-as': { type: 'string', default: 'hex' },
+  json: { type: 'boolean', default: false },
+  quiet: { type: 'boolean', short: 'q', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export type ListenMode = 'echo' | 'broadcast' | 'print';
+
+export interface ListenSettings {
+  port: number;
+  host: string;
+  path: string | undefined;
+  mode: ListenMode;
+  protocols: string[];
+  staticDir: string | undefined;
+  tls: { certFile: string; keyFile: string } | undefined;
+  isDeflateEnabled: boolean;
+  maxMessageBytes: number;
+  format: FormatOptions;
+  isQuiet: boolean;
+}
+
+export function parseListenArgs(argv: string[]): ListenSettings | null {
+  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
+  if (values.help) return null;
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  if (values.echo && values.broadcast) throw new UsageError('--echo and --broadcast cannot be combined');
+  if (Boolean(values['tls-cert']) !== Boolean(values['tls-key'])) {
+    throw new UsageError('--tls-cert and --tls-key must be given together');
+  }
+  if (values.path !== undefined && !values.path.startsWith('/')) throw new UsageError(`--path must start with '/'`);
+  const binaryAs = values['binary-as'];
+  if (!isBinaryFormat(binaryAs)) throw new UsageError(`--binary-as must be hex, base64 or utf8, got '${binaryAs}'`);
+  return {
+    port: parseIntegerOption('--port', values.port, 0, 65535) ?? 8080,
+    host: values.host,
+    path: values.path,
+    mode: values.echo ? 'echo' : values.broadcast ? 'broadcast' : 'print',
+    protocols: values.subprotocol ?? [],
+    staticDir: values.static,
+    tls: values['tls-cert'] ? { certFile: values['tls-cert'], keyFile: values['tls-key']! } : undefined,
+    isDeflateEnabled: values.deflate,
+    maxMessageBytes: parseIntegerOption('--max-message', values['max-message'], 1, 2 ** 31) ?? 16 * 1024 * 1024,
+    format: { binaryAs, isJson: values.json },
+    isQuiet: values.quiet,
+  };
+}
+
+export async function runListen(argv: string[], io: CliIo): Promise<number> {
+  const settings = parseListenArgs(argv);
+  if (settings === null) {
+    io.stdout.write(`${LISTEN_USAGE}\n`);
+    return ExitCode.OK;
+  }
+  let httpServer: Server;
+  try {
+    httpServer = createTransport(settings);
+  } catch (error) {
+    io.stderr.write(`error: ${errorLine(error)}\n`);
+    return ExitCode.CONNECTION_ERROR;
+  }
+  return new ListenSession(settings, io, httpServer).run();
+}
+
+function createTransport(s: ListenSettings): Server {
+  const handler = s.staticDir ? createStaticHandler(s.staticDir) : upgradeRequired;
+  if (!s.tls) return createHttpServer(handler);
+  // Read the PEM files up front so a typo is one clear error line, not a TLS failure later.
+  const cert = readFileSync(s.tls.certFile);
+  const key = readFileSync(s.tls.keyFile);
+  return createHttpsServer({ cert, key }, handler) as unknown as Server;
+}
+
+function upgradeRequired(_req: IncomingMessage, res: ServerResponse): void {
+  const body = 'This is a WebSocket endpoint: connect with a WebSocket client.\n';
+  res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length, Upgrade: 'websocket' });
+  res.end(body);
+}
+
+class ListenSession {
+  private readonly wss: WebSocketServer;
+  private readonly ids = new WeakMap<object, number>();
+  private nextId = 1;
+  private finish!: (code: number) => void;
+  private lines: readline.Interface | undefined;
+  private readonly onSignal = (): void => void this.stop();
+  private isStopping = false;
+
+  constructor(
+    private readonly s: ListenSettings,
+    private readonly io: CliIo,
+    private readonly httpServer: Server,
+  ) {
+    this.wss = new WebSocketServer({
+      server: httpServer,
+      path: s.path,
+      perMessageDeflate: s.isDeflateEnabled,
+      maxPayload: s.maxMessageBytes,
+      handleProtocols: (offered: Set<string>) => this.selectProtocol(offered),
+    });
+  }
+
+  run(): Promise<number> {
+    const done = new Promise<number>((resolve) => (this.finish = resolve));
+    this.httpServer.once('error', (error) => {
+      this.io.stderr.write(`error: cannot listen on ${this.s.host}:${this.s.port}: ${errorLine(error)}\n`);
+      this.finish(ExitCode.CONNECTION_ERROR);
+    });
+    this.wss.on('error', (error: unknown) => this.log(`error: ${errorLine(error)}`));
+    this.wss.on('connection', (socket: NodeWebSocket, request: IncomingMessage) => this.accepted(socket, request));
+    this.httpServer.listen(this.s.port, this.s.host, () => this.listening());
+    process.on('SIGINT', this.onSignal);
+    process.on('SIGTERM', this.onSignal);
+    return done;
+  }
+
+  private selectProtocol(offered: Set<string>): string | false {
+    for (const protocol of offered) {
+      if (this.s.protocols.length === 0 || this.s.protocols.includes(protocol)) return protocol;
+    }
+    return false;
+  }
+
+  private listening(): void {
+    const { port } = this.httpServer.address() as AddressInfo;
+    const host = this.s.host.includes(':') ? `[${this.s.host}]` : this.s.host;
+    const scheme = this.s.tls ? 'wss' : 'ws';
+    // Always printed (even with --quiet): scripts read the port from this line when --port 0.
+    this.io.stderr.write(`listening on ${scheme}://${host}:${port}${this.s.path ?? '/'} (${this.s.mode})\n`);
+    if (this.s.staticDir) this.io.stderr.write(`serving ${this.s.staticDir} at ${this.s.tls ? 'https' : 'http'}://${host}:${port}/\n`);
+    if (this.s.mode === 'print') this.readStdin();
+  }
+
+  private accepted(socket: NodeWebSocket, request: IncomingMessage): void {
+    const id = this.nextId++;
+    this.ids.set(socket, id);
+    const details = [socket.protocol && `protocol: ${socket.protocol}`, socket.extensions && `extensions: ${socket.extensions}`];
+    const extra = details.filter(Boolean).join(', ');
+    this.log(`[#${id}] connected from ${request.socket.remoteAddress ?? '?'}${extra ? ` (${extra})` : ''}`);
+    socket.on('message', (data: Buffer, isBinary: boolean) => this.received(socket, id, data, isBinary));
+    socket.on('error', (error: unknown) => this.log(`[#${id}] error: ${errorLine(error)}`));
+    socket.on('close', (code: number, reason: Buffer) => this.log(`[#${id}] closed: ${describeClose(code, reason)}`));
+  }
+
+  private received(socket: NodeWebSocket, id: number, data: Buffer, isBinary: boolean): void {
+    switch (this.s.mode) {
+      case 'echo':
+        socket.send(data, { binary: isBinary });
+        return;
+      case 'broadcast':
+        for (const client of this.wss.clients) {
+          if (client.readyState === 1) client.send(data, { binary: isBinary });
+        }
+        return;
+      case 'print': {
+        const text = formatMessage(data, isBinary, this.s.format);
+        this.io.stdout.write(this.io.stdout.isTTY ? `< [#${id}] ${text}\n` : `${text}\n`);
+      }
+    }
+  }
+
+  private readStdin(): void {
+    const rl = readline.createInterface({ input: this.io.stdin, terminal: false });
+    this.lines = rl;
+    rl.on('line', (line) => {
+      for (const client of this.wss.clients) {
+        if (client.readyState === 1) client.send(line);
+      }
+    });
+  }
+
+  private async stop(): Promise<void> {
+    if (this.isStopping) return;
+    this.isStopping = true;
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
+    this.lines?.close();
+    this.log('stopping: closing clients with 1001');
+    const clients = [...this.wss.clients];
+    for (const client of clients) client.close(1001, 'server shutting down');
+    // Give clients a moment to answer the close frame, then drop whatever is left.
+    let deadline: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(clients.map((c) => (c.readyState === 3 ? undefined : once(c, 'close')))),
+      new Promise((resolve) => (deadline = setTimeout(resolve, 2000))),
+    ]);
+    clearTimeout(deadline);
+    for (const client of this.wss.clients) client.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    this.httpServer.close();
+    this.httpServer.closeAllConnections();
+    this.finish(ExitCode.OK);
+  }
+
+  private log(line: string): void {
+    if (!this.s.isQuiet) this.io.stderr.write(`${line}\n`);
+  }
+}
