@@ -1,0 +1,14 @@
+/**
+ * sockwave/core: the sans-I/O RFC 6455 core, for adapters and for people who
+ * bring their own transport.
+ */
+export * from './errors.js';
+export * from './options.js';
+export * from './events.js';
+export * from './connection.js';
+export * from './frame.js';
+export * from './mask.js';
+export * from './utf8.js';
+export * from './close.js';
+export { MessageAssembler, FREE_FRAGMENT_ALLOWANCE } from './message-assembler.js';
+// Handshake engineer: handshake.ts and deflate-params.ts exports go below.
