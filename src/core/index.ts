@@ -12,3 +12,6 @@ export * from './utf8.js';
 export * from './close.js';
 export { MessageAssembler, FREE_FRAGMENT_ALLOWANCE } from './message-assembler.js';
 // Handshake engineer: handshake.ts and deflate-params.ts exports go below.
+export * from './handshake.js';
+export * from './deflate-params.js';
+export { isToken, parseTokenList, listHasToken, splitList, trimOws } from './header-tokens.js';

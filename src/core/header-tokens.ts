@@ -1,0 +1,190 @@
+/**
+ * HTTP header value grammar (RFC 7230 §3.2.6 tokens and quoted-strings,
+ * §7 comma-separated lists) as hand-written single-pass scanners.
+ *
+ * Every function here is linear in the length of its input: each character is
+ * looked at a bounded number of times and no regular expression is used. That
+ * is deliberate: header values come from the peer, and backtracking regexes
+ * over lists are a known ReDoS/quadratic-time source (a 1 MB
+ * `Sec-WebSocket-Extensions` header must not stall the event loop).
+ */
+
+const SP = 0x20;
+const HTAB = 0x09;
+const COMMA = 0x2c;
+const SEMICOLON = 0x3b;
+const EQUALS = 0x3d;
+const DQUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** RFC 7230 §3.2.6 tchar, as a lookup table over 0..127. */
+const TCHAR = new Uint8Array(128);
+for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
+for (const ch of "!#$%&'*+-.^_`|~") TCHAR[ch.charCodeAt(0)] = 1;
+
+export function isTokenChar(code: number): boolean {
+  return code < 128 && TCHAR[code] === 1;
+}
+
+/** True when `value` is a non-empty RFC 7230 token. */
+export function isToken(value: string): boolean {
+  if (value.length === 0) return false;
+  for (let i = 0; i < value.length; i++) {
+    if (!isTokenChar(value.charCodeAt(i))) return false;
+  }
+  return true;
+}
+
+function isOws(code: number): boolean {
+  return code === SP || code === HTAB;
+}
+
+/** Removes leading and trailing SP/HTAB (RFC 7230 OWS) without a regex. */
+export function trimOws(value: string): string {
+  let start = 0;
+  let end = value.length;
+  while (start < end && isOws(value.charCodeAt(start))) start++;
+  while (end > start && isOws(value.charCodeAt(end - 1))) end--;
+  return start === 0 && end === value.length ? value : value.slice(start, end);
+}
+
+/**
+ * Splits an RFC 7230 §7 `#element` list on commas and trims OWS. Empty
+ * elements ("a,,b", a trailing comma) are skipped, as §7 requires recipients
+ * to accept them. Elements are returned as written (not validated).
+ */
+export function splitList(value: string): string[] {
+  const out: string[] = [];
+  let start = 0;
+  while (start <= value.length) {
+    let end = value.indexOf(',', start);
+    if (end === -1) end = value.length;
+    const element = trimOws(value.slice(start, end));
+    if (element.length > 0) out.push(element);
+    start = end + 1;
+  }
+  return out;
+}
+
+/**
+ * Parses a `#token` list. Returns the tokens in order, or null when an
+ * element is not a token (e.g. contains a space or a separator).
+ */
+export function parseTokenList(value: string): string[] | null {
+  const elements = splitList(value);
+  for (const element of elements) {
+    if (!isToken(element)) return null;
+  }
+  return elements;
+}
+
+/** True when the comma list contains `token`, compared ASCII case-insensitively. */
+export function listHasToken(value: string, token: string): boolean {
+  const wanted = token.toLowerCase();
+  for (const element of splitList(value)) {
+    if (element.length === wanted.length && element.toLowerCase() === wanted) return true;
+  }
+  return false;
+}
+
+/** One element of a parameterised list such as Sec-WebSocket-Extensions. */
+export interface ParameterizedElement {
+  /** The element's token, lower-cased. */
+  name: string;
+  /** Parameters in order, names lower-cased; `true` when written without a value. */
+  params: Array<[string, string | true]>;
+}
+
+/**
+ * Parses RFC 6455 §9.1 `extension-list`:
+ *
+ *     extension-list = 1#extension
+ *     extension      = extension-token *( ";" extension-param )
+ *     extension-param = token [ "=" (token | quoted-string) ]
+ *
+ * §9.1: a quoted-string value must, once unescaped, be a token. Empty list
+ * elements are skipped (RFC 7230 §7); a list with no element at all is an
+ * error (`1#`). Throws a SyntaxError naming the offset of the first fault.
+ */
+export function parseParameterizedList(value: string): ParameterizedElement[] {
+  const out: ParameterizedElement[] = [];
+  const n = value.length;
+  let i = 0;
+
+  const skipOws = (): void => {
+    while (i < n && isOws(value.charCodeAt(i))) i++;
+  };
+  const fail = (what: string): never => {
+    throw new SyntaxError(`${what} at offset ${i}`);
+  };
+  const readToken = (what: string): string => {
+    const start = i;
+    while (i < n && isTokenChar(value.charCodeAt(i))) i++;
+    if (i === start) fail(`expected ${what}`);
+    return value.slice(start, i);
+  };
+  const readQuoted = (): string => {
+    i++; // opening DQUOTE
+    let result = '';
+    let runStart = i;
+    for (;;) {
+      if (i >= n) fail('unterminated quoted-string');
+      const c = value.charCodeAt(i);
+      if (c === DQUOTE) {
+        result += value.slice(runStart, i);
+        i++;
+        return result;
+      }
+      if (c === BACKSLASH) {
+        result += value.slice(runStart, i);
+        i++;
+        if (i >= n) fail('unterminated quoted-pair');
+        result += value[i];
+        i++;
+        runStart = i;
+        continue;
+      }
+      i++;
+    }
+  };
+
+  for (;;) {
+    // Skip empty elements and the separators between elements.
+    while (i < n && (isOws(value.charCodeAt(i)) || value.charCodeAt(i) === COMMA)) i++;
+    if (i >= n) break;
+    const name = readToken('an extension name').toLowerCase();
+    const params: Array<[string, string | true]> = [];
+    skipOws();
+    while (i < n && value.charCodeAt(i) === SEMICOLON) {
+      i++;
+      skipOws();
+      const paramName = readToken('a parameter name').toLowerCase();
+      skipOws();
+      if (i < n && value.charCodeAt(i) === EQUALS) {
+        i++;
+        skipOws();
+        let paramValue: string;
+        if (i < n && value.charCodeAt(i) === DQUOTE) {
+          paramValue = readQuoted();
+          // RFC 6455 §9.1: the unescaped value must conform to the token ABNF.
+          if (!isToken(paramValue)) fail('quoted parameter value is not a token');
+        } else {
+          paramValue = readToken('a parameter value');
+        }
+        params.push([paramName, paramValue]);
+        skipOws();
+      } else {
+        params.push([paramName, true]);
+      }
+    }
+    out.push({ name, params });
+    if (i < n) {
+      if (value.charCodeAt(i) !== COMMA) fail('expected "," or ";"');
+      i++;
+    }
+  }
+  if (out.length === 0) throw new SyntaxError('empty extension list');
+  return out;
+}

@@ -1,0 +1,521 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  WEBSOCKET_GUID,
+  computeAcceptKey,
+  generateKey,
+  isValidKey,
+  validateUpgradeRequest,
+  buildAcceptResponse,
+  buildRejectResponse,
+  buildClientRequest,
+  validateServerResponse,
+  selectProtocol,
+  ResponseHeadParser,
+  type UpgradeRequestInfo,
+  type ParsedResponseHead,
+} from '../../src/core/handshake.js';
+import { HandshakeError } from '../../src/core/errors.js';
+
+const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
+const ACCEPT = 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=';
+
+function request(overrides: Partial<UpgradeRequestInfo> = {}, headers?: string[]): UpgradeRequestInfo {
+  return {
+    method: 'GET',
+    httpVersion: '1.1',
+    url: '/chat',
+    rawHeaders: headers ?? [
+      'Host', 'server.example.com',
+      'Upgrade', 'websocket',
+      'Connection', 'Upgrade',
+      'Sec-WebSocket-Key', KEY,
+      'Origin', 'http://example.com',
+      'Sec-WebSocket-Protocol', 'chat, superchat',
+      'Sec-WebSocket-Version', '13',
+    ],
+    ...overrides,
+  };
+}
+
+/** The standard headers with `name` replaced (value undefined removes it) and extra lines appended. */
+function withHeader(name: string, value: string | undefined, ...extra: string[]): UpgradeRequestInfo {
+  const base = request().rawHeaders;
+  const out: string[] = [];
+  for (let i = 0; i < base.length; i += 2) {
+    if (base[i].toLowerCase() === name.toLowerCase()) {
+      if (value !== undefined) out.push(base[i], value);
+    } else {
+      out.push(base[i], base[i + 1]);
+    }
+  }
+  return request({}, [...out, ...extra]);
+}
+
+function rejects(req: UpgradeRequestInfo, status: number, pattern: RegExp): HandshakeError {
+  let caught: unknown;
+  try {
+    validateUpgradeRequest(req);
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof HandshakeError, `expected a HandshakeError, got ${String(caught)}`);
+  assert.equal(caught.status, status);
+  assert.match(caught.message, pattern);
+  return caught;
+}
+
+describe('accept key', () => {
+  test('computeAcceptKey reproduces the RFC 6455 §4.2.2 example', () => {
+    assert.equal(WEBSOCKET_GUID, '258EAFA5-E914-47DA-95CA-C5AB0DC85B11');
+    assert.equal(computeAcceptKey(KEY), ACCEPT);
+  });
+
+  test('generateKey returns fresh 16-byte base64 nonces', () => {
+    const a = generateKey();
+    const b = generateKey();
+    assert.equal(a.length, 24);
+    assert.equal(Buffer.from(a, 'base64').length, 16);
+    assert.ok(isValidKey(a));
+    assert.notEqual(a, b);
+  });
+
+  test('isValidKey accepts only base64 of exactly 16 bytes', () => {
+    assert.ok(isValidKey(KEY));
+    assert.ok(!isValidKey(Buffer.alloc(15).toString('base64')));
+    assert.ok(!isValidKey(Buffer.alloc(17).toString('base64')));
+    assert.ok(!isValidKey('dGhlIHNhbXBsZSBub25jZQ'));
+    assert.ok(!isValidKey('dGhlIHNhbXBsZSBub25jZ!=='));
+    assert.ok(!isValidKey(` ${KEY}`));
+  });
+});
+
+describe('validateUpgradeRequest', () => {
+  test('accepts the RFC 6455 §1.2 request and reports its fields', () => {
+    const result = validateUpgradeRequest(request());
+    assert.deepEqual(result, {
+      key: KEY,
+      host: 'server.example.com',
+      origin: 'http://example.com',
+      protocols: ['chat', 'superchat'],
+      extensions: undefined,
+    });
+  });
+
+  test('accepts token lists and any case in Upgrade and Connection', () => {
+    const req = withHeader('Connection', 'keep-alive, Upgrade');
+    assert.equal(validateUpgradeRequest(req).key, KEY);
+    assert.equal(validateUpgradeRequest(withHeader('Upgrade', 'h2c, WebSocket')).key, KEY);
+    assert.equal(validateUpgradeRequest(withHeader('Connection', 'UPGRADE')).key, KEY);
+    // A second Connection line carrying the token also counts (lists may be split across lines).
+    assert.equal(validateUpgradeRequest(withHeader('Connection', 'keep-alive', 'Connection', 'upgrade')).key, KEY);
+  });
+
+  test('accepts HTTP/1.2 as a later 1.x version', () => {
+    assert.equal(validateUpgradeRequest(request({ httpVersion: '1.2' })).key, KEY);
+  });
+
+  test('rejects a method other than GET with 400', () => {
+    rejects(request({ method: 'POST' }), 400, /method must be GET/);
+  });
+
+  test('rejects HTTP/1.0 and HTTP/2.0 with 400', () => {
+    rejects(request({ httpVersion: '1.0' }), 400, /HTTP version/);
+    rejects(request({ httpVersion: '2.0' }), 400, /HTTP version/);
+  });
+
+  test('rejects a missing, empty or duplicate Host with 400', () => {
+    rejects(withHeader('Host', undefined), 400, /missing Host/);
+    rejects(withHeader('Host', ''), 400, /empty Host/);
+    rejects(withHeader('Host', 'a.example', 'host', 'b.example'), 400, /duplicate Host/);
+  });
+
+  test('rejects a missing websocket token in Upgrade with 400', () => {
+    rejects(withHeader('Upgrade', undefined), 400, /Upgrade/);
+    rejects(withHeader('Upgrade', 'h2c'), 400, /Upgrade/);
+    rejects(withHeader('Upgrade', 'websocketx'), 400, /Upgrade/);
+  });
+
+  test('rejects a missing upgrade token in Connection with 400', () => {
+    rejects(withHeader('Connection', undefined), 400, /Connection/);
+    rejects(withHeader('Connection', 'keep-alive'), 400, /Connection/);
+    rejects(withHeader('Connection', 'keep-alive upgrade'), 400, /Connection/);
+  });
+
+  test('rejects a missing, duplicate or malformed Sec-WebSocket-Key with 400', () => {
+    rejects(withHeader('Sec-WebSocket-Key', undefined), 400, /missing Sec-WebSocket-Key/);
+    rejects(withHeader('Sec-WebSocket-Key', KEY, 'Sec-WebSocket-Key', KEY), 400, /duplicate Sec-WebSocket-Key/);
+    rejects(withHeader('Sec-WebSocket-Key', Buffer.alloc(15).toString('base64')), 400, /16 bytes/);
+    rejects(withHeader('Sec-WebSocket-Key', Buffer.alloc(17).toString('base64')), 400, /16 bytes/);
+    rejects(withHeader('Sec-WebSocket-Key', 'not base64 at all!!!!!=='), 400, /16 bytes/);
+  });
+
+  test('answers 426 with Sec-WebSocket-Version: 13 for another version', () => {
+    const error = rejects(withHeader('Sec-WebSocket-Version', '8'), 426, /unsupported WebSocket version/);
+    assert.deepEqual(error.headers, { 'Sec-WebSocket-Version': '13' });
+    rejects(withHeader('Sec-WebSocket-Version', '13, 8'), 426, /version/);
+  });
+
+  test('answers 400 with Sec-WebSocket-Version: 13 when the version is missing or repeated', () => {
+    const error = rejects(withHeader('Sec-WebSocket-Version', undefined), 400, /missing Sec-WebSocket-Version/);
+    assert.deepEqual(error.headers, { 'Sec-WebSocket-Version': '13' });
+    rejects(withHeader('Sec-WebSocket-Version', '13', 'Sec-WebSocket-Version', '13'), 400, /duplicate/);
+  });
+
+  test('joins subprotocols from several Sec-WebSocket-Protocol lines in order', () => {
+    const req = withHeader('Sec-WebSocket-Protocol', 'a, b', 'Sec-WebSocket-Protocol', 'c,,d');
+    assert.deepEqual(validateUpgradeRequest(req).protocols, ['a', 'b', 'c', 'd']);
+    assert.deepEqual(validateUpgradeRequest(withHeader('Sec-WebSocket-Protocol', undefined)).protocols, []);
+  });
+
+  test('rejects invalid, duplicate or empty subprotocol lists with 400', () => {
+    rejects(withHeader('Sec-WebSocket-Protocol', 'chat, super chat'), 400, /invalid Sec-WebSocket-Protocol/);
+    rejects(withHeader('Sec-WebSocket-Protocol', 'chat/1'), 400, /invalid Sec-WebSocket-Protocol/);
+    rejects(withHeader('Sec-WebSocket-Protocol', 'chat, chat'), 400, /duplicate subprotocol/);
+    rejects(withHeader('Sec-WebSocket-Protocol', 'a', 'Sec-WebSocket-Protocol', 'a'), 400, /duplicate subprotocol/);
+    rejects(withHeader('Sec-WebSocket-Protocol', ' , '), 400, /empty/);
+  });
+
+  test('rejects a duplicate Origin with 400 and reports a missing one as undefined', () => {
+    rejects(withHeader('Origin', 'http://a.example', 'Origin', 'http://b.example'), 400, /duplicate Origin/);
+    assert.equal(validateUpgradeRequest(withHeader('Origin', undefined)).origin, undefined);
+  });
+
+  test('joins Sec-WebSocket-Extensions lines raw', () => {
+    const req = withHeader(
+      'Sec-WebSocket-Extensions',
+      undefined,
+      'Sec-WebSocket-Extensions', 'permessage-deflate; client_max_window_bits',
+      'sec-websocket-extensions', 'x-foo',
+    );
+    assert.equal(validateUpgradeRequest(req).extensions, 'permessage-deflate; client_max_window_bits, x-foo');
+  });
+
+  test('parses a 1 MB subprotocol list in linear time', () => {
+    const unique = Array.from({ length: 100_000 }, (_, i) => `p${i}`).join(',');
+    for (const value of ['a,'.repeat(500_000), `${unique}`, `a${' '.repeat(1_000_000)}b`, ',' .repeat(1_000_000)]) {
+      const start = performance.now();
+      try {
+        validateUpgradeRequest(withHeader('Sec-WebSocket-Protocol', value));
+      } catch (error) {
+        assert.ok(error instanceof HandshakeError);
+      }
+      const elapsed = performance.now() - start;
+      assert.ok(elapsed < 500, `took ${elapsed.toFixed(0)} ms`);
+    }
+  });
+});
+
+describe('selectProtocol', () => {
+  test('picks the first offered protocol the server supports', () => {
+    assert.equal(selectProtocol(['a', 'b', 'c'], ['c', 'b']), 'b');
+    assert.equal(selectProtocol(['a'], new Set(['x'])), undefined);
+  });
+});
+
+describe('building heads', () => {
+  test('buildAcceptResponse writes the RFC 6455 §1.3 response', () => {
+    assert.equal(
+      buildAcceptResponse({ key: KEY, protocol: 'chat' }),
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${ACCEPT}\r\nSec-WebSocket-Protocol: chat\r\n\r\n`,
+    );
+  });
+
+  test('buildAcceptResponse adds extensions and extra headers, repeated values as lines', () => {
+    const head = buildAcceptResponse({
+      key: KEY,
+      extensions: 'permessage-deflate',
+      headers: { 'Set-Cookie': ['a=1', 'b=2'], 'X-Id': '7', Upgrade: 'ignored' },
+    });
+    assert.match(head, /\r\nSec-WebSocket-Extensions: permessage-deflate\r\n/);
+    assert.match(head, /\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nX-Id: 7\r\n\r\n$/);
+    assert.doesNotMatch(head, /ignored/);
+  });
+
+  test('building heads throws a TypeError on CR, LF or NUL in a header (injection)', () => {
+    for (const bad of ['a\r\nX-Evil: 1', 'a\nb', 'a\rb', 'a\0b']) {
+      assert.throws(() => buildAcceptResponse({ key: KEY, headers: { 'X-A': bad } }), TypeError);
+      assert.throws(() => buildRejectResponse(403, { headers: { 'X-A': bad } }), TypeError);
+      assert.throws(() => buildClientRequest({ host: 'h', path: '/', key: KEY, headers: { 'X-A': bad } }), TypeError);
+      assert.throws(() => buildClientRequest({ host: bad, path: '/', key: KEY }), TypeError);
+      assert.throws(() => buildClientRequest({ host: 'h', path: '/', key: KEY, origin: bad }), TypeError);
+      assert.throws(() => buildAcceptResponse({ key: KEY, extensions: bad }), TypeError);
+    }
+    assert.throws(() => buildAcceptResponse({ key: KEY, headers: { 'X-A\r\nB': 'v' } }), TypeError);
+    assert.throws(() => buildAcceptResponse({ key: KEY, headers: { 'Bad Name': 'v' } }), TypeError);
+    assert.throws(() => buildClientRequest({ host: 'h', path: '/a b', key: KEY }), TypeError);
+    assert.throws(() => buildClientRequest({ host: 'h', path: '/a\r\nX: 1', key: KEY }), TypeError);
+    assert.throws(() => buildAcceptResponse({ key: KEY, protocol: 'a b' }), TypeError);
+  });
+
+  test('buildRejectResponse closes the connection and counts the body in UTF-8 bytes', () => {
+    const head = buildRejectResponse(426, { headers: { 'Sec-WebSocket-Version': '13' }, body: 'versión' });
+    assert.equal(
+      head,
+      'HTTP/1.1 426 Upgrade Required\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n' +
+        'Content-Length: 8\r\nSec-WebSocket-Version: 13\r\n\r\nversión',
+    );
+    const plain = buildRejectResponse(403);
+    assert.match(plain, /^HTTP\/1.1 403 Forbidden\r\n/);
+    assert.match(plain, /\r\n\r\nForbidden$/);
+    assert.doesNotMatch(buildRejectResponse(400, { headers: { 'Content-Length': '0' } }), /Content-Length: 0/);
+    assert.throws(() => buildRejectResponse(200), RangeError);
+  });
+
+  test('buildClientRequest writes the RFC 6455 §1.2 request', () => {
+    assert.equal(
+      buildClientRequest({
+        host: 'server.example.com',
+        path: '/chat',
+        key: KEY,
+        protocols: ['chat', 'superchat'],
+        origin: 'http://example.com',
+        extensions: 'permessage-deflate; client_max_window_bits',
+        headers: { Authorization: 'Bearer x' },
+      }),
+      'GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, superchat\r\n` +
+        'Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nOrigin: http://example.com\r\n' +
+        'Authorization: Bearer x\r\n\r\n',
+    );
+  });
+
+  test('buildClientRequest lets headers replace Host but not handshake fields', () => {
+    const head = buildClientRequest({ host: 'a', path: '/', key: KEY, headers: { host: 'b' } });
+    assert.doesNotMatch(head, /Host: a/);
+    assert.match(head, /host: b\r\n/);
+    assert.throws(() => buildClientRequest({ host: 'a', path: '/', key: KEY, headers: { 'Sec-WebSocket-Version': '8' } }), TypeError);
+    assert.throws(() => buildClientRequest({ host: 'a', path: '/', key: KEY, protocols: ['x', 'x'] }), TypeError);
+    assert.throws(() => buildClientRequest({ host: 'a', path: '/', key: KEY, protocols: ['a,b'] }), TypeError);
+  });
+});
+
+const OK_HEAD =
+  `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${ACCEPT}\r\n\r\n`;
+
+/** Feeds `bytes` whole, byte by byte and in 7-byte pieces; all three must agree. */
+function parseThreeWays(bytes: Buffer, limits?: { maxHeaderBytes?: number; maxHeaderCount?: number }): ParsedResponseHead[] {
+  const results: ParsedResponseHead[] = [];
+  for (const size of [bytes.length, 1, 7]) {
+    const parser = new ResponseHeadParser(limits);
+    let result: ParsedResponseHead | null = null;
+    for (let i = 0; i < bytes.length && result === null; i += size) result = parser.push(bytes.subarray(i, i + size));
+    assert.ok(result, `no head with chunk size ${size}`);
+    results.push(result);
+  }
+  return results;
+}
+
+function parseError(bytes: Buffer, limits?: { maxHeaderBytes?: number; maxHeaderCount?: number }): HandshakeError {
+  for (const size of [bytes.length, 1]) {
+    const parser = new ResponseHeadParser(limits);
+    let caught: unknown;
+    try {
+      for (let i = 0; i < bytes.length; i += size) parser.push(bytes.subarray(i, i + size));
+    } catch (error) {
+      caught = error;
+    }
+    assert.ok(caught instanceof HandshakeError, `chunk size ${size}: expected a HandshakeError`);
+    if (size === 1) return caught;
+  }
+  throw new Error('unreachable');
+}
+
+describe('ResponseHeadParser', () => {
+  test('parses a head fed whole, byte by byte and with trailing frame bytes', () => {
+    const frame = Buffer.from('810548656c6c6f', 'hex');
+    for (const result of parseThreeWays(Buffer.concat([Buffer.from(OK_HEAD, 'latin1'), frame]))) {
+      assert.equal(result.httpVersion, '1.1');
+      assert.equal(result.status, 101);
+      assert.equal(result.statusText, 'Switching Protocols');
+      assert.deepEqual(result.headers, [
+        ['Upgrade', 'websocket'],
+        ['Connection', 'Upgrade'],
+        ['Sec-WebSocket-Accept', ACCEPT],
+      ]);
+    }
+    // Trailing bytes only survive when they arrive in the same chunk as the head's end.
+    const [whole] = parseThreeWays(Buffer.concat([Buffer.from(OK_HEAD, 'latin1'), frame]));
+    assert.deepEqual(whole.rest, frame);
+  });
+
+  test('keeps the bytes after the head when they share the last chunk', () => {
+    const parser = new ResponseHeadParser();
+    assert.equal(parser.push(Buffer.from(OK_HEAD.slice(0, 20), 'latin1')), null);
+    const result = parser.push(Buffer.from(OK_HEAD.slice(20) + 'xyz', 'latin1'));
+    assert.equal(result?.rest.toString(), 'xyz');
+  });
+
+  test('trims OWS, keeps duplicate headers and accepts an empty reason phrase', () => {
+    const [result] = parseThreeWays(Buffer.from('HTTP/1.1 101\r\nA:  x \t\r\na: y\r\nB:\r\n\r\n'));
+    assert.equal(result.statusText, '');
+    assert.deepEqual(result.headers, [['A', 'x'], ['a', 'y'], ['B', '']]);
+  });
+
+  test('rejects bare LF, bare CR and obsolete line folding', () => {
+    assert.match(parseError(Buffer.from('HTTP/1.1 101 OK\nUpgrade: websocket\r\n\r\n')).message, /bare LF/);
+    assert.match(parseError(Buffer.from('HTTP/1.1 101 OK\r\nA: b\rc\r\n\r\n')).message, /CR not followed by LF/);
+    assert.match(parseError(Buffer.from('HTTP/1.1 101 OK\r\nA: b\r\n c\r\n\r\n')).message, /folding/);
+    assert.match(parseError(Buffer.from('HTTP/1.1 101 OK\r\nA: b\r\n\tc\r\n\r\n')).message, /folding/);
+  });
+
+  test('rejects malformed status lines and header lines', () => {
+    for (const head of ['HTTP/1.0 101 OK', 'HTTP/2.0 101 OK', 'HTTP/1.1 1O1 OK', 'HTTP/1.1  101 OK', 'ICY 200 OK', 'HTTP/1.1 101OK']) {
+      assert.ok(parseError(Buffer.from(`${head}\r\n\r\n`)).message.length > 0, head);
+    }
+    assert.match(parseError(Buffer.from('\r\n\r\n')).message, /empty status line/);
+    assert.match(parseError(Buffer.from('HTTP/1.1 101 OK\r\nUpgrade : websocket\r\n\r\n')).message, /field name/);
+    assert.match(parseError(Buffer.from('HTTP/1.1 101 OK\r\n: websocket\r\n\r\n')).message, /field name/);
+    assert.match(parseError(Buffer.from('HTTP/1.1 101 OK\r\nNoColon\r\n\r\n')).message, /field name/);
+    assert.match(parseError(Buffer.from('HTTP/1.1 101 OK\r\nA: b\0c\r\n\r\n')).message, /control character/);
+  });
+
+  test('enforces maxHeaderBytes while scanning, counting the final CRLFCRLF', () => {
+    const head = Buffer.from(OK_HEAD, 'latin1');
+    parseThreeWays(head, { maxHeaderBytes: head.length });
+    assert.match(parseError(head, { maxHeaderBytes: head.length - 1 }).message, /exceeds/);
+    // An endless head is refused after the limit, however much more arrives.
+    const parser = new ResponseHeadParser({ maxHeaderBytes: 1024 });
+    assert.equal(parser.push(Buffer.from('HTTP/1.1 101 OK\r\nX: ')), null);
+    assert.throws(() => parser.push(Buffer.alloc(10 * 1024 * 1024, 0x61)), /exceeds 1024 bytes/);
+  });
+
+  test('enforces maxHeaderCount', () => {
+    const lines = Array.from({ length: 5 }, (_, i) => `X-${i}: v\r\n`).join('');
+    parseThreeWays(Buffer.from(`HTTP/1.1 101 OK\r\n${lines}\r\n`), { maxHeaderCount: 5 });
+    assert.match(parseError(Buffer.from(`HTTP/1.1 101 OK\r\n${lines}\r\n`), { maxHeaderCount: 4 }).message, /more than 4 header lines/);
+  });
+
+  test('uses the default limits from DEFAULTS', () => {
+    const many = Array.from({ length: 101 }, (_, i) => `X-${i}: v\r\n`).join('');
+    assert.match(parseError(Buffer.from(`HTTP/1.1 101 OK\r\n${many}\r\n`)).message, /more than 100/);
+    assert.match(parseError(Buffer.from(`HTTP/1.1 101 OK\r\nX: ${'a'.repeat(16 * 1024)}\r\n\r\n`)).message, /exceeds 16384/);
+  });
+
+  test('parses a maximal head fed one byte at a time in linear time', () => {
+    const filler = Array.from({ length: 99 }, (_, i) => `X-${i}: ${'v'.repeat(150)}\r\n`).join('');
+    const bytes = Buffer.from(`HTTP/1.1 101 OK\r\n${filler}\r\n`);
+    assert.ok(bytes.length < 16 * 1024);
+    const start = performance.now();
+    const parser = new ResponseHeadParser();
+    let result: ParsedResponseHead | null = null;
+    for (let i = 0; i < bytes.length && !result; i++) result = parser.push(bytes.subarray(i, i + 1));
+    assert.equal(result?.headers.length, 99);
+    const elapsed = performance.now() - start;
+    assert.ok(elapsed < 200, `took ${elapsed.toFixed(0)} ms`);
+  });
+
+  test('refuses to be fed after it returned the head', () => {
+    const parser = new ResponseHeadParser();
+    assert.ok(parser.push(Buffer.from(OK_HEAD)));
+    assert.throws(() => parser.push(Buffer.from('x')));
+  });
+
+  test('rejects invalid limits with a RangeError naming the option', () => {
+    assert.throws(() => new ResponseHeadParser({ maxHeaderBytes: 0 }), /maxHeaderBytes/);
+    assert.throws(() => new ResponseHeadParser({ maxHeaderCount: -1 }), /maxHeaderCount/);
+  });
+});
+
+function head(status: number, headers: Array<[string, string]>, statusText = 'Switching Protocols'): ParsedResponseHead {
+  return { httpVersion: '1.1', status, statusText, headers, rest: Buffer.alloc(0) };
+}
+
+const GOOD: Array<[string, string]> = [
+  ['Upgrade', 'websocket'],
+  ['Connection', 'Upgrade'],
+  ['Sec-WebSocket-Accept', ACCEPT],
+];
+
+function serverFails(h: ParsedResponseHead, o: Parameters<typeof validateServerResponse>[1], pattern: RegExp): HandshakeError {
+  let caught: unknown;
+  try {
+    validateServerResponse(h, o);
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof HandshakeError, `expected a HandshakeError, got ${String(caught)}`);
+  assert.match(caught.message, pattern);
+  return caught;
+}
+
+describe('validateServerResponse', () => {
+  test('accepts a correct 101 without subprotocol or extensions', () => {
+    assert.deepEqual(validateServerResponse(head(101, GOOD), { key: KEY, protocols: [] }), {
+      protocol: '',
+      extensions: '',
+      deflate: null,
+    });
+  });
+
+  test('fails a non-101 status with that status and its reason phrase', () => {
+    const error = serverFails(head(403, [], 'Forbidden'), { key: KEY, protocols: [] }, /^server answered 403 Forbidden$/);
+    assert.equal(error.status, 403);
+    assert.equal(serverFails(head(200, GOOD, 'OK'), { key: KEY, protocols: [] }, /server answered 200 OK/).status, 200);
+  });
+
+  test('fails a missing or wrong Upgrade header', () => {
+    serverFails(head(101, GOOD.filter(([n]) => n !== 'Upgrade')), { key: KEY, protocols: [] }, /lacks the Upgrade header/);
+    serverFails(head(101, [['Upgrade', 'h2c'], ...GOOD.slice(1)]), { key: KEY, protocols: [] }, /Upgrade header is "h2c"/);
+    assert.equal(validateServerResponse(head(101, [['Upgrade', 'WebSocket'], ...GOOD.slice(1)]), { key: KEY, protocols: [] }).protocol, '');
+  });
+
+  test('fails a missing or wrong Connection header', () => {
+    serverFails(head(101, GOOD.filter(([n]) => n !== 'Connection')), { key: KEY, protocols: [] }, /lacks the Connection header/);
+    serverFails(head(101, [GOOD[0], ['Connection', 'close'], GOOD[2]]), { key: KEY, protocols: [] }, /Connection header is "close"/);
+  });
+
+  test('fails a missing, duplicate or wrong Sec-WebSocket-Accept with status 101', () => {
+    serverFails(head(101, GOOD.slice(0, 2)), { key: KEY, protocols: [] }, /lacks the Sec-WebSocket-Accept/);
+    serverFails(head(101, [...GOOD, ['Sec-WebSocket-Accept', ACCEPT]]), { key: KEY, protocols: [] }, /duplicate Sec-WebSocket-Accept/);
+    const error = serverFails(head(101, GOOD), { key: generateKey(), protocols: [] }, /does not match the key/);
+    assert.equal(error.status, 101);
+  });
+
+  test('accepts an offered subprotocol and none at all', () => {
+    const result = validateServerResponse(head(101, [...GOOD, ['Sec-WebSocket-Protocol', 'b']]), { key: KEY, protocols: ['a', 'b'] });
+    assert.equal(result.protocol, 'b');
+    assert.equal(validateServerResponse(head(101, GOOD), { key: KEY, protocols: ['a'] }).protocol, '');
+  });
+
+  test('fails a subprotocol that was not offered, or any when none was', () => {
+    serverFails(head(101, [...GOOD, ['Sec-WebSocket-Protocol', 'c']]), { key: KEY, protocols: ['a', 'b'] }, /"c" that was not offered/);
+    serverFails(head(101, [...GOOD, ['Sec-WebSocket-Protocol', 'A']]), { key: KEY, protocols: ['a'] }, /not offered/);
+    serverFails(head(101, [...GOOD, ['Sec-WebSocket-Protocol', 'a']]), { key: KEY, protocols: [] }, /but none was offered/);
+    serverFails(
+      head(101, [...GOOD, ['Sec-WebSocket-Protocol', 'a'], ['Sec-WebSocket-Protocol', 'a']]),
+      { key: KEY, protocols: ['a'] },
+      /duplicate Sec-WebSocket-Protocol/,
+    );
+  });
+
+  test('fails extensions when none were offered', () => {
+    serverFails(head(101, [...GOOD, ['Sec-WebSocket-Extensions', 'permessage-deflate']]), { key: KEY, protocols: [] }, /none were offered/);
+    serverFails(
+      head(101, [...GOOD, ['Sec-WebSocket-Extensions', 'permessage-deflate']]),
+      { key: KEY, protocols: [], deflate: false },
+      /none were offered/,
+    );
+  });
+
+  test('accepts permessage-deflate when offered and fails other extensions', () => {
+    const result = validateServerResponse(
+      head(101, [...GOOD, ['Sec-WebSocket-Extensions', 'permessage-deflate; server_no_context_takeover; client_max_window_bits=10']]),
+      { key: KEY, protocols: [], deflate: {} },
+    );
+    assert.deepEqual(result.deflate, {
+      serverNoContextTakeover: true,
+      clientNoContextTakeover: false,
+      serverMaxWindowBits: 15,
+      clientMaxWindowBits: 10,
+    });
+    assert.equal(result.extensions, 'permessage-deflate; server_no_context_takeover; client_max_window_bits=10');
+    serverFails(head(101, [...GOOD, ['Sec-WebSocket-Extensions', 'x-webkit-deflate-frame']]), { key: KEY, protocols: [], deflate: {} }, /"x-webkit-deflate-frame" was not offered/);
+    const error = serverFails(
+      head(101, [...GOOD, ['Sec-WebSocket-Extensions', 'permessage-deflate; foo']]),
+      { key: KEY, protocols: [], deflate: {} },
+      /unknown parameter foo/,
+    );
+    assert.equal(error.status, 101);
+  });
+});
