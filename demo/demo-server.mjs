@@ -203,7 +203,12 @@ export async function startDemoServer({
   const url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${address.port}/`;
 
   /** Closes every client with 1001 (RFC 6455 §7.4.1 "going away"), then the servers. */
-  async function close() {
+  let closing;
+  function close() {
+    closing ??= shutdown();
+    return closing;
+  }
+  async function shutdown() {
     const sockets = [...peers.keys()];
     for (const socket of sockets) socket.close(1001, 'server shutting down');
     await Promise.race([

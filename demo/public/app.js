@@ -18,8 +18,10 @@ const incoming = new Map();
 
 /** Hooks for the browser tests (and curious people in the console). */
 const demo = {
-  /** Completed received files: id -> { name, size, blob, from }. */
+  /** Completed received files: id -> { name, size, blob, from, sha256 }. */
   files: new Map(),
+  /** Every state shown, in order, e.g. ['connecting', 'open', 'closing', 'closed'] (for tests). */
+  states: [],
   get socket() {
     return ws;
   },
@@ -113,6 +115,7 @@ function renderPeers(peers) {
 
 function setStatus(state, detail = '') {
   const status = $('status');
+  if (status.dataset.state !== state || demo.states.length === 0) demo.states.push(state);
   status.dataset.state = state;
   $('status-text').textContent = detail ? `${state} · ${detail}` : state;
   $('fact-state').textContent = detail ? `${state} (${detail})` : state;

@@ -73,6 +73,21 @@ export function parseHeaders(lines: readonly string[]): Record<string, string> {
   return headers;
 }
 
+/** Turns `host:port/path` into `ws://host:port/path`; rejects schemes we cannot dial. */
+export function parseTargetUrl(raw: string): URL {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `ws://${raw}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new UsageError(`invalid URL '${raw}'`);
+  }
+  if (!['ws:', 'wss:', 'http:', 'https:'].includes(url.protocol)) {
+    throw new UsageError(`URL scheme must be ws, wss, http or https, got '${url.protocol.slice(0, -1)}'`);
+  }
+  return url;
+}
+
 /** Exit code for a finished connection, from the close code it ended with. */
 export function exitCodeForClose(code: number): ExitCode {
   return code === 1000 || code === 1001 || code === 1005 ? ExitCode.OK : ExitCode.ABNORMAL_CLOSE;

@@ -7,26 +7,9 @@
  * `GET /updateReports?agent=NAME` asks the server to write its reports.
  */
 import { connect } from '../node/client.js';
-import { ExitCode, UsageError, parseCommandArgs, parseIntegerOption, type CliIo } from './args.js';
+import { AUTOBAHN_USAGE } from './usage.js';
+import { ExitCode, UsageError, parseCommandArgs, parseIntegerOption, parseTargetUrl, type CliIo } from './args.js';
 import { errorLine } from './format.js';
-import { parseTargetUrl } from './connect.js';
-
-export const AUTOBAHN_USAGE = `Usage: sockwave autobahn URL --agent NAME [options]
-
-Run the Autobahn|Testsuite client protocol against a fuzzing server at URL
-(e.g. ws://127.0.0.1:9001): fetch the case count, run every case echoing each
-message back unchanged, then ask the server to update its reports.
-
-Options:
-  -a, --agent NAME          agent name shown in the reports (required)
-      --cases LIST          run only these cases, e.g. 1-10,15 (default: all)
-      --case-timeout MS     give up on one case after MS (default 60000)
-      --no-deflate          do not offer permessage-deflate
-  -q, --quiet               no per-case progress on stderr
-  -h, --help                show this help
-
-Exit codes: 0 all cases ran and reports were updated, 1 the server could not
-be reached or a control request failed, 2 bad arguments.`;
 
 const OPTIONS = {
   agent: { type: 'string', short: 'a' },

@@ -7,6 +7,7 @@
 import * as readline from 'node:readline';
 import { connect } from '../node/client.js';
 import type { WebSocket as NodeWebSocket } from '../node/socket.js';
+import { CONNECT_USAGE } from './usage.js';
 import {
   ExitCode,
   UsageError,
@@ -14,45 +15,10 @@ import {
   parseCommandArgs,
   parseHeaders,
   parseIntegerOption,
+  parseTargetUrl,
   type CliIo,
 } from './args.js';
 import { describeClose, errorLine, formatMessage, isBinaryFormat, type FormatOptions } from './format.js';
-
-export const CONNECT_USAGE = `Usage: sockwave connect URL [options]
-
-Open a WebSocket to URL (ws://, wss://, http:// or https://), send each line of
-stdin as a message and print each incoming message on stdout. Status and
-errors go to stderr.
-
-Options:
-  -H, --header 'Name: value'  add a request header (repeatable)
-  -s, --subprotocol NAME      offer a subprotocol (repeatable, in order)
-      --origin ORIGIN         send this Origin header
-      --no-check              accept any TLS certificate (self-signed servers)
-  -P, --ping                  enable commands /ping [data], /pong [data],
-                              /close [code [reason]]; show pings and pongs
-  -x, --execute MESSAGE       send MESSAGE once open (repeatable), then wait
-                              and close; stdin is not read
-  -w, --wait MS               after the last message (-x or end of piped
-                              stdin) wait MS for replies, then close
-                              (default 2000)
-  -b, --binary                send lines as binary messages
-      --binary-as FORMAT      show binary messages as hex (default), base64
-                              or utf8
-      --json                  pretty-print text messages that are JSON
-      --no-deflate            do not offer permessage-deflate compression
-      --timeout MS            opening handshake timeout (default 10000)
-  -q, --quiet                 no status lines on stderr
-  -h, --help                  show this help
-
-Exit codes: 0 clean close (1000, 1001 or no code), 1 could not connect,
-2 bad arguments, 3 abnormal close (1006) or the peer closed with an error code.
-
-Examples:
-  sockwave connect ws://localhost:8080/ws
-  echo '{"hello":1}' | sockwave connect ws://localhost:8080 --json
-  sockwave connect wss://self-signed.test -H 'Authorization: Bearer x' --no-check
-  sockwave connect ws://localhost:8080 -x ping -w 500`;
 
 const OPTIONS = {
   header: { type: 'string', short: 'H', multiple: true },
@@ -85,21 +51,6 @@ export interface ConnectSettings {
   isDeflateOffered: boolean;
   handshakeTimeoutMs: number;
   isQuiet: boolean;
-}
-
-/** Turns `host:port/path` into `ws://host:port/path`; rejects schemes we cannot dial. */
-export function parseTargetUrl(raw: string): URL {
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `ws://${raw}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    throw new UsageError(`invalid URL '${raw}'`);
-  }
-  if (!['ws:', 'wss:', 'http:', 'https:'].includes(url.protocol)) {
-    throw new UsageError(`URL scheme must be ws, wss, http or https, got '${url.protocol.slice(0, -1)}'`);
-  }
-  return url;
 }
 
 /** Parses the command line; returns null when --help was asked. */
@@ -148,6 +99,8 @@ class ConnectSession {
   private readonly isInteractive: boolean;
   private readonly onSigint = (): void => this.interrupt();
   private interrupts = 0;
+  /** We sent the close frame first (user command, end of input, Ctrl+C): the code was our choice. */
+  private isCloseOurs = false;
 
   constructor(
     private readonly s: ConnectSettings,
@@ -221,7 +174,7 @@ class ConnectSession {
       this.lines = undefined;
       if (this.socket.readyState !== 1) return;
       // Ctrl+D at a terminal closes now; a pipe that ended leaves time for replies.
-      if (this.isInteractive) this.socket.close(1000);
+      if (this.isInteractive) this.closeNormally();
       else this.scheduleClose();
     });
   }
@@ -261,6 +214,7 @@ class ConnectSession {
         case 'close': {
           const [code, ...reason] = rest;
           this.socket.close(code ? Number(code) : 1000, reason.join(' '));
+          this.isCloseOurs = true;
           return;
         }
         case 'help':
@@ -290,9 +244,13 @@ class ConnectSession {
 
   private scheduleClose(): void {
     clearTimeout(this.closeTimer);
-    this.closeTimer = setTimeout(() => {
-      if (this.socket.readyState === 1) this.socket.close(1000);
-    }, this.s.waitMs);
+    this.closeTimer = setTimeout(() => this.closeNormally(), this.s.waitMs);
+  }
+
+  private closeNormally(): void {
+    if (this.socket.readyState !== 1) return;
+    this.socket.close(1000);
+    this.isCloseOurs = true;
   }
 
   private interrupt(): void {
@@ -301,7 +259,7 @@ class ConnectSession {
       this.socket.terminate();
       return;
     }
-    if (this.socket.readyState === 1) this.socket.close(1000);
+    this.closeNormally();
   }
 
   private closed(code: number, reason: Buffer): void {
@@ -315,7 +273,8 @@ class ConnectSession {
       this.finish(ExitCode.CONNECTION_ERROR);
       return;
     }
-    const exit = exitCodeForClose(code);
+    // A close we started ends cleanly whatever code the user chose; 1006 is abnormal either way.
+    const exit = this.isCloseOurs && code !== 1006 ? ExitCode.OK : exitCodeForClose(code);
     this.status(`closed: ${describeClose(code, reason)}`, exit !== ExitCode.OK);
     this.finish(exit);
   }

@@ -12,41 +12,10 @@ import { once } from 'node:events';
 import * as readline from 'node:readline';
 import { WebSocketServer } from '../node/server.js';
 import type { WebSocket as NodeWebSocket } from '../node/socket.js';
+import { LISTEN_USAGE } from './usage.js';
 import { ExitCode, UsageError, parseCommandArgs, parseIntegerOption, type CliIo } from './args.js';
 import { describeClose, errorLine, formatMessage, isBinaryFormat, type FormatOptions } from './format.js';
 import { createStaticHandler } from './static-files.js';
-
-export const LISTEN_USAGE = `Usage: sockwave listen [options]
-
-Run a WebSocket server. By default it prints incoming messages on stdout and
-sends each line of stdin to every connected client.
-
-Options:
-  -p, --port N              port to listen on (default 8080; 0 picks a free one)
-      --host HOST           address to bind (default 127.0.0.1; 0.0.0.0 or ::
-                            to accept other machines)
-      --path PATH           only accept WebSocket upgrades on PATH (default: any)
-      --echo                echo every message back unchanged (text and binary)
-      --broadcast           send every message to all connected clients
-  -s, --subprotocol NAME    accept only these subprotocols (repeatable); by
-                            default the client's first offer is selected
-      --static DIR          serve the files in DIR over HTTP on the same port
-      --tls-cert FILE       PEM certificate: serve https:// and wss://
-      --tls-key FILE        PEM private key for --tls-cert
-      --deflate             enable permessage-deflate compression
-      --max-message BYTES   largest message accepted (default 16777216)
-      --binary-as FORMAT    print binary messages as hex (default), base64, utf8
-      --json                pretty-print text messages that are JSON
-  -q, --quiet               no connection log on stderr
-  -h, --help                show this help
-
-The server stops on Ctrl+C (SIGINT) or SIGTERM, closing clients with 1001.
-Exit codes: 0 stopped by a signal, 1 could not listen, 2 bad arguments.
-
-Examples:
-  sockwave listen --port 8080 --echo
-  sockwave listen --broadcast --static ./public
-  sockwave listen --port 8443 --tls-cert cert.pem --tls-key key.pem --echo`;
 
 const OPTIONS = {
   port: { type: 'string', short: 'p' },
@@ -168,7 +137,10 @@ class ListenSession {
       this.io.stderr.write(`error: cannot listen on ${this.s.host}:${this.s.port}: ${errorLine(error)}\n`);
       this.finish(ExitCode.CONNECTION_ERROR);
     });
-    this.wss.on('error', (error: unknown) => this.log(`error: ${errorLine(error)}`));
+    // The server re-emits the HTTP server's listen error, which run() already reports.
+    this.wss.on('error', (error: unknown) => {
+      if (this.httpServer.listening) this.log(`error: ${errorLine(error)}`);
+    });
     this.wss.on('connection', (socket: NodeWebSocket, request: IncomingMessage) => this.accepted(socket, request));
     this.httpServer.listen(this.s.port, this.s.host, () => this.listening());
     process.on('SIGINT', this.onSignal);

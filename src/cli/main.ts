@@ -6,25 +6,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { ExitCode, UsageError, type CliIo } from './args.js';
-import { AUTOBAHN_USAGE, runAutobahn } from './autobahn.js';
-import { CONNECT_USAGE, runConnect } from './connect.js';
 import { errorLine } from './format.js';
-import { LISTEN_USAGE, runListen } from './listen.js';
+import { AUTOBAHN_USAGE, CONNECT_USAGE, LISTEN_USAGE, MAIN_USAGE } from './usage.js';
 
-export const MAIN_USAGE = `Usage: sockwave <command> [options]
-
-Commands:
-  connect URL     interactive WebSocket client (stdin lines out, messages in)
-  listen          WebSocket server: --echo, --broadcast, or print messages
-  autobahn URL    run the Autobahn|Testsuite client protocol against URL
-
-Run 'sockwave <command> --help' for the options of a command.
-Options: -h, --help   show this help;  -v, --version   print the version`;
-
+// Commands load lazily: `--help` and usage errors stay fast, and `connect` never loads the server.
 const COMMANDS: Record<string, { usage: string; run: (argv: string[], io: CliIo) => Promise<number> }> = {
-  connect: { usage: CONNECT_USAGE, run: runConnect },
-  listen: { usage: LISTEN_USAGE, run: runListen },
-  autobahn: { usage: AUTOBAHN_USAGE, run: runAutobahn },
+  connect: { usage: CONNECT_USAGE, run: async (argv, io) => (await import('./connect.js')).runConnect(argv, io) },
+  listen: { usage: LISTEN_USAGE, run: async (argv, io) => (await import('./listen.js')).runListen(argv, io) },
+  autobahn: { usage: AUTOBAHN_USAGE, run: async (argv, io) => (await import('./autobahn.js')).runAutobahn(argv, io) },
 };
 
 function version(): string {

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { exitCodeForClose, parseHeaders, UsageError } from '../../src/cli/args.js';
+import { formatMessage } from '../../src/cli/format.js';
+import { runCli } from './run-cli.js';
+
+describe('sockwave command line', { timeout: 55_000 }, () => {
+  test('no command prints the usage and exits 2', async () => {
+    const r = await runCli([]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^Usage: sockwave <command>/);
+  });
+
+  test('an unknown command is one error line plus usage, exit 2', async () => {
+    const r = await runCli(['dance']);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.split('\n')[0], "error: unknown command 'dance'");
+  });
+
+  test('--version prints the package version', async () => {
+    const r = await runCli(['--version']);
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    assert.equal(r.stdout, `${pkg.version}\n`);
+    assert.equal(r.code, 0);
+  });
+
+  for (const command of ['connect', 'listen', 'autobahn']) {
+    test(`${command} --help prints its usage on stdout and exits 0`, async () => {
+      const r = await runCli([command, '--help']);
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, new RegExp(`^Usage: sockwave ${command}`));
+      assert.equal(r.stderr, '');
+    });
+  }
+
+  const bad: Array<[string[], RegExp]> = [
+    [['connect'], /^error: missing URL$/],
+    [['connect', 'ws://a', 'ws://b'], /^error: unexpected argument 'ws:\/\/b'$/],
+    [['connect', 'ftp://host'], /^error: URL scheme must be ws, wss, http or https, got 'ftp'$/],
+    [['connect', 'ws://a', '--nope'], /^error: Unknown option '--nope'/],
+    [['connect', 'ws://a', '--binary-as', 'octal'], /^error: --binary-as must be hex, base64 or utf8, got 'octal'$/],
+    [['connect', 'ws://a', '-H', 'no colon'], /^error: header must look like 'Name: value', got 'no colon'$/],
+    [['connect', 'ws://a', '--wait', 'soon'], /^error: --wait must be an integer, got 'soon'$/],
+    [['listen', '--port', '70000'], /^error: --port must be between 0 and 65535, got 70000$/],
+    [['listen', '--echo', '--broadcast'], /^error: --echo and --broadcast cannot be combined$/],
+    [['listen', '--tls-cert', 'c.pem'], /^error: --tls-cert and --tls-key must be given together$/],
+    [['autobahn', 'ws://127.0.0.1:9001'], /^error: missing --agent NAME$/],
+    [['autobahn', 'ws://x', '--agent', 'a', '--cases', '5-2'], /^error: --cases range '5-2' is empty or starts below 1$/],
+  ];
+  for (const [args, message] of bad) {
+    test(`'sockwave ${args.join(' ')}' is a usage error with exit 2`, async () => {
+      const r = await runCli(args);
+      assert.equal(r.code, 2, r.stderr);
+      const [first, blank, usage] = r.stderr.split('\n');
+      assert.match(first, message);
+      assert.equal(blank, '');
+      assert.match(usage, new RegExp(`^Usage: sockwave ${args[0]}`));
+    });
+  }
+
+  test('a port that is taken is one error line and exit 1', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    const { port } = blocker.address() as { port: number };
+    try {
+      const r = await runCli(['listen', '--port', String(port)]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`^error: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE.*\\n$`));
+    } finally {
+      blocker.close();
+    }
+  });
+});
+
+describe('cli helpers', () => {
+  test('repeated headers are joined and names are checked', () => {
+    assert.deepEqual(parseHeaders(['X-A: 1', 'x-a: 2', 'Authorization: Bearer a:b']), { 'X-A': '1, 2', Authorization: 'Bearer a:b' });
+    assert.throws(() => parseHeaders([': x']), UsageError);
+  });
+
+  test('binary is shown as hex, base64 or utf8 and JSON is pretty-printed on request', () => {
+    const bytes = Buffer.from([0x68, 0x69, 0x00, 0xff]);
+    assert.equal(formatMessage(bytes, true, { binaryAs: 'hex', isJson: false }), '68 69 00 ff');
+    assert.equal(formatMessage(bytes, true, { binaryAs: 'base64', isJson: false }), 'aGkA/w==');
+    assert.equal(formatMessage(Buffer.from('{"a":[1]}'), false, { binaryAs: 'hex', isJson: true }), '{\n  "a": [\n    1\n  ]\n}');
+    assert.equal(formatMessage(Buffer.from('{not json'), false, { binaryAs: 'hex', isJson: true }), '{not json');
+  });
+
+  test('close codes map to exit codes', () => {
+    assert.deepEqual([1000, 1001, 1005, 1006, 1011, 4000].map(exitCodeForClose), [0, 0, 0, 3, 3, 3]);
+  });
+});
