@@ -14,9 +14,15 @@
  * would silently lose compression with peers that ask for 8.
  */
 import { HandshakeError } from './errors.js';
-import { parseParameterizedList } from './header-tokens.js';
+import { parseParameterizedList, type ParameterizedElement } from './header-tokens.js';
 
 export const EXTENSION_NAME = 'permessage-deflate';
+
+/**
+ * RFC 7692 defines four parameters; an offer or response with more than this
+ * is refused while parsing, before one entry per parameter is allocated.
+ */
+const MAX_PARAMS = 16;
 
 /** `perMessageDeflate` options, shared by server and client. */
 export interface PerMessageDeflateOptions {
@@ -167,15 +173,17 @@ export interface ParsedExtension {
  * declines only the offer that has them.
  */
 export function parseExtensionsHeader(value: string): ParsedExtension[] {
-  return parseParameterizedList(value).map(({ name, params }) => {
-    const map = new Map<string, string | true>();
-    const duplicates: string[] = [];
-    for (const [key, paramValue] of params) {
-      if (map.has(key) && !duplicates.includes(key)) duplicates.push(key);
-      map.set(key, paramValue);
-    }
-    return { name, params: map, duplicateParams: duplicates };
-  });
+  return parseParameterizedList(value).elements.map(toParsedExtension);
+}
+
+function toParsedExtension({ name, params }: ParameterizedElement): ParsedExtension {
+  const map = new Map<string, string | true>();
+  const duplicates: string[] = [];
+  for (const [key, paramValue] of params) {
+    if (map.has(key) && !duplicates.includes(key)) duplicates.push(key);
+    map.set(key, paramValue);
+  }
+  return { name, params: map, duplicateParams: duplicates };
 }
 
 /** RFC 7692 §7.1.2: window bits are a decimal integer 8..15 (canonical digits only). */
@@ -276,16 +284,16 @@ export function negotiateServer(
   o: PerMessageDeflateOptions | ResolvedDeflateOptions,
 ): { params: DeflateParams; responseHeader: string } | null {
   if (header === undefined || header === '') return null;
-  let offers: ParsedExtension[];
+  const resolved = isResolved(o) ? o : resolveDeflateOptions(o);
+  let offers: ParameterizedElement[];
   try {
-    offers = parseExtensionsHeader(header);
+    // Other extensions are syntax-checked but not materialised.
+    offers = parseParameterizedList(header, EXTENSION_NAME, MAX_PARAMS).elements;
   } catch {
     return null;
   }
-  const resolved = isResolved(o) ? o : resolveDeflateOptions(o);
   for (const offer of offers) {
-    if (offer.name !== EXTENSION_NAME) continue;
-    const answer = answerOffer(offer, resolved);
+    const answer = answerOffer(toParsedExtension(offer), resolved);
     if (answer) return answer;
   }
   return null;
@@ -323,17 +331,16 @@ export function acceptServerResponse(
   const fail = (message: string): never => {
     throw new HandshakeError(`invalid Sec-WebSocket-Extensions response: ${message}`, 101);
   };
-  let extensions: ParsedExtension[] = [];
+  let list: ReturnType<typeof parseParameterizedList> | undefined;
   try {
-    extensions = parseExtensionsHeader(header);
+    list = parseParameterizedList(header, EXTENSION_NAME, MAX_PARAMS);
   } catch (error) {
     fail((error as Error).message);
   }
-  for (const extension of extensions) {
-    if (extension.name !== EXTENSION_NAME) fail(`extension ${JSON.stringify(extension.name)} was not offered`);
-  }
-  if (extensions.length > 1) fail('permessage-deflate accepted more than once');
-  const response = extensions[0];
+  const { elements, firstSkippedName } = list!;
+  if (firstSkippedName !== undefined) fail(`extension ${JSON.stringify(firstSkippedName)} was not offered`);
+  if (elements.length > 1) fail('permessage-deflate accepted more than once');
+  const response = toParsedExtension(elements[0]);
   if (response.duplicateParams.length > 0) fail(`duplicate parameter ${response.duplicateParams[0]}`);
 
   const params: DeflateParams = {

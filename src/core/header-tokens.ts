@@ -97,6 +97,27 @@ export interface ParameterizedElement {
   params: Array<[string, string | true]>;
 }
 
+/** Result of parseParameterizedList. */
+export interface ParameterizedList {
+  /** Elements in order (only those named `only`, when given). */
+  elements: ParameterizedElement[];
+  /** How many elements were syntax-checked but skipped because of `only`. */
+  skippedCount: number;
+  /** Lower-cased name of the first skipped element. */
+  firstSkippedName: string | undefined;
+}
+
+/** Compares value[start, end) to an all-lower-case ASCII `wanted`, ignoring case. */
+function equalsLowerCase(value: string, start: number, end: number, wanted: string): boolean {
+  if (end - start !== wanted.length) return false;
+  for (let k = 0; k < wanted.length; k++) {
+    let c = value.charCodeAt(start + k);
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== wanted.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
 /**
  * Parses RFC 6455 §9.1 `extension-list`:
  *
@@ -107,9 +128,16 @@ export interface ParameterizedElement {
  * §9.1: a quoted-string value must, once unescaped, be a token. Empty list
  * elements are skipped (RFC 7230 §7); a list with no element at all is an
  * error (`1#`). Throws a SyntaxError naming the offset of the first fault.
+ *
+ * With `only` (lower case), other elements are checked for syntax but not
+ * materialised, so a huge list of foreign names costs no allocations. With
+ * `maxParams`, an element with more parameters is a SyntaxError (a peer
+ * cannot make us allocate one entry per byte of a huge header).
  */
-export function parseParameterizedList(value: string): ParameterizedElement[] {
-  const out: ParameterizedElement[] = [];
+export function parseParameterizedList(value: string, only?: string, maxParams = Infinity): ParameterizedList {
+  const elements: ParameterizedElement[] = [];
+  let skippedCount = 0;
+  let firstSkippedName: string | undefined;
   const n = value.length;
   let i = 0;
 
@@ -119,11 +147,12 @@ export function parseParameterizedList(value: string): ParameterizedElement[] {
   const fail = (what: string): never => {
     throw new SyntaxError(`${what} at offset ${i}`);
   };
-  const readToken = (what: string): string => {
+  /** Advances over a token and returns its start offset. */
+  const skipToken = (what: string): number => {
     const start = i;
     while (i < n && isTokenChar(value.charCodeAt(i))) i++;
     if (i === start) fail(`expected ${what}`);
-    return value.slice(start, i);
+    return start;
   };
   const readQuoted = (): string => {
     i++; // opening DQUOTE
@@ -154,37 +183,46 @@ export function parseParameterizedList(value: string): ParameterizedElement[] {
     // Skip empty elements and the separators between elements.
     while (i < n && (isOws(value.charCodeAt(i)) || value.charCodeAt(i) === COMMA)) i++;
     if (i >= n) break;
-    const name = readToken('an extension name').toLowerCase();
+    const nameStart = skipToken('an extension name');
+    const isKept = only === undefined || equalsLowerCase(value, nameStart, i, only);
+    const name = isKept ? value.slice(nameStart, i).toLowerCase() : '';
+    if (!isKept) {
+      skippedCount++;
+      firstSkippedName ??= value.slice(nameStart, i).toLowerCase();
+    }
     const params: Array<[string, string | true]> = [];
     skipOws();
     while (i < n && value.charCodeAt(i) === SEMICOLON) {
       i++;
       skipOws();
-      const paramName = readToken('a parameter name').toLowerCase();
+      const paramStart = skipToken('a parameter name');
+      const paramEnd = i;
       skipOws();
+      let paramValue: string | true = true;
       if (i < n && value.charCodeAt(i) === EQUALS) {
         i++;
         skipOws();
-        let paramValue: string;
         if (i < n && value.charCodeAt(i) === DQUOTE) {
           paramValue = readQuoted();
           // RFC 6455 §9.1: the unescaped value must conform to the token ABNF.
           if (!isToken(paramValue)) fail('quoted parameter value is not a token');
         } else {
-          paramValue = readToken('a parameter value');
+          const valueStart = skipToken('a parameter value');
+          if (isKept) paramValue = value.slice(valueStart, i);
         }
-        params.push([paramName, paramValue]);
         skipOws();
-      } else {
-        params.push([paramName, true]);
+      }
+      if (isKept) {
+        if (params.length >= maxParams) fail(`more than ${maxParams} parameters`);
+        params.push([value.slice(paramStart, paramEnd).toLowerCase(), paramValue]);
       }
     }
-    out.push({ name, params });
+    if (isKept) elements.push({ name, params });
     if (i < n) {
       if (value.charCodeAt(i) !== COMMA) fail('expected "," or ";"');
       i++;
     }
   }
-  if (out.length === 0) throw new SyntaxError('empty extension list');
-  return out;
+  if (elements.length === 0 && skippedCount === 0) throw new SyntaxError('empty extension list');
+  return { elements, skippedCount, firstSkippedName };
 }

@@ -1,0 +1,412 @@
+/**
+ * permessage-deflate (RFC 7692) on node:zlib: the MessageCompressor the core
+ * calls for each compressed message.
+ *
+ * - Raw deflate (§7.2.1: no zlib header). Compression ends each message with
+ *   a Z_SYNC_FLUSH and removes the 00 00 ff ff it produces (§7.2.1 step 2);
+ *   inflation appends it after the last frame of a message (§7.2.2).
+ * - Context takeover per direction (§7.1.1): without takeover the zlib
+ *   context is freed after each message and recreated lazily, so an idle
+ *   connection holds no zlib memory; with takeover the context (the sliding
+ *   window) must live as long as the connection.
+ * - Contexts are created on first use and released by close().
+ * - Inflation is bounded while it runs: as soon as one call's output passes
+ *   `maxBytes`, the inflater is destroyed (zlib stops between output chunks)
+ *   and the call fails with MessageTooLargeError; the rest of a decompression
+ *   bomb is never produced.
+ * - Window bits 8: zlib cannot deflate with a 256-byte raw window, so we
+ *   deflate with 9 bits and the Z_RLE strategy, whose only back-reference
+ *   distance is 1: valid for any window (see core/deflate-params.ts).
+ * - A process-wide queue bounds concurrent zlib operations (option
+ *   `concurrency`, default 10): async zlib work runs on libuv's thread pool
+ *   (4 threads by default, shared with fs and dns); letting every connection
+ *   start an operation at once piles up buffers and memory fragmentation
+ *   (ws#1202) without finishing anything sooner. close() drops the
+ *   connection's queued jobs and frees its slot at once, so thousands of
+ *   connections closing together cannot stall the queue (ws#1617).
+ *
+ * Callback contract: every compress/decompress callback is called exactly
+ * once; after close() the outstanding ones get a ConnectionClosedError on the
+ * next tick.
+ */
+import * as zlib from 'node:zlib';
+import type { MessageCompressor } from '../core/events.js';
+import {
+  resolveDeflateOptions,
+  type DeflateParams,
+  type PerMessageDeflateOptions,
+  type ResolvedDeflateOptions,
+} from '../core/deflate-params.js';
+import { ConnectionClosedError, ErrorCode, MessageTooLargeError, ProtocolError } from '../core/errors.js';
+
+/** RFC 7692 §7.2.1: the empty stored block a sync flush ends with. */
+const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+// --- the process-wide bound on concurrent zlib operations ------------------
+
+interface QueuedJob {
+  run(): void;
+  isCancelled: boolean;
+}
+
+/** FIFO with a bounded number of running jobs. Cancelled jobs are skipped without taking a slot. */
+class ZlibQueue {
+  readonly concurrency: number;
+  #running = 0;
+  #jobs: QueuedJob[] = [];
+  #head = 0;
+
+  constructor(concurrency: number) {
+    this.concurrency = concurrency;
+  }
+
+  get running(): number {
+    return this.#running;
+  }
+
+  /** Jobs waiting for a slot (cancelled ones not yet skipped included). */
+  get queued(): number {
+    return this.#jobs.length - this.#head;
+  }
+
+  add(job: QueuedJob): void {
+    if (this.#running < this.concurrency) {
+      this.#running++;
+      job.run();
+    } else {
+      this.#jobs.push(job);
+    }
+  }
+
+  /** A running job finished or was cancelled: start the next live one. */
+  release(): void {
+    this.#running--;
+    while (this.#running < this.concurrency && this.#head < this.#jobs.length) {
+      const job = this.#jobs[this.#head];
+      this.#jobs[this.#head] = undefined as unknown as QueuedJob;
+      this.#head++;
+      if (job.isCancelled) continue;
+      this.#running++;
+      job.run();
+    }
+    // Compact now and then so the array does not grow without bound.
+    if (this.#head > 1024 && this.#head * 2 > this.#jobs.length) {
+      this.#jobs = this.#jobs.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+}
+
+const queues = new Map<number, ZlibQueue>();
+
+function queueFor(concurrency: number): ZlibQueue {
+  let queue = queues.get(concurrency);
+  if (!queue) {
+    queue = new ZlibQueue(concurrency);
+    queues.set(concurrency, queue);
+  }
+  return queue;
+}
+
+/** Running and queued zlib jobs, summed over all concurrency settings (for tests and stats). */
+export function zlibQueueStats(): { running: number; queued: number } {
+  let running = 0;
+  let queued = 0;
+  for (const queue of queues.values()) {
+    running += queue.running;
+    queued += queue.queued;
+  }
+  return { running, queued };
+}
+
+// --- one direction of one connection ---------------------------------------
+
+type Done<T> = (error: Error | null, result?: T) => void;
+
+/** A job of one lane; `finish` is called exactly once. */
+interface Task extends QueuedJob {
+  isRunning: boolean;
+  isFinished: boolean;
+  start(): void;
+  fail(error: Error): void;
+}
+
+/** Jobs of one direction run one at a time and in order (zlib streams are stateful). */
+class Lane {
+  readonly #queue: ZlibQueue;
+  readonly #tasks: Task[] = [];
+  #active: Task | null = null;
+  #isClosed = false;
+
+  constructor(queue: ZlibQueue) {
+    this.#queue = queue;
+  }
+
+  push(task: Task): void {
+    if (this.#isClosed) {
+      process.nextTick(() => task.fail(closedError()));
+      return;
+    }
+    this.#tasks.push(task);
+    if (this.#active === null) this.#next();
+  }
+
+  /** Called by the active task when it finished; frees its slot and starts the next task. */
+  done(task: Task): void {
+    if (this.#active !== task) return;
+    this.#active = null;
+    if (task.isRunning) {
+      task.isRunning = false;
+      this.#queue.release();
+    }
+    if (!this.#isClosed) this.#next();
+  }
+
+  close(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    const dropped = this.#tasks.splice(0);
+    const active = this.#active;
+    this.#active = null;
+    if (active) {
+      active.isCancelled = true;
+      if (active.isRunning) {
+        active.isRunning = false;
+        this.#queue.release();
+      }
+      dropped.unshift(active);
+    }
+    if (dropped.length > 0) {
+      process.nextTick(() => {
+        for (const task of dropped) task.fail(closedError());
+      });
+    }
+  }
+
+  #next(): void {
+    const task = this.#tasks.shift();
+    if (!task) return;
+    this.#active = task;
+    this.#queue.add(task);
+  }
+}
+
+function closedError(): ConnectionClosedError {
+  return new ConnectionClosedError('connection closed before (de)compression finished');
+}
+
+// --- the compressor --------------------------------------------------------
+
+export interface DeflateCompressorOptions extends PerMessageDeflateOptions {}
+
+/**
+ * One connection's permessage-deflate state: a compressor for what we send
+ * and an inflater for what we receive, each created on first use.
+ */
+export class DeflateCompressor implements MessageCompressor {
+  /** Messages below this many bytes should be sent uncompressed (pass to Connection). */
+  readonly threshold: number;
+  readonly params: DeflateParams;
+  readonly role: 'client' | 'server';
+  readonly #options: ResolvedDeflateOptions;
+  readonly #sendWindowBits: number;
+  readonly #receiveWindowBits: number;
+  readonly #isSendContextReset: boolean;
+  readonly #isReceiveContextReset: boolean;
+  readonly #compressLane: Lane;
+  readonly #inflateLane: Lane;
+  #deflate: zlib.DeflateRaw | null = null;
+  #inflate: zlib.InflateRaw | null = null;
+  /** Where the current stream's output goes (set by the running task). */
+  #onDeflateData: ((chunk: Buffer) => void) | null = null;
+  #onDeflateError: ((error: Error) => void) | null = null;
+  #onInflateData: ((chunk: Buffer) => void) | null = null;
+  #onInflateError: ((error: Error) => void) | null = null;
+  #isClosed = false;
+
+  constructor(params: DeflateParams, role: 'client' | 'server', options: PerMessageDeflateOptions | ResolvedDeflateOptions = {}) {
+    this.params = params;
+    this.role = role;
+    this.#options = resolveDeflateOptions(options);
+    this.threshold = this.#options.threshold;
+    const isServer = role === 'server';
+    this.#sendWindowBits = isServer ? params.serverMaxWindowBits : params.clientMaxWindowBits;
+    this.#receiveWindowBits = isServer ? params.clientMaxWindowBits : params.serverMaxWindowBits;
+    this.#isSendContextReset = isServer ? params.serverNoContextTakeover : params.clientNoContextTakeover;
+    this.#isReceiveContextReset = isServer ? params.clientNoContextTakeover : params.serverNoContextTakeover;
+    for (const bits of [this.#sendWindowBits, this.#receiveWindowBits]) {
+      if (!Number.isInteger(bits) || bits < 8 || bits > 15) throw new RangeError(`window bits must be 8..15, got ${bits}`);
+    }
+    const queue = queueFor(this.#options.concurrency);
+    this.#compressLane = new Lane(queue);
+    this.#inflateLane = new Lane(queue);
+  }
+
+  /** True while zlib contexts are allocated (for tests and memory accounting). */
+  get hasContexts(): { deflate: boolean; inflate: boolean } {
+    return { deflate: this.#deflate !== null, inflate: this.#inflate !== null };
+  }
+
+  compress(data: Buffer, done: Done<Buffer>): void {
+    const task = this.#task(this.#compressLane, done, () => this.#runCompress(task, data, done));
+    this.#compressLane.push(task);
+  }
+
+  decompress(data: Buffer, isFinal: boolean, maxBytes: number, done: Done<Buffer[]>): void {
+    const task = this.#task(this.#inflateLane, done, () => this.#runInflate(task, data, isFinal, maxBytes, done));
+    this.#inflateLane.push(task);
+  }
+
+  close(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#compressLane.close();
+    this.#inflateLane.close();
+    this.#releaseDeflate();
+    this.#releaseInflate();
+  }
+
+  #task<T>(lane: Lane, done: Done<T>, start: () => void): Task {
+    const task: Task = {
+      isCancelled: false,
+      isRunning: false,
+      isFinished: false,
+      run: () => {
+        task.isRunning = true;
+        try {
+          start();
+        } catch (error) {
+          this.#finish(lane, task, done, error as Error);
+        }
+      },
+      start,
+      fail: (error: Error) => {
+        if (task.isFinished) return;
+        task.isFinished = true;
+        done(error);
+      },
+    };
+    return task;
+  }
+
+  #finish<T>(lane: Lane, task: Task, done: Done<T>, error: Error | null, result?: T): void {
+    if (task.isFinished || task.isCancelled) return;
+    task.isFinished = true;
+    lane.done(task);
+    if (error) done(error);
+    else done(null, result);
+  }
+
+  #createDeflate(): zlib.DeflateRaw {
+    const bits = this.#sendWindowBits;
+    const stream = zlib.createDeflateRaw({
+      level: this.#options.level,
+      memLevel: this.#options.memLevel,
+      // zlib has no 8-bit raw window; Z_RLE output only references distance 1, valid for any window.
+      windowBits: bits === 8 ? 9 : bits,
+      strategy: bits === 8 ? zlib.constants.Z_RLE : zlib.constants.Z_DEFAULT_STRATEGY,
+    });
+    stream.on('data', (chunk: Buffer) => this.#onDeflateData?.(chunk));
+    stream.on('error', (error: Error) => this.#onDeflateError?.(error));
+    return stream;
+  }
+
+  #createInflate(): zlib.InflateRaw {
+    const stream = zlib.createInflateRaw({ windowBits: this.#receiveWindowBits });
+    stream.on('data', (chunk: Buffer) => this.#onInflateData?.(chunk));
+    stream.on('error', (error: Error) => this.#onInflateError?.(error));
+    return stream;
+  }
+
+  #releaseDeflate(): void {
+    const stream = this.#deflate;
+    this.#deflate = null;
+    this.#onDeflateData = null;
+    this.#onDeflateError = null;
+    stream?.close();
+  }
+
+  #releaseInflate(): void {
+    const stream = this.#inflate;
+    this.#inflate = null;
+    this.#onInflateData = null;
+    this.#onInflateError = null;
+    stream?.close();
+  }
+
+  #runCompress(task: Task, data: Buffer, done: Done<Buffer>): void {
+    const lane = this.#compressLane;
+    const stream = (this.#deflate ??= this.#createDeflate());
+    const chunks: Buffer[] = [];
+    let length = 0;
+    this.#onDeflateData = (chunk) => {
+      chunks.push(chunk);
+      length += chunk.length;
+    };
+    this.#onDeflateError = (error) => {
+      this.#releaseDeflate();
+      this.#finish(lane, task, done, error);
+    };
+    if (data.length > 0) stream.write(data);
+    stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+      if (task.isFinished || task.isCancelled || this.#deflate !== stream) return;
+      this.#onDeflateData = null;
+      this.#onDeflateError = null;
+      let output = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length);
+      // RFC 7692 §7.2.1 step 2: drop the 00 00 ff ff the sync flush ended with.
+      if (output.length >= 4 && output.subarray(output.length - 4).equals(TRAILER)) {
+        output = output.subarray(0, output.length - 4);
+      }
+      if (this.#isSendContextReset) this.#releaseDeflate();
+      this.#finish(lane, task, done, null, output);
+    });
+  }
+
+  #runInflate(task: Task, data: Buffer, isFinal: boolean, maxBytes: number, done: Done<Buffer[]>): void {
+    const lane = this.#inflateLane;
+    const stream = (this.#inflate ??= this.#createInflate());
+    const pieces: Buffer[] = [];
+    let produced = 0;
+    this.#onInflateData = (chunk) => {
+      produced += chunk.length;
+      if (produced > maxBytes) {
+        // Destroying the stream stops zlib between output chunks: the rest is never inflated.
+        this.#releaseInflate();
+        this.#finish(lane, task, done, new MessageTooLargeError(produced, maxBytes));
+        return;
+      }
+      pieces.push(chunk);
+    };
+    this.#onInflateError = (error) => {
+      this.#releaseInflate();
+      this.#finish(
+        lane,
+        task,
+        done,
+        new ProtocolError(`invalid compressed data: ${error.message}`, 1002, ErrorCode.EXTENSION),
+      );
+    };
+    stream.write(data);
+    // RFC 7692 §7.2.2: append 00 00 ff ff to the payload of the message's last frame.
+    if (isFinal) stream.write(TRAILER);
+    stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+      if (task.isFinished || task.isCancelled || this.#inflate !== stream) return;
+      this.#onInflateData = null;
+      this.#onInflateError = null;
+      if (isFinal && this.#isReceiveContextReset) this.#releaseInflate();
+      this.#finish(lane, task, done, null, pieces);
+    });
+  }
+}
+
+/**
+ * The compressor for a connection whose handshake agreed `params`. `role` is
+ * our side. Options supply level, memLevel, threshold and concurrency.
+ */
+export function createDeflateCompressor(
+  params: DeflateParams,
+  role: 'client' | 'server',
+  o: PerMessageDeflateOptions | ResolvedDeflateOptions = {},
+): DeflateCompressor {
+  return new DeflateCompressor(params, role, o);
+}
