@@ -13,6 +13,8 @@ const decoder = new TextDecoder();
 
 let ws;
 let myId = '';
+/** The code and reason the user chose, to show next to what the server answered. */
+let closeRequest = null;
 /** Files being received, by transfer id. */
 const incoming = new Map();
 
@@ -108,7 +110,13 @@ function renderPeers(peers) {
   $('peer-count').textContent = String(peers.length);
   $('peers').replaceChildren(
     ...peers.map((p) =>
-      el('li', { className: p.id === myId ? 'me' : '' }, el('span', { className: 'avatar', textContent: (p.name[0] || '?').toUpperCase() }), p.name, p.id === myId ? el('span', { className: 'you', textContent: ' (you)' }) : null),
+      el(
+        'li',
+        { className: p.id === myId ? 'me' : '' },
+        el('span', { className: 'avatar', textContent: (p.name[0] || '?').toUpperCase(), ariaHidden: 'true' }),
+        el('span', { className: 'name', textContent: p.name }),
+        p.id === myId ? el('span', { className: 'you', textContent: '(you)' }) : null,
+      ),
     ),
   );
 }
@@ -171,7 +179,13 @@ function connect() {
     if (ws !== socket) return;
     const text = describeClose(event);
     setStatus('closed', text);
-    addSystem(`connection closed: ${text}`);
+    if (closeRequest) {
+      const asked = `${closeRequest.code}${closeRequest.reason ? ` · ${closeRequest.reason}` : ''}`;
+      addSystem(`you closed with ${asked}; the server answered ${text}`);
+      closeRequest = null;
+    } else {
+      addSystem(`connection closed: ${text}`);
+    }
     renderPeers([]);
   });
 }
@@ -331,7 +345,10 @@ $('close-form').addEventListener('submit', (event) => {
   error.hidden = true;
   try {
     // The browser enforces the rules (1000 or 3000-4999, reason <= 123 bytes) with a DOMException.
-    ws.close(Number($('close-code').value), $('close-reason').value);
+    const code = Number($('close-code').value);
+    const reason = $('close-reason').value;
+    ws.close(code, reason);
+    closeRequest = { code, reason };
     setStatus('closing');
   } catch (e) {
     error.textContent = `${e.name}: ${e.message}`;

@@ -4,7 +4,7 @@
  * when /usr/bin/chromium is missing.
  */
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -26,4 +26,15 @@ export function chromiumSkipReason(): string | undefined {
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: ARGS, headless: true, timeout: 30_000 });
+}
+
+/**
+ * A new page ready for `page.evaluate(fn)`: tsx (esbuild with keepNames) wraps
+ * named functions inside test callbacks in `__name(...)`, a helper that does
+ * not exist in the page, so define it as the identity there.
+ */
+export async function newPage(browser: Browser, options: BrowserContextOptions = {}): Promise<Page> {
+  const page = await browser.newPage(options);
+  await page.addInitScript({ content: 'globalThis.__name = (fn) => fn;' });
+  return page;
 }
