@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { ReadyState } from '../../src/core/events.js';
 import { ConnectionClosedError, ProtocolError } from '../../src/core/errors.js';
-import { closeFramesWritten, decodeWritten, feeds, frameFor, hex, record } from './support.js';
+import { closeFramesWritten, decodeWritten, feeds, firstError, frameFor, hex, record } from './support.js';
 
 type Role = 'client' | 'server';
 const roles: Role[] = ['client', 'server'];
@@ -69,7 +69,7 @@ describe('peer-initiated close', () => {
       test(`${role} fails close code ${code} with 1002`, () => {
         const r = record({ role });
         r.conn.receive(frameFor(role, { opcode: 8, payload: closePayload(code) }));
-        const error = (r.events[0] as { error: ProtocolError }).error;
+        const error = firstError(r);
         assert.equal(error.closeCode, 1002);
         assert.deepEqual(closeFramesWritten(r).map((c) => c.code), [1002]);
       });
@@ -87,7 +87,7 @@ describe('peer-initiated close', () => {
     test(`${role} fails a close reason that is not UTF-8 with 1007`, () => {
       const r = record({ role });
       r.conn.receive(frameFor(role, { opcode: 8, payload: Buffer.concat([hex('03e8'), hex('ce ba ff')]) }));
-      assert.equal((r.events[0] as { error: ProtocolError }).error.closeCode, 1007);
+      assert.equal(firstError(r).closeCode, 1007);
       assert.deepEqual(closeFramesWritten(r).map((c) => c.code), [1007]);
     });
   }

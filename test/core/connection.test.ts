@@ -14,6 +14,7 @@ import {
   record,
   xorTestCompressor,
   type FrameSpec,
+  firstError,
 } from './support.js';
 
 type Role = 'client' | 'server';
@@ -23,9 +24,8 @@ function assertFails(role: Role, bytes: Buffer, closeCode: number, extra: { comp
   for (const [how, feed] of Object.entries(feeds)) {
     const r = record({ role, compressor: extra.compressor ? xorTestCompressor({ isSync: true }) : undefined });
     feed(r.conn, bytes);
-    const errors = r.events.filter((e) => e.type === 'error');
-    assert.equal(errors.length, 1, `one error event (${how})`);
-    const error = (errors[0] as { error: ProtocolError }).error;
+    assert.equal(r.types().filter((t) => t === 'error').length, 1, `one error event (${how})`);
+    const error = firstError(r);
     assert.ok(error instanceof ProtocolError);
     assert.equal(error.closeCode, closeCode, `error.closeCode (${how})`);
     const closes = closeFramesWritten(r);

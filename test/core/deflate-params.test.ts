@@ -267,6 +267,7 @@ describe('acceptServerResponse', () => {
 
   test('fails client_max_window_bits when it was not offered', () => {
     clientFails('permessage-deflate; client_max_window_bits=10', { clientMaxWindowBits: false }, /client_max_window_bits was not offered/);
+    clientFails('permessage-deflate; client_max_window_bits=12', { clientMaxWindowBits: 10 }, /exceeds the offered 10/);
   });
 
   test('fails a server window larger than requested, or a request left unanswered', () => {
@@ -303,6 +304,7 @@ describe('acceptServerResponse', () => {
         assert.equal(params.serverMaxWindowBits, answer.params.serverMaxWindowBits);
         // The client may compress with a smaller window than the server allows, never a larger one.
         assert.ok(params.clientMaxWindowBits <= answer.params.clientMaxWindowBits);
+        if (typeof client.clientMaxWindowBits === 'number') assert.ok(params.clientMaxWindowBits <= client.clientMaxWindowBits);
         agreed++;
       }
     }

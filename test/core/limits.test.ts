@@ -1,13 +1,13 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { MessageTooLargeError, ProtocolError } from '../../src/core/errors.js';
+import { MessageTooLargeError } from '../../src/core/errors.js';
 import { DEFAULTS } from '../../src/core/options.js';
 import { FREE_FRAGMENT_ALLOWANCE } from '../../src/core/message-assembler.js';
-import { closeFramesWritten, frameFor, hex, record, until, xorTestCompressor } from './support.js';
+import { closeFramesWritten, firstError, frameFor, hex, record, until, xorTestCompressor } from './support.js';
 
 type Role = 'client' | 'server';
 const roles: Role[] = ['client', 'server'];
-const errorOf = (r: ReturnType<typeof record>) => (r.events.find((e) => e.type === 'error') as { error: ProtocolError }).error;
+const errorOf = firstError;
 
 describe('maxMessageBytes (1009 before buffering)', () => {
   for (const role of roles) {

@@ -5,7 +5,7 @@
 import { deflateRawSync, inflateRawSync, constants as zlibConstants } from 'node:zlib';
 import { Connection, type ConnectionOptions } from '../../src/core/connection.js';
 import type { CoreEvent, MessageCompressor } from '../../src/core/events.js';
-import { MessageTooLargeError } from '../../src/core/errors.js';
+import { MessageTooLargeError, ProtocolError } from '../../src/core/errors.js';
 
 export const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 
@@ -243,4 +243,12 @@ export function closeFramesWritten(r: Recorder): Array<{ code: number; reason: s
       code: f.payload.length >= 2 ? f.payload.readUInt16BE(0) : 1005,
       reason: f.payload.subarray(2).toString(),
     }));
+}
+
+/** The ProtocolError of the recorder's first `error` event (throws when there is none). */
+export function firstError(r: Recorder): ProtocolError {
+  const event = r.events.find((e) => e.type === 'error');
+  if (event === undefined || event.type !== 'error') throw new Error('no error event');
+  if (!(event.error instanceof ProtocolError)) throw new Error(`not a ProtocolError: ${event.error.name}`);
+  return event.error;
 }
