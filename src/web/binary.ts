@@ -56,5 +56,6 @@ export function messageEventData(data: Buffer, isBinary: boolean, binaryType: Bi
   // Text was already validated as UTF-8 by the core (1007 otherwise), so decoding cannot lose bytes.
   if (!isBinary) return data.toString('utf8');
   if (binaryType === 'arraybuffer') return toArrayBuffer(data);
-  return new Blob([data]);
+  // Blob copies the bytes, so the Buffer (possibly a slice of a pooled chunk) is not retained.
+  return new Blob([data as unknown as BlobPart]);
 }

@@ -1,0 +1,90 @@
+/**
+ * The Node client: `connect(url, options)` returns the same ws-style socket
+ * the server hands out (src/node/socket.ts), in CONNECTING state; the
+ * handshake runs in client-transport.ts and, once the 101 is validated, the
+ * transport is attached with role 'client'. Any failure before that is
+ * reported as 'error' then 'close' 1006 (RFC 6455 §7.1.7: Fail the
+ * WebSocket Connection; §7.4.1: 1006 when no close frame was received).
+ *
+ * Importing this module also makes `new WebSocket(url)` on the ws-style
+ * class connect, as with `ws`.
+ */
+import type { MessageCompressor } from '../core/events.js';
+import type { DeflateParams, PerMessageDeflateOptions } from '../core/deflate-params.js';
+import { getWebSocketUrlRecord } from '../web/url.js';
+import { resolveClientOptions, type ClientOptions } from './client-options.js';
+import { openClientTransport } from './client-transport.js';
+import { attachSocket, failConnecting, registerClientStarter, setConnecting, WebSocket } from './socket.js';
+
+export type { ClientOptions, ClientKeepaliveOptions } from './client-options.js';
+
+type CompressorFactory = (params: DeflateParams, role: 'client' | 'server', o: PerMessageDeflateOptions) => MessageCompressor;
+
+/**
+ * The zlib side of permessage-deflate (src/node/deflate.ts) is loaded when
+ * present, so the client keeps working (without offering compression) in a
+ * tree where it has not landed yet.
+ */
+let createCompressor: CompressorFactory | undefined;
+const deflateModule = './deflate.js';
+try {
+  const loaded = (await import(deflateModule)) as { createDeflateCompressor?: CompressorFactory };
+  createCompressor = loaded.createDeflateCompressor;
+} catch {
+  createCompressor = undefined;
+}
+
+/**
+ * Opens a WebSocket connection to `url` (ws:, wss:, or http(s): mapped to
+ * them). Returns at once with a CONNECTING socket that emits 'open', or
+ * 'error' then 'close' (1006) when the handshake fails. Throws synchronously
+ * for an invalid URL (SyntaxError DOMException) or invalid options
+ * (RangeError/TypeError naming the option).
+ */
+export function connect(url: string | URL, options: ClientOptions = {}): WebSocket {
+  const socket = new WebSocket(null);
+  startClient(socket, url, options);
+  return socket;
+}
+
+function startClient(socket: WebSocket, address: string | URL, options: ClientOptions): void {
+  const url = getWebSocketUrlRecord(address);
+  const resolved = resolveClientOptions(options);
+  // Without the zlib adapter there is nothing to decompress with: do not offer.
+  if (createCompressor === undefined) resolved.perMessageDeflate = false;
+  const attempt = openClientTransport(url, resolved, (error, established) => {
+    if (error || !established) {
+      // Deferred so an abort from close() reports after close() returns.
+      process.nextTick(failConnecting, socket, error ?? new Error('handshake failed'));
+      return;
+    }
+    let compressor: MessageCompressor | undefined;
+    if (established.deflate !== null && createCompressor !== undefined && resolved.perMessageDeflate !== false) {
+      compressor = createCompressor(established.deflate, 'client', resolved.perMessageDeflate);
+    }
+    attachSocket(socket, established.socket, established.head, {
+      role: 'client',
+      url: url.href,
+      protocol: established.protocol,
+      extensions: established.extensions,
+      compressor,
+      compressThresholdBytes: resolved.perMessageDeflate === false ? undefined : resolved.perMessageDeflate.threshold,
+      maxMessageBytes: resolved.maxMessageBytes,
+      maxFragments: resolved.maxFragments,
+      closeTimeoutMs: resolved.closeTimeoutMs,
+      heartbeat: resolved.keepalive,
+      maskSource: resolved.maskSource,
+    });
+    // client-transport paused the transport so no byte was read before the
+    // socket's listener; it stays paused only if the app paused the socket.
+    if (!socket.isPaused) established.socket.resume();
+  });
+  setConnecting(socket, { url: url.href, abort: (error) => attempt.abort(error) });
+}
+
+// `new WebSocket(url, protocols, options)` on the ws-style class, as with `ws`.
+registerClientStarter((socket, address, protocols, options) => {
+  const clientOptions = { ...(options as ClientOptions | undefined) };
+  if (protocols !== undefined) clientOptions.protocols = protocols;
+  startClient(socket, address, clientOptions);
+});
