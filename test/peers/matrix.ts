@@ -47,7 +47,17 @@ export function formatMatrix(list: MatrixRow[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const out = [header, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
   for (const r of list) {
-    for (const f of r.failures) out.push(`  FAIL ${r.direction} [${r.config}]: ${f}`);
+    // Many tests of one target usually fail for one reason (a failed handshake): say it once.
+    const reasons = new Map<string, string[]>();
+    for (const f of r.failures) {
+      const [test, ...rest] = f.split(': ');
+      const reason = rest.join(': ') || test;
+      reasons.set(reason, [...(reasons.get(reason) ?? []), test]);
+    }
+    for (const [reason, tests] of reasons) {
+      const which = tests.length === 1 ? tests[0] : `${tests.length} tests, e.g. "${tests[0]}"`;
+      out.push(`  FAIL ${r.direction} [${r.config}] ${which}: ${reason}`);
+    }
   }
   return out.join('\n');
 }

@@ -21,6 +21,8 @@ export interface InteropConfig {
   ours: DeflateConfig | false;
   /** What the peer is configured with; peers that cannot be configured skip configs that set it. */
   peer: DeflateConfig | false;
+  /** The peer's configuration when sockwave is the client, when it differs from `peer`. */
+  peerWhenSockwaveIsClient?: DeflateConfig | false;
   /** true/false: must (not) be negotiated; 'either': declining is fine, but messages must survive. */
   expectDeflate: boolean | 'either';
   /** Tokens the negotiated Sec-WebSocket-Extensions value must contain (on either side's report). */
@@ -52,11 +54,14 @@ export const DEFLATE_CONFIGS: InteropConfig[] = [
     tokens: ['server_max_window_bits=9', 'server_no_context_takeover'],
   },
   {
-    // RFC 7692 §7.1.2.1 allows 8, zlib cannot deflate with a raw window of 8:
-    // declining or compressing within 256 bytes are both correct; corrupt data is not.
-    name: 'deflate, peer asks window bits 8',
+    // RFC 7692 §7.1.2.1 allows 8, but zlib cannot deflate with a raw window of 8:
+    // declining, or compressing within 256 bytes, are both correct; corrupt data is not.
+    // The peer limits only the window sockwave compresses with (python-websockets
+    // itself cannot compress with 8: its zlib raises "Invalid initialization option").
+    name: "deflate, peer limits sockwave's compression window to 8 bits",
     ours: {},
-    peer: { serverMaxWindowBits: 8, clientMaxWindowBits: 8 },
+    peer: { serverMaxWindowBits: 8 },
+    peerWhenSockwaveIsClient: { clientMaxWindowBits: 8 },
     expectDeflate: 'either',
   },
 ];
@@ -229,12 +234,12 @@ export function clientTarget(subject: SubjectClient, peer: PeerServer, config: I
     subjectCanFragment: !subject.isWhatwg,
     subjectCanPing: !subject.isWhatwg,
     skip:
-      configSkip(config, peer.isConfigurable, true, peer.name) ??
+      configSkip({ ...config, peer: config.peerWhenSockwaveIsClient ?? config.peer }, peer.isConfigurable, true, peer.name) ??
       (config.ours === false && config.peer !== false && !subject.canDisableDeflate
         ? `${subject.name} cannot turn permessage-deflate off`
         : undefined),
     async before() {
-      running = await peer.start({ deflate: config.peer });
+      running = await peer.start({ deflate: config.peerWhenSockwaveIsClient ?? config.peer });
     },
     async after() {
       await running?.stop();
