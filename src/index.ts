@@ -1,0 +1,46 @@
+/**
+ * sockwave's public API, in one place.
+ * - `WebSocket`: the browser-standard class (stands in for the global one).
+ * - `WebSocketServer`: the ws-compatible server; its sockets are `NodeWebSocket`.
+ * - `connect()`: a Node-style client socket (same API as server sockets).
+ * - `sockwave/ws` is the drop-in entry for code written against `ws`.
+ */
+export { WebSocket } from './web/websocket.js';
+export type { WebSocketOptions } from './web/websocket.js';
+export { MessageEvent, CloseEvent, ErrorEvent } from './web/events.js';
+export type { CloseEventInit, ErrorEventInit } from './web/events.js';
+export { connect } from './node/client.js';
+export type { ClientOptions, ClientKeepaliveOptions } from './node/client.js';
+export { WebSocketServer } from './node/server.js';
+export type {
+  BroadcastOptions,
+  ServerOptions,
+  ServerStats,
+  ShutdownOptions,
+  VerifyClient,
+  VerifyHook,
+  VerifyInfo,
+  VerifyResult,
+} from './node/server.js';
+export { WebSocket as NodeWebSocket } from './node/socket.js';
+export type {
+  WebSocket as Socket,
+  BackpressurePolicy,
+  BinaryType as NodeBinaryType,
+  SendData,
+  SocketSendOptions,
+} from './node/socket.js';
+export type { HeartbeatOptions } from './node/heartbeat.js';
+export type { OriginRule } from './node/origin-policy.js';
+export {
+  SockwaveError,
+  ProtocolError,
+  MessageTooLargeError,
+  HandshakeError,
+  ConnectionClosedError,
+  TimeoutError,
+  ErrorCode,
+} from './core/errors.js';
+export { ReadyState } from './core/events.js';
+export { DEFAULTS } from './core/options.js';
+export type { PerMessageDeflateOptions } from './core/deflate-params.js';

@@ -1,0 +1,99 @@
+/**
+ * Heartbeat and idle timeout for one socket, driven by the shared timer wheel
+ * (no Node timer per socket).
+ *
+ * Heartbeat: when nothing arrived from the peer for `intervalMs`, send a ping;
+ * if neither the pong nor any other byte arrives within `timeoutMs`, the peer
+ * is gone (half-open TCP, sleeping laptop): terminate the transport. A socket
+ * with traffic is never pinged, so busy servers send no extra frames.
+ * The round trip of the last answered ping is `latencyMs`.
+ *
+ * Idle timeout: when no data message went either way for `idleTimeoutMs`,
+ * close with 1001 (going away). Pings and pongs do not count as activity,
+ * otherwise the heartbeat would keep every idle connection alive forever.
+ */
+import { sharedWheel, type TimerEntry } from './timer-wheel.js';
+
+export interface HeartbeatOptions {
+  /** Time without traffic from the peer before we ping, in ms. */
+  intervalMs: number;
+  /** Time to wait for the pong (or any traffic), in ms; then terminate. */
+  timeoutMs: number;
+}
+
+/** What the liveness tracker needs from a socket. */
+export interface LivenessTarget {
+  sendHeartbeatPing(): void;
+  onHeartbeatTimeout(): void;
+  onIdleTimeout(): void;
+}
+
+export class Liveness {
+  /** Set by the socket on every chunk received (a field write: cheap). */
+  sawTraffic = false;
+  /** Set by the socket on every data message sent or received. */
+  sawMessage = false;
+  latencyMs: number | undefined = undefined;
+  readonly #target: LivenessTarget;
+  readonly #heartbeat: HeartbeatOptions | false;
+  readonly #idleTimeoutMs: number;
+  #pingSentAt = -1;
+  readonly #heartbeatEntry: TimerEntry | undefined;
+  readonly #idleEntry: TimerEntry | undefined;
+
+  constructor(target: LivenessTarget, heartbeat: HeartbeatOptions | false, idleTimeoutMs: number) {
+    this.#target = target;
+    this.#heartbeat = heartbeat;
+    this.#idleTimeoutMs = idleTimeoutMs;
+    if (heartbeat !== false) {
+      this.#heartbeatEntry = { bucket: -1, onTimer: () => this.#onHeartbeatTimer() };
+      sharedWheel.schedule(this.#heartbeatEntry, heartbeat.intervalMs);
+    }
+    if (idleTimeoutMs !== Infinity) {
+      this.#idleEntry = { bucket: -1, onTimer: () => this.#onIdleTimer() };
+      sharedWheel.schedule(this.#idleEntry, idleTimeoutMs);
+    }
+  }
+
+  /** A pong arrived: measure the round trip of our outstanding ping. */
+  onPong(): void {
+    if (this.#pingSentAt >= 0) {
+      this.latencyMs = performance.now() - this.#pingSentAt;
+      this.#pingSentAt = -1;
+    }
+  }
+
+  stop(): void {
+    if (this.#heartbeatEntry !== undefined) sharedWheel.cancel(this.#heartbeatEntry);
+    if (this.#idleEntry !== undefined) sharedWheel.cancel(this.#idleEntry);
+  }
+
+  #onHeartbeatTimer(): void {
+    const heartbeat = this.#heartbeat as HeartbeatOptions;
+    const entry = this.#heartbeatEntry as TimerEntry;
+    if (this.sawTraffic) {
+      // Any byte from the peer proves it is alive; a pong still in flight is
+      // then no longer needed for liveness (its latency is simply not taken).
+      this.sawTraffic = false;
+      this.#pingSentAt = -1;
+      sharedWheel.schedule(entry, heartbeat.intervalMs);
+      return;
+    }
+    if (this.#pingSentAt >= 0) {
+      this.#target.onHeartbeatTimeout();
+      return;
+    }
+    this.#pingSentAt = performance.now();
+    this.#target.sendHeartbeatPing();
+    sharedWheel.schedule(entry, heartbeat.timeoutMs);
+  }
+
+  #onIdleTimer(): void {
+    if (this.sawMessage) {
+      this.sawMessage = false;
+      sharedWheel.schedule(this.#idleEntry as TimerEntry, this.#idleTimeoutMs);
+      return;
+    }
+    this.#target.onIdleTimeout();
+  }
+}

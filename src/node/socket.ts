@@ -1,0 +1,783 @@
+/**
+ * The ws-compatible Node socket: a core `Connection` over a net/tls socket.
+ * Used by BOTH the server (server.ts) and the Node client (client.ts).
+ *
+ * ## Internal API for transports (not exported from the package root)
+ *
+ *   const ws = new WebSocket(null);          // CONNECTING, no transport yet
+ *   setConnecting(ws, { url, abort })        // client: close()/terminate() while CONNECTING call abort(error)
+ *   attachSocket(ws, transport, head, {      // after a valid 101: state OPEN, then emits 'open'
+ *     role, protocol, extensions, compressor, compressThresholdBytes,
+ *     maxMessageBytes, maxFragments, closeTimeoutMs, highWaterMarkBytes,
+ *     backpressurePolicy, heartbeat, idleTimeoutMs, maskSource, url,
+ *     counters, onClose })
+ *       `head` = bytes read after the 101 head (the first frames); they are
+ *       replayed through the transport so they are parsed only after the
+ *       caller attached its listeners.
+ *   failConnecting(ws, error)                // handshake failed: 'error' (when listened) then 'close' 1006
+ *   registerClientStarter(fn)                // client.ts: makes `new WebSocket(url, protocols, options)` connect
+ *   sendPreparedFrame(ws, frame, payload, isBinary)  // broadcast: write an already encoded frame
+ *
+ * ## Data path (why it looks the way it does)
+ * - Transport listeners are shared functions (`this` = transport, socket found
+ *   through a symbol) and the core sink is one small object per socket: no
+ *   closure per message, few per socket.
+ * - Every receive() batch runs with the transport corked; replies the app
+ *   sends from 'message' handlers leave in one writev. Sends outside a batch
+ *   cork the transport and uncork in a microtask, so a loop of N sends (or a
+ *   broadcast) is one syscall per socket.
+ * - Timers (close timeout, heartbeat, idle) live on the shared TimerWheel.
+ *
+ * ## Backpressure
+ * `send()` returns true when the data goes to the kernel in this tick and
+ * false when it waits behind bytes already queued (then 'drain' follows once
+ * everything queued was written). `bufferedAmount` = bytes in the transport's
+ * write buffer (accepted, not yet handed to the kernel, including the corked
+ * batch) + the core's `pendingBytes` (e.g. waiting for compression).
+ * Above `highWaterMarkBytes` the `backpressurePolicy` applies: 'queue' keeps
+ * queuing (the app watches the return value), 'drop' refuses the message and
+ * emits 'dropped' (data, isBinary), 'close' starts the closing handshake with
+ * 1008 (policy violation: the peer does not read).
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket as NetSocket } from 'node:net';
+import { Connection } from '../core/connection.js';
+import { ReadyState, type CoreEvent, type MaskSource, type MessageCompressor } from '../core/events.js';
+import { ConnectionClosedError, ErrorCode, SockwaveError, TimeoutError } from '../core/errors.js';
+import { DEFAULTS } from '../core/options.js';
+import { sharedWheel, type TimerEntry } from './timer-wheel.js';
+import { Liveness, type HeartbeatOptions, type LivenessTarget } from './heartbeat.js';
+import { TrafficCounters } from './stats.js';
+import { channels } from './diagnostics.js';
+import {
+  addDomListener,
+  getAttributeListener,
+  removeDomListener,
+  setAttributeListener,
+  type DomListener,
+} from './event-target-shim.js';
+
+export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments';
+export type BackpressurePolicy = 'queue' | 'drop' | 'close';
+export type SendData = string | Buffer | ArrayBuffer | SharedArrayBuffer | ArrayBufferView | number;
+
+export interface SocketSendOptions {
+  /** Binary frame (default: false for strings, true for everything else). */
+  binary?: boolean;
+  /** Compress when permessage-deflate was negotiated (default true, subject to the threshold). */
+  compress?: boolean;
+  /** False sends a fragment; the message continues with the next send (default true). */
+  fin?: boolean;
+  /** Accepted for ws compatibility; the role decides masking (clients always mask). */
+  mask?: boolean;
+}
+
+export type SendCallback = (error?: Error | null) => void;
+
+export interface AttachOptions {
+  role: 'client' | 'server';
+  protocol?: string;
+  extensions?: string;
+  compressor?: MessageCompressor;
+  compressThresholdBytes?: number;
+  maxMessageBytes?: number;
+  maxFragments?: number;
+  /** See DEFAULTS.closeTimeoutMs. */
+  closeTimeoutMs?: number;
+  /** Per-socket queue bound in bytes (default Infinity for clients; servers pass 16 MiB). */
+  highWaterMarkBytes?: number;
+  backpressurePolicy?: BackpressurePolicy;
+  /** Ping when the peer is silent (server heartbeat, client keepalive). */
+  heartbeat?: HeartbeatOptions | false;
+  /** Close with 1001 after this long without data messages (default Infinity). */
+  idleTimeoutMs?: number;
+  maskSource?: MaskSource;
+  url?: string;
+  /** Shared counters (a server's); a private set otherwise. */
+  counters?: TrafficCounters;
+  /** Called once, just before 'close' is emitted (server bookkeeping). */
+  onClose?: (socket: WebSocket, code: number, reason: string) => void;
+}
+
+export interface ConnectingHooks {
+  url?: string;
+  /** close()/terminate() while CONNECTING: abort the handshake; the client then calls failConnecting. */
+  abort(error: Error): void;
+}
+
+export type ClientStarter = (
+  socket: WebSocket,
+  address: string | URL,
+  protocols: string | string[] | undefined,
+  options: object | undefined,
+) => void;
+
+const kSocket = Symbol('sockwave.socket');
+type Transport = NetSocket & { [kSocket]?: WebSocket };
+
+const EMPTY = Buffer.alloc(0);
+const TEXT = { isBinary: false } as const;
+const BINARY = { isBinary: true } as const;
+
+let clientStarter: ClientStarter | undefined;
+
+/** Internal: client.ts registers how `new WebSocket(url)` starts a handshake. */
+export function registerClientStarter(starter: ClientStarter): void {
+  clientStarter = starter;
+}
+
+// Assigned in the class's static block (they need its private fields).
+export let attachSocket: (ws: WebSocket, transport: NetSocket, head: Buffer, options: AttachOptions) => void;
+export let setConnecting: (ws: WebSocket, hooks: ConnectingHooks) => void;
+export let failConnecting: (ws: WebSocket, error: Error) => void;
+/** Writes an encoded frame (server role, unmasked) as if send(payload) was called. Returns send()'s value. */
+export let sendPreparedFrame: (ws: WebSocket, frame: readonly Buffer[], payload: Buffer | string, isBinary: boolean) => boolean;
+
+export function toPayload(data: SendData): Buffer | string {
+  if (typeof data === 'string') return data;
+  if (Buffer.isBuffer(data)) return data;
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (data instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && data instanceof SharedArrayBuffer)) {
+    return Buffer.from(data);
+  }
+  if (typeof data === 'number') return String(data);
+  throw new TypeError('send() takes a string, Buffer, ArrayBuffer, TypedArray or DataView');
+}
+
+function payloadLength(payload: Buffer | string): number {
+  return typeof payload === 'string' ? payload.length : payload.length;
+}
+
+/** Sockets corked outside a receive batch, uncorked together in one microtask. */
+let flushQueue: WebSocket[] = [];
+let isFlushScheduled = false;
+
+export class WebSocket extends EventEmitter implements LivenessTarget {
+  static readonly CONNECTING = ReadyState.CONNECTING;
+  static readonly OPEN = ReadyState.OPEN;
+  static readonly CLOSING = ReadyState.CLOSING;
+  static readonly CLOSED = ReadyState.CLOSED;
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
+
+  /** User data attached by the server's `verify` hook (or by the app). */
+  data: unknown = undefined;
+
+  #conn: Connection | undefined;
+  #transport: Transport | undefined;
+  #protocol = '';
+  #extensions = '';
+  #url = '';
+  #binaryType: BinaryType = 'nodebuffer';
+  #isTerminated = false;
+  #isClosedEmitted = false;
+  #wasClean = false;
+  #isUserPaused = false;
+  #isCorked = false;
+  #isReceiving = false;
+  #corkBaseline = 0;
+  #needDrain = false;
+  #isFragmenting = false;
+  #highWaterMarkBytes = Infinity;
+  #policy: BackpressurePolicy = 'queue';
+  #closeTimeoutMs: number = DEFAULTS.closeTimeoutMs;
+  #closeEntry: (TimerEntry & { lastBuffered: number }) | undefined;
+  #liveness: Liveness | undefined;
+  #counters: TrafficCounters | undefined;
+  #onClose: AttachOptions['onClose'];
+  #connecting: ConnectingHooks | undefined;
+  #drainCheck: SendCallback | undefined;
+
+  constructor(address: string | URL | null = null, protocols?: string | string[], options?: object) {
+    super();
+    if (address !== null && address !== undefined) {
+      if (clientStarter === undefined) {
+        throw new Error('the sockwave client is not loaded: import { connect } from "sockwave"');
+      }
+      clientStarter(this, address, protocols, options);
+    }
+  }
+
+  // --- ws-compatible properties -------------------------------------------
+
+  get readyState(): ReadyState {
+    const conn = this.#conn;
+    if (conn === undefined) return this.#isClosedEmitted ? ReadyState.CLOSED : ReadyState.CONNECTING;
+    if (this.#isClosedEmitted) return ReadyState.CLOSED;
+    const state = conn.readyState;
+    // terminate() is immediate for the app even though 'close' follows later.
+    if (this.#isTerminated && state === ReadyState.OPEN) return ReadyState.CLOSING;
+    return state;
+  }
+
+  get protocol(): string {
+    return this.#protocol;
+  }
+
+  get extensions(): string {
+    return this.#extensions;
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  get binaryType(): BinaryType {
+    return this.#binaryType;
+  }
+
+  set binaryType(value: BinaryType) {
+    if (value !== 'nodebuffer' && value !== 'arraybuffer' && value !== 'fragments') return;
+    this.#binaryType = value;
+  }
+
+  /** Bytes accepted by send/ping/pong/close and not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    const transport = this.#transport;
+    if (transport === undefined || this.#conn === undefined) return 0;
+    return transport.writableLength + this.#conn.pendingBytes;
+  }
+
+  /** Round-trip time of the last answered heartbeat ping, in ms. */
+  get latencyMs(): number | undefined {
+    return this.#liveness?.latencyMs;
+  }
+
+  get isPaused(): boolean {
+    return this.#isUserPaused;
+  }
+
+  /** True once the closing handshake completed both ways (for DOM 'close' events). */
+  get wasClean(): boolean {
+    return this.#wasClean;
+  }
+
+  // --- DOM-style listeners (ws compatibility) ------------------------------
+
+  addEventListener(type: string, listener: DomListener, options?: { once?: boolean } | boolean): void {
+    addDomListener(this, type, listener, options);
+  }
+
+  removeEventListener(type: string, listener: DomListener): void {
+    removeDomListener(this, type, listener);
+  }
+
+  get onopen(): DomListener | null {
+    return getAttributeListener(this, 'open');
+  }
+  set onopen(listener: unknown) {
+    setAttributeListener(this, 'open', listener);
+  }
+  get onmessage(): DomListener | null {
+    return getAttributeListener(this, 'message');
+  }
+  set onmessage(listener: unknown) {
+    setAttributeListener(this, 'message', listener);
+  }
+  get onclose(): DomListener | null {
+    return getAttributeListener(this, 'close');
+  }
+  set onclose(listener: unknown) {
+    setAttributeListener(this, 'close', listener);
+  }
+  get onerror(): DomListener | null {
+    return getAttributeListener(this, 'error');
+  }
+  set onerror(listener: unknown) {
+    setAttributeListener(this, 'error', listener);
+  }
+
+  // --- sending -------------------------------------------------------------
+
+  /**
+   * Sends a message. Strings are text, everything else binary unless
+   * `options.binary` says otherwise. Returns true when the bytes go to the
+   * kernel in this tick, false when they are queued (wait for 'drain') or
+   * were refused (closed socket: `cb` gets the error; 'drop' policy: the
+   * 'dropped' event fires). Throws only while CONNECTING (as ws does).
+   */
+  send(data: SendData, options?: SocketSendOptions | SendCallback, cb?: SendCallback): boolean {
+    if (typeof options === 'function') {
+      cb = options;
+      options = undefined;
+    }
+    const conn = this.#conn;
+    if (conn === undefined) {
+      if (this.#isClosedEmitted) return this.#refuse(cb);
+      throw new SockwaveError(ErrorCode.CONNECTION_CLOSED, 'WebSocket is not open: readyState 0 (CONNECTING)');
+    }
+    const payload = toPayload(data);
+    const isBinary = typeof data === 'string' || typeof data === 'number' ? options?.binary === true : options?.binary !== false;
+    if (conn.readyState !== ReadyState.OPEN || this.#isTerminated) return this.#refuse(cb);
+    if (this.#highWaterMarkBytes !== Infinity && this.#policy !== 'queue') {
+      const buffered = this.bufferedAmount;
+      if (buffered > 0 && buffered + payloadLength(payload) > this.#highWaterMarkBytes) {
+        return this.#overflow(payload, isBinary, cb);
+      }
+    }
+    this.#cork();
+    const isWritten = this.#corkBaseline === 0 && conn.pendingBytes === 0;
+    if (!isWritten) this.#armDrain();
+    const sendOptions =
+      options === undefined || (options.compress === undefined && options.fin === undefined)
+        ? isBinary
+          ? BINARY
+          : TEXT
+        : { isBinary, compress: options.compress, fin: options.fin };
+    conn.send(payload, sendOptions, cb);
+    this.#isFragmenting = options?.fin === false;
+    if (this.#counters !== undefined) this.#counters.messagesOut++;
+    if (this.#liveness !== undefined) this.#liveness.sawMessage = true;
+    if (isWritten && conn.pendingBytes > 0) {
+      this.#armDrain();
+      return false;
+    }
+    return isWritten;
+  }
+
+  ping(data?: SendData | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
+    if (typeof mask === 'function') {
+      cb = mask;
+      mask = undefined;
+    }
+    if (typeof data === 'function') {
+      cb = data;
+      data = undefined;
+    }
+    const conn = this.#conn;
+    if (conn === undefined) throw new SockwaveError(ErrorCode.CONNECTION_CLOSED, 'WebSocket is not open: readyState 0 (CONNECTING)');
+    if (conn.readyState !== ReadyState.OPEN || this.#isTerminated) {
+      this.#refuse(cb);
+      return;
+    }
+    this.#cork();
+    conn.ping(data === undefined ? EMPTY : toPayload(data), cb);
+  }
+
+  pong(data?: SendData | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
+    if (typeof mask === 'function') {
+      cb = mask;
+      mask = undefined;
+    }
+    if (typeof data === 'function') {
+      cb = data;
+      data = undefined;
+    }
+    const conn = this.#conn;
+    if (conn === undefined) throw new SockwaveError(ErrorCode.CONNECTION_CLOSED, 'WebSocket is not open: readyState 0 (CONNECTING)');
+    if (conn.readyState !== ReadyState.OPEN || this.#isTerminated) {
+      this.#refuse(cb);
+      return;
+    }
+    this.#cork();
+    conn.pong(data === undefined ? EMPTY : toPayload(data), cb);
+  }
+
+  /**
+   * Starts the closing handshake (RFC 6455 §7.1.2). Data queued before the
+   * call is written first. Throws RangeError/TypeError for a code that may
+   * not be sent or a reason over 123 bytes. No-op once closing.
+   */
+  close(code?: number, reason?: string | Buffer): void {
+    const text = reason === undefined ? undefined : Buffer.isBuffer(reason) ? reason.toString() : reason;
+    const conn = this.#conn;
+    if (conn === undefined) {
+      if (this.#connecting !== undefined) {
+        this.#connecting.abort(new SockwaveError(ErrorCode.CONNECTION_CLOSED, 'WebSocket was closed before the connection was established'));
+      }
+      return;
+    }
+    if (conn.readyState !== ReadyState.OPEN || this.#isTerminated) return;
+    this.#cork();
+    conn.close(code, text);
+    this.#armCloseTimer();
+  }
+
+  /** Destroys the transport now; 'close' follows with 1006. */
+  terminate(): void {
+    const transport = this.#transport;
+    if (transport === undefined) {
+      if (this.#connecting !== undefined) {
+        this.#connecting.abort(new SockwaveError(ErrorCode.CONNECTION_CLOSED, 'WebSocket was closed before the connection was established'));
+      }
+      return;
+    }
+    if (this.#isClosedEmitted) return;
+    this.#isTerminated = true;
+    transport.destroy();
+  }
+
+  /** Stops reading from the transport (TCP flow control pushes back on the peer). */
+  pause(): void {
+    if (this.#isUserPaused) return;
+    this.#isUserPaused = true;
+    this.#transport?.pause();
+  }
+
+  resume(): void {
+    if (!this.#isUserPaused) return;
+    this.#isUserPaused = false;
+    this.#transport?.resume();
+  }
+
+  // --- LivenessTarget (heartbeat.ts); not part of the documented API -------
+
+  /** @internal */
+  sendHeartbeatPing(): void {
+    if (this.readyState === ReadyState.OPEN) this.ping();
+  }
+
+  /** @internal */
+  onHeartbeatTimeout(): void {
+    this.#emitError(new TimeoutError('heartbeat', 0));
+    this.terminate();
+  }
+
+  /** @internal */
+  onIdleTimeout(): void {
+    if (this.readyState === ReadyState.OPEN) this.close(1001, 'idle timeout');
+  }
+
+  // --- internals -------------------------------------------------------------
+
+  #refuse(cb: SendCallback | undefined): false {
+    if (cb !== undefined) {
+      const error = new ConnectionClosedError(`WebSocket is not open: readyState ${this.readyState}`);
+      process.nextTick(cb, error);
+    }
+    return false;
+  }
+
+  #overflow(payload: Buffer | string, isBinary: boolean, cb: SendCallback | undefined): false {
+    const buffered = this.bufferedAmount;
+    const policy = this.#policy;
+    if (channels.backpressure.hasSubscribers) {
+      channels.backpressure.publish({
+        socket: this,
+        bufferedAmount: buffered,
+        highWaterMarkBytes: this.#highWaterMarkBytes,
+        policy,
+        action: policy === 'drop' ? 'dropped' : 'closed',
+      });
+    }
+    if (policy === 'drop') {
+      this.emit('dropped', typeof payload === 'string' ? Buffer.from(payload) : payload, isBinary);
+      if (cb !== undefined) {
+        process.nextTick(cb, new SockwaveError(ErrorCode.POLICY, `message dropped: ${buffered} bytes already queued`));
+      }
+      return false;
+    }
+    // 'close': RFC 6455 §7.4.1 1008, the peer violates our policy by not reading.
+    this.close(1008, 'peer is not reading');
+    return this.#refuse(cb);
+  }
+
+  #armDrain(): void {
+    if (this.#needDrain) return;
+    this.#needDrain = true;
+    this.#drainCheck ??= () => this.#checkDrain();
+    if (channels.backpressure.hasSubscribers) {
+      channels.backpressure.publish({
+        socket: this,
+        bufferedAmount: this.bufferedAmount,
+        highWaterMarkBytes: this.#highWaterMarkBytes,
+        policy: this.#policy,
+        action: 'queued',
+      });
+    }
+  }
+
+  #checkDrain(): void {
+    if (!this.#needDrain || this.#isCorked) return;
+    const transport = this.#transport as Transport;
+    if (transport.writableLength !== 0 || (this.#conn as Connection).pendingBytes !== 0) return;
+    this.#needDrain = false;
+    if (channels.backpressure.hasSubscribers) {
+      channels.backpressure.publish({
+        socket: this,
+        bufferedAmount: 0,
+        highWaterMarkBytes: this.#highWaterMarkBytes,
+        policy: this.#policy,
+        action: 'drained',
+      });
+    }
+    this.emit('drain');
+  }
+
+  /** Corks the transport; outside a receive batch the uncork happens in a microtask. */
+  #cork(): void {
+    if (this.#isCorked) return;
+    const transport = this.#transport as Transport;
+    if (transport.destroyed) return;
+    this.#corkBaseline = transport.writableLength + (this.#conn as Connection).pendingBytes;
+    transport.cork();
+    this.#isCorked = true;
+    if (!this.#isReceiving) {
+      flushQueue.push(this);
+      if (!isFlushScheduled) {
+        isFlushScheduled = true;
+        queueMicrotask(WebSocket.#flushAll);
+      }
+    }
+  }
+
+  #flush(): void {
+    if (!this.#isCorked) return;
+    this.#isCorked = false;
+    (this.#transport as Transport).uncork();
+    if (this.#needDrain) this.#checkDrain();
+  }
+
+  static #flushAll(): void {
+    const queue = flushQueue;
+    flushQueue = [];
+    isFlushScheduled = false;
+    for (let i = 0; i < queue.length; i++) queue[i].#flush();
+  }
+
+  #armCloseTimer(): void {
+    if (this.#closeTimeoutMs === Infinity || this.#isClosedEmitted) return;
+    if (this.#closeEntry === undefined) {
+      this.#closeEntry = { bucket: -1, lastBuffered: -1, onTimer: () => this.#onCloseTimer() };
+    } else if (this.#closeEntry.bucket !== -1) {
+      return;
+    }
+    this.#closeEntry.lastBuffered = this.bufferedAmount;
+    sharedWheel.schedule(this.#closeEntry, this.#closeTimeoutMs);
+  }
+
+  #onCloseTimer(): void {
+    const entry = this.#closeEntry as TimerEntry & { lastBuffered: number };
+    const buffered = this.bufferedAmount;
+    // The timeout measures silence, not transfer time: while queued data
+    // (sent before close()) is still draining to a reading peer, wait on.
+    if (buffered > 0 && buffered < entry.lastBuffered) {
+      entry.lastBuffered = buffered;
+      sharedWheel.schedule(entry, this.#closeTimeoutMs);
+      return;
+    }
+    this.#emitError(new TimeoutError('close', this.#closeTimeoutMs));
+    this.#transport?.destroy();
+  }
+
+  #emitError(error: Error): void {
+    // ws emits 'error' unconditionally, which crashes apps without a
+    // listener; a peer's misbehaviour must never do that here.
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+
+  #emitClose(code: number, reason: string): void {
+    if (this.#isClosedEmitted) return;
+    this.#isClosedEmitted = true;
+    this.#liveness?.stop();
+    if (this.#closeEntry !== undefined) sharedWheel.cancel(this.#closeEntry);
+    const transport = this.#transport;
+    if (transport !== undefined) {
+      transport.removeListener('data', WebSocket.#onTransportData);
+      transport.removeListener('end', WebSocket.#onTransportEnd);
+      delete transport[kSocket];
+    }
+    this.#onClose?.(this, code, reason);
+    if (channels.connectionClose.hasSubscribers) {
+      channels.connectionClose.publish({ socket: this, code, reason, wasClean: this.#wasClean });
+    }
+    this.emit('close', code, Buffer.from(reason));
+  }
+
+  // Core sink: `this` is the sink object { ws }.
+  static #sinkWrite(this: { ws: WebSocket }, data: Buffer, cb?: SendCallback): void {
+    this.ws.#write(data, cb);
+  }
+
+  #write(data: Buffer, cb: SendCallback | undefined): void {
+    const transport = this.#transport as Transport;
+    if (this.#counters !== undefined) this.#counters.bytesOut += data.length;
+    if (transport.destroyed) {
+      if (cb !== undefined) process.nextTick(cb, new ConnectionClosedError('the transport is closed'));
+      return;
+    }
+    // Writes from asynchronous compression arrive outside any batch.
+    if (!this.#isCorked) this.#cork();
+    if (this.#needDrain) {
+      const check = this.#drainCheck as SendCallback;
+      transport.write(
+        data,
+        cb === undefined
+          ? check
+          : (error) => {
+              cb(error);
+              check(error);
+            },
+      );
+    } else {
+      transport.write(data, cb);
+    }
+  }
+
+  static #sinkEvent(this: { ws: WebSocket }, event: CoreEvent): void {
+    const ws = this.ws;
+    switch (event.type) {
+      case 'message': {
+        if (ws.#counters !== undefined) ws.#counters.messagesIn++;
+        if (ws.#liveness !== undefined) ws.#liveness.sawMessage = true;
+        const data = event.data;
+        const binaryType = ws.#binaryType;
+        if (binaryType === 'nodebuffer') ws.emit('message', data, event.isBinary);
+        else if (binaryType === 'arraybuffer') {
+          ws.emit('message', data.buffer.slice(data.byteOffset, data.byteOffset + data.length), event.isBinary);
+        } else ws.emit('message', [data], event.isBinary);
+        return;
+      }
+      case 'ping':
+        ws.emit('ping', event.data);
+        return;
+      case 'pong':
+        ws.#liveness?.onPong();
+        ws.emit('pong', event.data);
+        return;
+      case 'close-frame':
+        return;
+      case 'error': {
+        const error = event.error;
+        if (channels.protocolError.hasSubscribers) {
+          channels.protocolError.publish({ socket: ws, error, closeCode: (error as { closeCode?: number }).closeCode });
+        }
+        ws.#armCloseTimer();
+        ws.#emitError(error);
+        return;
+      }
+      case 'shutdown':
+        if (event.mode === 'end') (ws.#transport as Transport).end();
+        ws.#armCloseTimer();
+        return;
+      case 'closed':
+        ws.#wasClean = event.wasClean;
+        ws.#emitClose(event.code, event.reason);
+        return;
+    }
+  }
+
+  // Transport listeners: `this` is the transport.
+  static #onTransportData(this: Transport, chunk: Buffer): void {
+    const ws = this[kSocket];
+    if (ws === undefined) return;
+    const conn = ws.#conn as Connection;
+    if (ws.#counters !== undefined) ws.#counters.bytesIn += chunk.length;
+    if (ws.#liveness !== undefined) ws.#liveness.sawTraffic = true;
+    const wasCorked = ws.#isCorked;
+    ws.#isReceiving = true;
+    ws.#cork();
+    try {
+      conn.receive(chunk);
+    } finally {
+      ws.#isReceiving = false;
+      if (!wasCorked) ws.#flush();
+    }
+  }
+
+  static #onTransportEnd(this: Transport): void {
+    const ws = this[kSocket];
+    if (ws !== undefined) (ws.#conn as Connection).receiveEof();
+  }
+
+  static #onTransportClose(this: Transport): void {
+    const ws = this[kSocket];
+    if (ws === undefined) return;
+    ws.#isCorked = false;
+    const conn = ws.#conn as Connection;
+    conn.transportClosed();
+    // The core reports 'closed' from transportClosed(); make sure the app
+    // hears 'close' even if it did not (e.g. a core bug), with 1006.
+    if (!ws.#isClosedEmitted) ws.#emitClose(1006, '');
+  }
+
+  static #onTransportError(this: Transport): void {
+    // ECONNRESET and friends: 'close' follows and reports 1006. A transport
+    // error is not the app's fault and must not crash it.
+  }
+
+  static {
+    attachSocket = (ws, transport, head, options) => {
+      if (ws.#conn !== undefined) throw new Error('socket already attached');
+      const t = transport as Transport;
+      ws.#connecting = undefined;
+      ws.#transport = t;
+      ws.#protocol = options.protocol ?? '';
+      ws.#extensions = options.extensions ?? '';
+      if (options.url !== undefined) ws.#url = options.url;
+      ws.#closeTimeoutMs = options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs;
+      ws.#highWaterMarkBytes = options.highWaterMarkBytes ?? Infinity;
+      ws.#policy = options.backpressurePolicy ?? 'queue';
+      ws.#counters = options.counters ?? new TrafficCounters();
+      ws.#onClose = options.onClose;
+      const sink = { ws, write: WebSocket.#sinkWrite, event: WebSocket.#sinkEvent };
+      ws.#conn = new Connection(
+        {
+          role: options.role,
+          maxMessageBytes: options.maxMessageBytes,
+          maxFragments: options.maxFragments,
+          compressor: options.compressor,
+          compressThresholdBytes: options.compressThresholdBytes,
+          maskSource: options.maskSource,
+          isOpen: true,
+        },
+        sink,
+      );
+      const heartbeat = options.heartbeat ?? false;
+      const idleTimeoutMs = options.idleTimeoutMs ?? Infinity;
+      if (heartbeat !== false || idleTimeoutMs !== Infinity) ws.#liveness = new Liveness(ws, heartbeat, idleTimeoutMs);
+      t[kSocket] = ws;
+      t.setNoDelay(true);
+      t.setTimeout(0);
+      t.on('error', WebSocket.#onTransportError);
+      t.on('end', WebSocket.#onTransportEnd);
+      t.on('close', WebSocket.#onTransportClose);
+      // Replay the first frames through the stream: they are parsed on a
+      // later tick, after the caller attached its 'message' listeners.
+      if (head.length > 0) t.unshift(head);
+      t.on('data', WebSocket.#onTransportData);
+      if (ws.#isUserPaused) t.pause();
+      if (t.destroyed) process.nextTick(WebSocket.#onTransportClose.bind(t));
+      ws.emit('open');
+    };
+
+    setConnecting = (ws, hooks) => {
+      ws.#connecting = hooks;
+      if (hooks.url !== undefined) ws.#url = hooks.url;
+    };
+
+    failConnecting = (ws, error) => {
+      if (ws.#isClosedEmitted || ws.#conn !== undefined) return;
+      ws.#connecting = undefined;
+      ws.#emitError(error);
+      ws.#emitClose(1006, '');
+    };
+
+    sendPreparedFrame = (ws, frame, payload, isBinary) => {
+      const conn = ws.#conn;
+      if (conn === undefined || conn.readyState !== ReadyState.OPEN || ws.#isTerminated) return false;
+      // Anything the core still holds (async compression) must go first:
+      // let the core order it.
+      if (conn.pendingBytes !== 0 || ws.#isFragmenting) return ws.send(payload, { binary: isBinary });
+      if (ws.#highWaterMarkBytes !== Infinity && ws.#policy !== 'queue') {
+        const buffered = ws.bufferedAmount;
+        if (buffered > 0 && buffered + payloadLength(payload) > ws.#highWaterMarkBytes) {
+          return ws.#overflow(payload, isBinary, undefined);
+        }
+      }
+      ws.#cork();
+      const isWritten = ws.#corkBaseline === 0;
+      if (!isWritten) ws.#armDrain();
+      for (let i = 0; i < frame.length; i++) ws.#write(frame[i], undefined);
+      if (ws.#counters !== undefined) ws.#counters.messagesOut++;
+      if (ws.#liveness !== undefined) ws.#liveness.sawMessage = true;
+      return isWritten;
+    };
+  }
+}
+
+for (const [name, value] of Object.entries(ReadyState)) {
+  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
+}

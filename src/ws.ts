@@ -1,0 +1,26 @@
+/**
+ * Drop-in entry for code written against `ws`:
+ *
+ *   import WebSocket, { WebSocketServer } from 'sockwave/ws';
+ *   new WebSocket.Server({ port: 8080 });         // ws 7 style
+ *   new WebSocket('ws://localhost:8080');          // ws-style client
+ *   new Server({ wsEngine: WebSocket.Server })     // engine.io / socket.io
+ */
+import { WebSocket } from './node/socket.js';
+import { WebSocketServer } from './node/server.js';
+// Registers the client so `new WebSocket(url)` connects.
+import './node/client.js';
+
+type WsCompatible = typeof WebSocket & {
+  Server: typeof WebSocketServer;
+  WebSocketServer: typeof WebSocketServer;
+  WebSocket: typeof WebSocket;
+};
+
+const compatible = WebSocket as WsCompatible;
+compatible.Server = WebSocketServer;
+compatible.WebSocketServer = WebSocketServer;
+compatible.WebSocket = WebSocket;
+
+export default compatible;
+export { WebSocket, WebSocketServer };
