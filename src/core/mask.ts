@@ -12,7 +12,7 @@ import type { MaskSource } from './events.js';
 
 const IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** Below this many bytes a typed-array view costs more than it saves. */
-const WORD_MIN_BYTES = 32;
+const WORD_MIN_BYTES = 64;
 
 /**
  * XORs `data[start, end)` in place with `key`; `phase` is the index (mod 4) of
@@ -20,27 +20,47 @@ const WORD_MIN_BYTES = 32;
  * pieces as it arrives. Masking and unmasking are the same operation.
  */
 export function applyMask(data: Uint8Array, start: number, end: number, key: number, phase: number): void {
-  if (key === 0) return;
+  if (key === 0 || end <= start) return;
+  // Rotate so that byte 0 of `k` applies to data[start].
+  const shift = (phase & 3) << 3;
+  let k = shift === 0 ? key : (key >>> shift) | (key << (32 - shift));
   let i = start;
-  let p = phase & 3;
   if (end - start >= WORD_MIN_BYTES && IS_LITTLE_ENDIAN) {
-    const base = data.byteOffset;
-    while (((base + i) & 3) !== 0) {
-      data[i] ^= key >>> (p << 3);
-      i++;
-      p = (p + 1) & 3;
+    // Byte by byte up to a 4-byte boundary of the underlying memory.
+    while (((data.byteOffset + i) & 3) !== 0) {
+      data[i++] ^= k;
+      k = (k >>> 8) | (k << 24);
     }
     const words = (end - i) >>> 2;
-    // Rotate so the word's first byte meets key byte p.
-    const rotated = p === 0 ? key : (key >>> (p << 3)) | (key << (32 - (p << 3)));
-    const view = new Int32Array(data.buffer, base + i, words);
-    for (let w = 0; w < words; w++) view[w] ^= rotated;
+    xorWords(new Int32Array(data.buffer, data.byteOffset + i, words), 0, words, k);
     i += words << 2;
   }
-  for (; i < end; i++) {
-    data[i] ^= key >>> (p << 3);
-    p = (p + 1) & 3;
+  const k0 = k & 0xff;
+  const k1 = (k >>> 8) & 0xff;
+  const k2 = (k >>> 16) & 0xff;
+  const k3 = k >>> 24;
+  for (; i + 3 < end; i += 4) {
+    data[i] ^= k0;
+    data[i + 1] ^= k1;
+    data[i + 2] ^= k2;
+    data[i + 3] ^= k3;
   }
+  if (i < end) data[i++] ^= k0;
+  if (i < end) data[i++] ^= k1;
+  if (i < end) data[i] ^= k2;
+}
+
+/** Kept apart (and unrolled) so V8 optimizes this loop on its own. */
+function xorWords(view: Int32Array, from: number, to: number, key: number): void {
+  const unrolled = to - 3;
+  let w = from;
+  for (; w < unrolled; w += 4) {
+    view[w] ^= key;
+    view[w + 1] ^= key;
+    view[w + 2] ^= key;
+    view[w + 3] ^= key;
+  }
+  for (; w < to; w++) view[w] ^= key;
 }
 
 const POOL_BYTES = 8 * 1024;
