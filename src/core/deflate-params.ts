@@ -4,14 +4,15 @@
  * offer and the client's check of the server's response. The zlib work lives
  * in node/deflate.ts.
  *
- * Window bits 8. zlib cannot deflate with a 256-byte raw window (it turns 8
- * into 9), and a 9-bit window may emit back-references up to 512 bytes that a
- * peer with a 256-byte window cannot resolve. We still agree to 8 in both
- * directions: our compressor then uses zlib's Z_RLE strategy, whose only
- * back-reference distance is 1, so its output is valid for any window size
- * (it costs compression ratio, not correctness). Inflating a stream made with
- * an 8-bit window is always safe with a larger window. Declining instead
- * would silently lose compression with peers that ask for 8.
+ * Window bits 8. zlib refuses a 256-byte raw deflate window (Node turns 8
+ * into 9), and a peer that asked for server/client_max_window_bits=8 may
+ * inflate with only 256 bytes of history. We still agree to 8: zlib's
+ * deflate never emits a distance larger than its window minus
+ * MIN_LOOKAHEAD (262 bytes), i.e. 512 - 262 = 250 bytes for a 9-bit window,
+ * so a 9-bit zlib compressor produces streams valid for a 256-byte window
+ * (test/node/deflate.test.ts decodes our output and checks every distance).
+ * Inflating an 8-bit-window stream with a larger window is always safe.
+ * Declining instead would silently lose compression with such peers.
  */
 import { HandshakeError } from './errors.js';
 import { parseParameterizedList, type ParameterizedElement } from './header-tokens.js';
@@ -376,7 +377,11 @@ export function acceptServerResponse(
         if (r.clientMaxWindowBits === false) fail('client_max_window_bits was not offered');
         const bits = parseWindowBits(value);
         if (bits === null) fail(`client_max_window_bits=${String(value)} is not 8..15`);
-        params.clientMaxWindowBits = Math.min(bits!, params.clientMaxWindowBits);
+        // Our offered value is a limit we stated; a larger answer is not what we offered.
+        if (typeof r.clientMaxWindowBits === 'number' && bits! > r.clientMaxWindowBits) {
+          fail(`client_max_window_bits=${bits!} exceeds the offered ${r.clientMaxWindowBits}`);
+        }
+        params.clientMaxWindowBits = bits!;
         break;
       }
       default:

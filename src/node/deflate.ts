@@ -15,8 +15,9 @@
  *   and the call fails with MessageTooLargeError; the rest of a decompression
  *   bomb is never produced.
  * - Window bits 8: zlib cannot deflate with a 256-byte raw window, so we
- *   deflate with 9 bits and the Z_RLE strategy, whose only back-reference
- *   distance is 1: valid for any window (see core/deflate-params.ts).
+ *   deflate with 9 bits; zlib never references more than 512 - 262 = 250
+ *   bytes back with that window, which a 256-byte peer window covers (see
+ *   core/deflate-params.ts).
  * - A process-wide queue bounds concurrent zlib operations (option
  *   `concurrency`, default 10): async zlib work runs on libuv's thread pool
  *   (4 threads by default, shared with fs and dns); letting every connection
@@ -41,6 +42,8 @@ import { ConnectionClosedError, ErrorCode, MessageTooLargeError, ProtocolError }
 
 /** RFC 7692 §7.2.1: the empty stored block a sync flush ends with. */
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+/** An empty stored block's header byte: with TRAILER appended, an empty message. */
+const EMPTY_MESSAGE = Buffer.from([0x00]);
 
 // --- the process-wide bound on concurrent zlib operations ------------------
 
@@ -302,9 +305,8 @@ export class DeflateCompressor implements MessageCompressor {
     const stream = zlib.createDeflateRaw({
       level: this.#options.level,
       memLevel: this.#options.memLevel,
-      // zlib has no 8-bit raw window; Z_RLE output only references distance 1, valid for any window.
+      // zlib has no 8-bit raw window; with 9 bits its distances stay <= 250 (MAX_DIST), valid for 256.
       windowBits: bits === 8 ? 9 : bits,
-      strategy: bits === 8 ? zlib.constants.Z_RLE : zlib.constants.Z_DEFAULT_STRATEGY,
     });
     stream.on('data', (chunk: Buffer) => this.#onDeflateData?.(chunk));
     stream.on('error', (error: Error) => this.#onDeflateError?.(error));
@@ -357,6 +359,10 @@ export class DeflateCompressor implements MessageCompressor {
       if (output.length >= 4 && output.subarray(output.length - 4).equals(TRAILER)) {
         output = output.subarray(0, output.length - 4);
       }
+      // An empty message right after a flush makes zlib emit nothing at all; the
+      // receiver appends 00 00 ff ff, which needs a block-header byte first.
+      // RFC 7692 §7.2.3.6: a single 00 byte is a valid empty compressed message.
+      if (output.length === 0) output = EMPTY_MESSAGE;
       if (this.#isSendContextReset) this.#releaseDeflate();
       this.#finish(lane, task, done, null, output);
     });
