@@ -1,0 +1,167 @@
+/**
+ * `sockwave listen` driven by `ws` clients (a peer nobody here wrote) over
+ * real loopback sockets: echo, broadcast, print mode, static files, TLS,
+ * compression and shutdown.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import WebSocket from 'ws';
+import { startListen, type CliProcess } from './run-cli.js';
+
+const running: CliProcess[] = [];
+const temp = mkdtempSync(join(tmpdir(), 'sockwave-listen-'));
+
+after(() => {
+  for (const cli of running) cli.child.kill('SIGKILL');
+  rmSync(temp, { recursive: true, force: true });
+});
+
+async function listen(args: string[]) {
+  const cli = await startListen(args);
+  running.push(cli);
+  return cli;
+}
+
+async function open(url: string, protocols: string[] = [], options: WebSocket.ClientOptions = {}): Promise<WebSocket> {
+  const ws = new WebSocket(url, protocols, { maxPayload: 64 * 1024 * 1024, ...options });
+  await once(ws, 'open');
+  return ws;
+}
+
+function nextMessage(ws: WebSocket): Promise<{ data: Buffer; isBinary: boolean }> {
+  return new Promise((resolve) => ws.once('message', (data: Buffer, isBinary: boolean) => resolve({ data, isBinary })));
+}
+
+/** A self-signed certificate for 127.0.0.1, or undefined when openssl is missing. */
+function selfSignedCert(): { cert: string; key: string } | undefined {
+  const cert = join(temp, 'cert.pem');
+  const key = join(temp, 'key.pem');
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+    return { cert, key };
+  } catch {
+    return undefined;
+  }
+}
+
+describe('sockwave listen', { timeout: 55_000 }, () => {
+  test('--echo returns text and binary unchanged, up to 16 MiB, and selects the first offered subprotocol', async () => {
+    const server = await listen(['--echo']);
+    const ws = await open(server.url, ['first', 'second']);
+    assert.equal(ws.protocol, 'first');
+    ws.send('héllo');
+    assert.deepEqual(await nextMessage(ws), { data: Buffer.from('héllo'), isBinary: false });
+    const big = Buffer.alloc(16 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4096) big[i] = i & 0xff;
+    ws.send(big);
+    const echoed = await nextMessage(ws);
+    assert.equal(echoed.isBinary, true);
+    assert.ok(echoed.data.equals(big), '16 MiB binary message comes back byte for byte');
+    ws.close(1000);
+    await once(ws, 'close');
+    await server.waitForStderr(/\[#1\] closed: 1000/);
+    assert.match(server.stderr(), /\[#1\] connected from 127\.0\.0\.1 \(protocol: first\)/);
+  });
+
+  test('--broadcast sends every message to every client, the sender included', async () => {
+    const server = await listen(['--broadcast', '--quiet']);
+    const a = await open(server.url);
+    const b = await open(server.url);
+    const atA = nextMessage(a);
+    const atB = nextMessage(b);
+    a.send('to everyone');
+    assert.equal((await atA).data.toString(), 'to everyone');
+    assert.equal((await atB).data.toString(), 'to everyone');
+    a.terminate();
+    b.terminate();
+    assert.doesNotMatch(server.stderr(), /connected/, '--quiet hides the connection log');
+  });
+
+  test('print mode writes messages to stdout and sends stdin lines to clients', async () => {
+    const server = await listen(['--binary-as', 'base64']);
+    const ws = await open(server.url);
+    ws.send('from client');
+    ws.send(Buffer.from([1, 2, 3]));
+    await server.waitForStdout(/from client\nAQID\n/);
+    const reply = nextMessage(ws);
+    server.child.stdin.write('from server\n');
+    assert.deepEqual(await reply, { data: Buffer.from('from server'), isBinary: false });
+    ws.terminate();
+  });
+
+  test('--static serves files, refuses paths outside DIR, and plain HTTP without it gets 426', async () => {
+    const dir = join(temp, 'site');
+    execFileSync('mkdir', ['-p', dir]);
+    writeFileSync(join(dir, 'index.html'), '<h1>hi</h1>');
+    writeFileSync(join(temp, 'secret.txt'), 'nope');
+    const server = await listen(['--static', dir, '--echo']);
+    const http = server.url.replace('ws:', 'http:');
+    const page = await fetch(`${http}/`);
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
+    assert.equal(await page.text(), '<h1>hi</h1>');
+    assert.equal((await fetch(`${http}/..%2fsecret.txt`)).status, 404);
+    assert.equal((await fetch(`${http}/missing.js`)).status, 404);
+    const ws = await open(server.url);
+    ws.send('still a websocket server');
+    assert.equal((await nextMessage(ws)).data.toString(), 'still a websocket server');
+    ws.terminate();
+
+    const bare = await listen(['--echo', '-q']);
+    const answer = await fetch(bare.url.replace('ws:', 'http:'));
+    assert.equal(answer.status, 426);
+  });
+
+  test('--tls-cert/--tls-key serve wss://', async (t) => {
+    const pem = selfSignedCert();
+    if (!pem) {
+      t.skip('openssl is not installed, cannot make a test certificate');
+      return;
+    }
+    const server = await listen(['--echo', '--tls-cert', pem.cert, '--tls-key', pem.key]);
+    assert.match(server.url, /^wss:\/\//);
+    const ws = await open(server.url, [], { rejectUnauthorized: false });
+    ws.send('over tls');
+    assert.equal((await nextMessage(ws)).data.toString(), 'over tls');
+    ws.terminate();
+  });
+
+  test('a missing certificate file is one error line and exit 1', async () => {
+    const { runCli } = await import('./run-cli.js');
+    const r = await runCli(['listen', '--tls-cert', join(temp, 'none.pem'), '--tls-key', join(temp, 'none.pem')]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: .*ENOENT.*none\.pem.*\n$/);
+  });
+
+  test('--deflate negotiates permessage-deflate with a ws client', async () => {
+    const server = await listen(['--echo', '--deflate']);
+    const ws = await open(server.url, [], { perMessageDeflate: true });
+    assert.match(ws.extensions, /permessage-deflate/);
+    const text = 'compress me '.repeat(1000);
+    ws.send(text);
+    assert.equal((await nextMessage(ws)).data.toString(), text);
+    ws.close();
+    await once(ws, 'close');
+    const plain = await listen(['--echo']);
+    const ws2 = await open(plain.url, [], { perMessageDeflate: true });
+    assert.equal(ws2.extensions, '');
+    ws2.terminate();
+  });
+
+  test('SIGTERM closes clients with 1001 and exits 0', async () => {
+    const server = await listen(['--echo']);
+    const ws = await open(server.url);
+    const closed = once(ws, 'close');
+    server.child.kill('SIGTERM');
+    const [code, reason] = await closed;
+    assert.equal(code, 1001);
+    assert.equal(reason.toString(), 'server shutting down');
+    const result = await server.done;
+    assert.equal(result.code, 0, result.stderr);
+  });
+});
