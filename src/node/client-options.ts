@@ -6,7 +6,7 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { DEFAULTS, validateLimit } from '../core/options.js';
 import type { MaskSource } from '../core/events.js';
-import type { PerMessageDeflateOptions } from '../core/deflate-params.js';
+import { resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../core/deflate-params.js';
 
 export interface ClientKeepaliveOptions {
   /** Milliseconds between pings while the connection is otherwise silent. Default 30,000. */
@@ -81,7 +81,7 @@ export interface ResolvedClientOptions {
   maxHeaderBytes: number;
   maxHeaderCount: number;
   closeTimeoutMs: number;
-  perMessageDeflate: PerMessageDeflateOptions | false;
+  perMessageDeflate: ResolvedDeflateOptions | false;
   proxy: URL | undefined;
   keepalive: { intervalMs: number; timeoutMs: number } | false;
   maskSource: MaskSource | undefined;
@@ -132,11 +132,11 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
       timeoutMs: validateLimit('keepalive.timeoutMs', k.timeoutMs ?? KEEPALIVE_DEFAULTS.timeoutMs),
     };
   }
-  let perMessageDeflate: PerMessageDeflateOptions | false = {};
-  if (options.perMessageDeflate === false) perMessageDeflate = false;
-  else if (typeof options.perMessageDeflate === 'object' && options.perMessageDeflate !== null) {
-    perMessageDeflate = { ...options.perMessageDeflate };
-  }
+  // Validated here (RangeError naming perMessageDeflate.<field>) so a bad value throws from connect().
+  const perMessageDeflate =
+    options.perMessageDeflate === false
+      ? false
+      : resolveDeflateOptions(typeof options.perMessageDeflate === 'object' ? options.perMessageDeflate : {});
   return {
     protocols,
     headers,

@@ -10,29 +10,13 @@
  * class connect, as with `ws`.
  */
 import type { MessageCompressor } from '../core/events.js';
-import type { DeflateParams, PerMessageDeflateOptions } from '../core/deflate-params.js';
 import { getWebSocketUrlRecord } from '../web/url.js';
 import { resolveClientOptions, type ClientOptions } from './client-options.js';
 import { openClientTransport } from './client-transport.js';
+import { createDeflateCompressor } from './deflate.js';
 import { attachSocket, failConnecting, registerClientStarter, setConnecting, WebSocket } from './socket.js';
 
 export type { ClientOptions, ClientKeepaliveOptions } from './client-options.js';
-
-type CompressorFactory = (params: DeflateParams, role: 'client' | 'server', o: PerMessageDeflateOptions) => MessageCompressor;
-
-/**
- * The zlib side of permessage-deflate (src/node/deflate.ts) is loaded when
- * present, so the client keeps working (without offering compression) in a
- * tree where it has not landed yet.
- */
-let createCompressor: CompressorFactory | undefined;
-const deflateModule = './deflate.js';
-try {
-  const loaded = (await import(deflateModule)) as { createDeflateCompressor?: CompressorFactory };
-  createCompressor = loaded.createDeflateCompressor;
-} catch {
-  createCompressor = undefined;
-}
 
 /**
  * Opens a WebSocket connection to `url` (ws:, wss:, or http(s): mapped to
@@ -50,8 +34,6 @@ export function connect(url: string | URL, options: ClientOptions = {}): WebSock
 function startClient(socket: WebSocket, address: string | URL, options: ClientOptions): void {
   const url = getWebSocketUrlRecord(address);
   const resolved = resolveClientOptions(options);
-  // Without the zlib adapter there is nothing to decompress with: do not offer.
-  if (createCompressor === undefined) resolved.perMessageDeflate = false;
   const attempt = openClientTransport(url, resolved, (error, established) => {
     if (error || !established) {
       // Deferred so an abort from close() reports after close() returns.
@@ -59,8 +41,8 @@ function startClient(socket: WebSocket, address: string | URL, options: ClientOp
       return;
     }
     let compressor: MessageCompressor | undefined;
-    if (established.deflate !== null && createCompressor !== undefined && resolved.perMessageDeflate !== false) {
-      compressor = createCompressor(established.deflate, 'client', resolved.perMessageDeflate);
+    if (established.deflate !== null && resolved.perMessageDeflate !== false) {
+      compressor = createDeflateCompressor(established.deflate, 'client', resolved.perMessageDeflate);
     }
     attachSocket(socket, established.socket, established.head, {
       role: 'client',
