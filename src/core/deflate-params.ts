@@ -25,7 +25,16 @@ export const EXTENSION_NAME = 'permessage-deflate';
  */
 const MAX_PARAMS = 16;
 
-/** `perMessageDeflate` options, shared by server and client. */
+/**
+ * `perMessageDeflate` options, shared by server and client.
+ *
+ * Memory per idle connection after one message each way (measured with
+ * `node --import tsx scripts/deflate-memory.ts`, Node 20, RSS delta over
+ * 2000 connections): about 245 KiB with context takeover and 15-bit windows
+ * (the defaults), about 115 KiB with 10-bit windows, about 14 KiB without
+ * context takeover (contexts are freed between messages), about 1 KiB before
+ * the first compressed message (contexts are created lazily).
+ */
 export interface PerMessageDeflateOptions {
   /**
    * Messages smaller than this many bytes are sent uncompressed. Default 1024:
@@ -60,8 +69,9 @@ export interface PerMessageDeflateOptions {
   clientMaxWindowBits?: number | boolean;
   /**
    * The server resets its compressor after each message (no memory of
-   * earlier messages). Costs ratio, saves per-connection memory between
-   * messages (contexts are freed when idle). Default false.
+   * earlier messages). Costs ratio on small similar messages; saves memory:
+   * the context is freed between messages instead of held (about 200 KiB of
+   * the 245 KiB above is the deflate context). Default false.
    */
   serverNoContextTakeover?: boolean;
   /** The same for the client's compressor. Default false. */
