@@ -52,8 +52,8 @@ export function parseAutobahnArgs(argv: string[]): AutobahnSettings | null {
   }
   if (!values.agent) throw new UsageError('missing --agent NAME');
   const base = parseTargetUrl(positionals[0]);
-  base.pathname = base.pathname.replace(/\/+$/, '');
   base.search = '';
+  base.hash = '';
   return {
     base,
     agent: values.agent,
@@ -66,7 +66,8 @@ export function parseAutobahnArgs(argv: string[]): AutobahnSettings | null {
 
 function endpoint(base: URL, path: string, query: Record<string, string | number>): URL {
   const url = new URL(base.href);
-  url.pathname = `${base.pathname}${path}`;
+  // A base of ws://host:9001 has the path '/', which must not double the slash.
+  url.pathname = `${base.pathname.replace(/\/+$/, '')}${path}`;
   for (const [k, v] of Object.entries(query)) url.searchParams.set(k, String(v));
   return url;
 }
