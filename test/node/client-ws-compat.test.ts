@@ -1,0 +1,64 @@
+/**
+ * The client through the package's entry points: the root exports
+ * (WHATWG WebSocket, connect, NodeWebSocket) and the ws-style constructor
+ * `new WebSocket(url, protocols, options)` from 'sockwave/ws'.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as root from '../../src/index.js';
+import WsStyle from '../../src/ws.js';
+import { nextEvent, startWsServer } from './client-peers.js';
+
+test('the package root exports the WHATWG class, its events and connect()', () => {
+  assert.equal(typeof root.WebSocket, 'function');
+  assert.equal(root.WebSocket.OPEN, 1);
+  assert.ok(new root.CloseEvent('close') instanceof Event);
+  assert.ok(new root.ErrorEvent('error') instanceof Event);
+  assert.equal(root.MessageEvent, globalThis.MessageEvent);
+  assert.equal(typeof root.connect, 'function');
+  assert.notEqual(root.WebSocket as unknown, root.NodeWebSocket as unknown);
+});
+
+test('ws-style new WebSocket(url, protocols, options) connects like ws does', async () => {
+  const peer = await startWsServer({ handleProtocols: (protocols) => (protocols.has('chat') ? 'chat' : false) });
+  try {
+    const socket = new WsStyle(peer.url, ['chat'], { perMessageDeflate: false });
+    assert.equal(socket.readyState, WsStyle.CONNECTING);
+    assert.equal(socket.url, peer.url + '/');
+    await nextEvent(socket, 'open');
+    assert.equal(socket.protocol, 'chat');
+    const echoed = nextEvent(socket, 'message');
+    socket.send(Buffer.from([1, 2, 3]));
+    const [data, isBinary] = (await echoed) as [Buffer, boolean];
+    assert.deepEqual([...data], [1, 2, 3]);
+    assert.equal(isBinary, true);
+    socket.close(4000, 'bye');
+    const [code, reason] = (await nextEvent(socket, 'close')) as [number, Buffer];
+    assert.equal(code, 4000);
+    assert.equal(reason.toString(), 'bye');
+  } finally {
+    await peer.close();
+  }
+});
+
+test('connect() sockets have the ws send callback and DOM-style listeners', async () => {
+  const peer = await startWsServer();
+  try {
+    const socket = root.connect(peer.url);
+    const opened = new Promise<void>((resolve) => socket.addEventListener('open', () => resolve()));
+    await opened;
+    await new Promise<void>((resolve, reject) => socket.send('with callback', (error) => (error ? reject(error) : resolve())));
+    const message = await new Promise<unknown>((resolve) => socket.addEventListener('message', (event) => resolve(event.data)));
+    assert.equal(String(message), 'with callback');
+    socket.close();
+    await nextEvent(socket, 'close');
+    await new Promise<void>((resolve) =>
+      socket.send('after close', (error) => {
+        assert.ok(error instanceof Error);
+        resolve();
+      }),
+    );
+  } finally {
+    await peer.close();
+  }
+});
