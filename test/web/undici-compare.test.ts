@@ -142,3 +142,38 @@ test('both implementations report the same events, states and close details for 
   // counting (lib/web/websocket/websocket.js, send(): "isClosing" check).
   assert.deepEqual(buffered, [11, 0], 'sockwave counts per the standard, undici does not');
 });
+
+test('both implementations report a refused handshake and an abrupt TCP close the same way', async () => {
+  const { startRawServer } = await import('../node/client-peers.js');
+  const refusing = await startRawServer((socket) => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'));
+  const dropping = await startWsServer({}, (socket) => socket.on('message', () => socket.terminate()));
+  try {
+    for (const [scenario, url] of [
+      ['refused', refusing.url],
+      ['dropped', dropping.url],
+    ] as const) {
+      const traces: string[][] = [];
+      for (const [, Ctor] of implementations) {
+        const ws = new Ctor(url);
+        const trace: string[] = [];
+        ws.addEventListener('open', () => {
+          trace.push('open');
+          ws.send('drop me');
+        });
+        ws.addEventListener('error', () => trace.push(`error ${ws.readyState}`));
+        await new Promise<void>((resolve) =>
+          ws.addEventListener('close', (event) => {
+            const e = event as CloseEvent;
+            trace.push(`close ${ws.readyState} ${e.code} clean=${e.wasClean}`);
+            resolve();
+          }),
+        );
+        traces.push(trace);
+      }
+      assert.deepEqual(traces[0], traces[1], `${scenario}: sockwave ${traces[0]} / undici ${traces[1]}`);
+    }
+  } finally {
+    await refusing.close();
+    await dropping.close();
+  }
+});
