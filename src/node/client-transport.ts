@@ -46,6 +46,14 @@ export function openClientTransport(
   const host = stripBrackets(url.hostname);
   const port = Number(url.port || (isSecure ? 443 : 80));
   const key = generateKey();
+  // Credentials in the URL become Basic authentication, as fetch does for a
+  // request URL that includes credentials (and as ws does); an explicit
+  // Authorization header wins.
+  const headers = { ...options.headers };
+  if ((url.username || url.password) && !Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) {
+    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    headers.Authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
+  }
   // Built before any I/O so a bad header or path throws from connect() itself.
   const request = buildClientRequest({
     host: url.host,
@@ -54,7 +62,7 @@ export function openClientTransport(
     protocols: options.protocols,
     extensions: options.perMessageDeflate === false ? undefined : buildClientOffer(options.perMessageDeflate),
     origin: options.origin,
-    headers: options.headers,
+    headers,
   });
   const parser = new ResponseHeadParser({ maxHeaderBytes: options.maxHeaderBytes, maxHeaderCount: options.maxHeaderCount });
   let socket: net.Socket | undefined;

@@ -10,7 +10,7 @@ export type BinaryType = 'blob' | 'arraybuffer';
 export type WebSocketSendData = string | ArrayBufferLike | ArrayBufferView | Blob;
 
 export type SendItem =
-  | { kind: 'text'; data: Buffer; size: number }
+  | { kind: 'text'; data: string; size: number }
   | { kind: 'binary'; data: Buffer; size: number }
   | { kind: 'blob'; blob: Blob; size: number };
 
@@ -31,9 +31,10 @@ export function toSendItem(data: unknown): SendItem {
   if (data instanceof Blob) {
     return { kind: 'blob', blob: data, size: data.size };
   }
-  // USVString: Buffer.from replaces lone surrogates with U+FFFD like the WebIDL conversion does.
-  const text = Buffer.from(String(data), 'utf8');
-  return { kind: 'text', data: text, size: text.byteLength };
+  // USVString: the UTF-8 encoder (here and in the socket) writes U+FFFD for a
+  // lone surrogate, like the WebIDL conversion, so the byte count matches the wire.
+  const text = String(data);
+  return { kind: 'text', data: text, size: Buffer.byteLength(text, 'utf8') };
 }
 
 function isSharedArrayBuffer(value: unknown): boolean {

@@ -27,7 +27,7 @@ interface NodeClientSocket extends EventEmitter {
   /** True once the closing handshake completed both ways. */
   readonly wasClean: boolean;
   binaryType: string;
-  send(data: Buffer, options: { binary: boolean }, cb?: (error?: Error | null) => void): unknown;
+  send(data: Buffer | string, options: { binary: boolean }, cb?: (error?: Error | null) => void): unknown;
   close(code?: number, reason?: string): void;
 }
 
@@ -220,8 +220,19 @@ export class WebSocket extends EventTarget {
     const item = toSendItem(data);
     this.#bufferedAmount += item.size;
     if (this.readyState !== OPEN || this.#pendingClose !== null) return;
+    if (this.#outbox.length === 0 && item.kind !== 'blob') {
+      this.#transmit(item.data, item.kind === 'binary', item.size);
+      return;
+    }
     this.#outbox.push(item);
     this.#flush();
+  }
+
+  /** Hands one message to the socket; its bytes leave bufferedAmount once written. */
+  #transmit(data: Buffer | string, isBinary: boolean, size: number): void {
+    this.#socket.send(data, { binary: isBinary }, (error) => {
+      if (!error) this.#bufferedAmount -= size;
+    });
   }
 
   /** Sends queued items in order; a Blob stalls the queue until its bytes are read. */
@@ -252,10 +263,7 @@ export class WebSocket extends EventTarget {
       }
       this.#outbox.shift();
       if (this.#socket.readyState !== OPEN) continue; // stays counted in bufferedAmount
-      const size = item.size;
-      this.#socket.send(item.data, { binary: item.kind === 'binary' }, (error) => {
-        if (!error) this.#bufferedAmount -= size;
-      });
+      this.#transmit(item.data, item.kind === 'binary', item.size);
     }
     if (this.#outbox.length === 0 && this.#pendingClose !== null) {
       const pending = this.#pendingClose;

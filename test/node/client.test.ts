@@ -320,3 +320,49 @@ test('proxy: a refused CONNECT fails with the proxy status', async () => {
     await proxy.close();
   }
 });
+
+test('credentials in the URL are sent as Basic Authorization; an explicit header wins', async () => {
+  const seen: Array<string | undefined> = [];
+  const peer = await startWsServer({}, (socket, request) => {
+    seen.push(request.headers.authorization);
+    socket.close(1000);
+  });
+  try {
+    const withCredentials = peer.url.replace('ws://', 'ws://al%20ice:s3cr%3At@');
+    const first = connect(withCredentials);
+    await nextEvent(first, 'close');
+    const second = connect(withCredentials, { headers: { authorization: 'Bearer x' } });
+    await nextEvent(second, 'close');
+    assert.deepEqual(seen, [`Basic ${Buffer.from('al ice:s3cr:t').toString('base64')}`, 'Bearer x']);
+  } finally {
+    await peer.close();
+  }
+});
+
+test('connects over IPv6 loopback with a bracketed host', async (t) => {
+  const { WebSocketServer } = await import('ws');
+  const server = new WebSocketServer({ host: '::1', port: 0 });
+  const listening = await new Promise<boolean>((resolve) => {
+    server.once('listening', () => resolve(true));
+    server.once('error', () => resolve(false));
+  });
+  if (!listening) return t.skip('no IPv6 loopback on this machine');
+  let host: string | undefined;
+  server.on('connection', (socket, request) => {
+    host = request.headers.host;
+    socket.on('message', (data) => socket.send(data));
+  });
+  try {
+    const { port } = server.address() as import('node:net').AddressInfo;
+    const socket = connect(`ws://[::1]:${port}/`);
+    await nextEvent(socket, 'open');
+    socket.send('v6');
+    const [data] = (await nextEvent(socket, 'message')) as [Buffer];
+    assert.equal(data.toString(), 'v6');
+    assert.equal(host, `[::1]:${port}`);
+    socket.close();
+    await nextEvent(socket, 'close');
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
