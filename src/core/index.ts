@@ -11,6 +11,7 @@ export * from './mask.js';
 export * from './utf8.js';
 export * from './close.js';
 export { MessageAssembler, FREE_FRAGMENT_ALLOWANCE } from './message-assembler.js';
+export { writeFrame, writeBuffers, asBuffer } from './frame-writer.js';
 // Handshake engineer: handshake.ts and deflate-params.ts exports go below.
 export * from './handshake.js';
 export * from './deflate-params.js';

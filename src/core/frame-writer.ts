@@ -1,0 +1,58 @@
+/**
+ * Writing frames to the sink, the send hot path: header and a small payload
+ * share one allocation and one write; a large server payload goes out as
+ * header + the caller's buffer, uncopied. Client payloads are always copied
+ * next to their header, because masking (RFC 6455 §5.3) must not touch the
+ * caller's bytes.
+ */
+import type { ConnectionSink, MaskSource } from './events.js';
+import { COPY_THRESHOLD_BYTES, headerLength, writeHeader } from './frame.js';
+import { applyMask } from './mask.js';
+
+export type WriteCallback = (error?: Error | null) => void;
+
+export type FramePayload = Buffer | Uint8Array | string;
+
+export function asBuffer(data: FramePayload): Buffer {
+  if (typeof data === 'string') return Buffer.from(data);
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.length);
+}
+
+/** Writes one frame; `maskSource` is set for clients only. `cb` goes with the frame's last write. */
+export function writeFrame(
+  sink: ConnectionSink,
+  opcode: number,
+  data: FramePayload,
+  fin: boolean,
+  rsv1: boolean,
+  maskSource: MaskSource | undefined,
+  cb: WriteCallback | undefined,
+): void {
+  const isMasked = maskSource !== undefined;
+  const isString = typeof data === 'string';
+  const length = isString ? Buffer.byteLength(data) : data.length;
+  const headerBytes = headerLength(length, isMasked);
+  if (isMasked || length < COPY_THRESHOLD_BYTES) {
+    const out = Buffer.allocUnsafe(headerBytes + length);
+    const keyOffset = writeHeader(out, 0, opcode, length, fin, rsv1, isMasked);
+    if (isString) out.write(data, headerBytes, 'utf8');
+    else out.set(data, headerBytes);
+    if (isMasked) {
+      maskSource(out, keyOffset);
+      applyMask(out, headerBytes, headerBytes + length, out.readInt32LE(keyOffset), 0);
+    }
+    sink.write(out, cb);
+    return;
+  }
+  const header = Buffer.allocUnsafe(headerBytes);
+  writeHeader(header, 0, opcode, length, fin, rsv1, false);
+  sink.write(header);
+  sink.write(asBuffer(data), cb);
+}
+
+/** Writes an already encoded frame (see encodeFrame); `cb` goes with the last buffer. */
+export function writeBuffers(sink: ConnectionSink, buffers: Buffer[], cb: WriteCallback | undefined): void {
+  const last = buffers.length - 1;
+  for (let i = 0; i < last; i++) sink.write(buffers[i]);
+  sink.write(buffers[last], cb);
+}

@@ -1,0 +1,368 @@
+/**
+ * The receive half of a Connection: bytes in -> validated frames -> message,
+ * ping, pong events; close frames and peer faults go to the subclass.
+ *
+ * Parses straight out of the incoming chunk when a whole frame is inside it
+ * (no copy; unmasked in place, so receive() takes ownership of the chunk);
+ * only a frame that spans chunks is kept, as a list of pieces copied once.
+ * A header split across chunks is collected in a 14-byte buffer.
+ *
+ * Every rule is checked as soon as the header is complete, before any of the
+ * payload is buffered (RFC 6455 §5.2, §5.4, §5.5; RFC 7692 §6; limits).
+ * Text is validated as it arrives, across pieces and fragments (§8.1).
+ */
+import { isUtf8 } from 'node:buffer';
+import { ErrorCode, MessageTooLargeError, ProtocolError, SockwaveError } from './errors.js';
+import type { ConnectionSink, MessageCompressor } from './events.js';
+import { MAX_CONTROL_PAYLOAD_BYTES, Opcode } from './frame.js';
+import { applyMask } from './mask.js';
+import { Utf8Validator } from './utf8.js';
+import { MessageAssembler } from './message-assembler.js';
+
+const PHASE_HEADER = 0;
+const PHASE_PAYLOAD = 1;
+const EMPTY = Buffer.alloc(0);
+/** Slack for deflate's worst-case expansion of incompressible data (RFC 1951 stored blocks). */
+const COMPRESSED_SLACK_BYTES = 1024;
+
+export interface ReceiverLimits {
+  maxMessageBytes: number;
+  maxFragments: number;
+  fragmentOverheadBytes: number;
+}
+
+export abstract class Receiver {
+  protected readonly isClient: boolean;
+  protected readonly sink: ConnectionSink;
+  protected readonly compressor: MessageCompressor | undefined;
+  private readonly maxMessageBytes: number;
+  private readonly maxFragments: number;
+  private readonly fragmentOverheadBytes: number;
+
+  /** False once the peer's close frame arrived, after fail() and after EOF. */
+  protected isReading = true;
+  // The frame being parsed.
+  private phase = PHASE_HEADER;
+  private head: Buffer | undefined;
+  private headBytes = 0;
+  private fin = false;
+  private rsv1 = false;
+  private opcode = 0;
+  private isMasked = false;
+  private maskKey = 0;
+  private payloadLength = 0;
+  private payloadReceived = 0;
+  /** Pieces of a payload that spans chunks (already unmasked). */
+  private pieces: Buffer[] | undefined;
+  /** True when this frame's text is validated piece by piece as it arrives. */
+  private isValidatingPieces = false;
+  // The message being reassembled (opcode 0 = none).
+  private messageOpcode = 0;
+  private isMessageCompressed = false;
+  private messageWireBytes = 0;
+  private assembler: MessageAssembler | undefined;
+  private utf8: Utf8Validator | undefined;
+  // Pausing while a decompression runs.
+  private isParsing = false;
+  private isInflating = false;
+  private inflateToken = 0;
+  private pausedChunks: Buffer[] | undefined;
+
+  constructor(isClient: boolean, limits: ReceiverLimits, compressor: MessageCompressor | undefined, sink: ConnectionSink) {
+    this.isClient = isClient;
+    this.sink = sink;
+    this.compressor = compressor;
+    this.maxMessageBytes = limits.maxMessageBytes;
+    this.maxFragments = limits.maxFragments;
+    this.fragmentOverheadBytes = limits.fragmentOverheadBytes;
+  }
+
+  /** A complete, valid control frame (ping, pong or close). */
+  protected abstract onControlFrame(opcode: number, payload: Buffer): void;
+  /** A peer fault: fail the connection with `error.closeCode`. */
+  protected abstract failWith(error: ProtocolError): void;
+
+  /** True while the reader should pause (an asynchronous decompression is running). */
+  get isReceivePaused(): boolean {
+    return this.isInflating;
+  }
+
+  /** Feed bytes from the transport. Never throws on peer faults. Takes ownership of `chunk` (unmasked in place). */
+  receive(chunk: Buffer): void {
+    if (!this.isReading || chunk.length === 0) return;
+    if (this.isParsing || this.isInflating) {
+      (this.pausedChunks ??= []).push(chunk);
+      return;
+    }
+    this.isParsing = true;
+    try {
+      this.parse(chunk, 0);
+      if (this.pausedChunks !== undefined) this.drainPaused();
+    } finally {
+      this.isParsing = false;
+    }
+  }
+
+  private drainPaused(): void {
+    const chunks = this.pausedChunks as Buffer[];
+    while (chunks.length > 0 && this.isReading && !this.isInflating) {
+      this.parse(chunks.shift() as Buffer, 0);
+    }
+    if (chunks.length === 0 && this.pausedChunks === chunks) this.pausedChunks = undefined;
+  }
+
+  private parse(chunk: Buffer, offset: number): void {
+    const length = chunk.length;
+    let off = offset;
+    while (off < length && this.isReading && !this.isInflating) {
+      if (this.phase === PHASE_HEADER) {
+        if (this.headBytes === 0 && length - off >= 2) {
+          const b1 = chunk[off + 1];
+          const len7 = b1 & 0x7f;
+          const need = (len7 < 126 ? 2 : len7 === 126 ? 4 : 10) + (b1 & 0x80 ? 4 : 0);
+          if (length - off >= need) {
+            off += need;
+            this.onHeader(chunk, off - need);
+            continue;
+          }
+        }
+        // A header split across chunks: collect it byte by byte (at most 14).
+        const head = (this.head ??= Buffer.allocUnsafe(14));
+        head[this.headBytes++] = chunk[off++];
+        if (this.headBytes >= 2) {
+          const b1 = head[1];
+          const len7 = b1 & 0x7f;
+          const need = (len7 < 126 ? 2 : len7 === 126 ? 4 : 10) + (b1 & 0x80 ? 4 : 0);
+          if (this.headBytes === need) {
+            this.headBytes = 0;
+            this.onHeader(head, 0);
+          }
+        }
+        continue;
+      }
+      const remaining = this.payloadLength - this.payloadReceived;
+      const available = length - off;
+      if (this.payloadReceived === 0 && available >= remaining) {
+        // Fast path: the whole payload is inside this chunk.
+        const payload = chunk.subarray(off, off + remaining);
+        off += remaining;
+        if (this.isMasked) applyMask(payload, 0, remaining, this.maskKey, 0);
+        this.phase = PHASE_HEADER;
+        this.onFrame(payload, false);
+        continue;
+      }
+      const take = available < remaining ? available : remaining;
+      const piece = chunk.subarray(off, off + take);
+      off += take;
+      if (this.isMasked) applyMask(piece, 0, take, this.maskKey, this.payloadReceived & 3);
+      if (this.payloadReceived === 0) this.startPieces();
+      this.payloadReceived += take;
+      if (this.isValidatingPieces && (this.utf8 as Utf8Validator).write(piece) !== -1) {
+        this.failUtf8();
+        return;
+      }
+      (this.pieces as Buffer[]).push(piece);
+      if (this.payloadReceived === this.payloadLength) {
+        const pieces = this.pieces as Buffer[];
+        this.pieces = undefined;
+        this.phase = PHASE_HEADER;
+        this.onFrame(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, this.payloadLength), this.isValidatingPieces);
+      }
+    }
+    if (this.isInflating && off < length && this.isReading) (this.pausedChunks ??= []).unshift(chunk.subarray(off));
+  }
+
+  /** A payload starts arriving in pieces; text is validated as it comes (fail fast). */
+  private startPieces(): void {
+    this.pieces = [];
+    const opcode = this.opcode;
+    this.isValidatingPieces =
+      (opcode === Opcode.TEXT && !this.rsv1) ||
+      (opcode === Opcode.CONTINUATION && this.messageOpcode === Opcode.TEXT && !this.isMessageCompressed);
+    if (this.isValidatingPieces) {
+      if (opcode === Opcode.TEXT) (this.utf8 ??= new Utf8Validator()).reset();
+    }
+  }
+
+  /** Validates a complete header at `buf[o]`; fails the connection on any violation. */
+  private onHeader(buf: Buffer, o: number): void {
+    const b0 = buf[o];
+    const b1 = buf[o + 1];
+    const opcode = b0 & 0x0f;
+    const fin = (b0 & 0x80) !== 0;
+    const rsv1 = (b0 & 0x40) !== 0;
+    const isMasked = (b1 & 0x80) !== 0;
+    let length = b1 & 0x7f;
+    let p = o + 2;
+    if (length === 126) {
+      length = buf.readUInt16BE(p);
+      p += 2;
+    } else if (length === 127) {
+      const high = buf.readUInt32BE(p);
+      // RFC 6455 §5.2: "the most significant bit MUST be 0".
+      if (high >= 0x80000000) return this.failProtocol('64-bit payload length with the most significant bit set');
+      if (high > 0x1fffff) return this.failWith(new MessageTooLargeError(Number.MAX_SAFE_INTEGER, this.maxMessageBytes));
+      length = high * 0x100000000 + buf.readUInt32BE(p + 4);
+      p += 8;
+    }
+    if ((b0 & 0x30) !== 0) return this.failProtocol('RSV2 or RSV3 set without a negotiated extension');
+    // RFC 6455 §5.1: servers fail unmasked frames, clients fail masked ones.
+    if (isMasked === this.isClient) {
+      return this.failProtocol(this.isClient ? 'server sent a masked frame' : 'client sent an unmasked frame');
+    }
+    if (opcode >= 8) {
+      if (opcode > 10) return this.failProtocol(`reserved opcode ${opcode}`);
+      // RFC 6455 §5.5: control frames are final, at most 125 bytes, and RFC 7692 §6: never compressed.
+      if (!fin) return this.failProtocol('fragmented control frame');
+      if (length > MAX_CONTROL_PAYLOAD_BYTES) return this.failProtocol('control frame payload over 125 bytes');
+      if (rsv1) return this.failProtocol('RSV1 set on a control frame');
+    } else {
+      if (opcode > 2) return this.failProtocol(`reserved opcode ${opcode}`);
+      if (opcode === Opcode.CONTINUATION) {
+        if (this.messageOpcode === 0) return this.failProtocol('continuation frame without a message to continue');
+        if (rsv1) return this.failProtocol('RSV1 set on a continuation frame');
+      } else {
+        if (this.messageOpcode !== 0) return this.failProtocol('new data frame inside a fragmented message');
+        if (rsv1 && this.compressor === undefined) return this.failProtocol('RSV1 set without a negotiated extension');
+      }
+      // Limits are checked here, before any payload byte is buffered.
+      if (fin && opcode !== Opcode.CONTINUATION && !rsv1) {
+        if (length > this.maxMessageBytes) return this.failWith(new MessageTooLargeError(length, this.maxMessageBytes));
+      } else {
+        const assembler = (this.assembler ??= new MessageAssembler(
+          this.maxMessageBytes,
+          this.maxFragments,
+          this.fragmentOverheadBytes,
+        ));
+        if (opcode !== Opcode.CONTINUATION) {
+          assembler.reset();
+          this.messageWireBytes = 0;
+        }
+        const isCompressed = opcode === Opcode.CONTINUATION ? this.isMessageCompressed : rsv1;
+        if (isCompressed) {
+          this.messageWireBytes += length;
+          const wireLimit = this.maxMessageBytes + COMPRESSED_SLACK_BYTES + this.maxMessageBytes / 64;
+          if (this.messageWireBytes > wireLimit) {
+            return this.failWith(new MessageTooLargeError(this.messageWireBytes, this.maxMessageBytes));
+          }
+          const error = assembler.check(0);
+          if (error !== undefined) return this.failWith(error);
+        } else {
+          const error = assembler.check(length);
+          if (error !== undefined) return this.failWith(error);
+        }
+      }
+    }
+    this.fin = fin;
+    this.rsv1 = rsv1;
+    this.opcode = opcode;
+    this.isMasked = isMasked;
+    if (isMasked) this.maskKey = buf.readInt32LE(p);
+    this.payloadLength = length;
+    this.payloadReceived = 0;
+    if (length === 0) {
+      this.onFrame(EMPTY, false);
+    } else {
+      this.phase = PHASE_PAYLOAD;
+    }
+  }
+
+  /** A complete frame payload (unmasked). `isValidated`: its text already went through the validator. */
+  private onFrame(payload: Buffer, isValidated: boolean): void {
+    const opcode = this.opcode;
+    if (opcode >= 8) return this.onControlFrame(opcode, payload);
+    if (opcode !== Opcode.CONTINUATION) {
+      if (this.fin && !this.rsv1) {
+        // Single-frame message: the common case, no reassembly.
+        if (opcode === Opcode.TEXT) {
+          if (isValidated ? !(this.utf8 as Utf8Validator).isComplete : !(payload.length === 0 || isUtf8(payload))) {
+            return this.failUtf8();
+          }
+        }
+        this.sink.event({ type: 'message', data: payload, isBinary: opcode === Opcode.BINARY });
+        return;
+      }
+      this.messageOpcode = opcode;
+      this.isMessageCompressed = this.rsv1;
+      if (opcode === Opcode.TEXT && !isValidated) (this.utf8 ??= new Utf8Validator()).reset();
+    }
+    const assembler = this.assembler as MessageAssembler;
+    assembler.countFragment();
+    if (this.isMessageCompressed) return this.inflate(payload, this.fin);
+    if (this.messageOpcode === Opcode.TEXT && !isValidated && (this.utf8 as Utf8Validator).write(payload) !== -1) {
+      return this.failUtf8();
+    }
+    assembler.append(payload);
+    if (this.fin) this.finishMessage();
+  }
+
+  private finishMessage(): void {
+    const isText = this.messageOpcode === Opcode.TEXT;
+    if (isText && !(this.utf8 as Utf8Validator).isComplete) return this.failUtf8();
+    const data = (this.assembler as MessageAssembler).take();
+    this.messageOpcode = 0;
+    this.sink.event({ type: 'message', data, isBinary: !isText });
+  }
+
+  /** RFC 7692: hands one frame to the decompressor and stops parsing until it answers. */
+  private inflate(payload: Buffer, isFinal: boolean): void {
+    const compressor = this.compressor as MessageCompressor;
+    const token = ++this.inflateToken;
+    this.isInflating = true;
+    if (this.opcode === Opcode.TEXT) (this.utf8 ??= new Utf8Validator()).reset();
+    const remaining = (this.assembler as MessageAssembler).remainingBytes;
+    compressor.decompress(payload, isFinal, remaining, (error, result) => {
+      if (token !== this.inflateToken) return; // failed or closed meanwhile
+      this.isInflating = false;
+      this.onInflated(error, result, isFinal);
+      if (!this.isParsing && this.pausedChunks !== undefined && this.isReading) {
+        this.isParsing = true;
+        try {
+          this.drainPaused();
+        } finally {
+          this.isParsing = false;
+        }
+      }
+    });
+  }
+
+  private onInflated(error: Error | null, result: Buffer[] | undefined, isFinal: boolean): void {
+    if (error) {
+      if (error instanceof ProtocolError) return this.failWith(error);
+      if (error instanceof SockwaveError) return this.failWith(new ProtocolError(error.message, 1011, error.code));
+      return this.failWith(new ProtocolError('invalid compressed data', 1002, ErrorCode.EXTENSION));
+    }
+    const assembler = this.assembler as MessageAssembler;
+    const isText = this.messageOpcode === Opcode.TEXT;
+    for (const piece of result ?? []) {
+      if (assembler.bytes + piece.length > this.maxMessageBytes) {
+        return this.failWith(new MessageTooLargeError(assembler.bytes + piece.length, this.maxMessageBytes));
+      }
+      if (isText && (this.utf8 as Utf8Validator).write(piece) !== -1) return this.failUtf8();
+      assembler.append(piece);
+    }
+    if (isFinal) this.finishMessage();
+  }
+
+  /** Stops receiving for good: later bytes are ignored, a pending decompression is dropped. */
+  protected stopReading(): void {
+    this.isReading = false;
+    this.isInflating = false;
+    this.inflateToken++;
+    this.pausedChunks = undefined;
+    this.pieces = undefined;
+    this.phase = PHASE_HEADER;
+    this.headBytes = 0;
+    this.messageOpcode = 0;
+    this.assembler?.reset();
+  }
+
+  private failProtocol(message: string): void {
+    this.failWith(new ProtocolError(message, 1002));
+  }
+
+  private failUtf8(): void {
+    this.failWith(new ProtocolError('text is not valid UTF-8', 1007, ErrorCode.INVALID_UTF8));
+  }
+
+}
