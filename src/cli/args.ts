@@ -3,7 +3,6 @@
  * strict mode so an unknown flag or a missing value is a usage error (exit 2)
  * instead of being silently ignored.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** Exit codes scripts can rely on (docs/cli.md lists the same table). */
 export const ExitCode = {
@@ -30,16 +29,14 @@ export interface CliIo {
   stderr: NodeJS.WritableStream;
 }
 
-type Options = NonNullable<ParseArgsConfig['options']>;
-
-/** Parses `argv` strictly; any parseArgs complaint becomes a UsageError with its message. */
-export function parseCommandArgs<T extends Options>(
-  argv: string[],
-  options: T,
-  { allowPositionals = true } = {},
-) {
+/**
+ * Runs a parseArgs call (strict mode, so unknown flags and missing values
+ * throw) and turns its complaint into a UsageError with a one-line message.
+ * The call stays at the command so TypeScript infers the option types there.
+ */
+export function withUsageErrors<R>(parse: () => R): R {
   try {
-    return parseArgs({ args: argv, options, allowPositionals, strict: true, allowNegative: true });
+    return parse();
   } catch (error) {
     // parseArgs messages are already one clear line, e.g. "Unknown option '--nope'".
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);

@@ -6,9 +6,10 @@
  * client echoes every message until the server closes; finally
  * `GET /updateReports?agent=NAME` asks the server to write its reports.
  */
+import { parseArgs } from 'node:util';
 import { connect } from '../node/client.js';
 import { AUTOBAHN_USAGE } from './usage.js';
-import { ExitCode, UsageError, parseCommandArgs, parseIntegerOption, parseTargetUrl, type CliIo } from './args.js';
+import { ExitCode, UsageError, withUsageErrors, parseIntegerOption, parseTargetUrl, type CliIo } from './args.js';
 import { errorLine } from './format.js';
 
 const OPTIONS = {
@@ -45,7 +46,9 @@ export function parseCaseList(value: string): Array<[number, number]> {
 }
 
 export function parseAutobahnArgs(argv: string[]): AutobahnSettings | null {
-  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
+  const { values, positionals } = withUsageErrors(() =>
+    parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, allowNegative: true }),
+  );
   if (values.help) return null;
   if (positionals.length !== 1) {
     throw new UsageError(positionals.length === 0 ? 'missing URL' : `unexpected argument '${positionals[1]}'`);

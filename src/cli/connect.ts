@@ -5,6 +5,7 @@
  * scripts can capture just the messages. The exit code says how it ended.
  */
 import * as readline from 'node:readline';
+import { parseArgs } from 'node:util';
 import { connect } from '../node/client.js';
 import type { WebSocket as NodeWebSocket } from '../node/socket.js';
 import { CONNECT_USAGE } from './usage.js';
@@ -12,7 +13,7 @@ import {
   ExitCode,
   UsageError,
   exitCodeForClose,
-  parseCommandArgs,
+  withUsageErrors,
   parseHeaders,
   parseIntegerOption,
   parseTargetUrl,
@@ -55,7 +56,9 @@ export interface ConnectSettings {
 
 /** Parses the command line; returns null when --help was asked. */
 export function parseConnectArgs(argv: string[]): ConnectSettings | null {
-  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
+  const { values, positionals } = withUsageErrors(() =>
+    parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, allowNegative: true }),
+  );
   if (values.help) return null;
   if (positionals.length !== 1) {
     throw new UsageError(positionals.length === 0 ? 'missing URL' : `unexpected argument '${positionals[1]}'`);

@@ -10,10 +10,11 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import * as readline from 'node:readline';
+import { parseArgs } from 'node:util';
 import { WebSocketServer } from '../node/server.js';
 import type { WebSocket as NodeWebSocket } from '../node/socket.js';
 import { LISTEN_USAGE } from './usage.js';
-import { ExitCode, UsageError, parseCommandArgs, parseIntegerOption, type CliIo } from './args.js';
+import { ExitCode, UsageError, withUsageErrors, parseIntegerOption, type CliIo } from './args.js';
 import { describeClose, errorLine, formatMessage, isBinaryFormat, type FormatOptions } from './format.js';
 import { createStaticHandler } from './static-files.js';
 
@@ -52,7 +53,9 @@ export interface ListenSettings {
 }
 
 export function parseListenArgs(argv: string[]): ListenSettings | null {
-  const { values, positionals } = parseCommandArgs(argv, OPTIONS);
+  const { values, positionals } = withUsageErrors(() =>
+    parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, allowNegative: true }),
+  );
   if (values.help) return null;
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   if (values.echo && values.broadcast) throw new UsageError('--echo and --broadcast cannot be combined');
