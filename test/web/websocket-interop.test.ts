@@ -179,3 +179,47 @@ describe('WHATWG WebSocket handshake failures: error then close 1006, never open
     }
   });
 });
+
+describe('WHATWG WebSocket fails the connection on a server protocol error', () => {
+  const frames: Array<[string, Buffer, number]> = [
+    // RFC 6455 §5.1: a client must fail a masked frame from the server.
+    ['a masked frame', Buffer.from([0x81, 0x82, 1, 2, 3, 4, 0x69 ^ 1, 0x6a ^ 2]), 1002],
+    // §8.1: invalid UTF-8 in a text message is 1007.
+    ['invalid UTF-8 text', Buffer.from([0x81, 0x02, 0xc3, 0x28]), 1007],
+    // §5.2: RSV1 without a negotiated extension.
+    ['RSV1 without an extension', Buffer.from([0xc1, 0x01, 0x61]), 1002],
+  ];
+  for (const [name, frame, expectedCloseCode] of frames) {
+    test(`${name}: error then a close event that is not clean; the server gets ${expectedCloseCode}`, async () => {
+      let serverGot: Buffer | undefined;
+      const server = await startRawServer((socket, request) => {
+        socket.on('data', (chunk: Buffer) => {
+          serverGot ??= chunk;
+          socket.end();
+        });
+        socket.write(
+          'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+            `Sec-WebSocket-Accept: ${computeAcceptKey(requestKey(request))}\r\n\r\n`,
+        );
+        socket.write(frame);
+      });
+      try {
+        const ws = new WebSocket(server.url, [], { perMessageDeflate: false });
+        const log: string[] = [];
+        for (const type of ['open', 'message', 'error', 'close']) ws.addEventListener(type, () => log.push(type));
+        const close = await next<CloseEvent>(ws, 'close');
+        assert.deepEqual(log, ['open', 'error', 'close']);
+        assert.equal(close.wasClean, false);
+        // The server closed TCP without echoing our close frame: 1006, as browsers report after failing.
+        assert.equal(close.code, 1006);
+        // Our close frame, masked: 0x88, mask bit + length, 4 key bytes, then the code.
+        assert.ok(serverGot && serverGot[0] === 0x88, 'a close frame was sent');
+        const key = serverGot!.subarray(2, 6);
+        const code = ((serverGot![6] ^ key[0]) << 8) | (serverGot![7] ^ key[1]);
+        assert.equal(code, expectedCloseCode);
+      } finally {
+        await server.close();
+      }
+    });
+  }
+});
