@@ -303,6 +303,8 @@ export class DeflateCompressor implements MessageCompressor {
   #createDeflate(): zlib.DeflateRaw {
     const bits = this.#sendWindowBits;
     const stream = zlib.createDeflateRaw({
+      // Every write ends with a sync flush: one thread-pool round trip per message, not two.
+      flush: zlib.constants.Z_SYNC_FLUSH,
       level: this.#options.level,
       memLevel: this.#options.memLevel,
       // zlib has no 8-bit raw window; with 9 bits its distances stay <= 250 (MAX_DIST), valid for 256.
@@ -314,7 +316,7 @@ export class DeflateCompressor implements MessageCompressor {
   }
 
   #createInflate(): zlib.InflateRaw {
-    const stream = zlib.createInflateRaw({ windowBits: this.#receiveWindowBits });
+    const stream = zlib.createInflateRaw({ flush: zlib.constants.Z_SYNC_FLUSH, windowBits: this.#receiveWindowBits });
     stream.on('data', (chunk: Buffer) => this.#onInflateData?.(chunk));
     stream.on('error', (error: Error) => this.#onInflateError?.(error));
     return stream;
@@ -349,8 +351,7 @@ export class DeflateCompressor implements MessageCompressor {
       this.#releaseDeflate();
       this.#finish(lane, task, done, error);
     };
-    if (data.length > 0) stream.write(data);
-    stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+    const onFlushed = (): void => {
       if (task.isFinished || task.isCancelled || this.#deflate !== stream) return;
       this.#onDeflateData = null;
       this.#onDeflateError = null;
@@ -365,7 +366,10 @@ export class DeflateCompressor implements MessageCompressor {
       if (output.length === 0) output = EMPTY_MESSAGE;
       if (this.#isSendContextReset) this.#releaseDeflate();
       this.#finish(lane, task, done, null, output);
-    });
+    };
+    // The stream's default flush is Z_SYNC_FLUSH, so the write's callback means "flushed".
+    if (data.length > 0) stream.write(data, onFlushed);
+    else stream.flush(zlib.constants.Z_SYNC_FLUSH, onFlushed);
   }
 
   #runInflate(task: Task, data: Buffer, isFinal: boolean, maxBytes: number, done: Done<Buffer[]>): void {
@@ -392,16 +396,19 @@ export class DeflateCompressor implements MessageCompressor {
         new ProtocolError(`invalid compressed data: ${error.message}`, 1002, ErrorCode.EXTENSION),
       );
     };
-    stream.write(data);
-    // RFC 7692 §7.2.2: append 00 00 ff ff to the payload of the message's last frame.
-    if (isFinal) stream.write(TRAILER);
-    stream.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+    const onFlushed = (): void => {
       if (task.isFinished || task.isCancelled || this.#inflate !== stream) return;
       this.#onInflateData = null;
       this.#onInflateError = null;
       if (isFinal && this.#isReceiveContextReset) this.#releaseInflate();
       this.#finish(lane, task, done, null, pieces);
-    });
+    };
+    // RFC 7692 §7.2.2: append 00 00 ff ff to the payload of the message's last frame.
+    // One write (a copy of the compressed bytes) costs less than a second thread-pool trip.
+    const input = isFinal ? Buffer.concat([data, TRAILER]) : data;
+    // The stream's default flush is Z_SYNC_FLUSH: all output is produced before the callback.
+    if (input.length > 0) stream.write(input, onFlushed);
+    else stream.flush(zlib.constants.Z_SYNC_FLUSH, onFlushed);
   }
 }
 
