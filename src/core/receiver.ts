@@ -25,6 +25,15 @@ const EMPTY = Buffer.alloc(0);
 /** Slack for deflate's worst-case expansion of incompressible data (RFC 1951 stored blocks). */
 const COMPRESSED_SLACK_BYTES = 1024;
 
+/**
+ * A sink may also implement `receiveResumed`: called (outside receive())
+ * when an asynchronous decompression finished and everything received
+ * meanwhile has been parsed, i.e. when isReceivePaused turned false.
+ */
+export interface ResumableSink extends ConnectionSink {
+  receiveResumed?(): void;
+}
+
 export interface ReceiverLimits {
   maxMessageBytes: number;
   maxFragments: number;
@@ -67,6 +76,7 @@ export abstract class Receiver {
   private isInflating = false;
   private inflateToken = 0;
   private pausedChunks: Buffer[] | undefined;
+  private pausedBytes = 0;
 
   constructor(isClient: boolean, limits: ReceiverLimits, compressor: MessageCompressor | undefined, sink: ConnectionSink) {
     this.isClient = isClient;
@@ -82,9 +92,19 @@ export abstract class Receiver {
   /** A peer fault: fail the connection with `error.closeCode`. */
   protected abstract failWith(error: ProtocolError): void;
 
-  /** True while the reader should pause (an asynchronous decompression is running). */
+  /**
+   * True while an asynchronous decompression runs: parsing waits for it (to
+   * keep event order) and receive() only stores chunks. An adapter should
+   * stop reading the transport and resume when the sink's optional
+   * `receiveResumed()` is called, so a peer cannot pile up bytes meanwhile.
+   */
   get isReceivePaused(): boolean {
     return this.isInflating;
+  }
+
+  /** Bytes received while paused and not parsed yet. */
+  get receiveBacklogBytes(): number {
+    return this.pausedBytes;
   }
 
   /** Feed bytes from the transport. Never throws on peer faults. Takes ownership of `chunk` (unmasked in place). */
@@ -92,6 +112,7 @@ export abstract class Receiver {
     if (!this.isReading || chunk.length === 0) return;
     if (this.isParsing || this.isInflating) {
       (this.pausedChunks ??= []).push(chunk);
+      this.pausedBytes += chunk.length;
       return;
     }
     this.isParsing = true;
@@ -106,7 +127,9 @@ export abstract class Receiver {
   private drainPaused(): void {
     const chunks = this.pausedChunks as Buffer[];
     while (chunks.length > 0 && this.isReading && !this.isInflating) {
-      this.parse(chunks.shift() as Buffer, 0);
+      const chunk = chunks.shift() as Buffer;
+      this.pausedBytes -= chunk.length;
+      this.parse(chunk, 0);
     }
     if (chunks.length === 0 && this.pausedChunks === chunks) this.pausedChunks = undefined;
   }
@@ -169,7 +192,10 @@ export abstract class Receiver {
         this.onFrame(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, this.payloadLength), this.isValidatingPieces);
       }
     }
-    if (this.isInflating && off < length && this.isReading) (this.pausedChunks ??= []).unshift(chunk.subarray(off));
+    if (this.isInflating && off < length && this.isReading) {
+      (this.pausedChunks ??= []).unshift(chunk.subarray(off));
+      this.pausedBytes += length - off;
+    }
   }
 
   /** A payload starts arriving in pieces; text is validated as it comes (fail fast). */
@@ -315,7 +341,8 @@ export abstract class Receiver {
       if (token !== this.inflateToken) return; // failed or closed meanwhile
       this.isInflating = false;
       this.onInflated(error, result, isFinal);
-      if (!this.isParsing && this.pausedChunks !== undefined && this.isReading) {
+      if (this.isParsing) return; // answered synchronously: the parse loop goes on
+      if (this.pausedChunks !== undefined && this.isReading) {
         this.isParsing = true;
         try {
           this.drainPaused();
@@ -323,6 +350,7 @@ export abstract class Receiver {
           this.isParsing = false;
         }
       }
+      if (!this.isInflating && this.isReading) (this.sink as ResumableSink).receiveResumed?.();
     });
   }
 
@@ -350,6 +378,7 @@ export abstract class Receiver {
     this.isInflating = false;
     this.inflateToken++;
     this.pausedChunks = undefined;
+    this.pausedBytes = 0;
     this.pieces = undefined;
     this.phase = PHASE_HEADER;
     this.headBytes = 0;

@@ -51,10 +51,18 @@ describe('receiving compressed messages (RFC 7692)', () => {
       );
       assert.equal(r.conn.isReceivePaused, true);
       assert.deepEqual(r.types(), [], 'nothing overtakes the pending message');
-      r.conn.receive(frameFor(role, { opcode: 2, rsv1: true, payload: xor('last'), fin: false }));
-      r.conn.receive(frameFor(role, { opcode: 0, payload: xor('!') }));
+      const tail = Buffer.concat([
+        frameFor(role, { opcode: 2, rsv1: true, payload: xor('last'), fin: false }),
+        frameFor(role, { opcode: 0, payload: xor('!') }),
+      ]);
+      const backlog = r.conn.receiveBacklogBytes;
+      assert.ok(backlog > 0, 'the rest of the first chunk waits');
+      r.conn.receive(Buffer.from(tail));
+      assert.equal(r.conn.receiveBacklogBytes, backlog + tail.length);
       await until(() => r.events.length === 4);
       assert.equal(r.conn.isReceivePaused, false);
+      assert.equal(r.conn.receiveBacklogBytes, 0);
+      assert.ok(r.resumed >= 1, 'the sink heard receiveResumed()');
       assert.deepEqual(
         r.events.map((e) => (e.type === 'message' ? e.data.toString() : e.type)),
         ['first', 'ping', 'plain', 'last!'],

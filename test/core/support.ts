@@ -32,28 +32,35 @@ export interface Recorder {
   written(): string;
   plainEvents(): Record<string, unknown>[];
   types(): string[];
+  /** Times the core called the sink's optional receiveResumed(). */
+  resumed: number;
 }
 
 export function record(options: ConnectionOptions): Recorder {
   const writes: Buffer[] = [];
   const events: CoreEvent[] = [];
-  const conn = new Connection(options, {
-    write(data, cb) {
+  const recorder = { resumed: 0 } as Recorder;
+  const sink = {
+    write(data: Buffer, cb?: (error?: Error | null) => void) {
       writes.push(Buffer.from(data));
       cb?.(null);
     },
-    event(event) {
+    event(event: CoreEvent) {
       events.push(event);
     },
-  });
-  return {
+    receiveResumed() {
+      recorder.resumed++;
+    },
+  };
+  const conn = new Connection(options, sink);
+  return Object.assign(recorder, {
     conn,
     writes,
     events,
     written: () => Buffer.concat(writes).toString('hex'),
     plainEvents: () => events.map(plain),
     types: () => events.map((e) => e.type),
-  };
+  });
 }
 
 /** The three ways each vector is fed (receive() takes ownership, so every feed gets a fresh copy). */
