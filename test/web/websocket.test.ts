@@ -344,3 +344,23 @@ test('the options object (Node extra) passes headers; { protocols } may replace 
     await extra.close();
   }
 });
+
+test('close() right after send(Blob) still delivers the Blob before the close frame', async () => {
+  const ws = await opened();
+  const serverSide = serverSockets.at(-1)!;
+  ws.send(new Blob(['queued before close']));
+  ws.send('also before');
+  ws.close(3005, 'after blob');
+  ws.send('after close: counted, never sent');
+  assert.equal(ws.readyState, WebSocket.CLOSING);
+  const event = await next<CloseEvent>(ws, 'close');
+  assert.deepEqual([event.code, event.reason, event.wasClean], [3005, 'after blob', true]);
+  assert.deepEqual(
+    received.get(serverSide)!.map(([isBinary, data]) => [isBinary, data.toString()]),
+    [
+      [true, 'queued before close'],
+      [false, 'also before'],
+    ],
+  );
+  assert.equal(ws.bufferedAmount, Buffer.byteLength('after close: counted, never sent'));
+});
