@@ -44,7 +44,7 @@ export class SockwaveError extends Error {
     this.name = new.target.name;
   }
 
-  static [Symbol.hasInstance](value: unknown): boolean {
+  static override [Symbol.hasInstance](value: unknown): boolean {
     // Brand check first so errors from a duplicate install still match;
     // subclasses fall back to the prototype chain for their own identity.
     if (this === SockwaveError) {
