@@ -11,9 +11,10 @@
  *   window) must live as long as the connection.
  * - Contexts are created on first use and released by close().
  * - Inflation is bounded while it runs: as soon as one call's output passes
- *   `maxBytes`, the inflater is destroyed (zlib stops between output chunks)
- *   and the call fails with MessageTooLargeError; the rest of a decompression
- *   bomb is never produced.
+ *   `maxBytes`, the inflater is destroyed (zlib stops between output chunks
+ *   of 16 KiB) and the call fails with MessageTooLargeError; the rest of a
+ *   decompression bomb is never produced. `maxBytes` applies to each call:
+ *   the core passes what the current message may still grow by.
  * - Window bits 8: zlib cannot deflate with a 256-byte raw window, so we
  *   deflate with 9 bits; zlib never references more than 512 - 262 = 250
  *   bytes back with that window, which a 256-byte peer window covers (see
