@@ -47,6 +47,8 @@ export class WebSocket extends EventTarget {
   declare readonly CLOSED: typeof CLOSED;
 
   readonly #url: URL;
+  /** Serialized origin of the URL, the `origin` of every MessageEvent (computed once). */
+  readonly #origin: string;
   readonly #socket: NodeClientSocket;
   readonly #handlers = new EventHandlers(this);
   #readyState: number = CONNECTING;
@@ -75,6 +77,7 @@ export class WebSocket extends EventTarget {
     const protocolList = normalizeProtocols(protocols as string | readonly string[] | undefined);
     // Step 5.
     this.#url = urlRecord;
+    this.#origin = urlRecord.origin;
     // Step 7: establish the connection (asynchronously; events arrive in later tasks).
     this.#socket = connect(urlRecord, { ...options, protocols: protocolList }) as unknown as NodeClientSocket;
     this.#socket.binaryType = 'nodebuffer';
@@ -93,7 +96,7 @@ export class WebSocket extends EventTarget {
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       if (this.readyState !== OPEN) return;
       this.dispatchEvent(
-        new MessageEvent('message', { data: messageEventData(data, isBinary, this.#binaryType), origin: this.#url.origin }),
+        new MessageEvent('message', { data: messageEventData(data, isBinary, this.#binaryType), origin: this.#origin }),
       );
     });
     socket.on('error', (error: Error) => {
@@ -103,7 +106,7 @@ export class WebSocket extends EventTarget {
     socket.on('close', (code: number, reason: Buffer | string) => {
       this.#readyState = CLOSED;
       this.#outbox.length = 0;
-      const reasonText = typeof reason === 'string' ? reason : Buffer.from(reason ?? []).toString('utf8');
+      const reasonText = typeof reason === 'string' ? reason : reason.toString('utf8');
       // RFC 6455 §7.1.5/§7.4.1: 1006 means the closing handshake did not complete.
       const wasClean = socket.wasClean && this.#failure === null && code !== 1006;
       // Step 2: the connection failed (we failed it, or it ended without a closing handshake).
