@@ -223,3 +223,28 @@ describe('WHATWG WebSocket fails the connection on a server protocol error', () 
     });
   }
 });
+
+test('WHATWG WebSocket over wss: with the test CA in options.tls it opens; without, error then close 1006', async (t) => {
+  const { makeSelfSignedCertificate, startSecureWsServer } = await import('../node/client-peers.js');
+  const certificate = makeSelfSignedCertificate();
+  if ('skip' in certificate) return t.skip(certificate.skip);
+  const peer = await startSecureWsServer(certificate);
+  try {
+    const ws = new WebSocket(peer.url.replace('wss:', 'https:'), [], { tls: { ca: certificate.cert } });
+    assert.equal(ws.url, peer.url + '/');
+    await next(ws, 'open');
+    const message = next<MessageEvent>(ws, 'message');
+    ws.send('secure');
+    assert.equal((await message).data, 'secure');
+    ws.close();
+    assert.equal((await next<CloseEvent>(ws, 'close')).wasClean, true);
+
+    const untrusted = new WebSocket(peer.url);
+    const error = next<ErrorEvent>(untrusted, 'error');
+    const close = next<CloseEvent>(untrusted, 'close');
+    assert.match((await error).message, /self[- ]signed|unable to verify/i);
+    assert.equal((await close).code, 1006);
+  } finally {
+    await peer.close();
+  }
+});
