@@ -366,3 +366,39 @@ test('connects over IPv6 loopback with a bracketed host', async (t) => {
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+test('an oversized or malformed response head fails the handshake without throwing', async () => {
+  const cases: Array<[string, string, RegExp, Parameters<typeof connect>[1]]> = [
+    ['garbage', 'hello there\r\n\r\n', /malformed handshake response/, {}],
+    ['huge header', `HTTP/1.1 101 Switching Protocols\r\nX-Big: ${'a'.repeat(4096)}\r\n\r\n`, /./, { maxHeaderBytes: 1024 }],
+    [
+      'too many headers',
+      `HTTP/1.1 101 Switching Protocols\r\n${'X-A: b\r\n'.repeat(20)}\r\n`,
+      /./,
+      { maxHeaderCount: 10 },
+    ],
+  ];
+  for (const [name, answer, pattern, options] of cases) {
+    await withRawServer(
+      () => answer,
+      async (url) => {
+        const { events, error, code } = await expectFailure(connect(url, options));
+        assert.deepEqual(events, ['error', 'close'], name);
+        assert.equal(code, 1006, name);
+        assert.ok(error instanceof HandshakeError, `${name}: ${error}`);
+        assert.match(error.message, pattern, name);
+      },
+    );
+  }
+});
+
+test('a server that closes the connection mid-response fails the handshake', async () => {
+  const server = await startRawServer((socket) => socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: webs'));
+  try {
+    const { error, code } = await expectFailure(connect(server.url));
+    assert.equal(code, 1006);
+    assert.match(error.message, /closed before the handshake response was complete/);
+  } finally {
+    await server.close();
+  }
+});
