@@ -10,7 +10,7 @@ export type { WebSocketOptions } from './web/websocket.js';
 export { MessageEvent, CloseEvent, ErrorEvent } from './web/events.js';
 export type { CloseEventInit, ErrorEventInit } from './web/events.js';
 export { connect } from './node/client.js';
-export type { ClientOptions, ClientKeepaliveOptions } from './node/client.js';
+export type { ClientOptions, ClientKeepaliveOptions, UpgradeResponse } from './node/client.js';
 export { WebSocketServer } from './node/server.js';
 export type {
   BroadcastOptions,

@@ -12,7 +12,7 @@
 import type { MessageCompressor } from '../core/events.js';
 import { getWebSocketUrlRecord } from '../web/url.js';
 import { resolveClientOptions, type ClientOptions } from './client-options.js';
-import { openClientTransport } from './client-transport.js';
+import { openClientTransport, type EstablishedTransport } from './client-transport.js';
 import { createDeflateCompressor } from './deflate.js';
 import { attachSocket, failConnecting, registerClientStarter, setConnecting, WebSocket } from './socket.js';
 
@@ -40,6 +40,8 @@ function startClient(socket: WebSocket, address: string | URL, options: ClientOp
       process.nextTick(failConnecting, socket, error ?? new Error('handshake failed'));
       return;
     }
+    // Like ws's 'upgrade' event: lets the app read response headers (cookies, server info) before 'open'.
+    socket.emit('upgrade', toUpgradeResponse(established.response));
     let compressor: MessageCompressor | undefined;
     if (established.deflate !== null && resolved.perMessageDeflate !== false) {
       compressor = createDeflateCompressor(established.deflate, 'client', resolved.perMessageDeflate);
@@ -62,6 +64,29 @@ function startClient(socket: WebSocket, address: string | URL, options: ClientOp
     if (!socket.isPaused) established.socket.resume();
   });
   setConnecting(socket, { url: url.href, abort: (error) => attempt.abort(error) });
+}
+
+/** The 101 response as handed to 'upgrade' listeners, shaped like the fields of http.IncomingMessage apps read. */
+export interface UpgradeResponse {
+  statusCode: number;
+  statusMessage: string;
+  /** Lower-cased names; repeated headers joined with ", " (set-cookie kept as an array, as node:http does). */
+  headers: Record<string, string | string[]>;
+  /** Names and values alternating, as received. */
+  rawHeaders: string[];
+}
+
+function toUpgradeResponse(response: EstablishedTransport['response']): UpgradeResponse {
+  const headers: Record<string, string | string[]> = {};
+  const rawHeaders: string[] = [];
+  for (const [name, value] of response.headers) {
+    rawHeaders.push(name, value);
+    const key = name.toLowerCase();
+    const previous = headers[key];
+    if (key === 'set-cookie') headers[key] = [...((previous as string[] | undefined) ?? []), value];
+    else headers[key] = previous === undefined ? value : `${previous as string}, ${value}`;
+  }
+  return { statusCode: response.status, statusMessage: response.statusText, headers, rawHeaders };
 }
 
 // `new WebSocket(url, protocols, options)` on the ws-style class, as with `ws`.

@@ -62,3 +62,30 @@ test('connect() sockets have the ws send callback and DOM-style listeners', asyn
     await peer.close();
   }
 });
+
+test("'upgrade' is emitted before 'open' with the 101 status and headers (set-cookie as an array)", async () => {
+  const peer = await startWsServer();
+  peer.server.on('headers', (headers) => {
+    headers.push('Set-Cookie: a=1', 'Set-Cookie: b=2', 'X-Server: test');
+  });
+  try {
+    const socket = root.connect(peer.url);
+    const order: string[] = [];
+    let response: root.UpgradeResponse | undefined;
+    socket.on('upgrade', (r: root.UpgradeResponse) => {
+      order.push('upgrade');
+      response = r;
+    });
+    socket.on('open', () => order.push('open'));
+    await nextEvent(socket, 'open');
+    assert.deepEqual(order, ['upgrade', 'open']);
+    assert.equal(response?.statusCode, 101);
+    assert.deepEqual(response?.headers['set-cookie'], ['a=1', 'b=2']);
+    assert.equal(response?.headers['x-server'], 'test');
+    assert.equal(response?.headers.upgrade, 'websocket');
+    socket.close();
+    await nextEvent(socket, 'close');
+  } finally {
+    await peer.close();
+  }
+});
