@@ -77,6 +77,7 @@ export abstract class Receiver {
   private inflateToken = 0;
   private pausedChunks: Buffer[] | undefined;
   private pausedBytes = 0;
+  private consumedBytes = 0;
 
   constructor(isClient: boolean, limits: ReceiverLimits, compressor: MessageCompressor | undefined, sink: ConnectionSink) {
     this.isClient = isClient;
@@ -100,6 +101,15 @@ export abstract class Receiver {
    */
   get isReceivePaused(): boolean {
     return this.isInflating;
+  }
+
+  /**
+   * Bytes the parser has consumed so far. After a failure it tells where
+   * parsing stopped (the rest of that chunk was ignored); fuzzers use it to
+   * hand the rest to a fresh Connection.
+   */
+  get parsedBytes(): number {
+    return this.consumedBytes;
   }
 
   /** Bytes received while paused and not parsed yet. */
@@ -182,7 +192,7 @@ export abstract class Receiver {
       this.payloadReceived += take;
       if (this.isValidatingPieces && (this.utf8 as Utf8Validator).write(piece) !== -1) {
         this.failUtf8();
-        return;
+        break;
       }
       (this.pieces as Buffer[]).push(piece);
       if (this.payloadReceived === this.payloadLength) {
@@ -192,6 +202,7 @@ export abstract class Receiver {
         this.onFrame(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, this.payloadLength), this.isValidatingPieces);
       }
     }
+    this.consumedBytes += off - offset;
     if (this.isInflating && off < length && this.isReading) {
       (this.pausedChunks ??= []).unshift(chunk.subarray(off));
       this.pausedBytes += length - off;
