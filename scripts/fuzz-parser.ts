@@ -199,7 +199,7 @@ const stats: Record<'random' | 'structured', Counters> = {
 };
 const ALLOWED_CODES = new Set([1002, 1007, 1009]);
 
-let connection: Connection;
+let connection = undefined as unknown as Connection; // set by startConnection() before the loop
 let kind: 'random' | 'structured' = 'random';
 let source: FrameSource | undefined;
 let isDone = false;
