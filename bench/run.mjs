@@ -1,0 +1,327 @@
+// sockwave benchmarks: `npm run bench` (see bench/README.md).
+//
+// Every workload runs against every server in alternating rounds
+// (A B C A B C ...), each server a fresh process pinned to core 0 with
+// `taskset -c 0`, the load generator pinned to core 1. Prints a table with
+// the median, min..max and the ratio to `ws` measured in the same run.
+//
+// Options:
+//   --quick             2 rounds, short windows (~2 min)
+//   --rounds N          rounds per workload (default 3)
+//   --duration MS       measured window per run (default 2000)
+//   --warmup MS         unmeasured warm-up per run (default 700)
+//   --only a,b          workloads to run (ids below)
+//   --servers a,b       servers/clients to run (the ws baseline is always kept)
+//   --json PATH         also write all samples as JSON
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.dirname(here);
+const SOCKWAVE_DIST = path.join(root, 'dist', 'index.js');
+
+// ---------------------------------------------------------------- options
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const quick = argv.includes('--quick');
+const ROUNDS = Number(opt('--rounds', quick ? 2 : 3));
+const DURATION = Number(opt('--duration', quick ? 900 : 2000));
+const WARMUP = Number(opt('--warmup', quick ? 400 : 700));
+const ONLY = opt('--only', '')?.split(',').filter(Boolean) ?? [];
+const SERVER_FILTER = opt('--servers', '')?.split(',').filter(Boolean) ?? [];
+const JSON_OUT = opt('--json', path.join(here, 'results', 'last-run.json'));
+const BASELINE = 'ws';
+
+// ---------------------------------------------------------------- servers
+const SERVERS = {
+  'raw-net': { file: 'servers/raw-net.mjs', note: 'upper bound: echoes bytes, no framing' },
+  handwritten: { file: 'servers/handwritten.mjs', note: 'minimal hand-written Node echo' },
+  uws: { file: 'servers/uws.mjs', note: 'uWebSockets.js 3.0.6 (native)' },
+  ws: { file: 'servers/ws.mjs', env: { WS_NO_BUFFER_UTIL: '1' }, note: 'ws, pure JS' },
+  'ws+bufferutil': { file: 'servers/ws.mjs', note: 'ws with bufferutil' },
+  sockwave: {
+    file: 'servers/sockwave.mjs',
+    note: 'sockwave (dist/)',
+    unavailable: () => (fs.existsSync(SOCKWAVE_DIST) ? null : 'dist/index.js missing: run `npm run build`'),
+  },
+};
+const ALL = Object.keys(SERVERS);
+const FRAMED = ALL.filter((s) => s !== 'raw-net');
+
+// ---------------------------------------------------------------- workloads
+const WORKLOADS = [
+  { id: 'small-echo', title: 'small echo: 32 B, 100 conns x 16 in flight', unit: 'msg/s', servers: ALL,
+    load: { kind: 'echo', size: 32, conns: 100, inflight: 16, poolCount: 4096 } },
+  { id: 'echo-64k', title: '64 KiB echo: 16 conns x 2 in flight', unit: 'msg/s', servers: ALL, bytes: 65536,
+    load: { kind: 'echo', size: 65536, conns: 16, inflight: 2, poolCount: 16 } },
+  { id: 'echo-1m', title: '1 MiB echo: 4 conns x 2 in flight', unit: 'msg/s', servers: ALL, bytes: 1048576,
+    load: { kind: 'echo', size: 1048576, conns: 4, inflight: 2, poolCount: 4 } },
+  { id: 'handshakes', title: 'handshakes: open + close cycles, 32 concurrent', unit: 'cycles/s', servers: ALL,
+    load: { kind: 'handshakes', concurrency: 32 } },
+  { id: 'idle-memory', title: 'idle memory: server RSS delta / 10,000 connections', unit: 'KiB/conn', lowerIsBetter: true, servers: ALL,
+    load: { kind: 'memory', conns: 10000, warm: 500 } },
+  { id: 'broadcast', title: 'broadcast: 32 B to 1,000 conns, 128 broadcasts in flight', unit: 'deliveries/s', servers: FRAMED,
+    serverFlags: ['--broadcast'], load: { kind: 'broadcast', conns: 1000, size: 32, window: 128 } },
+  { id: 'deflate-echo', title: 'compressed echo: 2 KiB JSON text, permessage-deflate (no context takeover), 50 conns x 4', unit: 'msg/s',
+    servers: ['ws', 'ws+bufferutil', 'sockwave'], serverFlags: ['--deflate'],
+    load: { kind: 'echo', size: 2048, text: true, deflate: true, conns: 50, inflight: 4, poolCount: 256 } },
+  { id: 'client-echo', title: 'client side: 32 B echo, 100 conns x 16, against uWebSockets.js', unit: 'msg/s', client: true,
+    servers: ['sockwave', 'sockwave-web', 'ws', 'undici'], load: { size: 32, conns: 100, inflight: 16 } },
+];
+
+// ---------------------------------------------------------------- processes
+/** Spawns `node file args` pinned to `cpu`, with a raised fd limit (we are root). */
+function pinned(cpu, file, args, env = {}) {
+  const child = spawn(
+    'sh',
+    ['-c', 'ulimit -n 65536 2>/dev/null; exec "$@"', 'sh', 'taskset', '-c', String(cpu), process.execPath, ...args],
+    { cwd: root, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  child.stderrTail = '';
+  child.stderr.on('data', (d) => (child.stderrTail = (child.stderrTail + d).slice(-600)));
+  child.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  child.lines = lineReader(child.stdout);
+  return child;
+}
+
+function lineReader(stream) {
+  const queue = [];
+  const waiters = [];
+  let buf = '';
+  let ended = false;
+  stream.on('data', (d) => {
+    buf += d;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      const w = waiters.shift();
+      if (w) w.resolve(line);
+      else queue.push(line);
+    }
+  });
+  stream.on('end', () => {
+    ended = true;
+    for (const w of waiters.splice(0)) w.resolve(null);
+  });
+  /** Next line matching `re`, or null on end/timeout. */
+  return async function next(re, timeoutMs) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      let line;
+      if (queue.length) line = queue.shift();
+      else if (ended) return null;
+      else {
+        line = await new Promise((resolve) => {
+          const w = { resolve };
+          waiters.push(w);
+          setTimeout(() => {
+            const i = waiters.indexOf(w);
+            if (i >= 0) waiters.splice(i, 1);
+            resolve(undefined);
+          }, Math.max(0, deadline - Date.now()));
+        });
+        if (line === undefined) return null;
+      }
+      if (line === null) return null;
+      const m = re.exec(line);
+      if (m) return m;
+    }
+  };
+}
+
+async function stop(child) {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await child.exited;
+}
+
+async function startServer(name, flags) {
+  const s = SERVERS[name];
+  const child = pinned(0, s.file, ['--expose-gc', path.join(here, s.file), ...flags], s.env);
+  const m = await child.lines(/^READY (\d+) ?(.*)$/, 15_000);
+  if (!m) {
+    await stop(child);
+    const { code } = await child.exited;
+    throw new Error(`server did not start (exit ${code}): ${child.stderrTail.trim().split('\n').slice(-3).join(' | ')}`);
+  }
+  child.port = Number(m[1]);
+  child.note = m[2];
+  return child;
+}
+
+async function rssOf(server) {
+  server.stdin.write('rss\n');
+  const m = await server.lines(/^RSS (\d+)$/, 10_000);
+  if (!m) throw new Error('server did not report RSS');
+  return Number(m[1]);
+}
+
+function serverDied(server) {
+  if (server.exitCode === null && server.signalCode === null) return null;
+  return `server crashed (exit ${server.exitCode ?? server.signalCode}): ${server.stderrTail.trim().split('\n').slice(-3).join(' | ')}`;
+}
+
+async function runLoad(script, config, timeoutMs) {
+  const lg = pinned(1, script, [path.join(here, script), JSON.stringify({ ...config, timeoutMs })]);
+  const m = await lg.lines(/^RESULT (.*)$/, timeoutMs + 5000);
+  await stop(lg);
+  if (!m) return { error: `load generator gave no result: ${lg.stderrTail.trim().split('\n').slice(-2).join(' | ') || 'timeout'}` };
+  return JSON.parse(m[1]);
+}
+
+/** One sample: fresh server, one load run. Never throws: failures are results. */
+async function sample(w, name) {
+  const timeoutMs = WARMUP + DURATION + 30_000;
+  let server;
+  try {
+    if (w.client) {
+      const unavailable = name.startsWith('sockwave') ? SERVERS.sockwave.unavailable() : null;
+      if (unavailable) return { skipped: unavailable };
+      server = await startServer('uws', []);
+      const r = await runLoad('client-load.mjs', { ...w.load, lib: name, port: server.port, serverPid: server.pid, warmupMs: WARMUP, durationMs: DURATION }, timeoutMs);
+      return r;
+    }
+    const unavailable = SERVERS[name].unavailable?.();
+    if (unavailable) return { skipped: unavailable };
+    server = await startServer(name, w.serverFlags ?? []);
+    if (w.load.kind === 'memory') return await memorySample(w, server);
+    const r = await runLoad('loadgen.mjs', { ...w.load, port: server.port, serverPid: server.pid, raw: name === 'raw-net', warmupMs: WARMUP, durationMs: DURATION }, timeoutMs);
+    const died = serverDied(server);
+    if (r.error && died) r.error = `${died} (load generator: ${r.error})`;
+    if (server.note) r.note = server.note;
+    return r;
+  } catch (err) {
+    return { error: err.message };
+  } finally {
+    if (server) await stop(server);
+  }
+}
+
+async function memorySample(w, server) {
+  const lg = pinned(1, 'loadgen.mjs', [path.join(here, 'loadgen.mjs'), JSON.stringify({ ...w.load, port: server.port, timeoutMs: 120_000 })]);
+  try {
+    if (!(await lg.lines(/^WARM/, 60_000))) throw new Error(`warm-up connections failed: ${await failureOf(lg)}`);
+    const before = await rssOf(server);
+    lg.stdin.write('next\n');
+    const m = await lg.lines(/^CONNECTED (\d+) (\d+)/, 100_000);
+    if (!m) throw new Error(serverDied(server) ?? `connecting failed: ${await failureOf(lg)}`);
+    await new Promise((r) => setTimeout(r, 500));
+    const after = await rssOf(server);
+    lg.stdin.write('done\n');
+    const n = Number(m[1]);
+    return { value: (after - before) / n / 1024, rssBeforeMiB: before / 2 ** 20, rssAfterMiB: after / 2 ** 20, connectMs: Number(m[2]) };
+  } catch (err) {
+    return { error: err.message };
+  } finally {
+    await stop(lg);
+  }
+}
+
+async function failureOf(lg) {
+  const m = await lg.lines(/^RESULT (.*)$/, 2000);
+  return m ? JSON.parse(m[1]).error : lg.stderrTail.trim().split('\n').pop() || 'no output';
+}
+
+// ---------------------------------------------------------------- table
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+};
+function fmt(x) {
+  if (!Number.isFinite(x)) return '-';
+  if (Math.abs(x) >= 1e6) return (x / 1e6).toFixed(2) + 'M';
+  if (Math.abs(x) >= 1e4) return (x / 1e3).toFixed(1) + 'k';
+  if (Math.abs(x) >= 100) return x.toFixed(0);
+  return x.toFixed(2);
+}
+const pct = (x) => (Number.isFinite(x) ? Math.round(x * 100) + '%' : '-');
+
+function summarize(w, samples) {
+  const rows = [];
+  const base = samples[BASELINE]?.filter((s) => Number.isFinite(s.value)).map((s) => s.value);
+  const baseMedian = base?.length ? median(base) : NaN;
+  for (const [name, list] of Object.entries(samples)) {
+    const ok = list.filter((s) => Number.isFinite(s.value));
+    const failed = list.find((s) => s.error);
+    const skipped = list.find((s) => s.skipped);
+    const row = { name };
+    if (failed) row.status = `FAILED: ${failed.error}`;
+    else if (skipped && !ok.length) row.status = `skipped: ${skipped.skipped}`;
+    if (ok.length) {
+      const vals = ok.map((s) => s.value);
+      row.median = median(vals);
+      row.min = Math.min(...vals);
+      row.max = Math.max(...vals);
+      row.ratio = row.median / baseMedian;
+      row.serverCpu = median(ok.map((s) => s.serverCpu ?? NaN));
+      row.loadgenCpu = median(ok.map((s) => s.loadgenCpu ?? NaN));
+      if (w.bytes) row.mbps = (row.median * w.bytes) / 2 ** 20;
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+function printTable(w, rows) {
+  const head = [w.client ? 'client' : 'server', `median ${w.unit}`, 'min..max', `x ${BASELINE}${w.lowerIsBetter ? ' (lower=better)' : ''}`, 'cpu srv/gen', ''];
+  const lines = rows.map((r) => [
+    r.name,
+    fmt(r.median) + (r.mbps ? ` (${fmt(r.mbps)} MiB/s)` : ''),
+    r.median !== undefined ? `${fmt(r.min)}..${fmt(r.max)}` : '',
+    Number.isFinite(r.ratio) ? r.ratio.toFixed(2) + 'x' : '',
+    r.median !== undefined && Number.isFinite(r.serverCpu) ? `${pct(r.serverCpu)}/${pct(r.loadgenCpu)}` : '',
+    r.status ?? '',
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const out = [`\n## ${w.id} — ${w.title}`, '', '| ' + head.map((h, i) => h.padEnd(widths[i])).join(' | ') + ' |', '|' + widths.map((n) => '-'.repeat(n + 2)).join('|') + '|'];
+  for (const l of lines) out.push('| ' + l.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |');
+  console.log(out.join('\n'));
+}
+
+// ---------------------------------------------------------------- main
+async function main() {
+  const cpuModel = (fs.readFileSync('/proc/cpuinfo', 'latin1').match(/model name\s*:\s*(.*)/) ?? [])[1];
+  console.log(`# sockwave bench ${new Date().toISOString()}`);
+  console.log(`node ${process.version}, nproc ${os.cpus().length}, ${cpuModel}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(`rounds ${ROUNDS}, warm-up ${WARMUP} ms, window ${DURATION} ms; servers on core 0, load generator on core 1`);
+  console.log(`command: node bench/run.mjs ${argv.join(' ')}`);
+  const workloads = WORKLOADS.filter((w) => !ONLY.length || ONLY.includes(w.id));
+  const all = { date: new Date().toISOString(), node: process.version, cpuModel, rounds: ROUNDS, durationMs: DURATION, warmupMs: WARMUP, workloads: {} };
+  const t0 = Date.now();
+  for (const w of workloads) {
+    let names = w.servers;
+    if (SERVER_FILTER.length) names = names.filter((n) => n === BASELINE || SERVER_FILTER.includes(n));
+    const samples = Object.fromEntries(names.map((n) => [n, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const name of names) {
+        // A permanent skip (sockwave not built) or a failure is not retried in later rounds.
+        const prev = samples[name];
+        if (prev.some((s) => s.skipped || s.error)) continue;
+        const s = await sample(w, name);
+        prev.push(s);
+        const shown = s.error ? `FAILED ${s.error}` : s.skipped ? `skipped (${s.skipped})` : `${fmt(s.value)} ${w.unit} cpu ${pct(s.serverCpu)}/${pct(s.loadgenCpu)}`;
+        process.stderr.write(`  [${w.id} r${round + 1}] ${name}: ${shown}\n`);
+      }
+    }
+    const rows = summarize(w, samples);
+    printTable(w, rows);
+    all.workloads[w.id] = { title: w.title, unit: w.unit, rows, samples };
+  }
+  console.log(`\ntotal ${((Date.now() - t0) / 1000).toFixed(0)} s. cpu srv/gen = CPU used by the server / load generator (or client) process during the window, 100% = one core.`);
+  if (JSON_OUT) {
+    fs.mkdirSync(path.dirname(JSON_OUT), { recursive: true });
+    fs.writeFileSync(JSON_OUT, JSON.stringify(all, null, 2));
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,29 @@
+// Shared by every benchmark server: parse the mode flags, announce the port,
+// and answer `rss` on stdin (after a full GC when --expose-gc is on) so
+// run.mjs can sample memory at the right moments.
+import readline from 'node:readline';
+
+export const mode = {
+  /** Every received message is sent to every connection (the broadcast workload). */
+  broadcast: process.argv.includes('--broadcast'),
+  /** Negotiate permessage-deflate. */
+  deflate: process.argv.includes('--deflate'),
+};
+
+export const HOST = '127.0.0.1';
+/** Large enough for the 1 MiB echo; every server gets the same limit. */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+export function ready(port, note = '') {
+  process.stdout.write(`READY ${port} ${note}\n`);
+  const rl = readline.createInterface({ input: process.stdin });
+  rl.on('line', (line) => {
+    if (line.trim() !== 'rss') return;
+    if (globalThis.gc) {
+      globalThis.gc();
+      globalThis.gc();
+    }
+    setTimeout(() => process.stdout.write(`RSS ${process.memoryUsage.rss()}\n`), 300);
+  });
+  rl.on('close', () => process.exit(0));
+}

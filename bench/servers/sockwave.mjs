@@ -1,0 +1,20 @@
+// sockwave, from the built package (run `npm run build` first): default
+// options except the message limit, which every server gets the same.
+import { HOST, MAX_MESSAGE_BYTES, mode, ready } from './common.mjs';
+
+const { WebSocketServer } = await import(new URL('../../dist/index.js', import.meta.url).href);
+const wss = new WebSocketServer({ host: HOST, port: 0, maxMessageBytes: MAX_MESSAGE_BYTES, perMessageDeflate: mode.deflate });
+wss.on('connection', (socket) => {
+  socket.on('error', () => {});
+  if (mode.broadcast) {
+    // The server's own fan-out: encodes the frame once for every receiver.
+    socket.on('message', (data, isBinary) => wss.broadcast(data, { binary: isBinary }));
+  } else {
+    socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary }));
+  }
+});
+wss.on('error', (err) => {
+  console.error(err);
+  process.exit(1);
+});
+wss.on('listening', () => ready(wss.address().port));
