@@ -1,0 +1,94 @@
+/**
+ * Issue 6, slowloris: hundreds of clients that send their handshake byte by
+ * byte or not at all must be dropped after handshakeTimeoutMs, while normal
+ * clients keep connecting quickly, and the server's memory returns to its
+ * baseline afterwards.
+ */
+import assert from 'node:assert/strict';
+import type net from 'node:net';
+import { after, before, test } from 'node:test';
+import { connectTcp, rawWebSocket, clientFrame, Op } from './support/raw-client.js';
+import { memoryLine, MiB, sleep, startServerProcess, type ServerHandle } from './support/server-handle.js';
+import { note, percentile } from './support/report.js';
+
+const HANDSHAKE_TIMEOUT_MS = 1000;
+const SLOW_CLIENTS = 300;
+const SILENT_CLIENTS = 100;
+const NORMAL_CLIENTS = 20;
+
+let server: ServerHandle;
+before(async () => {
+  server = await startServerProcess({
+    server: { handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS, heartbeat: false },
+    mode: 'echo',
+  });
+});
+after(async () => server?.stop());
+
+test('slow and silent handshakes are dropped after handshakeTimeoutMs while normal clients connect quickly', async (t) => {
+  const before = await server.resetPeak();
+  const slow: Array<{ socket: net.Socket; openedAt: number; closedAt?: number; bytesSent: number }> = [];
+  const request = `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Slow: ${'a'.repeat(4000)}`;
+  const drips: NodeJS.Timeout[] = [];
+  try {
+    for (let i = 0; i < SLOW_CLIENTS + SILENT_CLIENTS; i++) {
+      const socket = await connectTcp(server.port);
+      const entry = { socket, openedAt: performance.now(), closedAt: undefined as number | undefined, bytesSent: 0 };
+      socket.on('error', () => undefined);
+      socket.on('close', () => (entry.closedAt = performance.now()));
+      socket.resume();
+      slow.push(entry);
+      if (i < SLOW_CLIENTS) {
+        // One byte every 50 ms: far too slow to ever finish within the timeout.
+        const drip = setInterval(() => {
+          if (socket.destroyed || entry.bytesSent >= request.length) return;
+          socket.write(request[entry.bytesSent++]);
+        }, 50);
+        drips.push(drip);
+      }
+    }
+
+    // Normal clients, while the slow ones hold their connections.
+    const handshakeMs: number[] = [];
+    const normal = [];
+    for (let i = 0; i < NORMAL_CLIENTS; i++) {
+      const started = performance.now();
+      const connection = await rawWebSocket(server.port);
+      handshakeMs.push(performance.now() - started);
+      normal.push(connection);
+    }
+    note(t, `normal handshakes during the attack: p50 ${percentile(handshakeMs, 50).toFixed(1)} ms, max ${Math.max(...handshakeMs).toFixed(1)} ms`);
+    assert.ok(Math.max(...handshakeMs) < 500, `every normal handshake took < 500 ms (max ${Math.max(...handshakeMs).toFixed(0)} ms)`);
+
+    // Every slow/silent client must be gone shortly after the timeout.
+    const deadline = HANDSHAKE_TIMEOUT_MS + 1500;
+    await sleep(deadline);
+    const stillOpen = slow.filter((s) => s.closedAt === undefined).length;
+    assert.equal(stillOpen, 0, `${stillOpen} of ${slow.length} slow clients still connected ${deadline} ms after connecting`);
+    const lifetimes = slow.map((s) => s.closedAt! - s.openedAt);
+    note(t, `slow clients dropped after ${Math.min(...lifetimes).toFixed(0)}..${Math.max(...lifetimes).toFixed(0)} ms (timeout ${HANDSHAKE_TIMEOUT_MS} ms)`);
+    assert.ok(Math.min(...lifetimes) >= HANDSHAKE_TIMEOUT_MS * 0.8, 'not dropped before the timeout');
+
+    // Established connections are not affected by the handshake timer.
+    for (const [i, connection] of normal.entries()) {
+      connection.socket.write(clientFrame(Op.text, `still here ${i}`));
+    }
+    await sleep(300);
+    for (const [i, connection] of normal.entries()) {
+      const echo = connection.frames.find((f) => f.opcode === Op.text);
+      assert.equal(echo?.payload.toString(), `still here ${i}`, `normal client ${i} still echoes after the timeout`);
+      connection.socket.destroy();
+    }
+
+    const { stats, diagnostics } = await server.stats();
+    note(t, `stats after: pendingHandshakes ${stats.pendingHandshakes}, diagnostics ${JSON.stringify(diagnostics)}`);
+    assert.equal(stats.pendingHandshakes, 0);
+    await sleep(200);
+    const afterAttack = await server.memory();
+    note(t, memoryLine(`server memory (${slow.length} slow clients)`, before, afterAttack));
+    assert.ok(afterAttack.rss - before.rss < 40 * MiB, 'rss back within 40 MiB of the baseline');
+  } finally {
+    for (const drip of drips) clearInterval(drip);
+    for (const s of slow) s.socket.destroy();
+  }
+});
