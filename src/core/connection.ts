@@ -203,6 +203,11 @@ export class Connection extends Receiver {
     this.fail(error.closeCode, error.closeCode === 1011 ? '' : error.message, error);
   }
 
+  protected abortAfterThrow(): void {
+    // RFC 6455 §7.4.1: 1011, "an unexpected condition"; no error event (the exception itself propagates).
+    this.fail(1011);
+  }
+
   private onCloseExchanged(): void {
     this.emitShutdown(this.isClient ? 'await-peer-close' : 'end');
   }

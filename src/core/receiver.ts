@@ -92,6 +92,12 @@ export abstract class Receiver {
   protected abstract onControlFrame(opcode: number, payload: Buffer): void;
   /** A peer fault: fail the connection with `error.closeCode`. */
   protected abstract failWith(error: ProtocolError): void;
+  /**
+   * The sink threw while we were parsing (an application handler bug): the
+   * rest of the input can no longer be parsed in step, so the connection
+   * must end. Called before the exception propagates.
+   */
+  protected abstract abortAfterThrow(): void;
 
   /**
    * True while an asynchronous decompression runs: parsing waits for it (to
@@ -129,6 +135,9 @@ export abstract class Receiver {
     try {
       this.parse(chunk, 0);
       if (this.pausedChunks !== undefined) this.drainPaused();
+    } catch (error) {
+      this.abortAfterThrow();
+      throw error;
     } finally {
       this.isParsing = false;
     }
@@ -351,15 +360,20 @@ export abstract class Receiver {
     compressor.decompress(payload, isFinal, remaining, (error, result) => {
       if (token !== this.inflateToken) return; // failed or closed meanwhile
       this.isInflating = false;
-      this.onInflated(error, result, isFinal);
-      if (this.isParsing) return; // answered synchronously: the parse loop goes on
-      if (this.pausedChunks !== undefined && this.isReading) {
-        this.isParsing = true;
-        try {
-          this.drainPaused();
-        } finally {
-          this.isParsing = false;
-        }
+      if (this.isParsing) {
+        // Answered synchronously (or from within a drain): the parse loop goes on.
+        this.onInflated(error, result, isFinal);
+        return;
+      }
+      this.isParsing = true;
+      try {
+        this.onInflated(error, result, isFinal);
+        if (this.pausedChunks !== undefined && this.isReading && !this.isInflating) this.drainPaused();
+      } catch (thrown) {
+        this.abortAfterThrow();
+        throw thrown;
+      } finally {
+        this.isParsing = false;
       }
       if (!this.isInflating && this.isReading) (this.sink as ResumableSink).receiveResumed?.();
     });

@@ -1,5 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { Connection } from '../../src/core/connection.js';
 import { ReadyState } from '../../src/core/events.js';
 import { ConnectionClosedError, ProtocolError } from '../../src/core/errors.js';
 import { closeFramesWritten, decodeWritten, feeds, firstError, frameFor, hex, record } from './support.js';
@@ -246,5 +247,29 @@ describe('abnormal ends and fail()', () => {
     writes.push(...closeFramesWritten(r).map((c) => String(c.code)));
     assert.deepEqual(r.types(), ['message', 'message'], 'data after our close() is still delivered');
     assert.deepEqual(writes, ['1000']);
+  });
+});
+
+describe('an application handler that throws', () => {
+  test('propagates the exception, closes with 1011 and ignores the rest of the input', () => {
+    const writes: Buffer[] = [];
+    const types: string[] = [];
+    const conn = new Connection(
+      { role: 'client' },
+      {
+        write: (b) => writes.push(Buffer.from(b)),
+        event: (e) => {
+          types.push(e.type);
+          if (e.type === 'message') throw new Error('app bug');
+        },
+      },
+    );
+    const bytes = Buffer.concat([frameFor('client', { opcode: 1, payload: 'a' }), frameFor('client', { opcode: 1, payload: 'b' })]);
+    assert.throws(() => conn.receive(bytes), /app bug/);
+    assert.deepEqual(types, ['message', 'shutdown']);
+    const frames = decodeWritten(Buffer.concat(writes));
+    assert.deepEqual(frames.map((f) => [f.opcode, f.payload.readUInt16BE(0)]), [[8, 1011]]);
+    conn.receive(frameFor('client', { opcode: 1, payload: 'c' }));
+    assert.deepEqual(types, ['message', 'shutdown']);
   });
 });
