@@ -150,6 +150,28 @@ describe('sending compressed messages', () => {
       assert.deepEqual(done, ['big', 'small']);
     });
 
+    test(`${role} echoes a peer close only after the messages waiting for compression`, async () => {
+      const r = record({ role, compressor: zlibTestCompressor(), compressThresholdBytes: 0 });
+      r.conn.send('queued message');
+      r.conn.receive(frameFor(role, { opcode: 8, payload: hex('03e8') }));
+      assert.deepEqual(r.types(), ['close-frame'], 'no shutdown before our echo is written');
+      await until(() => r.conn.pendingBytes === 0 && r.types().includes('shutdown'));
+      assert.deepEqual(decodeWritten(Buffer.concat(r.writes)).map((f) => f.opcode), [1, 8]);
+      assert.deepEqual(r.types(), ['close-frame', 'shutdown']);
+    });
+
+    test(`${role} fail() drops messages waiting for compression and sends its close frame at once`, async () => {
+      const r = record({ role, compressor: zlibTestCompressor(), compressThresholdBytes: 0 });
+      const results: unknown[] = [];
+      r.conn.send('never sent', {}, (e) => results.push(e));
+      r.conn.fail(1008, 'policy');
+      await tick();
+      await tick();
+      assert.deepEqual(decodeWritten(Buffer.concat(r.writes)).map((f) => f.opcode), [8]);
+      assert.equal(results.length, 1);
+      assert.ok(results[0] instanceof SockwaveError);
+    });
+
     test(`${role} sends below the threshold, with compress: false and fragments uncompressed`, () => {
       const r = record({ role, compressor: zlibTestCompressor(), compressThresholdBytes: 100 });
       r.conn.send('x'.repeat(99));
