@@ -33,7 +33,7 @@ import {
   validateCloseArguments,
   MAX_CLOSE_REASON_BYTES,
 } from './close.js';
-import { Receiver } from './receiver.js';
+import { Receiver, sharedLimits } from './receiver.js';
 import { asBuffer, writeBuffers, writeFrame, type FramePayload, type WriteCallback } from './frame-writer.js';
 import { SendQueue } from './send-queue.js';
 
@@ -77,7 +77,6 @@ export interface SendOptions {
 export const DEFAULT_COMPRESS_THRESHOLD_BYTES = 1024;
 
 export class Connection extends Receiver {
-  readonly role: 'client' | 'server';
   private readonly compressThresholdBytes: number;
   /** Set for clients only: every frame they send is masked. */
   private readonly maskSource: MaskSource | undefined;
@@ -103,13 +102,12 @@ export class Connection extends Receiver {
       { allowZero: true },
     );
     if (fragmentOverheadBytes === Infinity) throw new RangeError('option fragmentOverheadBytes must be finite');
-    const limits = {
-      maxMessageBytes: validateLimit('maxMessageBytes', options.maxMessageBytes ?? DEFAULTS.maxMessageBytes),
-      maxFragments: validateLimit('maxFragments', options.maxFragments ?? DEFAULTS.maxFragments),
+    const limits = sharedLimits(
+      validateLimit('maxMessageBytes', options.maxMessageBytes ?? DEFAULTS.maxMessageBytes),
+      validateLimit('maxFragments', options.maxFragments ?? DEFAULTS.maxFragments),
       fragmentOverheadBytes,
-    };
+    );
     super(options.role === 'client', limits, options.compressor, sink);
-    this.role = options.role;
     this.compressThresholdBytes = validateLimit(
       'compressThresholdBytes',
       options.compressThresholdBytes ?? DEFAULT_COMPRESS_THRESHOLD_BYTES,
@@ -117,6 +115,11 @@ export class Connection extends Receiver {
     );
     this.maskSource = this.isClient ? (options.maskSource ?? randomMaskSource) : undefined;
     this.state = options.isOpen === false ? ReadyState.CONNECTING : ReadyState.OPEN;
+  }
+
+  /** 'client' masks outgoing frames and fails masked incoming ones; 'server' the reverse. */
+  get role(): 'client' | 'server' {
+    return this.isClient ? 'client' : 'server';
   }
 
   get readyState(): ReadyState {

@@ -40,13 +40,31 @@ export interface ReceiverLimits {
   fragmentOverheadBytes: number;
 }
 
+let lastLimits: Readonly<ReceiverLimits> | undefined;
+/**
+ * Returns a frozen limits object, reusing the previous one when the values
+ * match: a server creates thousands of connections with the same limits.
+ */
+export function sharedLimits(maxMessageBytes: number, maxFragments: number, fragmentOverheadBytes: number): Readonly<ReceiverLimits> {
+  const last = lastLimits;
+  if (
+    last !== undefined &&
+    last.maxMessageBytes === maxMessageBytes &&
+    last.maxFragments === maxFragments &&
+    last.fragmentOverheadBytes === fragmentOverheadBytes
+  ) {
+    return last;
+  }
+  lastLimits = Object.freeze({ maxMessageBytes, maxFragments, fragmentOverheadBytes });
+  return lastLimits;
+}
+
 export abstract class Receiver {
   protected readonly isClient: boolean;
   protected readonly sink: ConnectionSink;
   protected readonly compressor: MessageCompressor | undefined;
-  private readonly maxMessageBytes: number;
-  private readonly maxFragments: number;
-  private readonly fragmentOverheadBytes: number;
+  /** Shared between connections with equal limits (see sharedLimits) to keep idle connections small. */
+  private readonly limits: Readonly<ReceiverLimits>;
 
   /** False once the peer's close frame arrived, after fail() and after EOF. */
   protected isReading = true;
@@ -57,7 +75,6 @@ export abstract class Receiver {
   private fin = false;
   private rsv1 = false;
   private opcode = 0;
-  private isMasked = false;
   private maskKey = 0;
   private payloadLength = 0;
   private payloadReceived = 0;
@@ -79,13 +96,11 @@ export abstract class Receiver {
   private pausedBytes = 0;
   private consumedBytes = 0;
 
-  constructor(isClient: boolean, limits: ReceiverLimits, compressor: MessageCompressor | undefined, sink: ConnectionSink) {
+  constructor(isClient: boolean, limits: Readonly<ReceiverLimits>, compressor: MessageCompressor | undefined, sink: ConnectionSink) {
     this.isClient = isClient;
     this.sink = sink;
     this.compressor = compressor;
-    this.maxMessageBytes = limits.maxMessageBytes;
-    this.maxFragments = limits.maxFragments;
-    this.fragmentOverheadBytes = limits.fragmentOverheadBytes;
+    this.limits = limits;
   }
 
   /** A complete, valid control frame (ping, pong or close). */
@@ -188,7 +203,7 @@ export abstract class Receiver {
         // Fast path: the whole payload is inside this chunk.
         const payload = chunk.subarray(off, off + remaining);
         off += remaining;
-        if (this.isMasked) applyMask(payload, 0, remaining, this.maskKey, 0);
+        applyMask(payload, 0, remaining, this.maskKey, 0); // key 0 (unmasked frame) is a no-op
         this.phase = PHASE_HEADER;
         this.onFrame(payload, false);
         continue;
@@ -196,7 +211,7 @@ export abstract class Receiver {
       const take = available < remaining ? available : remaining;
       const piece = chunk.subarray(off, off + take);
       off += take;
-      if (this.isMasked) applyMask(piece, 0, take, this.maskKey, this.payloadReceived & 3);
+      applyMask(piece, 0, take, this.maskKey, this.payloadReceived & 3);
       if (this.payloadReceived === 0) this.startPieces();
       this.payloadReceived += take;
       if (this.isValidatingPieces && (this.utf8 as Utf8Validator).write(piece) !== -1) {
@@ -247,7 +262,7 @@ export abstract class Receiver {
       const high = buf.readUInt32BE(p);
       // RFC 6455 §5.2: "the most significant bit MUST be 0".
       if (high >= 0x80000000) return this.failProtocol('64-bit payload length with the most significant bit set');
-      if (high > 0x1fffff) return this.failWith(new MessageTooLargeError(Number.MAX_SAFE_INTEGER, this.maxMessageBytes));
+      if (high > 0x1fffff) return this.failWith(new MessageTooLargeError(Number.MAX_SAFE_INTEGER, this.limits.maxMessageBytes));
       length = high * 0x100000000 + buf.readUInt32BE(p + 4);
       p += 8;
     }
@@ -273,12 +288,12 @@ export abstract class Receiver {
       }
       // Limits are checked here, before any payload byte is buffered.
       if (fin && opcode !== Opcode.CONTINUATION && !rsv1) {
-        if (length > this.maxMessageBytes) return this.failWith(new MessageTooLargeError(length, this.maxMessageBytes));
+        if (length > this.limits.maxMessageBytes) return this.failWith(new MessageTooLargeError(length, this.limits.maxMessageBytes));
       } else {
         const assembler = (this.assembler ??= new MessageAssembler(
-          this.maxMessageBytes,
-          this.maxFragments,
-          this.fragmentOverheadBytes,
+          this.limits.maxMessageBytes,
+          this.limits.maxFragments,
+          this.limits.fragmentOverheadBytes,
         ));
         if (opcode !== Opcode.CONTINUATION) {
           assembler.reset();
@@ -287,9 +302,9 @@ export abstract class Receiver {
         const isCompressed = opcode === Opcode.CONTINUATION ? this.isMessageCompressed : rsv1;
         if (isCompressed) {
           this.messageWireBytes += length;
-          const wireLimit = this.maxMessageBytes + COMPRESSED_SLACK_BYTES + this.maxMessageBytes / 64;
+          const wireLimit = this.limits.maxMessageBytes + COMPRESSED_SLACK_BYTES + this.limits.maxMessageBytes / 64;
           if (this.messageWireBytes > wireLimit) {
-            return this.failWith(new MessageTooLargeError(this.messageWireBytes, this.maxMessageBytes));
+            return this.failWith(new MessageTooLargeError(this.messageWireBytes, this.limits.maxMessageBytes));
           }
           const error = assembler.check(0);
           if (error !== undefined) return this.failWith(error);
@@ -302,8 +317,7 @@ export abstract class Receiver {
     this.fin = fin;
     this.rsv1 = rsv1;
     this.opcode = opcode;
-    this.isMasked = isMasked;
-    if (isMasked) this.maskKey = buf.readInt32LE(p);
+    this.maskKey = isMasked ? buf.readInt32LE(p) : 0;
     this.payloadLength = length;
     this.payloadReceived = 0;
     if (length === 0) {
@@ -388,8 +402,8 @@ export abstract class Receiver {
     const assembler = this.assembler as MessageAssembler;
     const isText = this.messageOpcode === Opcode.TEXT;
     for (const piece of result ?? []) {
-      if (assembler.bytes + piece.length > this.maxMessageBytes) {
-        return this.failWith(new MessageTooLargeError(assembler.bytes + piece.length, this.maxMessageBytes));
+      if (assembler.bytes + piece.length > this.limits.maxMessageBytes) {
+        return this.failWith(new MessageTooLargeError(assembler.bytes + piece.length, this.limits.maxMessageBytes));
       }
       if (isText && (this.utf8 as Utf8Validator).write(piece) !== -1) return this.failUtf8();
       assembler.append(piece);
