@@ -129,6 +129,15 @@ describe('sockwave listen', { timeout: 55_000 }, () => {
     ws.send('over tls');
     assert.equal((await nextMessage(ws)).data.toString(), 'over tls');
     ws.terminate();
+
+    // sockwave connect verifies certificates unless told otherwise.
+    const { runCli } = await import('./run-cli.js');
+    const refused = await runCli(['connect', server.url, '-x', 'hi', '-w', '100']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^error: could not connect to wss:.*(self[- ]signed|certificate)/i);
+    const accepted = await runCli(['connect', server.url, '--no-check', '-x', 'hi', '-w', '200']);
+    assert.equal(accepted.code, 0, accepted.stderr);
+    assert.equal(accepted.stdout, 'hi\n');
   });
 
   test('a missing certificate file is one error line and exit 1', async () => {
