@@ -15,6 +15,8 @@ let ws;
 let myId = '';
 /** The code and reason the user chose, to show next to what the server answered. */
 let closeRequest = null;
+/** The name the server gave us when none was chosen, reused on reconnect. */
+let assignedName = '';
 /** Files being received, by transfer id. */
 const incoming = new Map();
 
@@ -144,7 +146,7 @@ function describeClose(event) {
 function endpoint() {
   const url = new URL('ws', location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const name = $('name').value.trim();
+  const name = $('name').value.trim() || assignedName;
   if (name) url.searchParams.set('name', name);
   return url;
 }
@@ -198,6 +200,7 @@ function onJson(message) {
   switch (message.type) {
     case 'welcome':
       myId = message.id;
+      assignedName = message.name;
       if (!$('name').value) $('name').placeholder = message.name;
       addSystem(`you joined as ${message.name}`);
       renderPeers(message.peers);
@@ -357,6 +360,7 @@ $('close-form').addEventListener('submit', (event) => {
 });
 
 $('reconnect').addEventListener('click', () => {
+  $('close-error').hidden = true;
   if (ws && ws.readyState <= WebSocket.OPEN) ws.close(1000, 'reconnecting');
   addSystem('reconnecting…');
   connect();
