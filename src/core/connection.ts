@@ -83,14 +83,8 @@ export class Connection extends Receiver {
   private state: ReadyState;
   private isSendingFragmented = false;
   private sendQueue: SendQueue | undefined;
-  private isCloseQueued = false;
-  private closeSent: CloseFrameInfo | null = null;
-  private closeReceived: CloseFrameInfo | null = null;
-  private isReceivedFirst = false;
-  private hasFailed = false;
-  private shutdownMode: 'end' | 'await-peer-close' | undefined;
-  private isClosedEmitted = false;
-  private isHandlingCloseFrame = false;
+  /** Created when closing starts, so idle connections carry none of it. */
+  private closing: ClosingState | undefined;
 
   constructor(options: ConnectionOptions, sink: ConnectionSink) {
     if (options.role !== 'client' && options.role !== 'server') {
@@ -133,7 +127,8 @@ export class Connection extends Receiver {
 
   /** Close frames so far, for diagnostics and ConnectionClosedError. */
   get closeFrames(): { sent: CloseFrameInfo | null; received: CloseFrameInfo | null; isReceivedFirst: boolean } {
-    return { sent: this.closeSent, received: this.closeReceived, isReceivedFirst: this.isReceivedFirst };
+    const c = this.closing;
+    return { sent: c?.sent ?? null, received: c?.received ?? null, isReceivedFirst: c?.isReceivedFirst ?? false };
   }
 
   /** CONNECTING -> OPEN, once the adapter completed the opening handshake. */
@@ -153,18 +148,19 @@ export class Connection extends Receiver {
 
   /** The transport is gone; emits the final `closed` event if not yet emitted. */
   transportClosed(): void {
-    if (this.isClosedEmitted) return;
-    this.isClosedEmitted = true;
+    const c = (this.closing ??= new ClosingState());
+    if (c.isClosedEmitted) return;
+    c.isClosedEmitted = true;
     this.state = ReadyState.CLOSED;
     this.stopReading();
     this.cancelQueue();
     this.compressor?.close();
-    const received = this.closeReceived;
+    const received = c.received;
     this.sink.event({
       type: 'closed',
       code: received === null ? 1006 : received.code,
       reason: received === null ? '' : received.reason,
-      wasClean: received !== null && this.closeSent !== null,
+      wasClean: received !== null && c.sent !== null,
     });
   }
 
@@ -189,16 +185,17 @@ export class Connection extends Receiver {
     } catch (error) {
       return this.failWith(error as ProtocolError);
     }
-    this.closeReceived = parsed;
-    this.isReceivedFirst = this.closeSent === null && !this.isCloseQueued;
+    const c = (this.closing ??= new ClosingState());
+    c.received = parsed;
+    c.isReceivedFirst = !c.isQueued;
     this.stopReading();
     this.state = ReadyState.CLOSING;
     // RFC 6455 §5.5.1: echo the status code we received (shutdown follows the event).
-    this.isHandlingCloseFrame = true;
-    if (!this.isCloseQueued) this.queueClose(parsed.code, '');
-    this.isHandlingCloseFrame = false;
+    c.isHandlingCloseFrame = true;
+    if (!c.isQueued) this.queueClose(parsed.code, '');
+    c.isHandlingCloseFrame = false;
     this.sink.event({ type: 'close-frame', code: parsed.code, reason: parsed.reason });
-    if (this.closeSent !== null) this.onCloseExchanged();
+    if (c.sent !== null) this.onCloseExchanged();
   }
 
   protected failWith(error: ProtocolError): void {
@@ -216,8 +213,9 @@ export class Connection extends Receiver {
   }
 
   private emitShutdown(mode: 'end' | 'await-peer-close'): void {
-    if (this.shutdownMode === 'end' || this.shutdownMode === mode || this.isClosedEmitted) return;
-    this.shutdownMode = mode;
+    const c = (this.closing ??= new ClosingState());
+    if (c.shutdownMode === 'end' || c.shutdownMode === mode || c.isClosedEmitted) return;
+    c.shutdownMode = mode;
     this.sink.event({ type: 'shutdown', mode });
   }
 
@@ -258,7 +256,8 @@ export class Connection extends Receiver {
    */
   close(code?: number, reason?: string): void {
     validateCloseArguments(code, reason);
-    if (this.state === ReadyState.CLOSED || this.isCloseQueued || this.hasFailed) return;
+    const c = this.closing;
+    if (this.state === ReadyState.CLOSED || (c !== undefined && (c.isQueued || c.hasFailed))) return;
     if (this.state === ReadyState.CONNECTING) {
       // No frame may precede the handshake; just drop the transport.
       this.state = ReadyState.CLOSING;
@@ -277,16 +276,17 @@ export class Connection extends Receiver {
    * `error` (only when given: peer faults pass one) and shutdown 'end'.
    */
   fail(closeCode: number, reason = '', error?: SockwaveError): void {
-    if (this.state === ReadyState.CLOSED || this.hasFailed) return;
-    this.hasFailed = true;
+    const c = (this.closing ??= new ClosingState());
+    if (this.state === ReadyState.CLOSED || c.hasFailed) return;
+    c.hasFailed = true;
     this.state = ReadyState.CLOSING;
     this.stopReading();
     this.cancelQueue();
-    if (this.closeSent === null && isValidWireCloseCode(closeCode)) {
+    if (c.sent === null && isValidWireCloseCode(closeCode)) {
       const text = truncateUtf8(reason, MAX_CLOSE_REASON_BYTES);
-      this.isCloseQueued = true;
+      c.isQueued = true;
       writeBuffers(this.sink, encodeFrame(Opcode.CLOSE, encodeClosePayload(closeCode, text), { mask: this.maskSource ?? false }), undefined);
-      this.closeSent = { code: closeCode, reason: text };
+      c.sent = { code: closeCode, reason: text };
     }
     if (error !== undefined) this.sink.event({ type: 'error', error });
     this.emitShutdown('end');
@@ -308,18 +308,19 @@ export class Connection extends Receiver {
     if (this.state === ReadyState.CONNECTING) {
       return new SockwaveError(ErrorCode.CONNECTION_CLOSED, 'the connection is not open yet');
     }
+    const c = this.closing;
+    const sent = c?.sent ?? null;
+    const received = c?.received ?? null;
     return new ConnectionClosedError(
-      this.closeSent !== null || this.closeReceived !== null
-        ? 'the connection is closing or closed'
-        : 'the connection failed or ended',
-      this.closeSent,
-      this.closeReceived,
-      this.isReceivedFirst,
+      sent !== null || received !== null ? 'the connection is closing or closed' : 'the connection failed or ended',
+      sent,
+      received,
+      c?.isReceivedFirst ?? false,
     );
   }
 
   private queueClose(code: number | undefined, reason: string): void {
-    this.isCloseQueued = true;
+    (this.closing ??= new ClosingState()).isQueued = true;
     const info = { code: code ?? 1005, reason };
     const buffers = encodeFrame(Opcode.CLOSE, encodeClosePayload(code, reason), { mask: this.maskSource ?? false });
     if (this.sendQueue !== undefined) {
@@ -331,8 +332,9 @@ export class Connection extends Receiver {
   }
 
   private onCloseWritten(info: CloseFrameInfo): void {
-    this.closeSent = info;
-    if (this.closeReceived !== null && !this.isHandlingCloseFrame) this.onCloseExchanged();
+    const c = this.closing as ClosingState;
+    c.sent = info;
+    if (c.received !== null && !c.isHandlingCloseFrame) this.onCloseExchanged();
   }
 
   private sendCompressed(opcode: number, body: Buffer, cb: WriteCallback | undefined): void {
@@ -366,6 +368,23 @@ export class Connection extends Receiver {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Closing handshake bookkeeping (RFC 6455 §7), in the spirit of tungstenite's close sub-states. */
+class ClosingState {
+  /** Our close frame, once written to the sink. */
+  sent: CloseFrameInfo | null = null;
+  /** The peer's close frame. */
+  received: CloseFrameInfo | null = null;
+  /** The peer's close frame arrived before ours was queued. */
+  isReceivedFirst = false;
+  /** Our close frame is written or waiting in the send queue. */
+  isQueued = false;
+  hasFailed = false;
+  shutdownMode: 'end' | 'await-peer-close' | undefined = undefined;
+  isClosedEmitted = false;
+  /** Defers shutdown until the close-frame event was emitted. */
+  isHandlingCloseFrame = false;
+}
 
 /** Cuts `text` to at most `maxBytes` UTF-8 bytes without splitting a character. */
 function truncateUtf8(text: string, maxBytes: number): string {
