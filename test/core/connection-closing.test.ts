@@ -273,3 +273,26 @@ describe('an application handler that throws', () => {
     assert.deepEqual(types, ['message', 'shutdown']);
   });
 });
+
+describe('diagnostics', () => {
+  test('closeFrames reports both close frames and which came first', () => {
+    const r = record({ role: 'server' });
+    assert.deepEqual(r.conn.closeFrames, { sent: null, received: null, isReceivedFirst: false });
+    r.conn.receive(frameFor('server', { opcode: 8, payload: closePayload(4001, 'x') }));
+    assert.deepEqual(r.conn.closeFrames, {
+      sent: { code: 4001, reason: '' },
+      received: { code: 4001, reason: 'x' },
+      isReceivedFirst: true,
+    });
+  });
+
+  test('parsedBytes tells where parsing stopped after a failure', () => {
+    const r = record({ role: 'client' });
+    const good = frameFor('client', { opcode: 1, payload: 'ok' });
+    const bad = frameFor('client', { opcode: 3, payload: 'zz' });
+    r.conn.receive(Buffer.concat([good, bad, good]));
+    // The bad frame's header was consumed; its payload and the rest were not.
+    assert.equal(r.conn.parsedBytes, good.length + 2);
+    assert.equal(r.conn.role, 'client');
+  });
+});
