@@ -136,6 +136,10 @@ async function blast(count: number, size: number, honorBackpressure: boolean) {
     let dropped = 0;
     let refusedWhileClosed = 0;
     let maxBuffered = 0;
+    // send() === true promises "written, no need to wait": record how much was
+    // actually buffered right after such a call (issue 6: backpressure visible).
+    let trueCount = 0;
+    let maxBufferedAfterTrue = 0;
     const droppedSeqs: number[] = [];
     const onDropped = (data: Buffer) => {
       dropped++;
@@ -152,6 +156,10 @@ async function blast(count: number, size: number, honorBackpressure: boolean) {
       const isWritten = ws.send(payload);
       accepted++;
       maxBuffered = Math.max(maxBuffered, ws.bufferedAmount);
+      if (isWritten) {
+        trueCount++;
+        maxBufferedAfterTrue = Math.max(maxBufferedAfterTrue, ws.bufferedAmount);
+      }
       if (!isWritten && honorBackpressure && ws.readyState === 1) {
         await new Promise<void>((resolve) => {
           const done = () => {
@@ -166,7 +174,7 @@ async function blast(count: number, size: number, honorBackpressure: boolean) {
       if (seq % 64 === 63) await new Promise((r) => setImmediate(r));
     }
     ws.removeListener('dropped', onDropped);
-    results.push({ accepted: accepted - dropped, dropped, droppedSeqs: droppedSeqs.slice(0, 20), refusedWhileClosed, maxBuffered, readyState: ws.readyState });
+    results.push({ accepted: accepted - dropped, dropped, droppedSeqs: droppedSeqs.slice(0, 20), refusedWhileClosed, maxBuffered, trueCount, maxBufferedAfterTrue, readyState: ws.readyState });
   }
   return results;
 }
