@@ -241,6 +241,27 @@ export class Connection extends Receiver {
     writeFrame(this.sink, opcode, data, fin, false, this.maskSource, cb);
   }
 
+  /**
+   * Sends a whole data message already encoded with encodeFrame() (server
+   * broadcast: encode once, send to many). Keeps the same order and state
+   * rules as send(): queues behind a pending compression, throws
+   * ConnectionClosedError unless OPEN, and refuses to interleave with a
+   * fragmented message this side is sending. The buffers are not copied.
+   */
+  sendEncoded(frame: Buffer[], cb?: WriteCallback): void {
+    if (this.state !== ReadyState.OPEN) throw this.notOpenError();
+    if (this.isSendingFragmented) {
+      throw new SockwaveError(ErrorCode.INVALID_ARGUMENT, 'a fragmented message is in progress; finish it with fin: true first');
+    }
+    if (this.sendQueue !== undefined) {
+      let bytes = 0;
+      for (let i = 0; i < frame.length; i++) bytes += frame[i].length;
+      this.sendQueue.push(frame, bytes, cb);
+      return;
+    }
+    writeBuffers(this.sink, frame, cb);
+  }
+
   ping(data?: FramePayload, cb?: WriteCallback): void {
     this.sendControl(Opcode.PING, data, cb);
   }

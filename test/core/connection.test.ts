@@ -2,7 +2,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { Connection } from '../../src/core/connection.js';
 import { ReadyState } from '../../src/core/events.js';
-import { ProtocolError } from '../../src/core/errors.js';
+import { ConnectionClosedError, ProtocolError } from '../../src/core/errors.js';
+import { encodeFrame, Opcode } from '../../src/core/frame.js';
 import { fixedMaskSource } from '../../src/core/mask.js';
 import {
   closeFramesWritten,
@@ -13,6 +14,8 @@ import {
   hex,
   record,
   xorTestCompressor,
+  zlibTestCompressor,
+  until,
   type FrameSpec,
   firstError,
 } from './support.js';
@@ -271,6 +274,35 @@ describe('messages, fragments and control frames', () => {
     conn.send(payload);
     assert.equal(writes.length, 2);
     assert.equal(writes[1], payload);
+  });
+
+  test('sendEncoded writes a pre-encoded frame as is and keeps order behind compression', async () => {
+    const frame = encodeFrame(Opcode.TEXT, Buffer.from('broadcast'));
+    const writes: Buffer[] = [];
+    new Connection({ role: 'server' }, { write: (b) => writes.push(b), event: () => {} }).sendEncoded(frame);
+    assert.equal(writes[0], frame[0], 'not copied');
+    const r = record({ role: 'server', compressor: zlibTestCompressor(), compressThresholdBytes: 0 });
+    r.conn.send('compressed first');
+    const done: string[] = [];
+    r.conn.sendEncoded(frame, () => done.push('encoded'));
+    assert.equal(r.writes.length, 0);
+    assert.equal(r.conn.pendingBytes > 0, true);
+    await until(() => r.conn.pendingBytes === 0);
+    const frames = decodeWritten(Buffer.concat(r.writes));
+    assert.deepEqual(frames.map((f) => [f.rsv1, f.opcode]), [[true, 1], [false, 1]]);
+    assert.equal(frames[1].payload.toString(), 'broadcast');
+    assert.deepEqual(done, ['encoded']);
+  });
+
+  test('sendEncoded refuses to interleave with a fragmented message and to send after close', () => {
+    const r = record({ role: 'server' });
+    const frame = encodeFrame(Opcode.BINARY, Buffer.from('x'));
+    r.conn.send('part', { fin: false });
+    assert.throws(() => r.conn.sendEncoded(frame), { code: 'SW_INVALID_ARGUMENT' });
+    r.conn.send('end');
+    r.conn.sendEncoded(frame);
+    r.conn.close();
+    assert.throws(() => r.conn.sendEncoded(frame), ConnectionClosedError);
   });
 
   test('client masks every frame and never modifies the caller buffer', () => {
