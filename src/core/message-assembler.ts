@@ -36,9 +36,9 @@ export class MessageAssembler {
     this.budget = maxMessageBytes + FREE_FRAGMENT_ALLOWANCE * fragmentOverheadBytes;
   }
 
-  /** Bytes the current message may still grow by. */
+  /** Bytes the current message may still grow by (its fragments already counted). */
   get remainingBytes(): number {
-    return Math.max(0, Math.min(this.maxMessageBytes - this.bytes, this.budget - this.charged - this.fragmentOverheadBytes));
+    return Math.max(0, Math.min(this.maxMessageBytes - this.bytes, this.budget - this.charged));
   }
 
   /**

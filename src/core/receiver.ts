@@ -402,7 +402,8 @@ export abstract class Receiver {
     const assembler = this.assembler as MessageAssembler;
     const isText = this.messageOpcode === Opcode.TEXT;
     for (const piece of result ?? []) {
-      if (assembler.bytes + piece.length > this.limits.maxMessageBytes) {
+      // The compressor should have stopped already; the core does not rely on it.
+      if (piece.length > assembler.remainingBytes) {
         return this.failWith(new MessageTooLargeError(assembler.bytes + piece.length, this.limits.maxMessageBytes));
       }
       if (isText && (this.utf8 as Utf8Validator).write(piece) !== -1) return this.failUtf8();
