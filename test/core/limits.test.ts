@@ -153,6 +153,16 @@ describe('compressed messages', () => {
       assert.equal(errorOf(r).closeCode, 1009);
     });
 
+    test(`${role} enforces the limit itself when a compressor ignores its budget`, async () => {
+      const r = record({ role, maxMessageBytes: 1000, compressor: xorTestCompressor({ expand: 100, ignoresBudget: true }) });
+      r.conn.receive(frameFor(role, { opcode: 2, rsv1: true, payload: Buffer.alloc(11) }));
+      await until(() => r.events.length > 0);
+      const error = errorOf(r);
+      assert.ok(error instanceof MessageTooLargeError);
+      assert.equal(error.size, 1100);
+      assert.deepEqual(closeFramesWritten(r).map((c) => c.code), [1009]);
+    });
+
     test(`${role} fails compressed wire bytes far beyond the limit before inflating`, () => {
       const compressor = xorTestCompressor();
       const r = record({ role, maxMessageBytes: 10_000, compressor });

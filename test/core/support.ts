@@ -146,7 +146,7 @@ export function zlibTestCompressor(): MessageCompressor & { closed: boolean } {
  * inflated frame by frame, answering synchronously or on setImmediate.
  * `expand` repeats each output byte (a miniature decompression bomb).
  */
-export function xorTestCompressor(o: { isSync?: boolean; expand?: number } = {}): MessageCompressor & {
+export function xorTestCompressor(o: { isSync?: boolean; expand?: number; ignoresBudget?: boolean } = {}): MessageCompressor & {
   decompressCalls: number;
 } {
   const expand = o.expand ?? 1;
@@ -161,7 +161,7 @@ export function xorTestCompressor(o: { isSync?: boolean; expand?: number } = {})
     decompress(data: Buffer, _isFinal: boolean, maxBytes: number, done: (error: Error | null, result?: Buffer[]) => void) {
       compressor.decompressCalls++;
       const size = data.length * expand;
-      if (size > maxBytes) return later(() => done(new MessageTooLargeError(size, maxBytes)));
+      if (size > maxBytes && !o.ignoresBudget) return later(() => done(new MessageTooLargeError(size, maxBytes)));
       const out = Buffer.allocUnsafe(size);
       for (let i = 0; i < size; i++) out[i] = data[Math.floor(i / expand)] ^ 0x55;
       later(() => done(null, [out]));
