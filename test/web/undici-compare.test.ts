@@ -140,6 +140,7 @@ test('both implementations report the same events, states and close details for 
   // throw increases bufferedAmount, even when CLOSED (the note under the
   // bufferedAmount attribute says so too). undici 7 returns early without
   // counting (lib/web/websocket/websocket.js, send(): "isClosing" check).
+  // Chromium counts them like we do (test/web/chromium-compare.test.ts).
   assert.deepEqual(buffered, [11, 0], 'sockwave counts per the standard, undici does not');
 });
 
@@ -181,7 +182,8 @@ test('both implementations report a refused handshake and an abrupt TCP close th
 test('known divergence: a leading U+FEFF in a text message is kept by sockwave, stripped by undici', async () => {
   // The standard makes the event data "a new DOMString containing data": the
   // message is not a document, so we do not treat U+FEFF as a byte order mark.
-  // undici decodes with TextDecoder, whose default strips it.
+  // undici decodes with TextDecoder, whose default strips it. Chromium keeps
+  // it like we do (test/web/chromium-compare.test.ts).
   const seen: string[] = [];
   for (const [, Ctor] of implementations) {
     const ws = new Ctor(peer.url);

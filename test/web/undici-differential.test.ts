@@ -119,7 +119,8 @@ test('protocol lists are accepted or rejected alike for random lists', async () 
         const b = outcome(() => sockets.push(new UndiciWebSocket('ws://127.0.0.1:1/', protocols)));
         // undici rejects 'chat' + 'Chat' as duplicates (case-insensitive); the
         // standard says "occur more than once" and RFC 6455 subprotocols are
-        // case-sensitive, so we accept them: compare only lists without such pairs.
+        // case-sensitive, so we accept them, as Chromium does (chromium-compare.test.ts):
+        // compare only lists without such pairs.
         const lower = protocols.map((p) => p.toLowerCase());
         if (new Set(lower).size !== new Set(protocols).size) return;
         assert.equal(a, b, `${JSON.stringify(protocols)}: sockwave ${a}, undici ${b}`);
