@@ -402,3 +402,22 @@ test('a server that closes the connection mid-response fails the handshake', asy
     await server.close();
   }
 });
+
+test('closeTimeoutMs: a server that never answers our close frame is dropped, close 1006', async () => {
+  await withRawServer(
+    (request) => accept(request),
+    async (url) => {
+      const socket = connect(url, { closeTimeoutMs: 200, perMessageDeflate: false });
+      const errors: Error[] = [];
+      socket.on('error', (error: Error) => errors.push(error));
+      await nextEvent(socket, 'open');
+      const started = Date.now();
+      socket.close(1000, 'bye');
+      const [code] = (await nextEvent(socket, 'close')) as [number];
+      const elapsed = Date.now() - started;
+      assert.equal(code, 1006);
+      assert.ok(elapsed >= 190 && elapsed < 2000, `closed after ${elapsed} ms`);
+      assert.ok(errors.some((error) => error instanceof TimeoutError && error.phase === 'close'), String(errors));
+    },
+  );
+});
