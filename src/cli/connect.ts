@@ -29,6 +29,7 @@ const OPTIONS = {
   ping: { type: 'boolean', short: 'P', default: false },
   execute: { type: 'string', short: 'x', multiple: true },
   wait: { type: 'string', short: 'w' },
+  close: { type: 'boolean', default: true },
   binary: { type: 'boolean', short: 'b', default: false },
   'binary-as': { type: 'string', default: 'hex' },
   json: { type: 'boolean', default: false },
@@ -47,6 +48,8 @@ export interface ConnectSettings {
   hasCommands: boolean;
   execute: string[];
   waitMs: number;
+  /** Close after the last message (-x or end of stdin) plus waitMs; false keeps reading until the peer closes. */
+  isClosedAfterInput: boolean;
   isBinary: boolean;
   format: FormatOptions;
   isDeflateOffered: boolean;
@@ -74,6 +77,7 @@ export function parseConnectArgs(argv: string[]): ConnectSettings | null {
     hasCommands: values.ping,
     execute: values.execute ?? [],
     waitMs: parseIntegerOption('--wait', values.wait, 0, 86_400_000) ?? 2000,
+    isClosedAfterInput: values.close,
     isBinary: values.binary,
     format: { binaryAs, isJson: values.json },
     isDeflateOffered: values.deflate,
@@ -246,6 +250,7 @@ class ConnectSession {
   }
 
   private scheduleClose(): void {
+    if (!this.s.isClosedAfterInput) return;
     clearTimeout(this.closeTimer);
     this.closeTimer = setTimeout(() => this.closeNormally(), this.s.waitMs);
   }

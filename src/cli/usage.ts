@@ -31,6 +31,8 @@ Options:
   -w, --wait MS               after the last message (-x or end of piped
                               stdin) wait MS for replies, then close
                               (default 2000)
+      --no-close              keep the connection after stdin ends (or after
+                              -x): print messages until the server closes
   -b, --binary                send lines as binary messages
       --binary-as FORMAT      show binary messages as hex (default), base64
                               or utf8

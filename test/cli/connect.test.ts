@@ -51,6 +51,12 @@ describe('sockwave connect', { timeout: 55_000 }, () => {
           socket.send(Buffer.from([0, 1, 0xfe, 0xff]));
           socket.close(1000, 'shown');
           break;
+        case '/late':
+          setTimeout(() => {
+            socket.send('late news');
+            socket.close(1000, 'done');
+          }, 300);
+          break;
         case '/fail':
           socket.close(1011, 'internal trouble');
           break;
@@ -85,6 +91,15 @@ describe('sockwave connect', { timeout: 55_000 }, () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '1:hi\n2:hi\n');
     assert.equal(r.stderr, '', '--quiet leaves stderr empty on success');
+  });
+
+  test('--no-close keeps reading after the input ended until the server closes', async () => {
+    const r = await runCli(['connect', `${base}/late`, '--no-close', '-w', '0'], { input: 'early\n' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'late news\n');
+    assert.match(r.stderr, /closed: 1000 done\n$/);
+    const eager = await runCli(['connect', `${base}/late`, '-w', '0'], { input: 'early\n' });
+    assert.equal(eager.stdout, '', 'without --no-close the end of input closes first');
   });
 
   test('headers, subprotocols and origin are sent as given', async () => {
