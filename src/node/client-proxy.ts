@@ -68,12 +68,25 @@ export function openProxyTunnel(
     const authority = `${net.isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port}`;
     let request = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n`;
     if (proxy.username || proxy.password) {
-      const credentials = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+      const credentials = `${decodeUserinfo(proxy.username)}:${decodeUserinfo(proxy.password)}`;
       request += `Proxy-Authorization: Basic ${Buffer.from(credentials).toString('base64')}\r\n`;
     }
     socket.write(`${request}\r\n`);
   });
   return socket;
+}
+
+/**
+ * Percent-decodes a URL's username or password for Basic credentials. A
+ * malformed escape ("%zz") is kept as written instead of throwing a URIError
+ * from inside a socket callback.
+ */
+export function decodeUserinfo(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }
 
 export function stripBrackets(hostname: string): string {

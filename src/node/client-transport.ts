@@ -11,7 +11,7 @@ import { buildClientOffer } from '../core/deflate-params.js';
 import { HandshakeError, TimeoutError } from '../core/errors.js';
 import { buildClientRequest, generateKey, ResponseHeadParser, validateServerResponse } from '../core/handshake.js';
 import type { ResolvedClientOptions } from './client-options.js';
-import { openProxyTunnel, stripBrackets } from './client-proxy.js';
+import { decodeUserinfo, openProxyTunnel, stripBrackets } from './client-proxy.js';
 
 export interface EstablishedTransport {
   /** The connected transport, paused; no 'data' listener attached. */
@@ -51,7 +51,7 @@ export function openClientTransport(
   // Authorization header wins.
   const headers = { ...options.headers };
   if ((url.username || url.password) && !Object.keys(headers).some((name) => name.toLowerCase() === 'authorization')) {
-    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    const credentials = `${decodeUserinfo(url.username)}:${decodeUserinfo(url.password)}`;
     headers.Authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
   }
   // Built before any I/O so a bad header or path throws from connect() itself.

@@ -421,3 +421,21 @@ test('closeTimeoutMs: a server that never answers our close frame is dropped, cl
     },
   );
 });
+
+test('malformed percent escapes in URL or proxy credentials are sent as written, never thrown', async () => {
+  const peer = await startWsServer();
+  const proxy = await startConnectProxy({ expectAuthorization: `Basic ${Buffer.from('us%zz:p%').toString('base64')}` });
+  try {
+    const proxyUrl = new URL(proxy.url);
+    proxyUrl.username = 'us%zz';
+    proxyUrl.password = 'p%';
+    const socket = connect(peer.url.replace('ws://', 'ws://a%zz:b@'), { proxy: proxyUrl.href });
+    socket.on('error', () => {});
+    await nextEvent(socket, 'open');
+    socket.close();
+    await nextEvent(socket, 'close');
+  } finally {
+    await proxy.close();
+    await peer.close();
+  }
+});
