@@ -116,6 +116,8 @@ const kSocket = Symbol('sockwave.socket');
 type Transport = NetSocket & { [kSocket]?: WebSocket };
 
 const EMPTY = Buffer.alloc(0);
+/** A corked batch this large is flushed at once (see #settleBatch). */
+const FLUSH_BYTES = 64 * 1024;
 const TEXT = { isBinary: false } as const;
 const BINARY = { isBinary: true } as const;
 
@@ -179,6 +181,7 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
   #isReceiving = false;
   #corkBaseline = 0;
   #needDrain = false;
+  #isDrainListening = false;
   #isFragmenting = false;
   #highWaterMarkBytes = Infinity;
   #policy: BackpressurePolicy = 'queue';
@@ -318,8 +321,8 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
       }
     }
     this.#cork();
-    const isWritten = this.#corkBaseline === 0 && conn.pendingBytes === 0;
-    if (!isWritten) this.#armDrain();
+    const wasQueued = this.#corkBaseline > 0 || conn.pendingBytes > 0;
+    if (wasQueued) this.#armDrain();
     const sendOptions =
       options === undefined || (options.compress === undefined && options.fin === undefined)
         ? isBinary
@@ -330,10 +333,23 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
     this.#isFragmenting = options?.fin === false;
     if (this.#counters !== undefined) this.#counters.messagesOut++;
     if (this.#liveness !== undefined) this.#liveness.sawMessage = true;
-    if (isWritten && conn.pendingBytes > 0) {
-      this.#armDrain();
-      return false;
+    return this.#settleBatch(!wasQueued);
+  }
+
+  /**
+   * After a write into the corked batch: a batch past FLUSH_BYTES goes to
+   * the kernel now, so a synchronous send loop sees real backpressure
+   * (false) instead of growing one unbounded batch. Returns send()'s value.
+   */
+  #settleBatch(isWritten: boolean): boolean {
+    const transport = this.#transport as Transport;
+    if (this.#isCorked && transport.writableLength >= FLUSH_BYTES) {
+      this.#flush();
+      isWritten = transport.writableLength === 0;
+      if (this.#isReceiving) this.#cork();
     }
+    if ((this.#conn as Connection).pendingBytes > 0) isWritten = false;
+    if (!isWritten) this.#armDrain();
     return isWritten;
   }
 
@@ -478,6 +494,13 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
     if (this.#needDrain) return;
     this.#needDrain = true;
     this.#drainCheck ??= () => this.#checkDrain();
+    // Writes issued before the queue built up carry no drain check; the
+    // transport's own 'drain' covers them (it fires once its buffer, which
+    // passed its high-water mark, is empty).
+    if (!this.#isDrainListening) {
+      this.#isDrainListening = true;
+      (this.#transport as Transport).once('drain', WebSocket.#onTransportDrain);
+    }
     if (channels.backpressure.hasSubscribers) {
       channels.backpressure.publish({
         socket: this,
@@ -677,6 +700,13 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
     }
   }
 
+  static #onTransportDrain(this: Transport): void {
+    const ws = this[kSocket];
+    if (ws === undefined) return;
+    ws.#isDrainListening = false;
+    ws.#checkDrain();
+  }
+
   static #onTransportEnd(this: Transport): void {
     const ws = this[kSocket];
     if (ws !== undefined) (ws.#conn as Connection).receiveEof();
@@ -768,12 +798,12 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
         }
       }
       ws.#cork();
-      const isWritten = ws.#corkBaseline === 0;
-      if (!isWritten) ws.#armDrain();
+      const wasQueued = ws.#corkBaseline > 0;
+      if (wasQueued) ws.#armDrain();
       for (let i = 0; i < frame.length; i++) ws.#write(frame[i], undefined);
       if (ws.#counters !== undefined) ws.#counters.messagesOut++;
       if (ws.#liveness !== undefined) ws.#liveness.sawMessage = true;
-      return isWritten;
+      return ws.#settleBatch(!wasQueued);
     };
   }
 }

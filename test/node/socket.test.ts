@@ -103,7 +103,7 @@ test('close() flushes a large burst first: every message sent before it reaches 
     message.writeUInt32BE(i, 0);
     socket.send(message);
   }
-  assert.ok(socket.bufferedAmount >= count * payload.length, 'bytes are accounted until written');
+  assert.ok(socket.bufferedAmount > 0, 'bytes the kernel did not take yet are accounted');
   socket.close(1000, 'done');
   const [code] = await within(clientClosed, 10_000);
   assert.equal(code, 1000);
