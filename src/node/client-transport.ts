@@ -150,7 +150,16 @@ export function openClientTransport(
           return;
         }
         if (isSecure) {
-          attachTransport(connectTls(tunnel), 'secureConnect');
+          // Invalid tls options throw synchronously; here that would be inside a socket callback.
+          let secure: tls.TLSSocket;
+          try {
+            secure = connectTls(tunnel);
+          } catch (tlsError) {
+            tunnel.destroy();
+            finish(tlsError as Error);
+            return;
+          }
+          attachTransport(secure, 'secureConnect');
         } else {
           // Listener first, then resume: the tunnel was paused with any early bytes unshifted.
           attachTransport(tunnel, null);

@@ -40,12 +40,19 @@ function startClient(socket: WebSocket, address: string | URL, options: ClientOp
       process.nextTick(failConnecting, socket, error ?? new Error('handshake failed'));
       return;
     }
+    let compressor: MessageCompressor | undefined;
+    try {
+      if (established.deflate !== null && resolved.perMessageDeflate !== false) {
+        compressor = createDeflateCompressor(established.deflate, 'client', resolved.perMessageDeflate);
+      }
+    } catch (compressorError) {
+      // Never thrown into the socket callback this runs in: the connection fails instead.
+      established.socket.destroy();
+      failConnecting(socket, compressorError as Error);
+      return;
+    }
     // Like ws's 'upgrade' event: lets the app read response headers (cookies, server info) before 'open'.
     socket.emit('upgrade', toUpgradeResponse(established.response));
-    let compressor: MessageCompressor | undefined;
-    if (established.deflate !== null && resolved.perMessageDeflate !== false) {
-      compressor = createDeflateCompressor(established.deflate, 'client', resolved.perMessageDeflate);
-    }
     attachSocket(socket, established.socket, established.head, {
       role: 'client',
       url: url.href,
