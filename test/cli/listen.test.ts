@@ -68,6 +68,22 @@ describe('sockwave listen', { timeout: 55_000 }, () => {
     assert.match(server.stderr(), /\[#1\] connected from 127\.0\.0\.1 \(protocol: first\)/);
   });
 
+  test('--max-message closes an oversized message with 1009 and --path limits upgrades to one path', async () => {
+    const server = await listen(['--echo', '--max-message', '1000', '--path', '/ws']);
+    assert.match(server.url, /:\d+$/);
+    const ws = await open(`${server.url}/ws`);
+    ws.send(Buffer.alloc(1000));
+    assert.equal((await nextMessage(ws)).data.length, 1000, 'exactly the limit passes');
+    ws.send(Buffer.alloc(1001));
+    const [code] = await once(ws, 'close');
+    assert.equal(code, 1009);
+    const refused = new WebSocket(`${server.url}/other`);
+    refused.on('error', () => {}); // terminate() below reports "closed before established"
+    const [, response] = await once(refused, 'unexpected-response');
+    assert.equal(response.statusCode, 400);
+    refused.terminate();
+  });
+
   test('--broadcast sends every message to every client, the sender included', async () => {
     const server = await listen(['--broadcast', '--quiet']);
     const a = await open(server.url);

@@ -67,6 +67,15 @@ describe('demo page', { skip, timeout: 55_000 }, () => {
   test('a 5 MiB file sent from one tab arrives byte-identical in the other', async () => {
     const bytes = randomBytes(5 * 1024 * 1024);
     const expected = createHash('sha256').update(bytes).digest('hex');
+    // Record every progress text both pages show, to check progress is reported along the way.
+    for (const page of [alice, bob]) {
+      await page.evaluate(() => {
+        const seen: string[] = ((window as any).progressSeen = []);
+        new MutationObserver(() => {
+          for (const detail of Array.from(document.querySelectorAll('.detail'))) seen.push(detail.textContent ?? '');
+        }).observe(document.getElementById('messages')!, { subtree: true, childList: true, characterData: true });
+      });
+    }
     await alice.setInputFiles('#file', { name: 'random.bin', mimeType: 'application/octet-stream', buffer: bytes });
     await bob.waitForSelector('li[data-file-id][data-state="done"]', { timeout: 30_000 });
     const received = await bob.evaluate(() => {
@@ -77,6 +86,9 @@ describe('demo page', { skip, timeout: 55_000 }, () => {
     await alice.waitForSelector('.entry.mine[data-state="done"]', { timeout: 10_000 });
     const link = await bob.getAttribute('li[data-file-id] a.download', 'download');
     assert.equal(link, 'random.bin');
+    const isPartial = (text: string) => /^(sending|receiving) ([1-9]|[1-9]\d)%$/.test(text);
+    assert.ok((await alice.evaluate(() => (window as any).progressSeen as string[])).some(isPartial), 'sender showed progress');
+    assert.ok((await bob.evaluate(() => (window as any).progressSeen as string[])).some(isPartial), 'receiver showed progress');
   });
 
   test('an invalid close code shows the browser error and keeps the connection', async () => {

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as root from '../../src/index.js';
 import WsStyle from '../../src/ws.js';
+import { MessageTooLargeError } from '../../src/core/errors.js';
 import { nextEvent, startWsServer } from './client-peers.js';
 
 test('the package root exports the WHATWG class, its events and connect()', () => {
@@ -87,5 +88,38 @@ test("'upgrade' is emitted before 'open' with the 101 status and headers (set-co
     await nextEvent(socket, 'close');
   } finally {
     await peer.close();
+  }
+});
+
+test('ws-style options: top-level TLS keys, maxPayload, handshakeTimeout, options in place of protocols', async (t) => {
+  const { makeSelfSignedCertificate, startSecureWsServer, startRawServer } = await import('./client-peers.js');
+  const certificate = makeSelfSignedCertificate();
+  if ('skip' in certificate) return t.skip(certificate.skip);
+  const secure = await startSecureWsServer(certificate);
+  const silent = await startRawServer(() => {});
+  try {
+    // { ca } at the top level, as ws spreads it into tls.connect; options as the second argument.
+    const trusted = new WsStyle(secure.url, { ca: certificate.cert, perMessageDeflate: false } as never);
+    await nextEvent(trusted, 'open');
+    // maxPayload: a 2 KiB echo exceeds 1 KiB and the client fails it with 1009.
+    trusted.close();
+    await nextEvent(trusted, 'close');
+    const limited = new WsStyle(secure.url, [], { rejectUnauthorized: false, maxPayload: 1024 } as never);
+    const limitErrors: Error[] = [];
+    limited.on('error', (error: Error) => limitErrors.push(error));
+    await nextEvent(limited, 'open');
+    limited.send(Buffer.alloc(2048));
+    await nextEvent(limited, 'close');
+    assert.ok(limitErrors[0] instanceof MessageTooLargeError, String(limitErrors[0]));
+    assert.equal((limitErrors[0] as MessageTooLargeError).limit, 1024);
+    // handshakeTimeout in ms, as ws names it.
+    const slow = new WsStyle(silent.url, { handshakeTimeout: 100 } as never);
+    const errors: Error[] = [];
+    slow.on('error', (error: Error) => errors.push(error));
+    await nextEvent(slow, 'close');
+    assert.match(errors[0]?.message ?? '', /handshake timed out after 100 ms/);
+  } finally {
+    await secure.close();
+    await silent.close();
   }
 });

@@ -31,8 +31,9 @@ export async function openClient(url: string, options: WS.ClientOptions = {}, pr
   return client;
 }
 
-export function closeEvent(socket: { once(event: 'close', fn: (...args: never[]) => void): unknown }): Promise<[number, Buffer]> {
-  return new Promise((resolve) => socket.once('close', ((code: number, reason: Buffer) => resolve([code, reason])) as never));
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function closeEvent(socket: { once(event: 'close', fn: (...args: any[]) => void): unknown }): Promise<[number, Buffer]> {
+  return new Promise((resolve) => socket.once('close', (code: number, reason: Buffer) => resolve([code, reason])));
 }
 
 /** Sends raw bytes and collects everything the server answers until it closes the connection. */

@@ -94,7 +94,7 @@ test('more header lines than maxHeaderCount get 431', async () => {
 
 test('long repetitive Sec-WebSocket-Protocol and Extensions values are handled in linear time', async () => {
   const { wss, port } = await startServer({ maxHeaderBytes: 64 * 1024, perMessageDeflate: true });
-  const cases = [
+  const cases: Array<Record<string, string>> = [
     { 'Sec-WebSocket-Protocol': 'a,'.repeat(8000) + 'a' },
     { 'Sec-WebSocket-Protocol': ' '.repeat(16_000) + 'x' },
     { 'Sec-WebSocket-Extensions': 'permessage-deflate; '.repeat(1500) },
