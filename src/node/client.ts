@@ -13,6 +13,7 @@ import type { MessageCompressor } from '../core/events.js';
 import { getWebSocketUrlRecord } from '../web/url.js';
 import { resolveClientOptions, type ClientOptions } from './client-options.js';
 import { openClientTransport, type EstablishedTransport } from './client-transport.js';
+import { fromWsOptions } from './client-ws-options.js';
 import { createDeflateCompressor } from './deflate.js';
 import { attachSocket, failConnecting, registerClientStarter, setConnecting, WebSocket } from './socket.js';
 
@@ -98,7 +99,12 @@ function toUpgradeResponse(response: EstablishedTransport['response']): UpgradeR
 
 // `new WebSocket(url, protocols, options)` on the ws-style class, as with `ws`.
 registerClientStarter((socket, address, protocols, options) => {
-  const clientOptions = { ...(options as ClientOptions | undefined) };
+  // ws accepts the options object in place of protocols: new WebSocket(url, { headers }).
+  if (typeof protocols === 'object' && protocols !== null && !Array.isArray(protocols)) {
+    options = protocols;
+    protocols = undefined;
+  }
+  const clientOptions = fromWsOptions(options as Record<string, unknown> | undefined);
   if (protocols !== undefined) clientOptions.protocols = protocols;
   startClient(socket, address, clientOptions);
 });
