@@ -11,6 +11,7 @@ import { buildClientOffer } from '../core/deflate-params.js';
 import { HandshakeError, TimeoutError } from '../core/errors.js';
 import { buildClientRequest, generateKey, ResponseHeadParser, validateServerResponse } from '../core/handshake.js';
 import type { ResolvedClientOptions } from './client-options.js';
+import { requestTarget } from '../web/url.js';
 import { decodeUserinfo, openProxyTunnel, stripBrackets } from './client-proxy.js';
 
 export interface EstablishedTransport {
@@ -57,7 +58,7 @@ export function openClientTransport(
   // Built before any I/O so a bad header or path throws from connect() itself.
   const request = buildClientRequest({
     host: url.host,
-    path: (url.pathname || '/') + url.search,
+    path: requestTarget(url),
     key,
     protocols: options.protocols,
     extensions: options.perMessageDeflate === false ? undefined : buildClientOffer(options.perMessageDeflate),

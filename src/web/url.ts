@@ -31,13 +31,12 @@ export function getWebSocketUrlRecord(url: string | URL, base?: string | URL): U
   return record;
 }
 
-/** The request target of the opening handshake (RFC 6455 §3: path and query, "/" when empty). */
+/**
+ * The request target of the opening handshake (RFC 6455 §3 "resource name"):
+ * the path ("/" when empty), then "?" and the query when a query component is
+ * present, even an empty one ("ws://h/?" asks for "/?").
+ */
 export function requestTarget(record: URL): string {
-  return (record.pathname || '/') + record.search;
-}
-
-/** The Host header value: RFC 6455 §4.1 item 4, the port only when not the scheme's default. */
-export function hostHeader(record: URL): string {
-  // URL.host already omits the default port of ws: (80) and wss: (443) and brackets IPv6.
-  return record.host;
+  const hasEmptyQuery = record.search === '' && record.href.endsWith('?');
+  return (record.pathname || '/') + (hasEmptyQuery ? '?' : record.search);
 }

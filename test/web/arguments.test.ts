@@ -99,3 +99,11 @@ test('CloseEvent and ErrorEvent are Events carrying their init values', () => {
   assert.equal(message.data, 'x');
   assert.equal(message.origin, 'ws://h');
 });
+
+test('request target: path and query per RFC 6455 §3, "/" for an empty path, an empty query kept', async () => {
+  const { requestTarget } = await import('../../src/web/url.js');
+  assert.equal(requestTarget(new URL('ws://h')), '/');
+  assert.equal(requestTarget(new URL('ws://h/a/b?x=1&y')), '/a/b?x=1&y');
+  assert.equal(requestTarget(new URL('ws://h/?')), '/?');
+  assert.equal(requestTarget(new URL('ws://h/p%20q?\u00e9')), '/p%20q?%C3%A9');
+});
