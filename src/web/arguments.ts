@@ -14,7 +14,11 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  */
 export function normalizeProtocols(protocols: string | readonly string[] | undefined): string[] {
   if (protocols === undefined) return [];
-  const list = typeof protocols === 'string' ? [protocols] : Array.from(protocols, (p) => String(p));
+  // WebIDL union (DOMString or sequence<DOMString>): an iterable object is a
+  // sequence; anything else, null included, is converted to a string.
+  const isSequence =
+    typeof protocols === 'object' && protocols !== null && typeof (protocols as Iterable<unknown>)[Symbol.iterator] === 'function';
+  const list = isSequence ? Array.from(protocols as Iterable<unknown>, (p) => String(p)) : [String(protocols)];
   const seen = new Set<string>();
   for (const protocol of list) {
     if (!TOKEN.test(protocol)) {

@@ -67,7 +67,7 @@ export class WebSocket extends EventTarget {
   constructor(url: string | URL, protocols?: string | readonly string[] | WebSocketOptions, options?: WebSocketOptions) {
     super();
     // Node extra, like undici: new WebSocket(url, { protocols, headers, ... }).
-    if (protocols !== undefined && typeof protocols === 'object' && !isIterable(protocols)) {
+    if (typeof protocols === 'object' && protocols !== null && !isIterable(protocols)) {
       options = { ...(protocols as WebSocketOptions), ...options };
       protocols = (protocols as WebSocketOptions).protocols;
     }

@@ -107,3 +107,9 @@ test('request target: path and query per RFC 6455 §3, "/" for an empty path, an
   assert.equal(requestTarget(new URL('ws://h/?')), '/?');
   assert.equal(requestTarget(new URL('ws://h/p%20q?\u00e9')), '/p%20q?%C3%A9');
 });
+
+test('protocols: null and numbers become strings, any iterable is a sequence (WebIDL union)', () => {
+  assert.deepEqual(normalizeProtocols(null as never), ['null']);
+  assert.deepEqual(normalizeProtocols(42 as never), ['42']);
+  assert.deepEqual(normalizeProtocols(new Set(['a', 'b']) as never), ['a', 'b']);
+});

@@ -31,7 +31,7 @@ const PROBE = String.raw`async (WS, liveUrl, deadUrl) => {
   out.urls = ['ftp://' + host + '/', 'ws://' + host + '/#x', 'ws://' + host + '/#', 'nonsense:', 'ws://',
     'http://' + host + '/a?b=c', 'HTTPS://' + host, 'ws://' + host + '/\u00fc?q=\u00e9 x', 'wss://' + host + '/%zz',
     'ws://user:pw@' + host + '/'].map((u) => outcome(() => make(u).url));
-  out.protocols = [['a', 'a'], 'a b', [''], ['x,y'], ['a', 'b'], 'ok', ['\u00e9'], [], ['chat', 'Chat']]
+  out.protocols = [['a', 'a'], 'a b', [''], ['x,y'], ['a', 'b'], 'ok', ['\u00e9'], [], ['chat', 'Chat'], null, 42, new Set(['s1', 's2'])]
     .map((p) => outcome(() => make(deadUrl, p).protocol));
 
   const connecting = make(deadUrl);
