@@ -91,6 +91,24 @@ describe('demo page', { skip, timeout: 55_000 }, () => {
     assert.ok((await bob.evaluate(() => (window as any).progressSeen as string[])).some(isPartial), 'receiver showed progress');
   });
 
+  test('the page fits a 360 px phone screen without horizontal scrolling', async () => {
+    const phone = await newPage(browser, { viewport: { width: 360, height: 740 } });
+    try {
+      await phone.goto(demo.url);
+      await phone.waitForSelector('#status[data-state="open"]');
+      // A long unbroken word must wrap instead of widening the page.
+      await alice.fill('#text', 'x'.repeat(300));
+      await alice.press('#text', 'Enter');
+      await phone.waitForSelector('.entry.theirs .text');
+      const widths = await phone.evaluate(() => ({ page: document.documentElement.scrollWidth, viewport: window.innerWidth }));
+      assert.ok(widths.page <= widths.viewport, `page is ${widths.page} px wide on a ${widths.viewport} px screen`);
+      const columns = await phone.evaluate(() => getComputedStyle(document.querySelector('.layout')!).gridTemplateColumns.split(' ').length);
+      assert.equal(columns, 1, 'one column on a phone');
+    } finally {
+      await phone.close();
+    }
+  });
+
   test('an invalid close code shows the browser error and keeps the connection', async () => {
     await bob.fill('#close-code', '999');
     await bob.click('#close');
