@@ -19,10 +19,14 @@ test('keepalive pings a silent ws server, exposes latencyMs and keeps the connec
     socket.on('error', () => {});
     await nextEvent(socket, 'open');
     assert.equal(socket.latencyMs, undefined);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // Polled (bounded) rather than slept, so a loaded CI machine does not make it flaky.
+    const deadline = Date.now() + 5000;
+    while ((pings < 2 || socket.latencyMs === undefined) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
     assert.ok(pings >= 2, `server saw ${pings} pings`);
     assert.equal(typeof socket.latencyMs, 'number');
-    assert.ok(socket.latencyMs! >= 0 && socket.latencyMs! < 200, `latency ${socket.latencyMs} ms`);
+    assert.ok(socket.latencyMs! >= 0 && socket.latencyMs! < 1000, `latency ${socket.latencyMs} ms`);
     assert.equal(socket.readyState, 1);
     socket.close();
     await nextEvent(socket, 'close');
@@ -68,7 +72,7 @@ test('keepalive fails the connection with a heartbeat TimeoutError and 1006 when
     assert.equal(code, 1006);
     assert.ok(errors[0] instanceof TimeoutError, `got ${errors[0]}`);
     assert.equal((errors[0] as TimeoutError).phase, 'heartbeat');
-    assert.ok(elapsed >= 140 && elapsed < 1500, `failed after ${elapsed} ms`);
+    assert.ok(elapsed >= 140 && elapsed < 5000, `failed after ${elapsed} ms`);
   } finally {
     await server.close();
   }

@@ -161,7 +161,7 @@ test('a server that never answers hits handshakeTimeoutMs: error then close 1006
     assert.equal(code, 1006);
     assert.ok(error instanceof TimeoutError);
     assert.equal((error as TimeoutError).phase, 'handshake');
-    assert.ok(elapsed >= 190 && elapsed < 2000, `timed out after ${elapsed} ms`);
+    assert.ok(elapsed >= 190 && elapsed < 5000, `timed out after ${elapsed} ms`);
   } finally {
     await server.close();
   }
@@ -416,7 +416,7 @@ test('closeTimeoutMs: a server that never answers our close frame is dropped, cl
       const [code] = (await nextEvent(socket, 'close')) as [number];
       const elapsed = Date.now() - started;
       assert.equal(code, 1006);
-      assert.ok(elapsed >= 190 && elapsed < 2000, `closed after ${elapsed} ms`);
+      assert.ok(elapsed >= 190 && elapsed < 5000, `closed after ${elapsed} ms`);
       assert.ok(errors.some((error) => error instanceof TimeoutError && error.phase === 'close'), String(errors));
     },
   );
