@@ -31,4 +31,4 @@ export interface DemoOptions {
 }
 
 export function startDemoServer(options: DemoOptions): Promise<DemoServer>;
-export function cleanName(raw: unknown, fallback: string): string;
+export function cleanName(raw: unknown, fallback: string, maxChars?: number): string;

@@ -24,13 +24,14 @@ const CONTENT_TYPES = {
 const MAX_MESSAGE_BYTES = 1024 * 1024;
 const MAX_TEXT_CHARS = 4000;
 const MAX_NAME_CHARS = 32;
+const MAX_FILE_NAME_CHARS = 200;
 
-/** Visible name from user input: trimmed, control characters removed, bounded. */
-export function cleanName(raw, fallback) {
+/** Visible name from user input: trimmed, control characters removed, at most maxChars. */
+export function cleanName(raw, fallback, maxChars = MAX_NAME_CHARS) {
   const name = String(raw ?? '')
     .replace(/[\u0000-\u001f\u007f]/g, '')
     .trim()
-    .slice(0, MAX_NAME_CHARS);
+    .slice(0, maxChars);
   return name || fallback;
 }
 
@@ -165,7 +166,7 @@ export async function startDemoServer({
               type: 'file-start',
               from,
               id: String(message.id).slice(0, 64),
-              name: cleanName(message.name, 'file').slice(0, 200),
+              name: cleanName(message.name, 'file', MAX_FILE_NAME_CHARS),
               size: Number(message.size) || 0,
               mime: typeof message.mime === 'string' ? message.mime.slice(0, 100) : '',
             },

@@ -76,16 +76,16 @@ describe('demo page', { skip, timeout: 55_000 }, () => {
         }).observe(document.getElementById('messages')!, { subtree: true, childList: true, characterData: true });
       });
     }
-    await alice.setInputFiles('#file', { name: 'random.bin', mimeType: 'application/octet-stream', buffer: bytes });
+    await alice.setInputFiles('#file', { name: 'random-bytes-with-a-name-longer-than-32-characters.bin', mimeType: 'application/octet-stream', buffer: bytes });
     await bob.waitForSelector('li[data-file-id][data-state="done"]', { timeout: 30_000 });
     const received = await bob.evaluate(() => {
       const [file] = [...(window as any).demo.files.values()];
       return { name: file.name, size: file.size, sha256: file.sha256, from: file.from.name };
     });
-    assert.deepEqual(received, { name: 'random.bin', size: bytes.length, sha256: expected, from: 'Alice' });
+    assert.deepEqual(received, { name: 'random-bytes-with-a-name-longer-than-32-characters.bin', size: bytes.length, sha256: expected, from: 'Alice' });
     await alice.waitForSelector('.entry.mine[data-state="done"]', { timeout: 10_000 });
     const link = await bob.getAttribute('li[data-file-id] a.download', 'download');
-    assert.equal(link, 'random.bin');
+    assert.equal(link, 'random-bytes-with-a-name-longer-than-32-characters.bin');
     const isPartial = (text: string) => /^(sending|receiving) ([1-9]|[1-9]\d)%$/.test(text);
     assert.ok((await alice.evaluate(() => (window as any).progressSeen as string[])).some(isPartial), 'sender showed progress');
     assert.ok((await bob.evaluate(() => (window as any).progressSeen as string[])).some(isPartial), 'receiver showed progress');
