@@ -329,10 +329,28 @@ $('composer').addEventListener('submit', (event) => {
   $('text').value = '';
 });
 
+function queueFiles(files) {
+  for (const file of files) sendQueue = sendQueue.then(() => sendFile(file)).catch((e) => addSystem(`file failed: ${e.message}`));
+}
+
 $('file').addEventListener('change', () => {
   const files = [...$('file').files];
   $('file').value = '';
-  for (const file of files) sendQueue = sendQueue.then(() => sendFile(file)).catch((e) => addSystem(`file failed: ${e.message}`));
+  queueFiles(files);
+});
+
+// Files can also be dropped onto the conversation.
+const chat = document.querySelector('.chat');
+chat.addEventListener('dragover', (event) => {
+  if (ws?.readyState !== WebSocket.OPEN || !event.dataTransfer?.types.includes('Files')) return;
+  event.preventDefault();
+  chat.classList.add('dropping');
+});
+chat.addEventListener('dragleave', () => chat.classList.remove('dropping'));
+chat.addEventListener('drop', (event) => {
+  event.preventDefault();
+  chat.classList.remove('dropping');
+  if (ws?.readyState === WebSocket.OPEN) queueFiles([...event.dataTransfer.files]);
 });
 
 $('name-form').addEventListener('submit', (event) => {
