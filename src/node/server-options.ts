@@ -86,7 +86,7 @@ export interface ServerOptions {
   /** Open connections. Default Infinity. Over it: 503 with Retry-After. */
   maxConnections?: number;
   /** Server heartbeat (ping silent peers, terminate dead ones). Default { intervalMs: 30000, timeoutMs: 10000 }; false disables. */
-  heartbeat?: HeartbeatOptions | false;
+  heartbeat?: Partial<HeartbeatOptions> | false;
   /** Per-socket send queue bound in bytes. Default 16 MiB. */
   highWaterMarkBytes?: number;
   /** What send() does above highWaterMarkBytes: 'queue' (default), 'drop' (emits 'dropped'), 'close' (1008). */

@@ -32,7 +32,7 @@ import { runVerify, runVerifyClient, type Decision } from './verify.js';
 import { HandshakeGuard } from './handshake-guard.js';
 import { TrafficCounters, type ServerStats } from './stats.js';
 import { channels } from './diagnostics.js';
-import { gracefulShutdown, type ShutdownOptions } from './shutdown.js';
+import { gracefulShutdown, resolveShutdownOptions, type ResolvedShutdownOptions, type ShutdownOptions } from './shutdown.js';
 
 export type { ServerOptions } from './server-options.js';
 export type { ServerStats } from './stats.js';
@@ -397,7 +397,15 @@ export class WebSocketServer extends EventEmitter {
    */
   close(arg?: ((error?: Error) => void) | ShutdownOptions): Promise<void> {
     if (typeof arg === 'object' && arg !== null) {
-      this.#shutdown ??= this.#gracefulClose(arg);
+      if (this.#shutdown === undefined) {
+        let resolved: ResolvedShutdownOptions;
+        try {
+          resolved = resolveShutdownOptions(arg);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        this.#shutdown = this.#gracefulClose(resolved);
+      }
       return this.#shutdown;
     }
     const cb = typeof arg === 'function' ? arg : undefined;
@@ -422,7 +430,7 @@ export class WebSocketServer extends EventEmitter {
     });
   }
 
-  async #gracefulClose(options: ShutdownOptions): Promise<void> {
+  async #gracefulClose(options: ResolvedShutdownOptions): Promise<void> {
     const wasClosed = this.#state === CLOSED;
     this.#state = CLOSING;
     const serverClosed = new Promise<void>((resolve) => this.#stopAccepting(resolve));

@@ -19,11 +19,23 @@ export interface ShutdownOptions {
 
 export const SHUTDOWN_DEFAULTS = { code: 1001, timeoutMs: 10_000 } as const;
 
-export function gracefulShutdown(sockets: ReadonlySet<WebSocket>, options: ShutdownOptions): Promise<void> {
+export interface ResolvedShutdownOptions {
+  code: number;
+  reason: string;
+  timeoutMs: number;
+}
+
+/** Applies defaults; throws RangeError/TypeError for a bad code, reason or timeout. */
+export function resolveShutdownOptions(options: ShutdownOptions): ResolvedShutdownOptions {
   const code = options.code ?? SHUTDOWN_DEFAULTS.code;
   const reason = options.reason ?? '';
   validateCloseArguments(code, reason);
   const timeoutMs = validateLimit('timeoutMs', options.timeoutMs ?? SHUTDOWN_DEFAULTS.timeoutMs, { allowZero: true });
+  return { code, reason, timeoutMs };
+}
+
+export function gracefulShutdown(sockets: ReadonlySet<WebSocket>, options: ResolvedShutdownOptions): Promise<void> {
+  const { code, reason, timeoutMs } = options;
   const open = [...sockets];
   if (open.length === 0) return Promise.resolve();
   return new Promise<void>((resolve) => {
