@@ -25,6 +25,22 @@ describe('sockwave command line', { timeout: 55_000 }, () => {
     assert.equal(r.code, 0);
   });
 
+  test('the built bin (dist/cli/main.js) starts with a node shebang and runs', async (t) => {
+    const bin = new URL('../../dist/cli/main.js', import.meta.url);
+    const { existsSync } = await import('node:fs');
+    if (!existsSync(bin)) {
+      t.skip('dist/ is not built (npm test builds it)');
+      return;
+    }
+    assert.equal(readFileSync(bin, 'utf8').split('\n')[0], '#!/usr/bin/env node');
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(process.execPath, [bin.pathname, 'listen', '--help'], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /^Usage: sockwave listen/);
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    assert.equal(pkg.bin.sockwave, 'dist/cli/main.js');
+  });
+
   for (const command of ['connect', 'listen', 'autobahn']) {
     test(`${command} --help prints its usage on stdout and exits 0`, async () => {
       const r = await runCli([command, '--help']);
