@@ -9,11 +9,18 @@ import type { MaskSource } from '../core/events.js';
 import { resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../core/deflate-params.js';
 
 export interface ClientKeepaliveOptions {
-  /** Milliseconds between pings while the connection is otherwise silent. Default 30,000. */
+  /**
+   * Milliseconds without any byte from the server before we ping. Default
+   * 30,000: below the idle timeouts of common NATs and load balancers (60 s
+   * and up), so the mapping stays alive. A connection receiving traffic is
+   * never pinged.
+   */
   intervalMs?: number;
   /**
-   * Milliseconds to wait for the pong before failing the connection with 1006
-   * (a dead peer or path, e.g. a NAT that dropped the mapping). Default 10,000.
+   * Milliseconds to wait for the pong (or any other byte) before failing the
+   * connection: 'error' (TimeoutError, phase 'heartbeat') then 'close' 1006.
+   * Detects a dead peer or path (half-open TCP, a dropped NAT mapping) that
+   * TCP itself would only notice after many minutes. Default 10,000.
    */
   timeoutMs?: number;
 }
@@ -38,7 +45,11 @@ export interface ClientOptions {
    * hold a client forever. On expiry: `error` (TimeoutError) then close 1006.
    */
   handshakeTimeoutMs?: number;
-  /** Largest incoming message in bytes (after decompression). Default 16 MiB; over it: close 1009. */
+  /**
+   * Largest incoming message in bytes, after decompression, enforced while the
+   * message arrives (and while inflating). Default 16 MiB, so a hostile server
+   * cannot make the client buffer gigabytes. Over it: 'error' then close 1009.
+   */
   maxMessageBytes?: number;
   /** Fragments allowed in one incoming message. Default DEFAULTS.maxFragments. */
   maxFragments?: number;
@@ -62,8 +73,9 @@ export interface ClientOptions {
   /**
    * Client keepalive: ping after `intervalMs` of silence and fail the
    * connection if no pong arrives within `timeoutMs`; the measured round
-   * trip is exposed as `socket.latencyMs`. Default false (off), because the
-   * server normally runs the heartbeat.
+   * trip is exposed as `socket.latencyMs`. `true` uses the defaults
+   * (30 s / 10 s). Default false (off), because the server normally runs the
+   * heartbeat.
    */
   keepalive?: ClientKeepaliveOptions | boolean;
   /** Masking key source (tests only: deterministic masks). Default crypto-random keys. */
