@@ -439,3 +439,30 @@ test('malformed percent escapes in URL or proxy credentials are sent as written,
     await peer.close();
   }
 });
+
+test('pause() before open holds the first frames until resume(); terminate() while connecting fails it', async () => {
+  const peer = await startWsServer({}, (socket) => socket.send('welcome'));
+  try {
+    const socket = connect(peer.url);
+    socket.pause();
+    let got: string | undefined;
+    socket.on('message', (data: Buffer) => (got = data.toString()));
+    await nextEvent(socket, 'open');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(got, undefined, 'no message while paused');
+    socket.resume();
+    await nextEvent(socket, 'message');
+    assert.equal(got, 'welcome');
+    socket.close();
+    await nextEvent(socket, 'close');
+
+    const doomed = connect(peer.url);
+    const result = expectFailure(doomed);
+    doomed.terminate();
+    const { events, code } = await result;
+    assert.deepEqual(events, ['error', 'close']);
+    assert.equal(code, 1006);
+  } finally {
+    await peer.close();
+  }
+});
