@@ -182,7 +182,12 @@ class ListenSession {
   private received(socket: NodeWebSocket, id: number, data: Buffer, isBinary: boolean): void {
     switch (this.s.mode) {
       case 'echo':
-        socket.send(data, { binary: isBinary });
+        // Flow control: a client that sends faster than it reads stops being read
+        // until its echoes drain, instead of growing our send queue.
+        if (!socket.send(data, { binary: isBinary }) && !socket.isPaused) {
+          socket.pause();
+          socket.once('drain', () => socket.resume());
+        }
         return;
       case 'broadcast':
         for (const client of this.wss.clients) {
