@@ -16,7 +16,8 @@
  * or closed is replaced by a fresh one, which gets the rest of the chunk
  * (random input) or a fresh frame stream (structured input).
  * Prints connections and failures by close code, messages delivered,
- * throughput, the slowest receive() call and the maximum RSS / heap seen.
+ * throughput, the slowest receive() call (and the same bytes replayed alone,
+ * since this machine is shared) and the maximum RSS / heap seen.
  * Exits 1 if receive() ever threw or a failure used an unexpected code.
  */
 import { Connection } from '../src/core/connection.js';
@@ -200,6 +201,7 @@ const stats: Record<'random' | 'structured', Counters> = {
 const ALLOWED_CODES = new Set([1002, 1007, 1009]);
 
 let connection = undefined as unknown as Connection; // set by startConnection() before the loop
+let connectionIsCompressed = false;
 let kind: 'random' | 'structured' = 'random';
 let source: FrameSource | undefined;
 let isDone = false;
@@ -216,6 +218,7 @@ function startConnection(sameKind = false): void {
   counters.connections++;
   isDone = false;
   source = kind === 'structured' ? new FrameSource(role === 'server', isCompressed) : undefined;
+  connectionIsCompressed = isCompressed;
   connection = new Connection(
     { role, maxMessageBytes: 1024 * 1024, compressor: isCompressed ? xorCompressor() : undefined },
     {
@@ -241,11 +244,13 @@ function startConnection(sameKind = false): void {
   );
 }
 
+const cpuStart = process.cpuUsage();
 const started = process.hrtime.bigint();
 let fed = 0;
 let chunks = 0;
 let slowestReceiveMs = 0;
 let slowestWhat = '';
+let slowest: { bytes: Buffer; role: 'client' | 'server'; compressor: boolean } | undefined;
 let maxRss = 0;
 let maxHeap = 0;
 const baseline = process.memoryUsage();
@@ -263,6 +268,7 @@ while (fed < totalBytes) {
   let rest: Buffer | undefined = chunk;
   while (rest !== undefined && rest.length > 0) {
     const before = connection.parsedBytes;
+    const original = Buffer.from(rest); // receive() unmasks in place; kept to replay the slowest call
     const t0 = process.hrtime.bigint();
     try {
       connection.receive(rest);
@@ -275,6 +281,7 @@ while (fed < totalBytes) {
     if (ms > slowestReceiveMs) {
       slowestReceiveMs = ms;
       slowestWhat = `${kind} ${connection.role}, ${rest.length} B chunk`;
+      slowest = { bytes: original, role: connection.role, compressor: connectionIsCompressed };
     }
     const consumed = connection.parsedBytes - before;
     rest = isDone && consumed > 0 && consumed < rest.length ? rest.subarray(consumed) : undefined;
@@ -307,7 +314,32 @@ const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 const MiB = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
 console.log(`fuzz-parser: ${MiB(fed)} in ${chunks} chunks (1 B..64 KiB, log-uniform), seed ${seed}, mode ${mode}`);
-console.log(`time ${seconds.toFixed(1)} s (${(fed / 2 ** 20 / seconds).toFixed(0)} MiB/s), slowest receive() ${slowestReceiveMs.toFixed(1)} ms (${slowestWhat}; includes GC pauses)`);
+const cpu = process.cpuUsage(cpuStart);
+/**
+ * Replays the slowest chunk into a fresh connection of the same role, one
+ * receive() call like the timed one, to tell slow parsing from time the
+ * process was descheduled on this shared machine.
+ */
+function replayMs(): number {
+  if (slowest === undefined) return 0;
+  let best = Infinity;
+  for (let round = 0; round < 5; round++) {
+    const c = new Connection(
+      { role: slowest.role, maxMessageBytes: 1024 * 1024, compressor: slowest.compressor ? xorCompressor() : undefined },
+      { write() {}, event() {} },
+    );
+    const bytes = Buffer.from(slowest.bytes);
+    const t0 = process.hrtime.bigint();
+    c.receive(bytes);
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return best;
+}
+const replay = replayMs();
+console.log(
+  `time ${seconds.toFixed(1)} s, cpu ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s (${(fed / 2 ** 20 / seconds).toFixed(1)} MiB/s); ` +
+    `slowest receive() ${slowestReceiveMs.toFixed(1)} ms wall (${slowestWhat}; replayed alone: ${replay.toFixed(2)} ms)`,
+);
 for (const [name, c] of Object.entries(stats)) {
   if (c.connections === 0) continue;
   const failures = [...c.failures.entries()].sort((a, b) => a[0] - b[0]).map(([code, n]) => `${code}: ${n}`).join(', ');
