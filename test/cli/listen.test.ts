@@ -84,6 +84,25 @@ describe('sockwave listen', { timeout: 55_000 }, () => {
     refused.terminate();
   });
 
+  test('--echo stops reading a client that sends without reading the echoes', async () => {
+    const server = await listen(['--echo', '-q']);
+    const { connect: tcp } = await import('node:net');
+    const { randomBytes } = await import('node:crypto');
+    const socket = tcp(server.port, '127.0.0.1');
+    await once(socket, 'connect');
+    const key = randomBytes(16).toString('base64');
+    socket.write(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    await once(socket, 'data');
+    socket.pause(); // never read the echoes
+    // 160 masked binary frames of 256 KiB (mask key 0 keeps the payload as is): 40 MiB in total.
+    const frame = Buffer.concat([Buffer.from([0x82, 0xff, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0]), Buffer.alloc(256 * 1024, 1)]);
+    for (let i = 0; i < 160; i++) socket.write(frame);
+    await new Promise((r) => setTimeout(r, 1000));
+    // The server read only what fits in the socket buffers plus its queue; the rest waits on our side.
+    assert.ok(socket.writableLength > 8 * 1024 * 1024, `only ${socket.writableLength} bytes left unsent`);
+    socket.destroy();
+  });
+
   test('--broadcast sends every message to every client, the sender included', async () => {
     const server = await listen(['--broadcast', '--quiet']);
     const a = await open(server.url);
