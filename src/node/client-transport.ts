@@ -132,7 +132,9 @@ export function openClientTransport(
     const tlsOptions: tls.ConnectionOptions = { ALPNProtocols: ['http/1.1'], ...options.tls };
     // SNI carries host names only (RFC 6066 §3); an IP address is not sent.
     if (tlsOptions.servername === undefined && net.isIP(host) === 0) tlsOptions.servername = host;
-    if (tunnel) return tls.connect({ ...tlsOptions, socket: tunnel });
+    // Through a tunnel, `host` names the target for the certificate check;
+    // without it Node would check against the proxy's host name.
+    if (tunnel) return tls.connect({ ...tlsOptions, host, socket: tunnel });
     return tls.connect({ ...tlsOptions, host, port });
   };
 

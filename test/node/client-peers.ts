@@ -182,15 +182,18 @@ export async function startPythonServer(python: string, args: string[] = []): Pr
 }
 
 /** A self-signed certificate for 127.0.0.1/localhost made with openssl, or a skip reason. */
-export function makeSelfSignedCertificate(): { key: string; cert: string } | { skip: string } {
+export function makeSelfSignedCertificate(
+  subjectAltName = 'DNS:localhost,IP:127.0.0.1',
+  commonName = 'localhost',
+): { key: string; cert: string } | { skip: string } {
   const dir = mkdtempSync(join(tmpdir(), 'sockwave-cert-'));
   try {
     const result = spawnSync(
       'openssl',
       [
         'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '1',
-        '-subj', '/CN=localhost',
-        '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-subj', `/CN=${commonName}`,
+        '-addext', `subjectAltName=${subjectAltName}`,
         '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
       ],
       { timeout: 30_000 },

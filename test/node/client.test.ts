@@ -466,3 +466,31 @@ test('pause() before open holds the first frames until resume(); terminate() whi
     await peer.close();
   }
 });
+
+test('proxy: wss to an IP address through the tunnel verifies the certificate against that IP', async (t) => {
+  // Only an IP SAN, and the proxy reached by name: checking the certificate
+  // against the proxy's host instead of the target's would fail.
+  const certificate = makeSelfSignedCertificate('IP:127.0.0.1', 'sockwave-test');
+  if ('skip' in certificate) return t.skip(certificate.skip);
+  const peer = await startSecureWsServer(certificate);
+  const proxy = await startConnectProxy();
+  try {
+    const url = peer.url.replace('localhost', '127.0.0.1');
+    for (const viaProxy of [false, true]) {
+      const proxyByName = proxy.url.replace('127.0.0.1', 'localhost');
+      const socket = connect(url, { tls: { ca: certificate.cert }, ...(viaProxy ? { proxy: proxyByName } : {}) });
+      const errors: Error[] = [];
+      socket.on('error', (error: Error) => errors.push(error));
+      await Promise.race([nextEvent(socket, 'open'), nextEvent(socket, 'close')]);
+      assert.deepEqual(errors.map(String), [], `viaProxy=${viaProxy}`);
+      assert.equal(socket.readyState, 1);
+      socket.close();
+      await nextEvent(socket, 'close');
+    }
+    // SNI is not sent for IP addresses (RFC 6066 §3).
+    assert.deepEqual(peer.servernames, []);
+  } finally {
+    await proxy.close();
+    await peer.close();
+  }
+});
