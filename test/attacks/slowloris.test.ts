@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { after, before, test } from 'node:test';
-import { connectTcp, rawWebSocket, clientFrame, Op } from './support/raw-client.js';
+import { clientFrame, connectTcp, Op, rawWebSocket, upgradeRequest, whenClosed } from './support/raw-client.js';
 import { memoryLine, MiB, sleep, startServerProcess, type ServerHandle } from './support/server-handle.js';
 import { note, percentile } from './support/report.js';
 
@@ -21,6 +21,7 @@ before(async () => {
   server = await startServerProcess({
     server: { handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS, heartbeat: false },
     mode: 'echo',
+    hooks: { verifyHangsOnPath: '/hang' },
   });
 });
 after(async () => server?.stop());
@@ -91,4 +92,24 @@ test('slow and silent handshakes are dropped after handshakeTimeoutMs while norm
     for (const drip of drips) clearInterval(drip);
     for (const s of slow) s.socket.destroy();
   }
+});
+
+test('handshakes whose async verify hook never settles are dropped after handshakeTimeoutMs', async (t) => {
+  const sockets = await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      const socket = await connectTcp(server.port);
+      socket.on('error', () => undefined);
+      socket.write(upgradeRequest({ path: '/hang' }));
+      return socket;
+    }),
+  );
+  const started = performance.now();
+  const lifetimes = await Promise.all(sockets.map((s) => whenClosed(s, HANDSHAKE_TIMEOUT_MS + 2000)));
+  note(t, `50 hanging verify() calls: connections dropped after ${Math.min(...lifetimes).toFixed(0)}..${Math.max(...lifetimes).toFixed(0)} ms`);
+  assert.ok(performance.now() - started < HANDSHAKE_TIMEOUT_MS + 2000);
+  const { stats } = await server.stats();
+  assert.equal(stats.pendingHandshakes, 0, 'no pending handshake left behind');
+  // A normal client still gets in.
+  const normal = await rawWebSocket(server.port);
+  normal.socket.destroy();
 });

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { CMD, pattern } from './bot-protocol.js';
 import { printMatrix, record } from './matrix.js';
 import { CLIENT_PROTOCOLS, type Pair, type Target } from './targets.js';
@@ -69,15 +69,15 @@ export function behaviourSuite(target: Target): void {
       return shared;
     }
 
-    function test(name: string, body: () => Promise<void>, skip?: string | false): void {
+    function test(name: string, body: (t: TestContext) => Promise<void>, skip?: string | false): void {
       if (skip) {
         record(key, 'skip', skip);
         it(name, { skip }, () => undefined);
         return;
       }
-      it(name, { timeout: TEST_TIMEOUT_MS }, async () => {
+      it(name, { timeout: TEST_TIMEOUT_MS }, async (t) => {
         try {
-          await body();
+          await body(t);
           record(key, 'pass');
         } catch (error) {
           record(key, 'fail', `${name}: ${(error as Error)?.message ?? String(error)}`.slice(0, 300));
@@ -139,6 +139,23 @@ export function behaviourSuite(target: Target): void {
           assert.equal(/permessage-deflate/.test(ours), /permessage-deflate/.test(theirs), `both sides agree ("${ours}" / "${theirs}")`);
         }
       },
+    );
+
+    test(
+      expectDeflate === false ? 'sends 1 MiB of text uncompressed on the wire' : 'compresses what it sends when permessage-deflate is negotiated',
+      async (t) => {
+        const pair = await sharedPair();
+        const isNegotiated = /permessage-deflate/.test(pair.subject.extensions() ?? '');
+        const before = target.wireBytes!()!;
+        await echo(pair, pattern(1024 * 1024));
+        const after = target.wireBytes!()!;
+        const sent = after.bytesOut - before.bytesOut;
+        const received = after.bytesIn - before.bytesIn;
+        t.diagnostic(`1 MiB text: sockwave wrote ${sent} bytes, read ${received} bytes (deflate ${isNegotiated ? 'on' : 'off'})`);
+        if (isNegotiated) assert.ok(sent < 256 * 1024, `sockwave wrote ${sent} bytes for 1 MiB of repetitive text`);
+        else assert.ok(sent > 1024 * 1024, `sockwave wrote ${sent} bytes`);
+      },
+      !target.wireBytes && 'only sockwave servers report wire bytes (stats())',
     );
 
     // ---- messages --------------------------------------------------------------------------

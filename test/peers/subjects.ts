@@ -115,6 +115,7 @@ export function sockwaveDeflate(config: DeflateConfig | false): false | DeflateC
 
 export const sockwaveServerSubject: SubjectServer = {
   name: 'sockwave server',
+  reportsWireBytes: true,
   async start({ deflate }) {
     const { WebSocketServer } = await loadSockwave('node/server');
     const server = new WebSocketServer({
@@ -123,7 +124,9 @@ export const sockwaveServerSubject: SubjectServer = {
       perMessageDeflate: sockwaveDeflate(deflate) as never,
       handleProtocols: (offered: Set<string>) => chooseProtocol(offered),
     } as never);
-    return runWsLikeServer(server as unknown as WsLikeServer, 'sockwave server', new Set());
+    const running = await runWsLikeServer(server as unknown as WsLikeServer, 'sockwave server', new Set());
+    const stats = () => (server as unknown as { stats(): { bytesIn: number; bytesOut: number } }).stats();
+    return { ...running, wireBytes: () => ({ bytesIn: stats().bytesIn, bytesOut: stats().bytesOut }) };
   },
 };
 

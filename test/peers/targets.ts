@@ -89,6 +89,8 @@ export interface Target {
   peerCanPing: boolean;
   subjectCanFragment: boolean;
   subjectCanPing: boolean;
+  /** Subject-side wire byte counters, when the subject can report them (sockwave server). */
+  wireBytes?(): { bytesIn: number; bytesOut: number } | undefined;
   /** When set, every test of this target is skipped with this reason. */
   skip?: string;
   before(): Promise<void>;
@@ -142,11 +144,15 @@ export interface RunningPeerServer {
 
 export interface SubjectServer {
   name: string;
+  /** Its running servers implement wireBytes(). */
+  reportsWireBytes?: boolean;
   start(o: { deflate: DeflateConfig | false }): Promise<RunningSubjectServer>;
 }
 
 export interface RunningSubjectServer {
   url: string;
+  /** Frame bytes read/written so far (sockwave's stats()), to see compression on the wire. */
+  wireBytes?(): { bytesIn: number; bytesOut: number };
   nextConnection(): Promise<Endpoint>;
   stop(): Promise<void>;
 }
@@ -198,6 +204,7 @@ export function serverTarget(subject: SubjectServer, peer: PeerClient, config: I
       await running?.stop();
       await peer.stop?.();
     },
+    wireBytes: subject.reportsWireBytes ? () => running?.wireBytes?.() : undefined,
     async open({ protocols }) {
       if (!running) throw new Error('target not started');
       const connection = running.nextConnection();

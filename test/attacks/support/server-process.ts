@@ -22,6 +22,11 @@ export interface ChildConfig {
    *       sequence numbers (first 8 bytes, big-endian), for the soak.
    */
   mode: 'echo' | 'sink' | 'seq';
+  /** Hooks that cannot travel as JSON. */
+  hooks?: {
+    /** verify() returns a promise that never settles when the request path is /hang. */
+    verifyHangsOnPath?: string;
+  };
 }
 
 export type Command =
@@ -95,6 +100,11 @@ for (const name of ['connection-open', 'connection-close', 'handshake-rejected',
 
 const counters = { messages: 0, bytes: 0, errors: 0, sequenceViolations: 0, connections: 0, closes: 0, dropped: 0 };
 const closeCodes: Record<string, number> = {};
+
+const hang = config.hooks?.verifyHangsOnPath;
+if (hang !== undefined) {
+  options.verify = (info: { request: { url?: string } }) => (info.request.url === hang ? new Promise(() => undefined) : true);
+}
 
 const server = new WebSocketServer({ host: '127.0.0.1', port: 0, ...options } as never);
 server.on('error', () => counters.errors++);
