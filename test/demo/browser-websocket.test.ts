@@ -146,6 +146,42 @@ describe('browser WebSocket against sockwave', { skip, timeout: 55_000 }, () => 
     assert.deepEqual(event, { code: 4001, reason: 'go away', wasClean: true });
   });
 
+  test('server close codes 1000, 1001, 1008, 1011, 3000 and 4999 reach the browser as sent', async () => {
+    const codes = [1000, 1001, 1008, 1011, 3000, 4999];
+    const seen = await page.evaluate(async ({ base, codes }) => {
+      const out: Array<{ code: number; reason: string; wasClean: boolean }> = [];
+      for (const code of codes) {
+        const ws = new WebSocket(`${base}/server-close?code=${code}&reason=r${code}`);
+        const e = await new Promise<CloseEvent>((resolve) => (ws.onclose = resolve));
+        out.push({ code: e.code, reason: e.reason, wasClean: e.wasClean });
+      }
+      return out;
+    }, { base: peer.ws, codes });
+    assert.deepEqual(seen, codes.map((code) => ({ code, reason: `r${code}`, wasClean: true })));
+  });
+
+  test('message sizes across the 7/16/64-bit length boundaries echo intact', async () => {
+    const sizes = [0, 1, 125, 126, 127, 65535, 65536, 65537];
+    const result = await page.evaluate(async ({ url, sizes }) => {
+      const ws = new WebSocket(url);
+      ws.binaryType = 'arraybuffer';
+      await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
+      const out: Array<{ size: number; isSame: boolean; textSame: boolean }> = [];
+      for (const size of sizes) {
+        const bytes = new Uint8Array(size).map((_, i) => (i * 13 + size) % 256);
+        ws.send(bytes);
+        const back = new Uint8Array((await new Promise<MessageEvent>((resolve) => (ws.onmessage = resolve))).data);
+        const text = 'é'.repeat(Math.floor(size / 2)) + (size % 2 ? 'a' : '');
+        ws.send(text);
+        const textBack = (await new Promise<MessageEvent>((resolve) => (ws.onmessage = resolve))).data;
+        out.push({ size, isSame: back.length === size && back.every((v, i) => v === bytes[i]), textSame: textBack === text });
+      }
+      ws.close();
+      return out;
+    }, { url: `${peer.ws}/echo`, sizes });
+    assert.deepEqual(result, sizes.map((size) => ({ size, isSame: true, textSame: true })));
+  });
+
   test('a terminated connection is 1006 and not clean in the browser', async () => {
     const event = await page.evaluate(async (url) => {
       const ws = new WebSocket(url);
