@@ -73,6 +73,17 @@ describe('demo server entry point', { skip, timeout: 55_000 }, () => {
     assert.equal(await demo.done, 0);
   });
 
+  test('--deflate turns on permessage-deflate for the page endpoint', async () => {
+    const demo = run(['--port', '0', '--deflate']);
+    const url = await demo.url();
+    const ws = new WebSocket(`${url.replace('http', 'ws')}ws`, { perMessageDeflate: true });
+    await once(ws, 'open');
+    assert.match(ws.extensions, /permessage-deflate/);
+    ws.terminate();
+    demo.child.kill('SIGTERM');
+    assert.equal(await demo.done, 0);
+  });
+
   test('a bad port is a usage error with exit 2', async () => {
     const demo = run(['--port', 'eighty']);
     assert.equal(await demo.done, 2);
