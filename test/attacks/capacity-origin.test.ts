@@ -1,7 +1,8 @@
 /**
  * Issue 6: capacity caps (maxConnections, maxPendingHandshakes -> 503 with
  * Retry-After), the Origin allowlist (cross-site WebSocket hijacking -> 403),
- * and the heartbeat terminating a peer that stops answering pings.
+ * the heartbeat terminating a peer that stops answering pings, the idle
+ * timeout, and the close-handshake timeout against a peer that never answers.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -134,3 +135,37 @@ describe('heartbeat', () => {
   });
 });
 
+
+describe('timeouts', () => {
+  test('idleTimeoutMs closes a connection that sends no data messages with 1001', async (t) => {
+    await withServer({ idleTimeoutMs: 400 }, async (server) => {
+      const idle = await rawWebSocket(server.port);
+      const busy = await rawWebSocket(server.port, { onFrame: () => undefined });
+      const keepBusy = setInterval(() => busy.socket.write(clientFrame(Op.text, 'tick')), 100);
+      const started = performance.now();
+      const code = await idle.closeCode;
+      const after = performance.now() - started;
+      note(t, `idle connection closed with ${code} after ${after.toFixed(0)} ms (idleTimeoutMs 400)`);
+      assert.equal(code, 1001);
+      assert.ok(after < 2000);
+      assert.equal(busy.socket.destroyed, false, 'a connection exchanging messages stays open');
+      clearInterval(keepBusy);
+      idle.socket.destroy();
+      busy.socket.destroy();
+    });
+  });
+
+  test('a peer that never answers the close frame is disconnected after closeTimeoutMs', async (t) => {
+    await withServer({ closeTimeoutMs: 500 }, async (server) => {
+      const mute = await rawWebSocket(server.port);
+      const closed = new Promise<number>((resolve) => mute.socket.once('close', () => resolve(performance.now())));
+      const started = performance.now();
+      const result = await server.call<{ ms: number; codes: number[] }>({ cmd: 'close-all', code: 4000, reason: 'bye' });
+      const tcpClosedAfter = (await closed) - started;
+      note(t, `close frame ${await mute.closeCode}; TCP closed after ${tcpClosedAfter.toFixed(0)} ms; server 'close' (${result.codes.join(',')}) after ${result.ms.toFixed(0)} ms (closeTimeoutMs 500)`);
+      assert.equal(await mute.closeCode, 4000);
+      assert.ok(tcpClosedAfter >= 400 && tcpClosedAfter < 2000, `closed after ${tcpClosedAfter.toFixed(0)} ms`);
+      assert.deepEqual(result.codes, [1006], 'no close frame came back: 1006');
+    });
+  });
+});

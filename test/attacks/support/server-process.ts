@@ -35,6 +35,7 @@ export type Command =
   | { cmd: 'stats' }
   | { cmd: 'blast'; count: number; size: number; honorBackpressure: boolean }
   | { cmd: 'shutdown'; code?: number; reason?: string; timeoutMs?: number }
+  | { cmd: 'close-all'; code: number; reason: string }
   | { cmd: 'exit' };
 
 export interface MemoryReport {
@@ -208,6 +209,21 @@ async function handle(command: Command): Promise<unknown> {
       const started = performance.now();
       await server.close({ code: command.code, reason: command.reason, timeoutMs: command.timeoutMs });
       return { ms: performance.now() - started, closeCodes, activeHandles: activeResources() };
+    }
+    case 'close-all': {
+      // Starts the closing handshake on every socket; resolves when all emitted 'close'.
+      const started = performance.now();
+      const sockets = [...(server.clients as Set<WebSocket>)];
+      const codes = await Promise.all(
+        sockets.map(
+          (ws) =>
+            new Promise<number>((resolve) => {
+              ws.once('close', (code: number) => resolve(code));
+              ws.close(command.code, command.reason);
+            }),
+        ),
+      );
+      return { ms: performance.now() - started, codes };
     }
     case 'exit':
       setImmediate(() => process.exit(0));
