@@ -5,7 +5,6 @@
  */
 import net from 'node:net';
 import { HandshakeError } from '../core/errors.js';
-import { ResponseHeadParser } from '../core/handshake.js';
 
 export interface TunnelTarget {
   /** Host name or IP address of the WebSocket server (no brackets). */
@@ -22,12 +21,12 @@ export interface TunnelTarget {
 export function openProxyTunnel(
   proxy: URL,
   target: TunnelTarget,
-  limits: { maxHeaderBytes: number; maxHeaderCount: number },
+  limits: { maxHeaderBytes: number },
   done: (error: Error | null, socket?: net.Socket) => void,
 ): net.Socket {
   const proxyHost = stripBrackets(proxy.hostname);
   const socket = net.connect({ host: proxyHost, port: Number(proxy.port || 80) });
-  const parser = new ResponseHeadParser(limits);
+  const reader = new ConnectResponseReader(limits.maxHeaderBytes);
   let isDone = false;
   const finish = (error: Error | null): void => {
     if (isDone) return;
@@ -47,7 +46,7 @@ export function openProxyTunnel(
   const onData = (chunk: Buffer): void => {
     let head;
     try {
-      head = parser.push(chunk);
+      head = reader.push(chunk);
     } catch (error) {
       finish(error as Error);
       return;
@@ -74,6 +73,54 @@ export function openProxyTunnel(
     socket.write(`${request}\r\n`);
   });
   return socket;
+}
+
+/**
+ * Reads the proxy's answer to CONNECT: only the status matters, and the
+ * headers are skipped. Unlike the WebSocket response (which must be HTTP/1.1,
+ * RFC 6455 §4.1), HTTP/1.0 is accepted here: several proxies (tinyproxy,
+ * older Squid) answer CONNECT with "HTTP/1.0 200 Connection established".
+ * The head is bounded by `maxHeaderBytes` and each byte is scanned once,
+ * whatever the chunking.
+ */
+export class ConnectResponseReader {
+  readonly #maxHeaderBytes: number;
+  readonly #chunks: Buffer[] = [];
+  #length = 0;
+  /** How much of CR LF CR LF the bytes scanned so far end with (0..3). */
+  #matched = 0;
+
+  constructor(maxHeaderBytes: number) {
+    this.#maxHeaderBytes = maxHeaderBytes;
+  }
+
+  /** Null while the head is incomplete; throws HandshakeError when it is malformed or too large. */
+  push(chunk: Buffer): { status: number; rest: Buffer } | null {
+    let end = -1;
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i];
+      // CR LF CR LF: even positions expect CR, odd ones LF; a CR always restarts at 1.
+      if (byte === (this.#matched % 2 === 0 ? 0x0d : 0x0a)) this.#matched++;
+      else this.#matched = byte === 0x0d ? 1 : 0;
+      if (this.#matched === 4) {
+        end = i + 1;
+        break;
+      }
+    }
+    const headPart = end === -1 ? chunk : chunk.subarray(0, end);
+    this.#length += headPart.length;
+    if (this.#length > this.#maxHeaderBytes) {
+      throw new HandshakeError(`proxy response head exceeds ${this.#maxHeaderBytes} bytes`, 0);
+    }
+    this.#chunks.push(headPart);
+    if (end === -1) return null;
+    const head = Buffer.concat(this.#chunks, this.#length);
+    const lineEnd = head.indexOf('\r\n', 0, 'latin1');
+    const statusLine = head.subarray(0, lineEnd).toString('latin1');
+    const match = /^HTTP\/1\.[01] ([1-5][0-9][0-9])(?: |$)/.exec(statusLine);
+    if (match === null) throw new HandshakeError(`malformed proxy response: ${JSON.stringify(statusLine.slice(0, 64))}`, 0);
+    return { status: Number(match[1]), rest: chunk.subarray(end) };
+  }
 }
 
 /**

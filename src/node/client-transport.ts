@@ -142,7 +142,7 @@ export function openClientTransport(
     const tunnelSocket = openProxyTunnel(
       options.proxy,
       { host, port },
-      { maxHeaderBytes: options.maxHeaderBytes, maxHeaderCount: options.maxHeaderCount },
+      { maxHeaderBytes: options.maxHeaderBytes },
       (error, tunnel) => {
         if (isDone) {
           tunnel?.destroy();

@@ -88,7 +88,7 @@ export function requestKey(request: string): string {
 
 /** An HTTP CONNECT proxy on loopback; counts tunnels and can refuse them. */
 export async function startConnectProxy(
-  options: { refuseWith?: number; expectAuthorization?: string } = {},
+  options: { refuseWith?: number; expectAuthorization?: string; established?: string } = {},
 ): Promise<{ url: string; tunnels: string[]; close(): Promise<void> }> {
   const tunnels: string[] = [];
   const sockets = new Set<net.Socket>();
@@ -124,7 +124,7 @@ export async function startConnectProxy(
       tunnels.push(authority);
       const url = new URL(`tcp://${authority}`);
       const upstream = net.connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) }, () => {
-        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        client.write(options.established ?? 'HTTP/1.1 200 Connection Established\r\n\r\n');
         if (rest.length) upstream.write(rest);
         client.pipe(upstream);
         upstream.pipe(client);
