@@ -83,6 +83,10 @@ export class Connection extends Receiver {
   private state: ReadyState;
   private isSendingFragmented = false;
   private sendQueue: SendQueue | undefined;
+  /** Auto-pongs written but not yet flushed (their write callback pending), and the one pong deferred meanwhile. */
+  private pongsInFlight = 0;
+  private deferredPong: Buffer | undefined;
+  private onPongWritten: WriteCallback | undefined;
   /** Created when closing starts, so idle connections carry none of it. */
   private closing: ClosingState | undefined;
 
@@ -169,9 +173,7 @@ export class Connection extends Receiver {
   protected onControlFrame(opcode: number, payload: Buffer): void {
     if (opcode === Opcode.PING) {
       // RFC 6455 §5.5.2/§5.5.3: answer with the same payload, unless closing.
-      if (this.state === ReadyState.OPEN) {
-        writeFrame(this.sink, Opcode.PONG, payload, true, false, this.maskSource, undefined);
-      }
+      if (this.state === ReadyState.OPEN) this.answerPing(payload);
       this.sink.event({ type: 'ping', data: payload });
       return;
     }
@@ -196,6 +198,31 @@ export class Connection extends Receiver {
     c.isHandlingCloseFrame = false;
     this.sink.event({ type: 'close-frame', code: parsed.code, reason: parsed.reason });
     if (c.sent !== null) this.onCloseExchanged();
+  }
+
+  /**
+   * RFC 6455 §5.5.3: "If an endpoint receives a Ping frame and has not yet
+   * sent Pong frame(s) in response to previous Ping frame(s), the endpoint MAY
+   * elect to send a Pong frame for only the most recently processed Ping
+   * frame." While our last pong has not been written out (its write callback
+   * has not run), later pings only replace the payload of one deferred pong,
+   * so a peer that floods pings and never reads cannot grow our output.
+   */
+  private answerPing(payload: Buffer): void {
+    if (this.pongsInFlight > 0) {
+      this.deferredPong = Buffer.from(payload); // the payload is a view of the socket chunk
+      return;
+    }
+    this.pongsInFlight++;
+    writeFrame(this.sink, Opcode.PONG, payload, true, false, this.maskSource, (this.onPongWritten ??= () => this.afterPong()));
+  }
+
+  private afterPong(): void {
+    this.pongsInFlight--;
+    const deferred = this.deferredPong;
+    if (deferred === undefined) return;
+    this.deferredPong = undefined;
+    if (this.state === ReadyState.OPEN) this.answerPing(deferred);
   }
 
   protected failWith(error: ProtocolError): void {

@@ -343,3 +343,34 @@ describe('messages, fragments and control frames', () => {
     assert.equal(r.writes.length, 1);
   });
 });
+
+describe('ping floods (RFC 6455 §5.5.3)', () => {
+  for (const role of ['client', 'server'] as const) {
+    test(`${role} keeps one pong in flight and answers only the latest ping while the peer does not read`, () => {
+      const writes: Buffer[] = [];
+      const callbacks: Array<(error?: Error | null) => void> = [];
+      const pings: string[] = [];
+      const conn = new Connection(
+        { role },
+        {
+          write: (data, cb) => {
+            writes.push(Buffer.from(data));
+            if (cb) callbacks.push(cb); // never flushed: a peer that stopped reading
+          },
+          event: (e) => void (e.type === 'ping' && pings.push(e.data.toString())),
+        },
+      );
+      for (let i = 0; i < 1000; i++) conn.receive(frameFor(role, { opcode: 9, payload: `p${i}` }));
+      assert.equal(pings.length, 1000, 'every ping is still reported');
+      assert.equal(writes.length, 1, 'one pong written');
+      assert.equal(decodeWritten(writes[0])[0].payload.toString(), 'p0');
+      callbacks.shift()?.();
+      assert.equal(writes.length, 2);
+      assert.equal(decodeWritten(writes[1])[0].payload.toString(), 'p999', 'the latest ping is answered');
+      callbacks.shift()?.();
+      assert.equal(writes.length, 2, 'nothing else deferred');
+      conn.receive(frameFor(role, { opcode: 9, payload: 'again' }));
+      assert.equal(writes.length, 3);
+    });
+  }
+});
