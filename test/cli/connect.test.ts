@@ -75,7 +75,7 @@ describe('sockwave connect', { timeout: 55_000 }, () => {
   const last = () => seen[seen.length - 1];
 
   test('piped stdin lines are sent, replies printed, and the end of input closes with 1000 (exit 0)', async () => {
-    const r = await runCli(['connect', `${base}/echo`, '--wait', '300'], { input: 'one\ntwo words\n' });
+    const r = await runCli(['connect', `${base}/echo`, '--wait', '600'], { input: 'one\ntwo words\n' });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'one\ntwo words\n');
     assert.deepEqual(last().messages, [
@@ -87,7 +87,7 @@ describe('sockwave connect', { timeout: 55_000 }, () => {
   });
 
   test('-x sends a message without reading stdin and waits for all replies', async () => {
-    const r = await runCli(['connect', `${base}/twice`, '-x', 'hi', '--wait', '300', '--quiet']);
+    const r = await runCli(['connect', `${base}/twice`, '-x', 'hi', '--wait', '600', '--quiet']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '1:hi\n2:hi\n');
     assert.equal(r.stderr, '', '--quiet leaves stderr empty on success');
@@ -132,7 +132,7 @@ describe('sockwave connect', { timeout: 55_000 }, () => {
   });
 
   test('--binary sends lines as binary messages', async () => {
-    const r = await runCli(['connect', `${base}/echo`, '--binary', '--binary-as', 'utf8', '-w', '200'], { input: 'bytes\n' });
+    const r = await runCli(['connect', `${base}/echo`, '--binary', '--binary-as', 'utf8', '-w', '600'], { input: 'bytes\n' });
     assert.equal(r.code, 0);
     assert.deepEqual(last().messages, [{ text: 'bytes', isBinary: true }]);
     assert.equal(r.stdout, 'bytes\n');
@@ -149,7 +149,7 @@ describe('sockwave connect', { timeout: 55_000 }, () => {
   });
 
   test('an invalid /close code is one error line and the session continues', async () => {
-    const r = await runCli(['connect', `${base}/echo`, '--ping', '-w', '200'], { input: '/close 999\nstill here\n' });
+    const r = await runCli(['connect', `${base}/echo`, '--ping', '-w', '600'], { input: '/close 999\nstill here\n' });
     assert.equal(r.code, 0);
     assert.match(r.stderr, /\nerror: .*999.*\n/);
     assert.equal(r.stdout, 'still here\n');

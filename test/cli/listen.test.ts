@@ -170,7 +170,7 @@ describe('sockwave listen', { timeout: 55_000 }, () => {
     const refused = await runCli(['connect', server.url, '-x', 'hi', '-w', '100']);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /^error: could not connect to wss:.*(self[- ]signed|certificate)/i);
-    const accepted = await runCli(['connect', server.url, '--no-check', '-x', 'hi', '-w', '200']);
+    const accepted = await runCli(['connect', server.url, '--no-check', '-x', 'hi', '-w', '600']);
     assert.equal(accepted.code, 0, accepted.stderr);
     assert.equal(accepted.stdout, 'hi\n');
   });
