@@ -172,10 +172,17 @@ export function openClientTransport(
     );
     // Until the tunnel is up, aborting destroys the proxy connection.
     socket = tunnelSocket;
-  } else if (isSecure) {
-    attachTransport(connectTls(undefined), 'secureConnect');
   } else {
-    attachTransport(net.connect({ host, port }), 'connect');
+    try {
+      if (isSecure) attachTransport(connectTls(undefined), 'secureConnect');
+      else attachTransport(net.connect({ host, port }), 'connect');
+    } catch (error) {
+      // Invalid tls options (or a port Node refuses) throw here: connect()
+      // rethrows them, and no timer may keep the process alive afterwards.
+      isDone = true;
+      clearTimeout(timer);
+      throw error;
+    }
   }
 
   return {

@@ -494,3 +494,17 @@ test('proxy: wss to an IP address through the tunnel verifies the certificate ag
     await peer.close();
   }
 });
+
+test('invalid tls options throw from connect() and leave no timer behind', async () => {
+  const { spawnSync } = await import('node:child_process');
+  // In a child process: if a handshake timer survived the throw, the process would live 10 s.
+  const script = `
+    import { connect } from ${JSON.stringify(new URL('../../src/node/client.ts', import.meta.url).href)};
+    try { connect('wss://127.0.0.1:9/', { tls: { ca: 'not a certificate', cert: 'junk', key: 'junk' } }); console.log('no throw'); }
+    catch (error) { console.log('threw', error.constructor.name); }
+  `;
+  const started = Date.now();
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.match(result.stdout, /threw/, result.stderr);
+  assert.ok(Date.now() - started < 8000, `child lived ${Date.now() - started} ms`);
+});
