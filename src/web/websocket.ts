@@ -213,11 +213,12 @@ export class WebSocket extends EventTarget {
 
   /** https://websockets.spec.whatwg.org/#dom-websocket-send */
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
+    // WebIDL checks the argument count before the method's steps run.
+    if (arguments.length === 0) throw new TypeError("Failed to execute 'send': 1 argument required");
     // Step 1.
     if (this.#readyState === CONNECTING) {
       throw new DOMException('Cannot send before the connection is open (readyState CONNECTING)', 'InvalidStateError');
     }
-    if (arguments.length === 0) throw new TypeError("Failed to execute 'send': 1 argument required");
     // Step 2: every send that does not throw adds its size, even when the
     // closing handshake has started and the data will never be sent.
     const item = toSendItem(data);

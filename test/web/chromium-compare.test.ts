@@ -36,7 +36,7 @@ const PROBE = String.raw`async (WS, liveUrl, deadUrl) => {
 
   const connecting = make(deadUrl);
   out.connecting = [connecting.readyState, connecting.binaryType, connecting.bufferedAmount, connecting.protocol, connecting.extensions,
-    outcome(() => connecting.send('x'))];
+    outcome(() => connecting.send('x')), outcome(() => connecting.send())];
   connecting.binaryType = 'nonsense';
   out.connecting.push(connecting.binaryType);
   out.closeArgs = [[1001], [2999], [5000], [0], [NaN], [1000, 'x'.repeat(124)], [3000, '\u20ac'.repeat(42)],
