@@ -138,6 +138,8 @@ class ListenSession {
     const done = new Promise<number>((resolve) => (this.finish = resolve));
     this.httpServer.once('error', (error) => {
       this.io.stderr.write(`error: cannot listen on ${this.s.host}:${this.s.port}: ${errorLine(error)}\n`);
+      process.off('SIGINT', this.onSignal);
+      process.off('SIGTERM', this.onSignal);
       this.finish(ExitCode.CONNECTION_ERROR);
     });
     // The server re-emits the HTTP server's listen error, which run() already reports.

@@ -1,54 +1,7 @@
 #!/usr/bin/env node
-/**
- * The `sockwave` command: dispatches to one file per subcommand. Usage errors
- * print one line plus the command's usage on stderr and exit 2; every other
- * failure is one `error: ...` line with the exit code the command chose.
- */
-import { readFileSync } from 'node:fs';
-import { ExitCode, UsageError, type CliIo } from './args.js';
-import { errorLine } from './format.js';
-import { AUTOBAHN_USAGE, CONNECT_USAGE, LISTEN_USAGE, MAIN_USAGE } from './usage.js';
-
-// Commands load lazily: `--help` and usage errors stay fast, and `connect` never loads the server.
-const COMMANDS: Record<string, { usage: string; run: (argv: string[], io: CliIo) => Promise<number> }> = {
-  connect: { usage: CONNECT_USAGE, run: async (argv, io) => (await import('./connect.js')).runConnect(argv, io) },
-  listen: { usage: LISTEN_USAGE, run: async (argv, io) => (await import('./listen.js')).runListen(argv, io) },
-  autobahn: { usage: AUTOBAHN_USAGE, run: async (argv, io) => (await import('./autobahn.js')).runAutobahn(argv, io) },
-};
-
-function version(): string {
-  // dist/cli/main.js and src/cli/main.ts are both two levels below package.json.
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
-/** Runs the CLI and returns the exit code; never throws. */
-export async function main(argv: string[], io: CliIo): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
-    (name === undefined ? io.stderr : io.stdout).write(`${MAIN_USAGE}\n`);
-    return name === undefined ? ExitCode.USAGE : ExitCode.OK;
-  }
-  if (name === '-v' || name === '--version') {
-    io.stdout.write(`${version()}\n`);
-    return ExitCode.OK;
-  }
-  const command = COMMANDS[name];
-  if (!command) {
-    io.stderr.write(`error: unknown command '${name}'\n\n${MAIN_USAGE}\n`);
-    return ExitCode.USAGE;
-  }
-  try {
-    return await command.run(rest, io);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr.write(`error: ${error.message}\n\n${command.usage}\n`);
-      return ExitCode.USAGE;
-    }
-    io.stderr.write(`error: ${errorLine(error)}\n`);
-    return ExitCode.CONNECTION_ERROR;
-  }
-}
+/** The `sockwave` bin (package.json "bin"): runs the CLI on this process's argv and streams. */
+import type { CliIo } from './args.js';
+import { main } from './cli.js';
 
 const io: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
 const code = await main(process.argv.slice(2), io);

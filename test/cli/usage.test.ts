@@ -1,9 +1,31 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { exitCodeForClose, parseHeaders, UsageError } from '../../src/cli/args.js';
+import { Readable, Writable } from 'node:stream';
+import { exitCodeForClose, parseHeaders, UsageError, type CliIo } from '../../src/cli/args.js';
+import { main } from '../../src/cli/cli.js';
 import { formatMessage } from '../../src/cli/format.js';
 import { runCli } from './run-cli.js';
+
+/** Runs the CLI function in this process (fast); the bin itself is spawned in a few tests below. */
+async function runHere(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const sink = (append: (s: string) => void) =>
+    new Writable({
+      write(chunk, _encoding, done) {
+        append(String(chunk));
+        done();
+      },
+    });
+  const io: CliIo = {
+    stdin: Readable.from([]),
+    stdout: sink((s) => (stdout += s)),
+    stderr: sink((s) => (stderr += s)),
+  };
+  const code = await main(args, io);
+  return { code, stdout, stderr };
+}
 
 describe('sockwave command line', { timeout: 55_000 }, () => {
   test('no command prints the usage and exits 2', async () => {
@@ -13,13 +35,13 @@ describe('sockwave command line', { timeout: 55_000 }, () => {
   });
 
   test('an unknown command is one error line plus usage, exit 2', async () => {
-    const r = await runCli(['dance']);
+    const r = await runHere(['dance']);
     assert.equal(r.code, 2);
     assert.equal(r.stderr.split('\n')[0], "error: unknown command 'dance'");
   });
 
   test('--version prints the package version', async () => {
-    const r = await runCli(['--version']);
+    const r = await runHere(['--version']);
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
     assert.equal(r.stdout, `${pkg.version}\n`);
     assert.equal(r.code, 0);
@@ -43,7 +65,7 @@ describe('sockwave command line', { timeout: 55_000 }, () => {
 
   for (const command of ['connect', 'listen', 'autobahn']) {
     test(`${command} --help prints its usage on stdout and exits 0`, async () => {
-      const r = await runCli([command, '--help']);
+      const r = await runHere([command, '--help']);
       assert.equal(r.code, 0);
       assert.match(r.stdout, new RegExp(`^Usage: sockwave ${command}`));
       assert.equal(r.stderr, '');
@@ -66,7 +88,7 @@ describe('sockwave command line', { timeout: 55_000 }, () => {
   ];
   for (const [args, message] of bad) {
     test(`'sockwave ${args.join(' ')}' is a usage error with exit 2`, async () => {
-      const r = await runCli(args);
+      const r = await runHere(args);
       assert.equal(r.code, 2, r.stderr);
       const [first, blank, usage] = r.stderr.split('\n');
       assert.match(first, message);
