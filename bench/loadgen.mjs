@@ -106,7 +106,7 @@ async function echo() {
   let total = 0;
   let failure = null;
   const { frames, starts, count } = pool;
-  opened.forEach(({ socket, rest }, c) => {
+  opened.forEach(({ socket, rest, setOnData }, c) => {
     const start = (c * 131) % count;
     let sendIdx = start;
     const send = (k) => {
@@ -130,7 +130,7 @@ async function echo() {
     const reader = cfg.raw
       ? new RawStreamReader({ pool, start, onMessages, onError })
       : new EchoReader({ payloads: pool.payloads, start, opcode: pool.opcode, allowDeflate: !!cfg.deflate, onMessages, onError });
-    socket.on('data', (chunk) => reader.push(chunk));
+    setOnData((chunk) => reader.push(chunk));
     socket.on('error', (err) => (failure ??= new Error(`socket error ${err.code || err.message}`)));
     socket.on('close', () => (failure ??= new Error('server closed the connection')));
     if (rest.length) reader.push(rest);
@@ -289,7 +289,7 @@ async function broadcast() {
     sender.write(frames.subarray(starts[idx], starts[idx + 1]));
     sent++;
   };
-  opened.forEach(({ socket, rest }) => {
+  opened.forEach(({ socket, rest, setOnData }) => {
     let got = 0;
     const reader = new EchoReader({
       payloads: pool.payloads,
@@ -308,7 +308,7 @@ async function broadcast() {
       },
       onError: (err) => (failure ??= err),
     });
-    socket.on('data', (chunk) => reader.push(chunk));
+    setOnData((chunk) => reader.push(chunk));
     socket.on('error', (err) => (failure ??= new Error(`socket error ${err.code || err.message}`)));
     socket.on('close', () => (failure ??= new Error('server closed the connection')));
     if (rest.length) reader.push(rest);

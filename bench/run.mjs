@@ -60,11 +60,13 @@ const WORKLOADS = [
     load: { kind: 'echo', size: 32, conns: 100, inflight: 16, poolCount: 4096 } },
   { id: 'echo-64k', title: '64 KiB echo: 16 conns x 2 in flight', unit: 'msg/s', servers: ALL, bytes: 65536,
     load: { kind: 'echo', size: 65536, conns: 16, inflight: 2, poolCount: 16 } },
-  { id: 'echo-1m', title: '1 MiB echo: 4 conns x 2 in flight', unit: 'msg/s', servers: ALL, bytes: 1048576,
-    load: { kind: 'echo', size: 1048576, conns: 4, inflight: 2, poolCount: 4 } },
+  { id: 'echo-1m', title: '1 MiB echo: 8 conns x 2 in flight', unit: 'msg/s', servers: ALL, bytes: 1048576,
+    load: { kind: 'echo', size: 1048576, conns: 8, inflight: 2, poolCount: 4 } },
   { id: 'handshakes', title: 'handshakes: open + close cycles, 32 concurrent', unit: 'cycles/s', servers: ALL,
     load: { kind: 'handshakes', concurrency: 32 } },
+  // RSS per connection varies by ~2% between rounds: fewer rounds, as it is the slowest workload.
   { id: 'idle-memory', title: 'idle memory: server RSS delta / 10,000 connections', unit: 'KiB/conn', lowerIsBetter: true, servers: ALL,
+    rounds: quick ? 1 : 2,
     load: { kind: 'memory', conns: 10000, warm: 500 } },
   { id: 'broadcast', title: 'broadcast: 32 B to 1,000 conns, 128 broadcasts in flight', unit: 'deliveries/s', servers: FRAMED,
     serverFlags: ['--broadcast'], load: { kind: 'broadcast', conns: 1000, size: 32, window: 128 } },
@@ -206,16 +208,17 @@ async function sample(w, name) {
 async function memorySample(w, server) {
   const lg = pinned(1, 'loadgen.mjs', [path.join(here, 'loadgen.mjs'), JSON.stringify({ ...w.load, port: server.port, timeoutMs: 120_000 })]);
   try {
-    if (!(await lg.lines(/^WARM/, 60_000))) throw new Error(`warm-up connections failed: ${await failureOf(lg)}`);
+    const w1 = await lg.lines(/^(WARM|RESULT) ?(.*)$/, 60_000);
+    if (!w1 || w1[1] === 'RESULT') throw new Error(serverDied(server) ?? `warm-up connections failed: ${failureOf(w1, lg)}`);
     const before = await rssOf(server);
     lg.stdin.write('next\n');
-    const m = await lg.lines(/^CONNECTED (\d+) (\d+)/, 100_000);
-    if (!m) throw new Error(serverDied(server) ?? `connecting failed: ${await failureOf(lg)}`);
+    const m = await lg.lines(/^(CONNECTED|RESULT) ?(.*)$/, 100_000);
+    if (!m || m[1] === 'RESULT') throw new Error(serverDied(server) ?? `connecting failed: ${failureOf(m, lg)}`);
+    const [n, ms] = m[2].split(' ').map(Number);
     await new Promise((r) => setTimeout(r, 500));
     const after = await rssOf(server);
     lg.stdin.write('done\n');
-    const n = Number(m[1]);
-    return { value: (after - before) / n / 1024, rssBeforeMiB: before / 2 ** 20, rssAfterMiB: after / 2 ** 20, connectMs: Number(m[2]) };
+    return { value: (after - before) / n / 1024, rssBeforeMiB: before / 2 ** 20, rssAfterMiB: after / 2 ** 20, connectMs: ms };
   } catch (err) {
     return { error: err.message };
   } finally {
@@ -223,9 +226,13 @@ async function memorySample(w, server) {
   }
 }
 
-async function failureOf(lg) {
-  const m = await lg.lines(/^RESULT (.*)$/, 2000);
-  return m ? JSON.parse(m[1]).error : lg.stderrTail.trim().split('\n').pop() || 'no output';
+function failureOf(m, lg) {
+  if (m) {
+    try {
+      return JSON.parse(m[2]).error;
+    } catch {}
+  }
+  return lg.stderrTail.trim().split('\n').pop() || 'no output (timeout)';
 }
 
 // ---------------------------------------------------------------- table
@@ -299,15 +306,18 @@ async function main() {
     let names = w.servers;
     if (SERVER_FILTER.length) names = names.filter((n) => n === BASELINE || SERVER_FILTER.includes(n));
     const samples = Object.fromEntries(names.map((n) => [n, []]));
-    for (let round = 0; round < ROUNDS; round++) {
+    const rounds = Math.min(ROUNDS, w.rounds ?? ROUNDS);
+    for (let round = 0; round < rounds; round++) {
       for (const name of names) {
         // A permanent skip (sockwave not built) or a failure is not retried in later rounds.
         const prev = samples[name];
         if (prev.some((s) => s.skipped || s.error)) continue;
+        const started = Date.now();
         const s = await sample(w, name);
+        s.wallMs = Date.now() - started;
         prev.push(s);
         const shown = s.error ? `FAILED ${s.error}` : s.skipped ? `skipped (${s.skipped})` : `${fmt(s.value)} ${w.unit} cpu ${pct(s.serverCpu)}/${pct(s.loadgenCpu)}`;
-        process.stderr.write(`  [${w.id} r${round + 1}] ${name}: ${shown}\n`);
+        process.stderr.write(`  [${w.id} r${round + 1}] ${name}: ${shown} (${(s.wallMs / 1000).toFixed(1)} s)\n`);
       }
     }
     const rows = summarize(w, samples);

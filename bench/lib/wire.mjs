@@ -57,13 +57,27 @@ export function checkResponseHead(head, expectedAccept) {
   return extensions;
 }
 
+// One read buffer shared by every load-generator socket (net's `onread`):
+// no allocation and no stream machinery per read. Safe because each read is
+// consumed synchronously and the readers never keep a reference to it.
+const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
+
 /**
- * Opens a WebSocket over a raw socket. Resolves { socket, rest, extensions }
- * where `rest` holds bytes that arrived after the 101 head.
+ * Opens a WebSocket over a raw socket. Resolves { socket, rest, extensions,
+ * setOnData } where `rest` holds bytes that arrived after the 101 head and
+ * `setOnData(fn)` routes later reads to fn(chunk) (chunk is only valid
+ * during the call).
  */
 export function openWebSocket({ host = '127.0.0.1', port, localAddress, keyEntry, extensions, timeoutMs = 10_000 }) {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port, localAddress, noDelay: true });
+    let onData = null;
+    const socket = net.connect({
+      host,
+      port,
+      localAddress,
+      noDelay: true,
+      onread: { buffer: READ_BUFFER, callback: (n, buf) => void onData(buf.subarray(0, n)) },
+    });
     let acc = null;
     const timer = setTimeout(() => {
       socket.destroy();
@@ -77,14 +91,14 @@ export function openWebSocket({ host = '127.0.0.1', port, localAddress, keyEntry
     socket.on('error', onError);
     socket.on('close', () => onError(new Error('closed before 101')));
     socket.on('connect', () => socket.write(buildRequest({ host, port, key: keyEntry.key, extensions })));
-    const onData = (chunk) => {
-      acc = acc ? Buffer.concat([acc, chunk]) : chunk;
+    onData = (chunk) => {
+      acc = acc ? Buffer.concat([acc, chunk]) : Buffer.from(chunk);
       const end = acc.indexOf(CRLFCRLF);
       if (end < 0) {
         if (acc.length > 16384) onError(new Error('response head too large'));
         return;
       }
-      socket.removeListener('data', onData);
+      onData = () => {}; // until the caller routes reads
       socket.removeAllListeners('error');
       socket.removeAllListeners('close');
       clearTimeout(timer);
@@ -96,9 +110,8 @@ export function openWebSocket({ host = '127.0.0.1', port, localAddress, keyEntry
         reject(err);
         return;
       }
-      resolve({ socket, rest: acc.subarray(end + 4), extensions: ext });
+      resolve({ socket, rest: acc.subarray(end + 4), extensions: ext, setOnData: (fn) => (onData = fn) });
     };
-    socket.on('data', onData);
   });
 }
 

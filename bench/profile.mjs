@@ -1,0 +1,90 @@
+// Profiles one server under one load with `node --cpu-prof` and prints where
+// the server's time goes (self time by function and by file).
+//
+// Usage: node bench/profile.mjs [--server sockwave] [--workload small-echo|echo-64k|echo-1m|broadcast|handshakes]
+//                               [--seconds 5] [--top 30]
+// The .cpuprofile is kept in bench/results/profiles/ (open it in Chrome DevTools).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.dirname(here);
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const server = opt('--server', 'sockwave');
+const workload = opt('--workload', 'small-echo');
+const seconds = Number(opt('--seconds', 5));
+const top = Number(opt('--top', 30));
+
+const LOADS = {
+  'small-echo': { kind: 'echo', size: 32, conns: 100, inflight: 16, poolCount: 4096 },
+  'echo-64k': { kind: 'echo', size: 65536, conns: 16, inflight: 2, poolCount: 16 },
+  'echo-1m': { kind: 'echo', size: 1048576, conns: 8, inflight: 2, poolCount: 4 },
+  broadcast: { kind: 'broadcast', conns: 1000, size: 32, window: 128 },
+  handshakes: { kind: 'handshakes', concurrency: 32 },
+};
+const files = { sockwave: 'sockwave.mjs', ws: 'ws.mjs', handwritten: 'handwritten.mjs', uws: 'uws.mjs' };
+const dir = path.join(here, 'results', 'profiles');
+fs.mkdirSync(dir, { recursive: true });
+const stamp = `${server}-${workload}-${Date.now()}`;
+
+const flags = workload === 'broadcast' ? ['--broadcast'] : [];
+const srv = spawn('taskset', ['-c', '0', process.execPath, '--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${stamp}.cpuprofile`, path.join(here, 'servers', files[server]), ...flags], {
+  cwd: root,
+  stdio: ['pipe', 'pipe', 'inherit'],
+});
+const port = await new Promise((resolve, reject) => {
+  let out = '';
+  srv.stdout.on('data', (d) => {
+    out += d;
+    const m = /READY (\d+)/.exec(out);
+    if (m) resolve(Number(m[1]));
+  });
+  srv.on('exit', (code) => reject(new Error(`server exited ${code}`)));
+});
+const cfg = { ...LOADS[workload], port, serverPid: srv.pid, warmupMs: 500, durationMs: seconds * 1000, timeoutMs: seconds * 1000 + 30_000 };
+const lg = spawn('taskset', ['-c', '1', process.execPath, path.join(here, 'loadgen.mjs'), JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+let result = '';
+lg.stdout.on('data', (d) => (result += d));
+await new Promise((r) => lg.on('exit', r));
+console.log(result.trim());
+srv.stdin.end(); // the server exits cleanly, which writes the profile
+await new Promise((r) => srv.on('exit', r));
+
+const file = path.join(dir, `${stamp}.cpuprofile`);
+const prof = JSON.parse(fs.readFileSync(file, 'utf8'));
+const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+const self = new Map();
+const dt = prof.timeDeltas;
+for (let i = 0; i < prof.samples.length; i++) {
+  const id = prof.samples[i];
+  self.set(id, (self.get(id) ?? 0) + (dt[i] ?? 0));
+}
+// Percentages are of busy time: '(idle)' (waiting for I/O) is left out.
+const idleIds = new Set(prof.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
+const total = [...self].reduce((a, [id, us]) => (idleIds.has(id) ? a : a + us), 0);
+const idle = [...self].reduce((a, [id, us]) => (idleIds.has(id) ? a + us : a), 0);
+const byFn = new Map();
+const byFile = new Map();
+for (const [id, us] of self) {
+  if (idleIds.has(id)) continue;
+  const cf = byId.get(id).callFrame;
+  const f = cf.url ? cf.url.replace(/^file:\/\//, '').replace(root + '/', '') : '(native/builtin)';
+  const key = `${cf.functionName || '(anonymous)'}  ${f}:${cf.lineNumber + 1}`;
+  byFn.set(key, (byFn.get(key) ?? 0) + us);
+  byFile.set(f, (byFile.get(f) ?? 0) + us);
+}
+const show = (m, n) =>
+  [...m]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, us]) => `${((us / total) * 100).toFixed(1).padStart(5)}%  ${k}`)
+    .join('\n');
+console.log(`\nprofile: ${path.relative(root, file)}  (${(total / 1e6).toFixed(1)} s busy, ${(idle / 1e6).toFixed(1)} s idle; % of busy time)`);
+console.log(`\nself time by function (top ${top}):\n${show(byFn, top)}`);
+console.log(`\nself time by file:\n${show(byFile, 15)}`);
