@@ -123,7 +123,7 @@ export function behaviourSuite(target: Target): void {
         : expectDeflate === false
           ? 'negotiates no extension'
           : 'either declines permessage-deflate or negotiates it consistently',
-      async () => {
+      async (t) => {
         const pair = await sharedPair();
         const ours = pair.subject.extensions() ?? '';
         const theirs = pair.info.extensions; // null: the peer does not report it (uWS)
@@ -136,6 +136,7 @@ export function behaviourSuite(target: Target): void {
           assert.doesNotMatch(ours, /permessage-deflate/);
           if (theirs !== null) assert.doesNotMatch(theirs, /permessage-deflate/);
         } else if (theirs !== null) {
+          t.diagnostic(`negotiated: sockwave "${ours}", peer "${theirs}"`);
           assert.equal(/permessage-deflate/.test(ours), /permessage-deflate/.test(theirs), `both sides agree ("${ours}" / "${theirs}")`);
         }
       },
