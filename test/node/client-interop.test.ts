@@ -140,3 +140,26 @@ peerSuite('python3-websockets (permessage-deflate)', async () => {
   if ('skip' in found) return found;
   return startPythonServer(found.python, ['--deflate']);
 }, true);
+
+test('300 concurrent connect() clients to one ws server each echo and close cleanly', async () => {
+  const peer = await startWsServer();
+  try {
+    const results = await Promise.all(
+      Array.from({ length: 300 }, async (_, i) => {
+        const socket = await open(peer.url, { perMessageDeflate: i % 2 === 0 ? {} : false });
+        const echoed = nextMessage(socket);
+        socket.send(`client ${i}`);
+        const { data } = await echoed;
+        const done = closed(socket);
+        socket.close(1000);
+        return [data.toString(), (await done).code];
+      }),
+    );
+    results.forEach(([text, code], i) => {
+      assert.equal(text, `client ${i}`);
+      assert.equal(code, 1000);
+    });
+  } finally {
+    await peer.close();
+  }
+});
