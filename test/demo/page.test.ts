@@ -145,5 +145,10 @@ describe('demo page', { skip, timeout: 55_000 }, () => {
     await demo.close();
     await bob.waitForSelector('#status[data-state="closed"]', { timeout: 5000 });
     assert.equal(await bob.textContent('#status-text'), 'closed · 1001 · server shutting down · clean');
+    // With the server gone, reconnecting fails visibly: 1006, not clean.
+    await bob.click('#reconnect');
+    await bob.waitForFunction(() => /^closed · 1006/.test(document.getElementById('status-text')?.textContent ?? ''), null, { timeout: 5000 });
+    assert.equal(await bob.textContent('#status-text'), 'closed · 1006 · not clean');
+    assert.equal(await bob.isDisabled('#send'), true, 'sending is disabled while closed');
   });
 });
