@@ -116,8 +116,10 @@ const kSocket = Symbol('sockwave.socket');
 type Transport = NetSocket & { [kSocket]?: WebSocket };
 
 const EMPTY = Buffer.alloc(0);
-/** A corked batch this large is flushed at once (see #settleBatch). */
+/** A batch this large is flushed at once (see #settleBatch). */
 const FLUSH_BYTES = 64 * 1024;
+/** Batches up to this size are concatenated into one write. */
+const CONCAT_MAX_BYTES = 64 * 1024;
 const TEXT = { isBinary: false } as const;
 const BINARY = { isBinary: true } as const;
 
@@ -177,7 +179,11 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
   #isClosedEmitted = false;
   #wasClean = false;
   #isUserPaused = false;
+  /** True while output is collected into #batch instead of written. */
   #isCorked = false;
+  #batch: Buffer[] | undefined;
+  #batchBytes = 0;
+  #batchCallbacks: SendCallback[] | undefined;
   #isReceiving = false;
   #corkBaseline = 0;
   #needDrain = false;
@@ -240,7 +246,7 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
   get bufferedAmount(): number {
     const transport = this.#transport;
     if (transport === undefined || this.#conn === undefined) return 0;
-    return transport.writableLength + this.#conn.pendingBytes;
+    return transport.writableLength + this.#batchBytes + this.#conn.pendingBytes;
   }
 
   /** Round-trip time of the last answered heartbeat ping, in ms. */
@@ -343,7 +349,7 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
    */
   #settleBatch(isWritten: boolean): boolean {
     const transport = this.#transport as Transport;
-    if (this.#isCorked && transport.writableLength >= FLUSH_BYTES) {
+    if (this.#isCorked && this.#batchBytes >= FLUSH_BYTES) {
       this.#flush();
       isWritten = transport.writableLength === 0;
       if (this.#isReceiving) this.#cork();
@@ -515,7 +521,7 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
   #checkDrain(): void {
     if (!this.#needDrain || this.#isCorked) return;
     const transport = this.#transport as Transport;
-    if (transport.writableLength !== 0 || (this.#conn as Connection).pendingBytes !== 0) return;
+    if (transport.writableLength !== 0 || this.#batchBytes !== 0 || (this.#conn as Connection).pendingBytes !== 0) return;
     this.#needDrain = false;
     if (channels.backpressure.hasSubscribers) {
       channels.backpressure.publish({
@@ -529,13 +535,15 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
     this.emit('drain');
   }
 
-  /** Corks the transport; outside a receive batch the uncork happens in a microtask. */
+  /**
+   * Starts collecting output into one batch. Outside a receive batch the
+   * flush happens in a microtask shared by all sockets.
+   */
   #cork(): void {
     if (this.#isCorked) return;
     const transport = this.#transport as Transport;
     if (transport.destroyed) return;
     this.#corkBaseline = transport.writableLength + (this.#conn as Connection).pendingBytes;
-    transport.cork();
     this.#isCorked = true;
     if (!this.#isReceiving) {
       flushQueue.push(this);
@@ -546,11 +554,60 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
     }
   }
 
+  /**
+   * Writes the batch: one buffer as is, small frames concatenated into one
+   * write (cheaper than the stream's per-chunk bookkeeping), large ones as
+   * one writev without copying.
+   */
   #flush(): void {
     if (!this.#isCorked) return;
     this.#isCorked = false;
-    (this.#transport as Transport).uncork();
+    const batch = this.#batch;
+    const count = batch === undefined ? 0 : batch.length;
+    if (count === 0) {
+      if (this.#needDrain) this.#checkDrain();
+      return;
+    }
+    const list = batch as Buffer[];
+    const transport = this.#transport as Transport;
+    const bytes = this.#batchBytes;
+    const callbacks = this.#batchCallbacks;
+    this.#batchBytes = 0;
+    this.#batchCallbacks = undefined;
+    const check = this.#needDrain ? this.#drainCheck : undefined;
+    let cb: SendCallback | undefined = check;
+    if (callbacks !== undefined) {
+      cb =
+        callbacks.length === 1 && check === undefined
+          ? callbacks[0]
+          : (error) => {
+              for (let i = 0; i < callbacks.length; i++) callbacks[i](error);
+              check?.(error);
+            };
+    }
+    if (count === 1) transport.write(list[0], cb);
+    else if (bytes <= CONCAT_MAX_BYTES) transport.write(Buffer.concat(list, bytes), cb);
+    else {
+      transport.cork();
+      for (let i = 0; i < count - 1; i++) transport.write(list[i]);
+      transport.write(list[count - 1], cb);
+      transport.uncork();
+    }
+    list.length = 0;
     if (this.#needDrain) this.#checkDrain();
+  }
+
+  /** The transport is gone: unwritten output is lost, its callbacks learn why. */
+  #discardBatch(): void {
+    this.#isCorked = false;
+    const callbacks = this.#batchCallbacks;
+    if (this.#batch !== undefined) this.#batch.length = 0;
+    this.#batchBytes = 0;
+    this.#batchCallbacks = undefined;
+    if (callbacks !== undefined) {
+      const error = new ConnectionClosedError('the transport closed before the data was written');
+      for (const cb of callbacks) process.nextTick(cb, error);
+    }
   }
 
   static #flushAll(): void {
@@ -623,20 +680,9 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
     }
     // Writes from asynchronous compression arrive outside any batch.
     if (!this.#isCorked) this.#cork();
-    if (this.#needDrain) {
-      const check = this.#drainCheck as SendCallback;
-      transport.write(
-        data,
-        cb === undefined
-          ? check
-          : (error) => {
-              cb(error);
-              check(error);
-            },
-      );
-    } else {
-      transport.write(data, cb);
-    }
+    (this.#batch ??= []).push(data);
+    this.#batchBytes += data.length;
+    if (cb !== undefined) (this.#batchCallbacks ??= []).push(cb);
   }
 
   static #sinkEvent(this: { ws: WebSocket }, event: CoreEvent): void {
@@ -672,7 +718,13 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
         return;
       }
       case 'shutdown':
-        if (event.mode === 'end') (ws.#transport as Transport).end();
+        if (event.mode === 'end') {
+          // Everything queued (the close frame last) goes before our FIN.
+          const wasCorked = ws.#isCorked;
+          ws.#flush();
+          (ws.#transport as Transport).end();
+          if (wasCorked && ws.#isReceiving) ws.#cork();
+        }
         ws.#armCloseTimer();
         return;
       case 'closed':
@@ -715,7 +767,7 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
   static #onTransportClose(this: Transport): void {
     const ws = this[kSocket];
     if (ws === undefined) return;
-    ws.#isCorked = false;
+    ws.#discardBatch();
     const conn = ws.#conn as Connection;
     conn.transportClosed();
     // The core reports 'closed' from transportClosed(); make sure the app
