@@ -39,7 +39,7 @@ test('slowloris: clients sending the request byte by byte are dropped while norm
     const started = performance.now();
     const normal = await Promise.all(Array.from({ length: 10 }, () => openClient(url)));
     assert.ok(performance.now() - started < 1500, 'normal clients are not starved');
-    const closed = await within(Promise.all(slow.map((socket) => (socket.destroyed ? Promise.resolve() : once(socket, 'close')))), 5000, 'slow clients dropped');
+    const closed = await within(Promise.all(slow.map((socket) => (socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once('close', resolve))))), 5000, 'slow clients dropped');
     assert.equal(closed.length, 200);
     assert.equal(wss.stats().pendingHandshakes, 0);
     assert.equal(wss.stats().connections, 10);
