@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { CMD, pattern } from './bot-protocol.js';
+import { CMD, pattern, utf8Pattern } from './bot-protocol.js';
 import { printMatrix, record } from './matrix.js';
 import { CLIENT_PROTOCOLS, type Pair, type Target } from './targets.js';
 
@@ -217,6 +217,46 @@ export function behaviourSuite(target: Target): void {
         assert.deepEqual(reply, { data: '', isBinary: false });
       },
       noPeerFragments,
+    );
+
+    test(
+      'receives a text message of 1-4 byte UTF-8 sequences the peer cuts into 7 fragments',
+      async () => {
+        const pair = await sharedPair();
+        pair.subject.send(`${CMD}fragments utf8 7 1000`);
+        const reply = await pair.subject.next();
+        assert.equal(reply.isBinary, false);
+        assert.equal(reply.data, utf8Pattern(1000));
+      },
+      noPeerFragments,
+    );
+    test(
+      'answers a ping the peer sends between two fragments and reassembles the message',
+      async () => {
+        const pair = await sharedPair();
+        pair.subject.send(`${CMD}fragments-ping 4 4000`);
+        const replies = [await pair.subject.next(), await pair.subject.next()];
+        const message = replies.find((r) => r.isBinary);
+        assert.ok(message, 'the fragmented message arrived');
+        assert.ok((message.data as Buffer).equals(Buffer.from(pattern(4000))));
+        assert.ok(replies.some((r) => r.data === '#pong mid'), 'the peer got its pong');
+      },
+      (!target.peerCanFragment || !target.peerCanPing) && `${target.peer} cannot interleave a ping with fragments from its API`,
+    );
+    test(
+      'sends a ping between two fragments of its own message; the peer answers it and reassembles the message',
+      async () => {
+        const pair = await sharedPair();
+        const data = Buffer.from(pattern(3000));
+        pair.subject.send(data.subarray(0, 1000), { fin: false });
+        pair.subject.ping(Buffer.from('between'));
+        pair.subject.send(data.subarray(1000, 2000), { fin: false, binary: true });
+        pair.subject.send(data.subarray(2000), { fin: true, binary: true });
+        const [pong, reply] = await Promise.all([pair.subject.nextPong(), pair.subject.next()]);
+        assert.equal(pong.toString(), 'between');
+        assert.ok(reply.isBinary && (reply.data as Buffer).equals(data));
+      },
+      !target.subjectCanFragment && 'a WHATWG WebSocket cannot send fragments',
     );
 
     test(

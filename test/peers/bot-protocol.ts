@@ -6,6 +6,10 @@
  *
  *   #cmd info                        -> "#info {id, protocol, extensions}"
  *   #cmd fragments text|binary N S   -> a message of S pattern bytes in N frames
+ *   #cmd fragments utf8 N S          -> text of S bytes mixing 1-4 byte UTF-8 sequences, cut into
+ *                                       N frames at byte offsets (inside sequences where the peer can)
+ *   #cmd fragments-ping N S          -> binary message of S pattern bytes in N frames, with a ping
+ *                                       ("mid") after the first frame; "#pong mid" once answered
  *   #cmd ping PAYLOAD                -> ping PAYLOAD, then "#pong PAYLOAD" once answered
  *   #cmd close CODE REASON...        -> start the closing handshake with CODE and REASON
  *   #cmd close-nocode                -> close frame with an empty body
@@ -28,6 +32,24 @@ export function pattern(size: number): string {
   const chars = new Array<string>(size);
   for (let i = 0; i < size; i++) chars[i] = String.fromCharCode(97 + ((i * 7 + Math.floor(i / 26)) % 26));
   return chars.join('');
+}
+
+/** Deterministic text of exactly `size` UTF-8 bytes mixing 1, 2, 3 and 4-byte sequences. */
+export function utf8Pattern(size: number): string {
+  const units = ['a', 'é', '✓', '🎉'];
+  let text = '';
+  let bytes = 0;
+  for (let i = 0; bytes < size; i++) {
+    const unit = units[i % 4];
+    const length = Buffer.byteLength(unit);
+    if (bytes + length > size) {
+      text += 'a'.repeat(size - bytes);
+      break;
+    }
+    text += unit;
+    bytes += length;
+  }
+  return text;
 }
 
 /** Splits into `count` parts (trailing parts may be empty), like bot.py's split(). */
@@ -56,10 +78,29 @@ export function runBot(endpoint: Endpoint, id: number | string): void {
         endpoint.send(`#info ${JSON.stringify({ id, protocol: endpoint.protocol(), extensions: endpoint.extensions() })}`);
         break;
       case 'fragments': {
+        if (words[1] === 'utf8') {
+          // Byte offsets: fragment boundaries fall inside multi-byte sequences (RFC 6455 §5.6:
+          // only the whole message must be valid UTF-8). WHATWG sockets cannot fragment at all.
+          const parts = split(Buffer.from(utf8Pattern(Number(words[3]))), Number(words[2]));
+          parts.forEach((part, i) => endpoint.send(part, { binary: false, fin: i === parts.length - 1 }));
+          break;
+        }
         const text = pattern(Number(words[3]));
         const data = words[1] === 'binary' ? Buffer.from(text) : text;
         const parts = split(data, Number(words[2]));
         parts.forEach((part, i) => endpoint.send(part, { fin: i === parts.length - 1 }));
+        break;
+      }
+      case 'fragments-ping': {
+        const parts = split(Buffer.from(pattern(Number(words[2]))), Number(words[1]));
+        endpoint.nextPong().then(
+          () => endpoint.send('#pong mid'),
+          () => undefined,
+        );
+        parts.forEach((part, i) => {
+          endpoint.send(part, { fin: i === parts.length - 1 });
+          if (i === 0) endpoint.ping(Buffer.from('mid'));
+        });
         break;
       }
       case 'ping': {

@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import { WebSocket as UndiciWebSocket } from 'undici';
 import { WebSocket as WsSocket, WebSocketServer as WsServer } from 'ws';
-import { runBot } from './bot-protocol.js';
+import { pattern, runBot, split, utf8Pattern } from './bot-protocol.js';
 import { type CloseInfo, type NodeStyleSocket, whenOpen, wrapNodeSocket, wrapWhatwgSocket } from './endpoint.js';
 import { chooseProtocol, type DeflateConfig, type PeerClient, type PeerServer, type RunningPeerServer } from './targets.js';
 
@@ -186,18 +186,20 @@ export const uwsServerPeer: PeerServer = {
             // uWS does not expose the negotiated extensions header; null = "not reported".
             send(ws, `#info ${JSON.stringify({ id: data.id, protocol: data.protocol, extensions: null })}`, false);
             break;
-          case 'fragments': {
-            const count = Number(words[2]);
-            const size = Number(words[3]);
-            const chars = new Array<string>(size);
-            for (let i = 0; i < size; i++) chars[i] = String.fromCharCode(97 + ((i * 7 + Math.floor(i / 26)) % 26));
-            const payload = Buffer.from(chars.join(''));
-            const isBin = words[1] === 'binary';
-            const step = Math.max(1, Math.ceil(size / count));
-            const parts: Buffer[] = [];
-            for (let i = 0; i < size; i += step) parts.push(payload.subarray(i, i + step));
-            while (parts.length < count) parts.push(Buffer.alloc(0));
+          case 'fragments':
+          case 'fragments-ping': {
+            const withPing = words[0] === 'fragments-ping';
+            const kind = withPing ? 'binary' : words[1];
+            const count = Number(withPing ? words[1] : words[2]);
+            const size = Number(withPing ? words[2] : words[3]);
+            const payload = Buffer.from(kind === 'utf8' ? utf8Pattern(size) : pattern(size));
+            const isBin = kind === 'binary';
+            const parts = split(payload, count);
             ws.sendFirstFragment(parts[0], isBin, false);
+            if (withPing) {
+              (data as UwsUserData & { pendingPong?: string }).pendingPong = 'mid';
+              ws.ping('mid');
+            }
             for (let i = 1; i < parts.length - 1; i++) ws.sendFragment(parts[i], false);
             ws.sendLastFragment(parts[parts.length - 1], false);
             break;

@@ -28,6 +28,22 @@ def pattern(size):
     return "".join(chr(97 + (i * 7 + i // 26) % 26) for i in range(size))
 
 
+def utf8_pattern(size):
+    # Same text as bot-protocol.ts utf8Pattern(): 1-4 byte sequences, exactly size bytes.
+    units = ["a", "\u00e9", "\u2713", "\U0001f389"]
+    out, used, i = [], 0, 0
+    while used < size:
+        unit = units[i % 4]
+        length = len(unit.encode())
+        if used + length > size:
+            out.append("a" * (size - used))
+            break
+        out.append(unit)
+        used += length
+        i += 1
+    return "".join(out)
+
+
 def split(data, count):
     step = max(1, -(-len(data) // count))
     parts = [data[i : i + step] for i in range(0, len(data), step)]
@@ -80,10 +96,27 @@ async def command(ws, conn_id, extensions_header, line):
         }))
     elif name == "fragments":
         kind, count, size = words[1], int(words[2]), int(words[3])
-        data = pattern(size)
+        # websockets sends an iterable of str as text fragments; it cannot cut
+        # inside a UTF-8 sequence, so "utf8" is split by characters here.
+        data = utf8_pattern(size) if kind == "utf8" else pattern(size)
         if kind == "binary":
             data = data.encode()
         await ws.send(split(data, count))
+    elif name == "fragments-ping":
+        count, size = int(words[1]), int(words[2])
+        parts = split(pattern(size).encode(), count)
+        waiters = []
+
+        async def frames():
+            for i, part in enumerate(parts):
+                yield part
+                if i == 0:
+                    # A control frame between two fragments (RFC 6455 §5.4).
+                    waiters.append(await ws.ping(b"mid"))
+
+        await ws.send(frames())
+        await waiters[0]
+        await ws.send("#pong mid")
     elif name == "ping":
         payload = " ".join(words[1:]).encode()
         waiter = await ws.ping(payload)
