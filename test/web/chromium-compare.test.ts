@@ -76,6 +76,26 @@ const PROBE = String.raw`async (WS, liveUrl, deadUrl) => {
     out.closeFrames.push(JSON.stringify(args) + ' -> ' + event.code + ' ' + JSON.stringify(event.reason) + ' clean=' + event.wasClean);
   }
 
+  // Event handler attributes: ordering among listeners, replacement, null, non-callables.
+  const h = make(liveUrl);
+  const order = [];
+  h.addEventListener('open', () => order.push('listener-1'));
+  h.onopen = () => order.push('handler-a');
+  h.addEventListener('open', () => order.push('listener-2'));
+  h.onopen = () => order.push('handler-b');           // keeps handler-a's place
+  h.onmessage = () => {};
+  h.onmessage = null;                                  // removed ...
+  h.onmessage = (e) => order.push('message-handler ' + (e.target === h) + ' ' + (this === undefined) + ' ' + e.lastEventId.length + ' ' + e.ports.length + ' ' + e.source);
+  h.addEventListener('message', () => order.push('message-listener'));
+  h.onclose = 5;                                       // not callable: null
+  order.push('onclose=' + h.onclose);
+  await new Promise((resolve) => h.addEventListener('open', resolve));
+  const echoed = new Promise((resolve) => h.addEventListener('message', resolve));
+  h.send('x');
+  await echoed;
+  h.close();
+  out.handlers = order;
+
   // close(undefined, reason): see the known divergence in the test below.
   const undefinedCode = make(deadUrl);
   out.undefinedCode = outcome(() => undefinedCode.close(undefined, 'only a reason'));
