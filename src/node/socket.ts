@@ -179,6 +179,7 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
   #isClosedEmitted = false;
   #wasClean = false;
   #isUserPaused = false;
+  #isCorePaused = false;
   /** True while output is collected into #batch instead of written. */
   #isCorked = false;
   #batch: Buffer[] | undefined;
@@ -441,7 +442,7 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
   resume(): void {
     if (!this.#isUserPaused) return;
     this.#isUserPaused = false;
-    this.#transport?.resume();
+    if (!this.#isCorePaused) this.#transport?.resume();
   }
 
   // --- LivenessTarget (heartbeat.ts); not part of the documented API -------
@@ -685,6 +686,14 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
     if (cb !== undefined) (this.#batchCallbacks ??= []).push(cb);
   }
 
+  /** The core finished an async inflate and parsed what waited: read again. */
+  static #sinkResumed(this: { ws: WebSocket }): void {
+    const ws = this.ws;
+    if (!ws.#isCorePaused) return;
+    ws.#isCorePaused = false;
+    if (!ws.#isUserPaused) ws.#transport?.resume();
+  }
+
   static #sinkEvent(this: { ws: WebSocket }, event: CoreEvent): void {
     const ws = this.ws;
     switch (event.type) {
@@ -750,6 +759,12 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
       ws.#isReceiving = false;
       if (!wasCorked) ws.#flush();
     }
+    // Decompression runs asynchronously; stop reading meanwhile so a peer
+    // cannot pile bytes up in the core (TCP pushes back instead).
+    if (conn.isReceivePaused && !ws.#isCorePaused) {
+      ws.#isCorePaused = true;
+      this.pause();
+    }
   }
 
   static #onTransportDrain(this: Transport): void {
@@ -794,7 +809,7 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
       ws.#policy = options.backpressurePolicy ?? 'queue';
       ws.#counters = options.counters ?? new TrafficCounters();
       ws.#onClose = options.onClose;
-      const sink = { ws, write: WebSocket.#sinkWrite, event: WebSocket.#sinkEvent };
+      const sink = { ws, write: WebSocket.#sinkWrite, event: WebSocket.#sinkEvent, receiveResumed: WebSocket.#sinkResumed };
       ws.#conn = new Connection(
         {
           role: options.role,
@@ -840,9 +855,8 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
     sendPreparedFrame = (ws, frame, payload, isBinary) => {
       const conn = ws.#conn;
       if (conn === undefined || conn.readyState !== ReadyState.OPEN || ws.#isTerminated) return false;
-      // Anything the core still holds (async compression) must go first:
-      // let the core order it.
-      if (conn.pendingBytes !== 0 || ws.#isFragmenting) return ws.send(payload, { binary: isBinary });
+      // The core cannot interleave a whole frame into a fragmented message.
+      if (ws.#isFragmenting) return ws.send(payload, { binary: isBinary });
       if (ws.#highWaterMarkBytes !== Infinity && ws.#policy !== 'queue') {
         const buffered = ws.bufferedAmount;
         if (buffered > 0 && buffered + payloadLength(payload) > ws.#highWaterMarkBytes) {
@@ -850,9 +864,10 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
         }
       }
       ws.#cork();
-      const wasQueued = ws.#corkBaseline > 0;
+      const wasQueued = ws.#corkBaseline > 0 || conn.pendingBytes > 0;
       if (wasQueued) ws.#armDrain();
-      for (let i = 0; i < frame.length; i++) ws.#write(frame[i], undefined);
+      // Ordered behind messages still waiting for compression, like send().
+      conn.sendEncoded(frame as Buffer[]);
       if (ws.#counters !== undefined) ws.#counters.messagesOut++;
       if (ws.#liveness !== undefined) ws.#liveness.sawMessage = true;
       return ws.#settleBatch(!wasQueued);

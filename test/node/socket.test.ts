@@ -323,3 +323,39 @@ test('the sockwave/ws entry is a drop-in for ws: default export with Server and 
   client.close();
   await wss.close({ timeoutMs: 1000 });
 });
+
+test('a burst of compressed messages arrives complete and in order while reading pauses for inflation', async () => {
+  const { wss, client, socket } = await serverAndClient(
+    { perMessageDeflate: { threshold: 0 } },
+    { perMessageDeflate: { threshold: 0 } },
+  );
+  const count = 500;
+  const got: number[] = [];
+  const done = new Promise<void>((resolve) =>
+    socket.on('message', (data: Buffer) => {
+      got.push(JSON.parse(data.toString()).i);
+      if (got.length === count) resolve();
+    }),
+  );
+  for (let i = 0; i < count; i++) client.send(JSON.stringify({ i, text: 'compress me '.repeat(50) }));
+  await within(done, 10_000);
+  assert.deepEqual(got, Array.from({ length: count }, (_, i) => i));
+  assert.equal(socket.isPaused, false, 'internal pauses are not the app pause');
+  client.close();
+  await wss.close({ timeoutMs: 1000 });
+});
+
+test('broadcast keeps order with messages still waiting for compression', async () => {
+  const { wss, client, socket } = await serverAndClient({ perMessageDeflate: { threshold: 0 } }, { perMessageDeflate: true });
+  const received = collect(client, 3);
+  socket.send('compressed first '.repeat(100));
+  wss.broadcast('broadcast second');
+  socket.send('compressed third '.repeat(100));
+  const messages = await within(received);
+  assert.deepEqual(
+    messages.map((m) => m.data.toString().split(' ')[1]),
+    ['first', 'second', 'third'],
+  );
+  client.close();
+  await wss.close({ timeoutMs: 1000 });
+});
