@@ -46,7 +46,19 @@ describe('demo server entry point', { skip, timeout: 55_000 }, () => {
     assert.equal(page.status, 200);
     assert.match(await page.text(), /<title>sockwave demo<\/title>/);
     assert.equal((await fetch(`${url}app.js`)).headers.get('content-type'), 'text/javascript; charset=utf-8');
-    assert.equal((await fetch(`${url}../package.json`)).status, 404);
+    // Raw requests, so the path reaches the server without URL normalization.
+    const { request } = await import('node:http');
+    for (const path of ['/../package.json', '/%2e%2e/package.json', '/..%2f..%2fpackage.json']) {
+      const status = await new Promise<number>((resolve, reject) =>
+        request(url + path.slice(1), { path }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+          .on('error', reject)
+          .end(),
+      );
+      assert.equal(status, 404, path);
+    }
 
     const wsUrl = `${url.replace('http', 'ws')}ws?name=probe`;
     const ws = new WebSocket(wsUrl, { origin: url.slice(0, -1) });
