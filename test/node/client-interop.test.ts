@@ -163,3 +163,36 @@ test('300 concurrent connect() clients to one ws server each echo and close clea
     await peer.close();
   }
 });
+
+test('fragmented and interleaved-with-ping messages from a ws server arrive whole', async () => {
+  const peer = await startWsServer({}, (socket) => {
+    socket.send('frag', { fin: false });
+    socket.ping('mid-message');
+    socket.send('men', { fin: false });
+    socket.send('ted', { fin: true });
+    socket.send(Buffer.from([1, 2]), { binary: true, fin: false });
+    socket.send(Buffer.from([3]), { binary: true, fin: true });
+  });
+  try {
+    const socket = connect(peer.url);
+    const messages: Array<[string, boolean]> = [];
+    const pings: string[] = [];
+    socket.on('ping', (data: Buffer) => pings.push(data.toString()));
+    const both = new Promise<void>((resolve) =>
+      socket.on('message', (data: Buffer, isBinary: boolean) => {
+        messages.push([isBinary ? [...data].join(',') : data.toString(), isBinary]);
+        if (messages.length === 2) resolve();
+      }),
+    );
+    await both;
+    assert.deepEqual(messages, [
+      ['fragmented', false],
+      ['1,2,3', true],
+    ]);
+    assert.deepEqual(pings, ['mid-message']);
+    socket.close();
+    await nextEvent(socket, 'close');
+  } finally {
+    await peer.close();
+  }
+});
