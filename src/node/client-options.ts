@@ -80,6 +80,12 @@ export interface ClientOptions {
   keepalive?: ClientKeepaliveOptions | boolean;
   /** Masking key source (tests only: deterministic masks). Default crypto-random keys. */
   maskSource?: MaskSource;
+  /**
+   * Aborts the opening handshake: 'error' (the signal's reason) then 'close'
+   * 1006. No effect once the connection is open (close() it instead), like
+   * the handshake timeout it complements. Default none.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ResolvedClientOptions {
@@ -97,6 +103,7 @@ export interface ResolvedClientOptions {
   proxy: URL | undefined;
   keepalive: { intervalMs: number; timeoutMs: number } | false;
   maskSource: MaskSource | undefined;
+  signal: AbortSignal | undefined;
 }
 
 export const KEEPALIVE_DEFAULTS = { intervalMs: 30_000, timeoutMs: 10_000 } as const;
@@ -123,6 +130,9 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     // A CR or LF would let a caller-provided value inject headers into the request.
     if (/[\r\n\0]/.test(text)) throw new TypeError(`option headers: invalid value for ${name}`);
     headers[name] = text;
+  }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new TypeError('option signal must be an AbortSignal');
   }
   if (options.origin !== undefined && /[\r\n\0]/.test(String(options.origin))) {
     throw new TypeError('option origin: invalid value');
@@ -164,5 +174,6 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     proxy,
     keepalive,
     maskSource: options.maskSource,
+    signal: options.signal,
   };
 }

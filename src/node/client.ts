@@ -35,7 +35,10 @@ export function connect(url: string | URL, options: ClientOptions = {}): WebSock
 function startClient(socket: WebSocket, address: string | URL, options: ClientOptions): void {
   const url = getWebSocketUrlRecord(address);
   const resolved = resolveClientOptions(options);
+  const signal = resolved.signal;
+  const onAbort = (): void => attempt.abort(abortError(signal!));
   const attempt = openClientTransport(url, resolved, (error, established) => {
+    signal?.removeEventListener('abort', onAbort);
     if (error || !established) {
       // Deferred so an abort from close() reports after close() returns.
       process.nextTick(failConnecting, socket, error ?? new Error('handshake failed'));
@@ -72,6 +75,14 @@ function startClient(socket: WebSocket, address: string | URL, options: ClientOp
     if (!socket.isPaused) established.socket.resume();
   });
   setConnecting(socket, { url: url.href, abort: (error) => attempt.abort(error) });
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+}
+
+/** The signal's reason when it is an Error, else an AbortError DOMException (as fetch reports it). */
+function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new DOMException('The handshake was aborted', 'AbortError');
 }
 
 /** The 101 response as handed to 'upgrade' listeners, shaped like the fields of http.IncomingMessage apps read. */

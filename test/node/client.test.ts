@@ -508,3 +508,34 @@ test('invalid tls options throw from connect() and leave no timer behind', async
   assert.match(result.stdout, /threw/, result.stderr);
   assert.ok(Date.now() - started < 8000, `child lived ${Date.now() - started} ms`);
 });
+
+test('signal: aborting fails the handshake (error then close 1006); an aborted signal fails at once; no effect once open', async () => {
+  const silent = await startRawServer(() => {});
+  const peer = await startWsServer();
+  try {
+    const controller = new AbortController();
+    const pending = expectFailure(connect(silent.url, { signal: controller.signal }));
+    setTimeout(() => controller.abort(), 50);
+    const { events, error, code } = await pending;
+    assert.deepEqual(events, ['error', 'close']);
+    assert.equal(code, 1006);
+    assert.equal(error.name, 'AbortError');
+
+    const early = expectFailure(connect(silent.url, { signal: AbortSignal.abort(new Error('gave up')) }));
+    assert.equal((await early).error.message, 'gave up');
+
+    const late = new AbortController();
+    const socket = connect(peer.url, { signal: late.signal });
+    await nextEvent(socket, 'open');
+    late.abort();
+    socket.send('still open');
+    const [data] = (await nextEvent(socket, 'message')) as [Buffer];
+    assert.equal(data.toString(), 'still open');
+    socket.close();
+    await nextEvent(socket, 'close');
+    assert.throws(() => connect(peer.url, { signal: {} as AbortSignal }), /option signal/);
+  } finally {
+    await silent.close();
+    await peer.close();
+  }
+});
