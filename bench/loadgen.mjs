@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import readline from 'node:readline';
 import { EchoReader, RawStreamReader } from './lib/reader.mjs';
-import { buildRequest, closeFrame, makeKeyPool, makeMessagePool, openWebSocket } from './lib/wire.mjs';
+import { buildRequest, closeFrame, contextInflater, makeKeyPool, makeMessagePool, openWebSocket } from './lib/wire.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
 const HOST = '127.0.0.1';
@@ -96,7 +96,11 @@ async function openMany(n, concurrency, extensions) {
 // --- echo: N connections x K in flight, each echo checked ------------------
 async function echo() {
   const pool = makeMessagePool({ count: cfg.poolCount, size: cfg.size, text: !!cfg.text, deflate: !!cfg.deflate });
-  const ext = cfg.deflate ? 'permessage-deflate; client_no_context_takeover; server_no_context_takeover' : undefined;
+  // Our frames are compressed ahead of time, so we never keep a context
+  // (client_no_context_takeover); the server keeps its own unless `noContextTakeover`.
+  const ext = cfg.deflate
+    ? 'permessage-deflate; client_no_context_takeover' + (cfg.noContextTakeover ? '; server_no_context_takeover' : '')
+    : undefined;
   const opened = await openMany(cfg.conns, 50, ext);
   if (cfg.deflate && !(opened[0].extensions || '').includes('permessage-deflate')) {
     for (const o of opened) o.socket.destroy();
@@ -129,7 +133,15 @@ async function echo() {
     };
     const reader = cfg.raw
       ? new RawStreamReader({ pool, start, onMessages, onError })
-      : new EchoReader({ payloads: pool.payloads, start, opcode: pool.opcode, allowDeflate: !!cfg.deflate, onMessages, onError });
+      : new EchoReader({
+          payloads: pool.payloads,
+          start,
+          opcode: pool.opcode,
+          allowDeflate: !!cfg.deflate,
+          inflateAsync: cfg.deflate && !cfg.noContextTakeover ? contextInflater() : undefined,
+          onMessages,
+          onError,
+        });
     setOnData((chunk) => reader.push(chunk));
     socket.on('error', (err) => (failure ??= new Error(`socket error ${err.code || err.message}`)));
     socket.on('close', () => (failure ??= new Error('server closed the connection')));

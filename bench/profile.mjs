@@ -27,13 +27,14 @@ const LOADS = {
   'echo-1m': { kind: 'echo', size: 1048576, conns: 8, inflight: 2, poolCount: 4 },
   broadcast: { kind: 'broadcast', conns: 1000, size: 32, window: 128 },
   handshakes: { kind: 'handshakes', concurrency: 32 },
+  'deflate-echo': { kind: 'echo', size: 2048, text: true, deflate: true, conns: 50, inflight: 4, poolCount: 256 },
 };
 const files = { sockwave: 'sockwave.mjs', ws: 'ws.mjs', handwritten: 'handwritten.mjs', uws: 'uws.mjs' };
 const dir = path.join(here, 'results', 'profiles');
 fs.mkdirSync(dir, { recursive: true });
 const stamp = `${server}-${workload}-${Date.now()}`;
 
-const flags = workload === 'broadcast' ? ['--broadcast'] : [];
+const flags = workload === 'broadcast' ? ['--broadcast'] : workload === 'deflate-echo' ? ['--deflate'] : [];
 const srv = spawn('taskset', ['-c', '0', process.execPath, '--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${stamp}.cpuprofile`, path.join(here, 'servers', files[server]), ...flags], {
   cwd: root,
   stdio: ['pipe', 'pipe', 'inherit'],

@@ -70,9 +70,12 @@ const WORKLOADS = [
     load: { kind: 'memory', conns: 10000, warm: 500 } },
   { id: 'broadcast', title: 'broadcast: 32 B to 1,000 conns, 128 broadcasts in flight', unit: 'deliveries/s', servers: FRAMED,
     serverFlags: ['--broadcast'], load: { kind: 'broadcast', conns: 1000, size: 32, window: 128 } },
-  { id: 'deflate-echo', title: 'compressed echo: 2 KiB JSON text, permessage-deflate (no context takeover), 50 conns x 4', unit: 'msg/s',
+  { id: 'deflate-echo', title: 'compressed echo: 2 KiB JSON text, permessage-deflate (server context takeover), 50 conns x 4', unit: 'msg/s',
     servers: ['ws', 'ws+bufferutil', 'sockwave'], serverFlags: ['--deflate'],
     load: { kind: 'echo', size: 2048, text: true, deflate: true, conns: 50, inflight: 4, poolCount: 256 } },
+  { id: 'deflate-echo-nct', title: 'compressed echo: as above with server_no_context_takeover', unit: 'msg/s',
+    servers: ['ws', 'ws+bufferutil', 'sockwave'], serverFlags: ['--deflate'],
+    load: { kind: 'echo', size: 2048, text: true, deflate: true, noContextTakeover: true, conns: 50, inflight: 4, poolCount: 256 } },
   { id: 'client-echo', title: 'client side: 32 B echo, 100 conns x 16, against uWebSockets.js', unit: 'msg/s', client: true,
     servers: ['sockwave', 'sockwave-web', 'ws', 'undici'], load: { size: 32, conns: 100, inflight: 16 } },
 ];
@@ -159,9 +162,9 @@ async function startServer(name, flags) {
 
 async function rssOf(server) {
   server.stdin.write('rss\n');
-  const m = await server.lines(/^RSS (\d+)$/, 10_000);
+  const m = await server.lines(/^RSS (\d+) (\d+)$/, 10_000);
   if (!m) throw new Error('server did not report RSS');
-  return Number(m[1]);
+  return { rss: Number(m[1]), heap: Number(m[2]) };
 }
 
 function serverDied(server) {
@@ -218,7 +221,13 @@ async function memorySample(w, server) {
     await new Promise((r) => setTimeout(r, 500));
     const after = await rssOf(server);
     lg.stdin.write('done\n');
-    return { value: (after - before) / n / 1024, rssBeforeMiB: before / 2 ** 20, rssAfterMiB: after / 2 ** 20, connectMs: ms };
+    return {
+      value: (after.rss - before.rss) / n / 1024,
+      heapPerConnKiB: (after.heap - before.heap) / n / 1024,
+      rssBeforeMiB: before.rss / 2 ** 20,
+      rssAfterMiB: after.rss / 2 ** 20,
+      connectMs: ms,
+    };
   } catch (err) {
     return { error: err.message };
   } finally {
@@ -270,6 +279,7 @@ function summarize(w, samples) {
       row.serverCpu = median(ok.map((s) => s.serverCpu ?? NaN));
       row.loadgenCpu = median(ok.map((s) => s.loadgenCpu ?? NaN));
       if (w.bytes) row.mbps = (row.median * w.bytes) / 2 ** 20;
+      if (w.load.kind === 'memory') row.status = `JS heap+external ${median(ok.map((s) => s.heapPerConnKiB)).toFixed(2)} KiB/conn`;
     }
     rows.push(row);
   }

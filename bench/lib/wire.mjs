@@ -171,8 +171,29 @@ export function deflateMessage(payload) {
 }
 
 const TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+/** Inflates one message compressed without context takeover. */
 export function inflateMessage(parts) {
   return zlib.inflateRawSync(Buffer.concat([...parts, TAIL]), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+}
+
+/**
+ * A per-connection inflater that keeps the LZ77 window across messages (the
+ * server uses context takeover). Asynchronous (node's zlib streams are the
+ * only public API that keeps a context); callbacks come in write order.
+ */
+export function contextInflater() {
+  const stream = zlib.createInflateRaw({ flush: zlib.constants.Z_SYNC_FLUSH });
+  let out = [];
+  let failure = null;
+  stream.on('data', (d) => out.push(d));
+  stream.on('error', (err) => (failure = err));
+  return (parts, cb) => {
+    stream.write(Buffer.concat([...parts, TAIL]), () => {
+      const result = Buffer.concat(out);
+      out = [];
+      cb(failure, result);
+    });
+  };
 }
 
 /** Realistic compressible text: a JSON array of small records, exactly `size` bytes. */

@@ -23,7 +23,10 @@ export function ready(port, note = '') {
       globalThis.gc();
       globalThis.gc();
     }
-    setTimeout(() => process.stdout.write(`RSS ${process.memoryUsage.rss()}\n`), 300);
+    setTimeout(() => {
+      const m = process.memoryUsage();
+      process.stdout.write(`RSS ${m.rss} ${m.heapUsed + m.external}\n`);
+    }, 300);
   });
   rl.on('close', () => process.exit(0));
 }
