@@ -66,8 +66,10 @@ export interface ClientOptions {
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /**
-   * HTTP proxy URL (`http://host:port`, optional `user:pass@`) reached with
-   * CONNECT; the WebSocket (and TLS for wss:) runs inside the tunnel. Default none.
+   * HTTP proxy URL (`http://host:port` or `https://host:port`, optional
+   * `user:pass@`) reached with CONNECT; the WebSocket (and TLS for wss:) runs
+   * inside the tunnel. An https: proxy's certificate is verified with the
+   * same `tls` options. Default none.
    */
   proxy?: string | URL;
   /**
@@ -144,7 +146,9 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     } catch {
       throw new TypeError(`option proxy: invalid URL ${String(options.proxy)}`);
     }
-    if (proxy.protocol !== 'http:') throw new TypeError(`option proxy: only http: proxies are supported, got ${proxy.protocol}`);
+    if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') {
+      throw new TypeError(`option proxy: only http: and https: proxies are supported, got ${proxy.protocol}`);
+    }
   }
   let keepalive: ResolvedClientOptions['keepalive'] = false;
   if (options.keepalive) {

@@ -2,8 +2,10 @@
  * HTTP CONNECT tunnels (RFC 9110 §9.3.6) for the client's `proxy` option:
  * the proxy opens a TCP connection to the WebSocket server and relays bytes;
  * the opening handshake (and TLS for wss:) then runs inside the tunnel.
+ * An https: proxy is reached over TLS first (so wss: through it is TLS in TLS).
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { HandshakeError } from '../core/errors.js';
 
 export interface TunnelTarget {
@@ -22,10 +24,21 @@ export function openProxyTunnel(
   proxy: URL,
   target: TunnelTarget,
   limits: { maxHeaderBytes: number },
+  tlsOptions: tls.ConnectionOptions,
   done: (error: Error | null, socket?: net.Socket) => void,
 ): net.Socket {
   const proxyHost = stripBrackets(proxy.hostname);
-  const socket = net.connect({ host: proxyHost, port: Number(proxy.port || 80) });
+  const isSecure = proxy.protocol === 'https:';
+  // The same `tls` options (ca, ...) verify the proxy's certificate; SNI only for host names.
+  const socket = isSecure
+    ? tls.connect({
+        ALPNProtocols: ['http/1.1'],
+        ...tlsOptions,
+        host: proxyHost,
+        port: Number(proxy.port || 443),
+        servername: net.isIP(proxyHost) === 0 ? proxyHost : undefined,
+      })
+    : net.connect({ host: proxyHost, port: Number(proxy.port || 80) });
   const reader = new ConnectResponseReader(limits.maxHeaderBytes);
   let isDone = false;
   const finish = (error: Error | null): void => {
@@ -63,7 +76,7 @@ export function openProxyTunnel(
   socket.on('data', onData);
   socket.on('error', onError);
   socket.on('close', onClose);
-  socket.once('connect', () => {
+  socket.once(isSecure ? 'secureConnect' : 'connect', () => {
     const authority = `${net.isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port}`;
     let request = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n`;
     if (proxy.username || proxy.password) {

@@ -138,51 +138,45 @@ export function openClientTransport(
     return tls.connect({ ...tlsOptions, host, port });
   };
 
-  if (options.proxy) {
-    const tunnelSocket = openProxyTunnel(
-      options.proxy,
-      { host, port },
-      { maxHeaderBytes: options.maxHeaderBytes },
-      (error, tunnel) => {
-        if (isDone) {
-          tunnel?.destroy();
+  const openTunnel = (proxy: URL): net.Socket =>
+    openProxyTunnel(proxy, { host, port }, { maxHeaderBytes: options.maxHeaderBytes }, options.tls, (error, tunnel) => {
+      if (isDone) {
+        tunnel?.destroy();
+        return;
+      }
+      if (error || !tunnel) {
+        finish(error ?? new Error('proxy tunnel failed'));
+        return;
+      }
+      if (isSecure) {
+        // Invalid tls options throw synchronously; here that would be inside a socket callback.
+        let secure: tls.TLSSocket;
+        try {
+          secure = connectTls(tunnel);
+        } catch (tlsError) {
+          tunnel.destroy();
+          finish(tlsError as Error);
           return;
         }
-        if (error || !tunnel) {
-          finish(error ?? new Error('proxy tunnel failed'));
-          return;
-        }
-        if (isSecure) {
-          // Invalid tls options throw synchronously; here that would be inside a socket callback.
-          let secure: tls.TLSSocket;
-          try {
-            secure = connectTls(tunnel);
-          } catch (tlsError) {
-            tunnel.destroy();
-            finish(tlsError as Error);
-            return;
-          }
-          attachTransport(secure, 'secureConnect');
-        } else {
-          // Listener first, then resume: the tunnel was paused with any early bytes unshifted.
-          attachTransport(tunnel, null);
-          tunnel.resume();
-        }
-      },
-    );
+        attachTransport(secure, 'secureConnect');
+      } else {
+        // Listener first, then resume: the tunnel was paused with any early bytes unshifted.
+        attachTransport(tunnel, null);
+        tunnel.resume();
+      }
+    });
+
+  try {
     // Until the tunnel is up, aborting destroys the proxy connection.
-    socket = tunnelSocket;
-  } else {
-    try {
-      if (isSecure) attachTransport(connectTls(undefined), 'secureConnect');
-      else attachTransport(net.connect({ host, port }), 'connect');
-    } catch (error) {
-      // Invalid tls options (or a port Node refuses) throw here: connect()
-      // rethrows them, and no timer may keep the process alive afterwards.
-      isDone = true;
-      clearTimeout(timer);
-      throw error;
-    }
+    if (options.proxy) socket = openTunnel(options.proxy);
+    else if (isSecure) attachTransport(connectTls(undefined), 'secureConnect');
+    else attachTransport(net.connect({ host, port }), 'connect');
+  } catch (error) {
+    // Invalid tls options (or a port Node refuses) throw here: connect()
+    // rethrows them, and no timer may keep the process alive afterwards.
+    isDone = true;
+    clearTimeout(timer);
+    throw error;
   }
 
   return {

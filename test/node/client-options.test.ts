@@ -35,7 +35,7 @@ test('each invalid option throws naming it', () => {
     [{ headers: { 'X-Ok': 'a\nb' } }, /headers/],
     [{ origin: 'https://a\r\nb' }, /origin/],
     [{ proxy: 'not a url' }, /proxy/],
-    [{ proxy: 'https://proxy:443' }, /only http: proxies/],
+    [{ proxy: 'socks5://proxy:1080' }, /only http: and https: proxies/],
     [{ perMessageDeflate: { memLevel: 0 } }, /perMessageDeflate.memLevel/],
   ];
   for (const [options, pattern] of cases) {

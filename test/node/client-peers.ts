@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -88,7 +89,7 @@ export function requestKey(request: string): string {
 
 /** An HTTP CONNECT proxy on loopback; counts tunnels and can refuse them. */
 export async function startConnectProxy(
-  options: { refuseWith?: number; expectAuthorization?: string; established?: string } = {},
+  options: { refuseWith?: number; expectAuthorization?: string; established?: string; tls?: { key: string; cert: string } } = {},
 ): Promise<{ url: string; tunnels: string[]; close(): Promise<void> }> {
   const tunnels: string[] = [];
   const sockets = new Set<net.Socket>();
@@ -97,7 +98,7 @@ export async function startConnectProxy(
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => {});
   };
-  const server = net.createServer((client) => {
+  const onClient = (client: net.Socket): void => {
     track(client);
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
@@ -134,11 +135,12 @@ export async function startConnectProxy(
       client.on('close', () => upstream.destroy());
     };
     client.on('data', onData);
-  });
+  };
+  const server = options.tls ? tls.createServer(options.tls, onClient) : net.createServer(onClient);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: options.tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`,
     tunnels,
     close: () =>
       new Promise<void>((resolve) => {

@@ -67,3 +67,39 @@ test('proxy: a proxy answering CONNECT with HTTP/1.0 200 works (tinyproxy style)
     await peer.close();
   }
 });
+
+test('proxy: an https: proxy is verified with the tls options and carries ws: and wss: (TLS in TLS)', async (t) => {
+  const { makeSelfSignedCertificate, startSecureWsServer } = await import('./client-peers.js');
+  const certificate = makeSelfSignedCertificate();
+  if ('skip' in certificate) return t.skip(certificate.skip);
+  const proxy = await startConnectProxy({ tls: certificate });
+  const plain = await startWsServer();
+  const secure = await startSecureWsServer(certificate);
+  try {
+    for (const url of [plain.url, secure.url]) {
+      const socket = connect(url, { proxy: proxy.url, tls: { ca: certificate.cert } });
+      const errors: Error[] = [];
+      socket.on('error', (error: Error) => errors.push(error));
+      await Promise.race([nextEvent(socket, 'open'), nextEvent(socket, 'close')]);
+      assert.deepEqual(errors.map(String), [], url);
+      socket.send(`via https proxy to ${url}`);
+      const [data] = (await nextEvent(socket, 'message')) as [Buffer];
+      assert.equal(data.toString(), `via https proxy to ${url}`);
+      socket.close();
+      await nextEvent(socket, 'close');
+    }
+    assert.equal(proxy.tunnels.length, 2);
+    // Without the CA the proxy itself is refused.
+    const untrusted = connect(plain.url, { proxy: proxy.url });
+    const errors: Error[] = [];
+    untrusted.on('error', (error: Error) => errors.push(error));
+    const [code] = (await nextEvent(untrusted, 'close')) as [number];
+    assert.equal(code, 1006);
+    assert.match((errors[0] as NodeJS.ErrnoException).code ?? '', /SELF_SIGNED|UNABLE_TO_VERIFY|DEPTH_ZERO/);
+    assert.equal(proxy.tunnels.length, 2);
+  } finally {
+    await proxy.close();
+    await plain.close();
+    await secure.close();
+  }
+});
