@@ -25,7 +25,8 @@ import { negotiateServer, type DeflateParams } from '../core/deflate-params.js';
 import { encodeFrame, Opcode } from '../core/frame.js';
 import { ReadyState } from '../core/events.js';
 import { createDeflateCompressor } from './deflate.js';
-import { attachSocket, sendPreparedFrame, toPayload, WebSocket, type SendData } from './socket.js';
+import { attachSocket, sendPreparedFrame, WebSocket } from './socket.js';
+import { isBinaryMessage, toPayload, type SendData } from './send-data.js';
 import { resolveServerOptions, SERVER_DEFAULTS, type ResolvedServerOptions, type ServerOptions } from './server-options.js';
 import { isOriginAllowed } from './origin-policy.js';
 import { runVerify, runVerifyClient, type Decision } from './verify.js';
@@ -183,8 +184,7 @@ export class WebSocketServer extends EventEmitter {
    */
   broadcast(data: SendData, options: BroadcastOptions = {}): number {
     const payload = toPayload(data);
-    const isText = typeof data === 'string' || typeof data === 'number';
-    const isBinary = isText ? options.binary === true : options.binary !== false;
+    const isBinary = isBinaryMessage(data, options.binary);
     const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
     const frame = encodeFrame(isBinary ? Opcode.BINARY : Opcode.TEXT, body);
     const { except, filter } = options;

@@ -49,6 +49,8 @@ import { sharedWheel, type TimerEntry } from './timer-wheel.js';
 import { Liveness, type HeartbeatOptions, type LivenessTarget } from './heartbeat.js';
 import { TrafficCounters } from './stats.js';
 import { channels } from './diagnostics.js';
+import { isOverHighWaterMark, publishBackpressure, type BackpressurePolicy } from './backpressure.js';
+import { isBinaryMessage, payloadLength, toPayload, type SendData } from './send-data.js';
 import {
   addDomListener,
   getAttributeListener,
@@ -58,8 +60,9 @@ import {
 } from './event-target-shim.js';
 
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments';
-export type BackpressurePolicy = 'queue' | 'drop' | 'close';
-export type SendData = string | Buffer | ArrayBuffer | SharedArrayBuffer | ArrayBufferView | number;
+export type { BackpressurePolicy } from './backpressure.js';
+export type { SendData } from './send-data.js';
+export { toPayload } from './send-data.js';
 
 export interface SocketSendOptions {
   /** Binary frame (default: false for strings, true for everything else). */
@@ -136,21 +139,6 @@ export let setConnecting: (ws: WebSocket, hooks: ConnectingHooks) => void;
 export let failConnecting: (ws: WebSocket, error: Error) => void;
 /** Writes an encoded frame (server role, unmasked) as if send(payload) was called. Returns send()'s value. */
 export let sendPreparedFrame: (ws: WebSocket, frame: readonly Buffer[], payload: Buffer | string, isBinary: boolean) => boolean;
-
-export function toPayload(data: SendData): Buffer | string {
-  if (typeof data === 'string') return data;
-  if (Buffer.isBuffer(data)) return data;
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (data instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && data instanceof SharedArrayBuffer)) {
-    return Buffer.from(data);
-  }
-  if (typeof data === 'number') return String(data);
-  throw new TypeError('send() takes a string, Buffer, ArrayBuffer, TypedArray or DataView');
-}
-
-function payloadLength(payload: Buffer | string): number {
-  return typeof payload === 'string' ? payload.length : payload.length;
-}
 
 /** Sockets corked outside a receive batch, uncorked together in one microtask. */
 let flushQueue: WebSocket[] = [];
@@ -255,6 +243,11 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
     return this.#liveness?.latencyMs;
   }
 
+  /** ws compatibility: the underlying net/tls socket (engine.io and some apps read it). */
+  get _socket(): NetSocket | undefined {
+    return this.#transport;
+  }
+
   get isPaused(): boolean {
     return this.#isUserPaused;
   }
@@ -319,11 +312,10 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
       throw new SockwaveError(ErrorCode.CONNECTION_CLOSED, 'WebSocket is not open: readyState 0 (CONNECTING)');
     }
     const payload = toPayload(data);
-    const isBinary = typeof data === 'string' || typeof data === 'number' ? options?.binary === true : options?.binary !== false;
+    const isBinary = isBinaryMessage(data, options?.binary);
     if (conn.readyState !== ReadyState.OPEN || this.#isTerminated) return this.#refuse(cb);
     if (this.#highWaterMarkBytes !== Infinity && this.#policy !== 'queue') {
-      const buffered = this.bufferedAmount;
-      if (buffered > 0 && buffered + payloadLength(payload) > this.#highWaterMarkBytes) {
+      if (isOverHighWaterMark(this.bufferedAmount, payloadLength(payload), this.#highWaterMarkBytes)) {
         return this.#overflow(payload, isBinary, cb);
       }
     }
@@ -476,15 +468,7 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
   #overflow(payload: Buffer | string, isBinary: boolean, cb: SendCallback | undefined): false {
     const buffered = this.bufferedAmount;
     const policy = this.#policy;
-    if (channels.backpressure.hasSubscribers) {
-      channels.backpressure.publish({
-        socket: this,
-        bufferedAmount: buffered,
-        highWaterMarkBytes: this.#highWaterMarkBytes,
-        policy,
-        action: policy === 'drop' ? 'dropped' : 'closed',
-      });
-    }
+    publishBackpressure(this, buffered, this.#highWaterMarkBytes, policy, policy === 'drop' ? 'dropped' : 'closed');
     if (policy === 'drop') {
       this.emit('dropped', typeof payload === 'string' ? Buffer.from(payload) : payload, isBinary);
       if (cb !== undefined) {
@@ -508,15 +492,7 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
       this.#isDrainListening = true;
       (this.#transport as Transport).once('drain', WebSocket.#onTransportDrain);
     }
-    if (channels.backpressure.hasSubscribers) {
-      channels.backpressure.publish({
-        socket: this,
-        bufferedAmount: this.bufferedAmount,
-        highWaterMarkBytes: this.#highWaterMarkBytes,
-        policy: this.#policy,
-        action: 'queued',
-      });
-    }
+    publishBackpressure(this, this.bufferedAmount, this.#highWaterMarkBytes, this.#policy, 'queued');
   }
 
   #checkDrain(): void {
@@ -524,15 +500,7 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
     const transport = this.#transport as Transport;
     if (transport.writableLength !== 0 || this.#batchBytes !== 0 || (this.#conn as Connection).pendingBytes !== 0) return;
     this.#needDrain = false;
-    if (channels.backpressure.hasSubscribers) {
-      channels.backpressure.publish({
-        socket: this,
-        bufferedAmount: 0,
-        highWaterMarkBytes: this.#highWaterMarkBytes,
-        policy: this.#policy,
-        action: 'drained',
-      });
-    }
+    publishBackpressure(this, 0, this.#highWaterMarkBytes, this.#policy, 'drained');
     this.emit('drain');
   }
 
@@ -858,8 +826,7 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
       // The core cannot interleave a whole frame into a fragmented message.
       if (ws.#isFragmenting) return ws.send(payload, { binary: isBinary });
       if (ws.#highWaterMarkBytes !== Infinity && ws.#policy !== 'queue') {
-        const buffered = ws.bufferedAmount;
-        if (buffered > 0 && buffered + payloadLength(payload) > ws.#highWaterMarkBytes) {
+        if (isOverHighWaterMark(ws.bufferedAmount, payloadLength(payload), ws.#highWaterMarkBytes)) {
           return ws.#overflow(payload, isBinary, undefined);
         }
       }
