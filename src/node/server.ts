@@ -111,6 +111,7 @@ export class WebSocketServer extends EventEmitter {
       // One over the limit so the excess is visible (Node truncates silently).
       server.maxHeadersCount = o.maxHeaderCount === Infinity ? 0 : o.maxHeaderCount + 1;
       server.on('connection', (socket: Socket) => this.#guard.track(socket));
+      server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.#onClientError(error, socket));
       this.#server = server;
       this.#removeListeners = this.#listen(server);
       server.listen(o.port, o.host, o.backlog);
@@ -139,6 +140,24 @@ export class WebSocketServer extends EventEmitter {
       server.removeListener('error', onError);
       server.removeListener('upgrade', onUpgrade);
     };
+  }
+
+  /**
+   * Node's HTTP parser refused the request head (our server only): answer
+   * like Node would (431 for an oversized head, 408 for a timeout, 400
+   * otherwise) and report it on the diagnostics channel.
+   */
+  #onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+    const status =
+      error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    this.#publishRejected(undefined, socket, status, error.code ?? 'malformed request');
+    this.#guard.untrack(socket);
+    if (socket.writable && !socket.destroyed && error.code !== 'ECONNRESET') {
+      socket.end(buildRejectResponse(status));
+      socket.destroySoon();
+    } else {
+      socket.destroy();
+    }
   }
 
   /** Open sockets (undefined with `clientTracking: false`, as in ws). */

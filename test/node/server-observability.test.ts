@@ -92,3 +92,19 @@ test('stats() counts connections, pending handshakes, bytes, messages and queued
   client.close();
   await wss.close({ timeoutMs: 500 });
 });
+
+test('a head Node refuses (too large) is answered 431 and reported as a rejected handshake', async () => {
+  const recorder = record(['sockwave:handshake-rejected']);
+  try {
+    const { wss, port } = await startServer({ maxHeaderBytes: 1024 });
+    const answer = await rawExchange(port, upgradeRequest({ 'X-Big': 'b'.repeat(3000) }));
+    assert.match(answer, /^HTTP\/1\.1 431 /);
+    const [, message] = recorder.events[0];
+    assert.equal(message.status, 431);
+    assert.equal(message.reason, 'HPE_HEADER_OVERFLOW');
+    assert.equal(wss.stats().pendingHandshakes, 0);
+    await wss.close({ timeoutMs: 500 });
+  } finally {
+    recorder.stop();
+  }
+});
