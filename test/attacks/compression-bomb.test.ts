@@ -70,8 +70,40 @@ test('the same bomb split over 1,000 fragments is failed with 1009 too', { timeo
   assert.ok(afterBomb.peakRss - before.rss < 64 * MiB);
 });
 
+test(
+  'after failing the fragmented bomb, the server notices at once that the peer hung up',
+  {
+    todo:
+      'sockwave bug: src/core/receiver.ts inflate() calls sink.receiveResumed() only while isReading, so after an ' +
+      'asynchronous inflate fails the message (1009), src/node/socket.ts keeps the transport paused (#isCorePaused), ' +
+      "never sees the peer's FIN/RST, and holds the dead connection (counted, with its zlib context) until closeTimeoutMs (10 s)',
+  },
+  async (t) => {
+    const connection = await rawWebSocket(server.port, { headers: DEFLATE_OFFER });
+    const { stats: before } = await server.stats();
+    const step = Math.ceil(bomb.length / 1000);
+    const frames: Buffer[] = [];
+    for (let i = 0, n = 0; i < bomb.length; i += step, n++) {
+      frames.push(clientFrame(n === 0 ? Op.binary : Op.continuation, bomb.subarray(i, i + step), { fin: i + step >= bomb.length, rsv1: n === 0 }));
+    }
+    connection.socket.write(Buffer.concat(frames));
+    assert.equal(await within(connection.closeCode, 15_000, -1), 1009);
+    connection.socket.destroy();
+    const started = Date.now();
+    let open = before.connections;
+    while (Date.now() - started < 3000 && open >= before.connections) {
+      await new Promise((r) => setTimeout(r, 50));
+      open = (await server.stats()).stats.connections;
+    }
+    note(t, `connections ${before.connections} -> ${open} ${Date.now() - started} ms after the peer hung up`);
+    assert.ok(open < before.connections, 'the connection is gone within 3 s of the peer hanging up');
+  },
+);
+
 test('500 compressed connections exchanging a message each release their zlib contexts when closed', { timeout: 40_000 }, async (t) => {
   const before = await server.resetPeak();
+  // Connections left from the tests above (see the todo) may still be counted; they only go away.
+  const { stats: statsBefore } = await server.stats();
   const connections = [];
   for (let i = 0; i < 500; i++) connections.push(await rawWebSocket(server.port, { headers: DEFLATE_OFFER }));
   // A compressed 4 KiB text each way: both the inflate and (over the threshold) the deflate context exist.
@@ -86,7 +118,7 @@ test('500 compressed connections exchanging a message each release their zlib co
   const released = await server.memory();
   const { stats } = await server.stats();
   note(t, `500 compressed connections: rss ${mb(before.rss)} -> ${mb(held.rss)} while open (${mb((held.rss - before.rss) / 500 * 1024)} per 1,024 connections) -> ${mb(released.rss)} after; heap ${mb(before.heapUsed)} -> ${mb(held.heapUsed)} -> ${mb(released.heapUsed)}`);
-  assert.equal(stats.connections, 0);
+  assert.ok(stats.connections <= statsBefore.connections, `${stats.connections} connections left (${statsBefore.connections} before)`);
   assert.ok(connections.every((c) => c.frames.length > 0), 'every connection got its echo');
   const compressedEchoes = connections.filter((c) => c.frames[0]?.rsv1).length;
   note(t, `${compressedEchoes} of 500 echoes came back compressed (RSV1)`);
