@@ -76,7 +76,7 @@ test(
     todo:
       'sockwave bug: src/core/receiver.ts inflate() calls sink.receiveResumed() only while isReading, so after an ' +
       'asynchronous inflate fails the message (1009), src/node/socket.ts keeps the transport paused (#isCorePaused), ' +
-      "never sees the peer's FIN/RST, and holds the dead connection (counted, with its zlib context) until closeTimeoutMs (10 s)',
+      "never sees the peer's FIN/RST, and holds the dead connection (counted, with its zlib context) until closeTimeoutMs (10 s)",
   },
   async (t) => {
     const connection = await rawWebSocket(server.port, { headers: DEFLATE_OFFER });
