@@ -4,8 +4,8 @@
 // echo, and checks every echo byte for byte.
 //
 // Usage: node bench/client-load.mjs '<json config>'   (config.lib picks the client)
-import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { coreBusy, coreTimes, cpuOf, selfCpu } from './lib/cpu.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
 const url = `ws://127.0.0.1:${cfg.port}/`;
@@ -77,19 +77,6 @@ function webStyle(socket) {
   });
 }
 
-function cpuOf(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-const selfCpu = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
 
 async function main() {
   const open = await adapters[cfg.lib]?.();
@@ -125,10 +112,11 @@ async function main() {
   const t0 = performance.now();
   const s0 = cpuOf(cfg.serverPid);
   const l0 = selfCpu();
+  const k0 = coreTimes();
   await new Promise((r) => setTimeout(r, cfg.durationMs));
   if (failure) throw failure;
   const dt = (performance.now() - t0) / 1000;
-  const r = { value: (total - c0) / dt, count: total - c0, seconds: dt, serverCpu: (cpuOf(cfg.serverPid) - s0) / dt, loadgenCpu: (selfCpu() - l0) / dt };
+  const r = { value: (total - c0) / dt, count: total - c0, seconds: dt, serverCpu: (cpuOf(cfg.serverPid) - s0) / dt, loadgenCpu: (selfCpu() - l0) / dt, coreBusy: coreBusy(k0, coreTimes()) };
   if (r.count === 0) throw new Error('no progress in the measured window');
   for (const c of conns) c.close();
   return r;

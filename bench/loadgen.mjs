@@ -4,9 +4,9 @@
 //
 // Usage: node bench/loadgen.mjs '<json config>'
 // Prints progress lines and, last, `RESULT <json>`; exits 1 on failure.
-import fs from 'node:fs';
 import net from 'node:net';
 import readline from 'node:readline';
+import { coreBusy, coreTimes, cpuOf, selfCpu } from './lib/cpu.mjs';
 import { EchoReader, RawStreamReader } from './lib/reader.mjs';
 import { buildRequest, closeFrame, contextInflater, makeKeyPool, makeMessagePool, openWebSocket } from './lib/wire.mjs';
 
@@ -29,21 +29,6 @@ function die(reason) {
 process.on('uncaughtException', die);
 process.on('unhandledRejection', die);
 
-/** CPU seconds (user+system, all threads) of a process, from /proc. */
-function cpuOf(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime (fields 14, 15) in 100 Hz ticks
-  } catch {
-    return NaN;
-  }
-}
-function selfCpu() {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-}
-
 /**
  * Runs `getCount` over warmup then a measured window; resolves with the rate
  * and the CPU use of server and load generator in the window.
@@ -55,6 +40,7 @@ function measure(getCount, isFailed) {
       const t0 = performance.now();
       const s0 = cpuOf(cfg.serverPid);
       const l0 = selfCpu();
+      const k0 = coreTimes();
       setTimeout(() => {
         const c1 = getCount();
         const dt = (performance.now() - t0) / 1000;
@@ -64,6 +50,7 @@ function measure(getCount, isFailed) {
           seconds: dt,
           serverCpu: (cpuOf(cfg.serverPid) - s0) / dt,
           loadgenCpu: (selfCpu() - l0) / dt,
+          coreBusy: coreBusy(k0, coreTimes()),
         });
       }, cfg.durationMs);
     }, cfg.warmupMs);

@@ -26,7 +26,7 @@ const LOADS = {
   'echo-64k': { kind: 'echo', size: 65536, conns: 16, inflight: 2, poolCount: 16 },
   'echo-1m': { kind: 'echo', size: 1048576, conns: 8, inflight: 2, poolCount: 4 },
   broadcast: { kind: 'broadcast', conns: 1000, size: 32, window: 128 },
-  handshakes: { kind: 'handshakes', concurrency: 32 },
+  handshakes: { kind: 'handshakes', concurrency: 64 },
   'deflate-echo': { kind: 'echo', size: 2048, text: true, deflate: true, conns: 50, inflight: 4, poolCount: 256 },
 };
 const files = { sockwave: 'sockwave.mjs', ws: 'ws.mjs', handwritten: 'handwritten.mjs', uws: 'uws.mjs' };

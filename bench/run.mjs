@@ -62,8 +62,8 @@ const WORKLOADS = [
     load: { kind: 'echo', size: 65536, conns: 16, inflight: 2, poolCount: 16 } },
   { id: 'echo-1m', title: '1 MiB echo: 8 conns x 2 in flight', unit: 'msg/s', servers: ALL, bytes: 1048576,
     load: { kind: 'echo', size: 1048576, conns: 8, inflight: 2, poolCount: 4 } },
-  { id: 'handshakes', title: 'handshakes: open + close cycles, 32 concurrent', unit: 'cycles/s', servers: ALL,
-    load: { kind: 'handshakes', concurrency: 32 } },
+  { id: 'handshakes', title: 'handshakes: open + close cycles, 64 concurrent', unit: 'cycles/s', servers: ALL,
+    load: { kind: 'handshakes', concurrency: 64 } },
   // RSS per connection varies by ~2% between rounds: fewer rounds, as it is the slowest workload.
   { id: 'idle-memory', title: 'idle memory: server RSS delta / 10,000 connections', unit: 'KiB/conn', lowerIsBetter: true, servers: ALL,
     rounds: quick ? 1 : 2,
@@ -278,6 +278,8 @@ function summarize(w, samples) {
       row.ratio = row.median / baseMedian;
       row.serverCpu = median(ok.map((s) => s.serverCpu ?? NaN));
       row.loadgenCpu = median(ok.map((s) => s.loadgenCpu ?? NaN));
+      row.core0 = median(ok.map((s) => s.coreBusy?.[0] ?? NaN));
+      row.core1 = median(ok.map((s) => s.coreBusy?.[1] ?? NaN));
       if (w.bytes) row.mbps = (row.median * w.bytes) / 2 ** 20;
       if (w.load.kind === 'memory') row.status = `JS heap+external ${median(ok.map((s) => s.heapPerConnKiB)).toFixed(2)} KiB/conn`;
     }
@@ -287,13 +289,14 @@ function summarize(w, samples) {
 }
 
 function printTable(w, rows) {
-  const head = [w.client ? 'client' : 'server', `median ${w.unit}`, 'min..max', `x ${BASELINE}${w.lowerIsBetter ? ' (lower=better)' : ''}`, 'cpu srv/gen', ''];
+  const head = [w.client ? 'client' : 'server', `median ${w.unit}`, 'min..max', `x ${BASELINE}${w.lowerIsBetter ? ' (lower=better)' : ''}`, 'cpu srv/gen', 'core0/1 busy', ''];
   const lines = rows.map((r) => [
     r.name,
     fmt(r.median) + (r.mbps ? ` (${fmt(r.mbps)} MiB/s)` : ''),
     r.median !== undefined ? `${fmt(r.min)}..${fmt(r.max)}` : '',
     Number.isFinite(r.ratio) ? r.ratio.toFixed(2) + 'x' : '',
     r.median !== undefined && Number.isFinite(r.serverCpu) ? `${pct(r.serverCpu)}/${pct(r.loadgenCpu)}` : '',
+    r.median !== undefined && Number.isFinite(r.core0) ? `${pct(r.core0)}/${pct(r.core1)}` : '',
     r.status ?? '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
@@ -326,7 +329,11 @@ async function main() {
         const s = await sample(w, name);
         s.wallMs = Date.now() - started;
         prev.push(s);
-        const shown = s.error ? `FAILED ${s.error}` : s.skipped ? `skipped (${s.skipped})` : `${fmt(s.value)} ${w.unit} cpu ${pct(s.serverCpu)}/${pct(s.loadgenCpu)}`;
+        const shown = s.error
+          ? `FAILED ${s.error}`
+          : s.skipped
+            ? `skipped (${s.skipped})`
+            : `${fmt(s.value)} ${w.unit} cpu ${pct(s.serverCpu)}/${pct(s.loadgenCpu)} cores ${pct(s.coreBusy?.[0])}/${pct(s.coreBusy?.[1])}`;
         process.stderr.write(`  [${w.id} r${round + 1}] ${name}: ${shown} (${(s.wallMs / 1000).toFixed(1)} s)\n`);
       }
     }
@@ -334,7 +341,7 @@ async function main() {
     printTable(w, rows);
     all.workloads[w.id] = { title: w.title, unit: w.unit, rows, samples };
   }
-  console.log(`\ntotal ${((Date.now() - t0) / 1000).toFixed(0)} s. cpu srv/gen = CPU used by the server / load generator (or client) process during the window, 100% = one core.`);
+  console.log(`\ntotal ${((Date.now() - t0) / 1000).toFixed(0)} s. cpu srv/gen = CPU used by the server / load generator (or client) process during the window, 100% = one core; core0/1 busy = whole-system use of the two cores (above cpu srv/gen = other processes competed).`);
   if (JSON_OUT) {
     fs.mkdirSync(path.dirname(JSON_OUT), { recursive: true });
     fs.writeFileSync(JSON_OUT, JSON.stringify(all, null, 2));
