@@ -6,7 +6,7 @@ import { launchChromium } from './chromium.js';
 import { loadSockwave } from './subjects.js';
 import { peers, serverTargets } from './sockwave-targets.js';
 
-// One browser for the whole file: the peer launches lazily and each target stops it.
+// One peer object; each target launches its own browser in before() and closes it in after().
 for (const target of serverTargets(peers.chromiumClient(), undefined, peers.chromiumSkip())) behaviourSuite(target);
 
 // Cross-site WebSocket hijacking (issue 6): a real browser sends its page's
