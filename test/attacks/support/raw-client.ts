@@ -5,7 +5,21 @@
  * in sockwave's parser cannot hide a bug in the server under attack.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import net from 'node:net';
+
+type MaskFn = (source: Buffer, mask: Buffer, output: Buffer, offset: number, length: number) => void;
+/**
+ * bufferutil (a dev dependency, ws's native helper) masks at memory speed;
+ * the soak and the floods send gigabytes. Plain JS when it is missing.
+ */
+const nativeMask: MaskFn | undefined = (() => {
+  try {
+    return (createRequire(import.meta.url)('bufferutil') as { mask: MaskFn }).mask;
+  } catch {
+    return undefined;
+  }
+})();
 
 export const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -125,9 +139,11 @@ export function clientFrame(
   if (!isMasked) return Buffer.concat([header, data]);
   const key = o.maskingKey ?? randomBytes(4);
   key.copy(header, 2 + extended);
-  const masked = Buffer.allocUnsafe(length);
-  for (let i = 0; i < length; i++) masked[i] = data[i] ^ key[i & 3];
-  return Buffer.concat([header, masked]);
+  const frame = Buffer.allocUnsafe(header.length + length);
+  header.copy(frame, 0);
+  if (nativeMask && length > 0) nativeMask(data, key, frame, header.length, length);
+  else for (let i = 0; i < length; i++) frame[header.length + i] = data[i] ^ key[i & 3];
+  return frame;
 }
 
 export function closeFrame(code?: number, reason = ''): Buffer {
