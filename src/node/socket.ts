@@ -695,6 +695,11 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
         return;
       }
       case 'shutdown':
+        // Whatever paused reading (inflation, the app) no longer matters: the
+        // core ignores further data, and only reading shows us the peer's
+        // FIN or RST, which ends the connection without the close timer.
+        ws.#isCorePaused = false;
+        (ws.#transport as Transport).resume();
         if (event.mode === 'end') {
           // Everything queued (the close frame last) goes before our FIN.
           const wasCorked = ws.#isCorked;

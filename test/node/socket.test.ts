@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import WS from 'ws';
 import { WebSocket as UndiciWebSocket } from 'undici';
 import type { WebSocket } from '../../src/node/socket.js';
-import { clientFrame, closeEvent, openClient, startServer, upgradeRequest, within } from './server-helpers.js';
+import { clientFrame, closeEvent, delay, openClient, startServer, upgradeRequest, within } from './server-helpers.js';
 
 async function serverAndClient(options = {}, clientOptions: WS.ClientOptions = {}) {
   const started = await startServer(options);
@@ -358,4 +358,34 @@ test('broadcast keeps order with messages still waiting for compression', async 
   );
   client.close();
   await wss.close({ timeoutMs: 1000 });
+});
+
+test('after a 1009 raised while inflating a continuation frame the server still sees the peer hang up', async () => {
+  // Regression: reading stayed paused after the inflate failed, so the FIN
+  // went unnoticed until closeTimeoutMs.
+  const { deflateRawSync, constants } = await import('node:zlib');
+  const { wss, port } = await startServer({ perMessageDeflate: true, maxPayload: 64 * 1024, heartbeat: false });
+  const connected = once(wss, 'connection');
+  const raw = net.connect(port, '127.0.0.1');
+  raw.on('error', () => {});
+  raw.write(upgradeRequest({ 'Sec-WebSocket-Extensions': 'permessage-deflate' }));
+  raw.resume();
+  const [socket] = (await within(connected)) as [WebSocket];
+  const closed = closeEvent(socket);
+  const bomb = deflateRawSync(Buffer.alloc(4 * 1024 * 1024), { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
+  const half = Math.floor(bomb.length / 2);
+  const frame = (first: boolean, fin: boolean, body: Buffer) => {
+    const header = Buffer.from([(fin ? 0x80 : 0) | (first ? 0x40 | 0x2 : 0), 0x80 | 126, 0, 0, 0, 0, 0, 0]);
+    header.writeUInt16BE(body.length, 2);
+    return Buffer.concat([header, body]);
+  };
+  raw.write(frame(true, false, bomb.subarray(0, half)));
+  raw.write(frame(false, true, bomb.subarray(half)));
+  await delay(300);
+  raw.end();
+  const started = performance.now();
+  await within(closed, 3000, 'server noticing the hang-up');
+  assert.ok(performance.now() - started < 2000);
+  raw.destroy();
+  await wss.close({ timeoutMs: 500 });
 });
