@@ -3,7 +3,7 @@
  *
  * Holds thousands of connections against a sockwave echo server (a child
  * process, so its memory is measured alone) for minutes (default 180 s,
- * 1000 concurrent connections, replaced as they end): random message sizes
+ * 2000 concurrent connections, replaced as they end): random message sizes
  * (bytes to 1 MiB), random slow readers (reading paused for 0.5-5 s), random
  * abrupt disconnects. Every message carries its sequence number; the server
  * checks per-connection order on the way in, the client checks every echo
@@ -29,7 +29,7 @@ function argument(name: string, fallback: number): number {
   return value;
 }
 const SECONDS = argument('seconds', 180);
-const CONNECTIONS = argument('connections', 1000);
+const CONNECTIONS = argument('connections', 2000);
 let seed = argument('seed', Date.now() % 2 ** 31) >>> 0;
 const random = () => {
   seed = (seed + 0x6d2b79f5) >>> 0;
