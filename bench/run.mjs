@@ -31,8 +31,8 @@ const opt = (name, dflt) => {
 };
 const quick = argv.includes('--quick');
 const ROUNDS = Number(opt('--rounds', quick ? 2 : 3));
-const DURATION = Number(opt('--duration', quick ? 900 : 2000));
-const WARMUP = Number(opt('--warmup', quick ? 400 : 700));
+const DURATION = Number(opt('--duration', quick ? 700 : 2000));
+const WARMUP = Number(opt('--warmup', quick ? 300 : 700));
 const ONLY = opt('--only', '')?.split(',').filter(Boolean) ?? [];
 const SERVER_FILTER = opt('--servers', '')?.split(',').filter(Boolean) ?? [];
 const JSON_OUT = opt('--json', path.join(here, 'results', 'last-run.json'));
@@ -124,13 +124,18 @@ function lineReader(stream) {
       else if (ended) return null;
       else {
         line = await new Promise((resolve) => {
-          const w = { resolve };
-          waiters.push(w);
-          setTimeout(() => {
+          const timer = setTimeout(() => {
             const i = waiters.indexOf(w);
             if (i >= 0) waiters.splice(i, 1);
             resolve(undefined);
           }, Math.max(0, deadline - Date.now()));
+          const w = {
+            resolve: (l) => {
+              clearTimeout(timer);
+              resolve(l);
+            },
+          };
+          waiters.push(w);
         });
         if (line === undefined) return null;
       }
