@@ -1,5 +1,5 @@
 /**
- * `npm run soak [-- --seconds N --connections C --seed S]`
+ * `npm run soak [-- --seconds N --connections C --seed S --deflate]`
  *
  * Holds thousands of connections against a sockwave echo server (a child
  * process, so its memory is measured alone) for minutes (default 180 s,
@@ -11,10 +11,14 @@
  * connection that closed cleanly came back, in order, before the server's
  * close frame; that the server saw no order violation and holds no
  * connection; and that its memory returned to the baseline. Prints a JSON
- * summary; exits 1 on any violation. (The raw client cannot inflate, so the
- * soak runs without permessage-deflate; the fuzz script covers compression.)
+ * summary; exits 1 on any violation. With --deflate the clients negotiate
+ * permessage-deflate with no context takeover both ways (so each compressed
+ * echo inflates on its own) and the server compresses its echoes while
+ * connections come and go: the ws#1617 situation (zlib work in flight when
+ * thousands of sockets close).
  */
 import type net from 'node:net';
+import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
 import { clientFrame, closeFrame, Op, rawWebSocket, type ServerFrame } from '../test/attacks/support/raw-client.js';
 import { mb, MiB, sleep, startServerProcess, within } from '../test/attacks/support/server-handle.js';
 
@@ -23,13 +27,25 @@ function argument(name: string, fallback: number): number {
   if (i === -1) return fallback;
   const value = Number(process.argv[i + 1]);
   if (!Number.isFinite(value) || value <= 0) {
-    console.error(`usage: soak.ts [--seconds N] [--connections C] [--seed S]  (bad --${name})`);
+    console.error(`usage: soak.ts [--seconds N] [--connections C] [--seed S] [--deflate]  (bad --${name})`);
     process.exit(2);
   }
   return value;
 }
 const SECONDS = argument('seconds', 180);
 const CONNECTIONS = argument('connections', 2000);
+const DEFLATE = process.argv.includes('--deflate');
+const DEFLATE_OFFER: Array<[string, string]> = [
+  ['Sec-WebSocket-Extensions', 'permessage-deflate; server_no_context_takeover; client_no_context_takeover'],
+];
+const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+/** RFC 7692 §7.2.2: append the trailer the sender removed, then inflate (no context takeover: on its own). */
+function payloadOf(frame: ServerFrame): Buffer {
+  if (!frame.rsv1) return frame.payload;
+  totals.compressedEchoes++;
+  return inflateRawSync(Buffer.concat([frame.payload, TRAILER]), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+}
 let seed = argument('seed', Date.now() % 2 ** 31) >>> 0;
 const random = () => {
   seed = (seed + 0x6d2b79f5) >>> 0;
@@ -56,8 +72,7 @@ function message(id: number, seq: number, size: number): Buffer {
   return b;
 }
 
-function isEcho(frame: ServerFrame, id: number, seq: number, size: number): boolean {
-  const p = frame.payload;
+function isEcho(p: Buffer, id: number, seq: number, size: number): boolean {
   return (
     p.length === size &&
     p.readBigUInt64BE(0) === BigInt(seq) &&
@@ -80,6 +95,7 @@ const totals = {
   messagesSent: 0,
   messagesEchoed: 0,
   bytesSent: 0,
+  compressedEchoes: 0,
   acceptedOnClean: 0,
   deliveredOnClean: 0,
   violations: [] as string[],
@@ -120,11 +136,12 @@ async function oneConnection(port: number, id: number): Promise<void> {
   try {
     connection = await rawWebSocket(port, {
       timeoutMs: 15_000,
+      headers: DEFLATE ? DEFLATE_OFFER : [],
       onFrame(frame) {
         if (frame.opcode === Op.binary) {
           const next = expected[echoed];
-          if (!brokenAt && (!next || !isEcho(frame, id, next.seq, next.size))) {
-            const p = frame.payload;
+          const p = payloadOf(frame);
+          if (!brokenAt && (!next || !isEcho(p, id, next.seq, next.size))) {
             brokenAt = `echo #${echoed}: expected seq ${next?.seq} (${next?.size} bytes), got ${p.length >= 8 ? p.readBigUInt64BE(0) : '?'} (${p.length} bytes)`;
           }
           echoed++;
@@ -199,11 +216,11 @@ async function oneConnection(port: number, id: number): Promise<void> {
 
 async function main() {
   const server = await startServerProcess({
-    server: { backpressurePolicy: 'queue' },
+    server: { backpressurePolicy: 'queue', perMessageDeflate: DEFLATE },
     mode: 'seq',
   });
   const baseline = await server.memory();
-  console.error(`soak: ${server.url}, ${SECONDS} s, ${CONNECTIONS} concurrent connections, seed ${seed}`);
+  console.error(`soak: ${server.url}, ${SECONDS} s, ${CONNECTIONS} concurrent connections, deflate ${DEFLATE}, seed ${seed}`);
   const deadline = Date.now() + SECONDS * 1000;
   let nextId = 1;
   let maxRss = baseline.rss;
@@ -254,6 +271,7 @@ async function main() {
   const summary = {
     ok,
     seconds: SECONDS,
+    deflate: DEFLATE,
     concurrentTarget: CONNECTIONS,
     maxOpenSeenByServer: maxConnections,
     connections: {
@@ -269,6 +287,7 @@ async function main() {
       sent: totals.messagesSent,
       echoed: totals.messagesEchoed,
       bytesSent: mb(totals.bytesSent),
+      compressedEchoes: totals.compressedEchoes,
       acceptedOnCleanConnections: totals.acceptedOnClean,
       deliveredInOrderOnCleanConnections: totals.deliveredOnClean,
     },
