@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import type net from 'node:net';
 import { after, before, test } from 'node:test';
-import { clientFrame, connectTcp, Op, rawWebSocket, upgradeRequest, whenClosed } from './support/raw-client.js';
+import { clientFrame, connectTcp, Op, rawWebSocket, readHead, upgradeRequest, whenClosed } from './support/raw-client.js';
 import { memoryLine, MiB, sleep, startServerProcess, type ServerHandle } from './support/server-handle.js';
 import { note, percentile } from './support/report.js';
 
@@ -112,4 +112,50 @@ test('handshakes whose async verify hook never settles are dropped after handsha
   // A normal client still gets in.
   const normal = await rawWebSocket(server.port);
   normal.socket.destroy();
+});
+
+test('500 connections each holding an almost full 15 KiB head stay within bounded memory and are dropped on time', async (t) => {
+  const before = await server.resetPeak();
+  const sockets = [];
+  const head = `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Fill: ${'f'.repeat(15 * 1024)}\r\n`; // never the final CRLF
+  for (let i = 0; i < 500; i++) {
+    const socket = await connectTcp(server.port);
+    socket.on('error', () => undefined);
+    socket.write(head);
+    sockets.push(socket);
+  }
+  const held = await server.memory();
+  const lifetimes = await Promise.all(sockets.map((s) => whenClosed(s, HANDSHAKE_TIMEOUT_MS + 3000)));
+  const after = await server.memory();
+  note(t, `500 x 15 KiB pending heads: dropped after ${Math.min(...lifetimes).toFixed(0)}..${Math.max(...lifetimes).toFixed(0)} ms; rss ${(before.rss / 2 ** 20).toFixed(1)} -> held ${(held.rss / 2 ** 20).toFixed(1)} (peak ${(after.peakRss / 2 ** 20).toFixed(1)}) -> ${(after.rss / 2 ** 20).toFixed(1)} MiB`);
+  assert.ok(after.peakRss - before.rss < 100 * MiB, 'peak rss growth < 100 MiB for 7.5 MiB of pending heads');
+});
+
+test('more slow clients than maxPendingHandshakes: a normal client gets a fast 503 with Retry-After, then gets in once the slow ones time out', async (t) => {
+  const capped = await startServerProcess({ server: { handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS, heartbeat: false, maxPendingHandshakes: 50 }, mode: 'echo' });
+  const slow = [];
+  try {
+    for (let i = 0; i < 80; i++) {
+      const socket = await connectTcp(capped.port);
+      socket.on('error', () => undefined);
+      socket.write('GET / HTTP/1.1\r\n');
+      slow.push(socket);
+    }
+    const started = performance.now();
+    const refused = await connectTcp(capped.port);
+    refused.on('error', () => undefined);
+    refused.write(upgradeRequest());
+    const { status, headers } = await readHead(refused, 3000);
+    const answeredMs = performance.now() - started;
+    refused.destroy();
+    note(t, `with 80 slow clients and maxPendingHandshakes 50: normal client answered ${status} (Retry-After ${headers.get('retry-after')}) in ${answeredMs.toFixed(0)} ms`);
+    assert.equal(status, 503);
+    assert.ok(answeredMs < 500);
+    await Promise.all(slow.map((s) => whenClosed(s, HANDSHAKE_TIMEOUT_MS + 3000)));
+    const normal = await rawWebSocket(capped.port);
+    normal.socket.destroy();
+  } finally {
+    for (const s of slow) s.destroy();
+    await capped.stop();
+  }
 });
