@@ -1,7 +1,8 @@
 // Profiles one server under one load with `node --cpu-prof` and prints where
 // the server's time goes (self time by function and by file).
 //
-// Usage: node bench/profile.mjs [--server sockwave] [--workload small-echo|echo-64k|echo-1m|broadcast|handshakes]
+// Usage: node bench/profile.mjs [--server sockwave | --client sockwave-web]
+//                               [--workload small-echo|echo-64k|echo-1m|broadcast|handshakes|deflate-echo]
 //                               [--seconds 5] [--top 30]
 // The .cpuprofile is kept in bench/results/profiles/ (open it in Chrome DevTools).
 import { spawn } from 'node:child_process';
@@ -16,7 +17,9 @@ const opt = (name, dflt) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : dflt;
 };
-const server = opt('--server', 'sockwave');
+// --client NAME profiles a client library (sockwave, sockwave-web, ws, undici) against uWS instead.
+const client = opt('--client', '');
+const server = client ? 'uws' : opt('--server', 'sockwave');
 const workload = opt('--workload', 'small-echo');
 const seconds = Number(opt('--seconds', 5));
 const top = Number(opt('--top', 30));
@@ -32,10 +35,11 @@ const LOADS = {
 const files = { sockwave: 'sockwave.mjs', ws: 'ws.mjs', handwritten: 'handwritten.mjs', uws: 'uws.mjs' };
 const dir = path.join(here, 'results', 'profiles');
 fs.mkdirSync(dir, { recursive: true });
-const stamp = `${server}-${workload}-${Date.now()}`;
+const stamp = client ? `client-${client}-${Date.now()}` : `${server}-${workload}-${Date.now()}`;
 
 const flags = workload === 'broadcast' ? ['--broadcast'] : workload === 'deflate-echo' ? ['--deflate'] : [];
-const srv = spawn('taskset', ['-c', '0', process.execPath, '--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${stamp}.cpuprofile`, path.join(here, 'servers', files[server]), ...flags], {
+const prof = ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${stamp}.cpuprofile`];
+const srv = spawn('taskset', ['-c', '0', process.execPath, ...(client ? [] : prof), path.join(here, 'servers', files[server]), ...flags], {
   cwd: root,
   stdio: ['pipe', 'pipe', 'inherit'],
 });
@@ -49,7 +53,9 @@ const port = await new Promise((resolve, reject) => {
   srv.on('exit', (code) => reject(new Error(`server exited ${code}`)));
 });
 const cfg = { ...LOADS[workload], port, serverPid: srv.pid, warmupMs: 500, durationMs: seconds * 1000, timeoutMs: seconds * 1000 + 30_000 };
-const lg = spawn('taskset', ['-c', '1', process.execPath, path.join(here, 'loadgen.mjs'), JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+const lg = client
+  ? spawn('taskset', ['-c', '1', process.execPath, ...prof, path.join(here, 'client-load.mjs'), JSON.stringify({ ...cfg, lib: client })], { stdio: ['ignore', 'pipe', 'inherit'] })
+  : spawn('taskset', ['-c', '1', process.execPath, path.join(here, 'loadgen.mjs'), JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
 let result = '';
 lg.stdout.on('data', (d) => (result += d));
 await new Promise((r) => lg.on('exit', r));
@@ -58,16 +64,16 @@ srv.stdin.end(); // the server exits cleanly, which writes the profile
 await new Promise((r) => srv.on('exit', r));
 
 const file = path.join(dir, `${stamp}.cpuprofile`);
-const prof = JSON.parse(fs.readFileSync(file, 'utf8'));
-const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const self = new Map();
-const dt = prof.timeDeltas;
-for (let i = 0; i < prof.samples.length; i++) {
-  const id = prof.samples[i];
+const dt = profile.timeDeltas;
+for (let i = 0; i < profile.samples.length; i++) {
+  const id = profile.samples[i];
   self.set(id, (self.get(id) ?? 0) + (dt[i] ?? 0));
 }
 // Percentages are of busy time: '(idle)' (waiting for I/O) is left out.
-const idleIds = new Set(prof.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
+const idleIds = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
 const total = [...self].reduce((a, [id, us]) => (idleIds.has(id) ? a : a + us), 0);
 const idle = [...self].reduce((a, [id, us]) => (idleIds.has(id) ? a + us : a), 0);
 const byFn = new Map();
