@@ -283,6 +283,9 @@ function summarize(w, samples) {
       row.ratio = row.median / baseMedian;
       row.serverCpu = median(ok.map((s) => s.serverCpu ?? NaN));
       row.loadgenCpu = median(ok.map((s) => s.loadgenCpu ?? NaN));
+      // CPU time per operation of the measured side (server, or the client for client-echo):
+      // unlike the rate it barely moves when other processes compete for the core.
+      row.usPerOp = median(ok.map((s) => ((w.client ? s.loadgenCpu : s.serverCpu) / s.value) * 1e6));
       row.core0 = median(ok.map((s) => s.coreBusy?.[0] ?? NaN));
       row.core1 = median(ok.map((s) => s.coreBusy?.[1] ?? NaN));
       if (w.bytes) row.mbps = (row.median * w.bytes) / 2 ** 20;
@@ -290,11 +293,13 @@ function summarize(w, samples) {
     }
     rows.push(row);
   }
+  const baseCost = rows.find((r) => r.name === BASELINE)?.usPerOp;
+  for (const r of rows) r.costRatio = baseCost / r.usPerOp;
   return rows;
 }
 
 function printTable(w, rows) {
-  const head = [w.client ? 'client' : 'server', `median ${w.unit}`, 'min..max', `x ${BASELINE}${w.lowerIsBetter ? ' (lower=better)' : ''}`, 'cpu srv/gen', 'core0/1 busy', ''];
+  const head = [w.client ? 'client' : 'server', `median ${w.unit}`, 'min..max', `x ${BASELINE}${w.lowerIsBetter ? ' (lower=better)' : ''}`, 'cpu srv/gen', 'core0/1 busy', `${w.client ? 'client' : 'srv'} cpu µs/op`, `x ${BASELINE} by cpu`, ''];
   const lines = rows.map((r) => [
     r.name,
     fmt(r.median) + (r.mbps ? ` (${fmt(r.mbps)} MiB/s)` : ''),
@@ -302,6 +307,8 @@ function printTable(w, rows) {
     Number.isFinite(r.ratio) ? r.ratio.toFixed(2) + 'x' : '',
     r.median !== undefined && Number.isFinite(r.serverCpu) ? `${pct(r.serverCpu)}/${pct(r.loadgenCpu)}` : '',
     r.median !== undefined && Number.isFinite(r.core0) ? `${pct(r.core0)}/${pct(r.core1)}` : '',
+    Number.isFinite(r.usPerOp) ? r.usPerOp.toFixed(r.usPerOp < 10 ? 2 : 0) : '',
+    Number.isFinite(r.costRatio) ? r.costRatio.toFixed(2) + 'x' : '',
     r.status ?? '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
@@ -346,7 +353,7 @@ async function main() {
     printTable(w, rows);
     all.workloads[w.id] = { title: w.title, unit: w.unit, rows, samples };
   }
-  console.log(`\ntotal ${((Date.now() - t0) / 1000).toFixed(0)} s. cpu srv/gen = CPU used by the server / load generator (or client) process during the window, 100% = one core; core0/1 busy = whole-system use of the two cores (above cpu srv/gen = other processes competed).`);
+  console.log(`\ntotal ${((Date.now() - t0) / 1000).toFixed(0)} s. cpu srv/gen = CPU used by the server / load generator (or client) process during the window, 100% = one core; core0/1 busy = whole-system use of the two cores (above cpu srv/gen = other processes competed); cpu µs/op = CPU time of the measured process per message/cycle/delivery, and x ws by cpu = ws's cost / this cost (robust to competing load).`);
   if (JSON_OUT) {
     fs.mkdirSync(path.dirname(JSON_OUT), { recursive: true });
     fs.writeFileSync(JSON_OUT, JSON.stringify(all, null, 2));
