@@ -115,3 +115,19 @@ export function setAttributeListener(emitter: EventEmitter, type: DomEventType, 
   }
   if (typeof listener === 'function') addDomListener(emitter, type, listener as DomListener, undefined, true);
 }
+
+/** Defines the `onopen`/`onmessage`/`onclose`/`onerror` accessors on an EventEmitter prototype. */
+export function defineEventAttributes(prototype: EventEmitter): void {
+  for (const type of ['open', 'message', 'close', 'error'] as const) {
+    Object.defineProperty(prototype, `on${type}`, {
+      configurable: true,
+      enumerable: true,
+      get(this: EventEmitter) {
+        return getAttributeListener(this, type);
+      },
+      set(this: EventEmitter, listener: unknown) {
+        setAttributeListener(this, type, listener);
+      },
+    });
+  }
+}

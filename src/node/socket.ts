@@ -22,18 +22,20 @@
  * - Transport listeners are shared functions (`this` = transport, socket found
  *   through a symbol) and the core sink is one small object per socket: no
  *   closure per message, few per socket.
- * - Every receive() batch runs with the transport corked; replies the app
- *   sends from 'message' handlers leave in one writev. Sends outside a batch
- *   cork the transport and uncork in a microtask, so a loop of N sends (or a
- *   broadcast) is one syscall per socket.
+ * - Output is collected per socket and written once: during a receive()
+ *   batch (replies sent from 'message' handlers leave in one write) and,
+ *   outside one, until a microtask shared by all sockets, so a loop of N
+ *   sends (or a broadcast) is one syscall per socket. Small frames are
+ *   concatenated, large ones go as one writev without copying; a batch past
+ *   64 KiB is written at once so send() reports real backpressure.
  * - Timers (close timeout, heartbeat, idle) live on the shared TimerWheel.
  *
  * ## Backpressure
  * `send()` returns true when the data goes to the kernel in this tick and
  * false when it waits behind bytes already queued (then 'drain' follows once
  * everything queued was written). `bufferedAmount` = bytes in the transport's
- * write buffer (accepted, not yet handed to the kernel, including the corked
- * batch) + the core's `pendingBytes` (e.g. waiting for compression).
+ * write buffer + the batch not yet written (accepted, not yet handed to the
+ * kernel) + the core's `pendingBytes` (e.g. waiting for compression).
  * Above `highWaterMarkBytes` the `backpressurePolicy` applies: 'queue' keeps
  * queuing (the app watches the return value), 'drop' refuses the message and
  * emits 'dropped' (data, isBinary), 'close' starts the closing handshake with
@@ -51,13 +53,7 @@ import { TrafficCounters } from './stats.js';
 import { channels } from './diagnostics.js';
 import { isOverHighWaterMark, publishBackpressure, type BackpressurePolicy } from './backpressure.js';
 import { isBinaryMessage, payloadLength, toPayload, type SendData } from './send-data.js';
-import {
-  addDomListener,
-  getAttributeListener,
-  removeDomListener,
-  setAttributeListener,
-  type DomListener,
-} from './event-target-shim.js';
+import { addDomListener, defineEventAttributes, removeDomListener, type DomListener } from './event-target-shim.js';
 
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments';
 export type { BackpressurePolicy } from './backpressure.js';
@@ -267,30 +263,10 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
     removeDomListener(this, type, listener);
   }
 
-  get onopen(): DomListener | null {
-    return getAttributeListener(this, 'open');
-  }
-  set onopen(listener: unknown) {
-    setAttributeListener(this, 'open', listener);
-  }
-  get onmessage(): DomListener | null {
-    return getAttributeListener(this, 'message');
-  }
-  set onmessage(listener: unknown) {
-    setAttributeListener(this, 'message', listener);
-  }
-  get onclose(): DomListener | null {
-    return getAttributeListener(this, 'close');
-  }
-  set onclose(listener: unknown) {
-    setAttributeListener(this, 'close', listener);
-  }
-  get onerror(): DomListener | null {
-    return getAttributeListener(this, 'error');
-  }
-  set onerror(listener: unknown) {
-    setAttributeListener(this, 'error', listener);
-  }
+  declare onopen: DomListener | null;
+  declare onmessage: DomListener | null;
+  declare onclose: DomListener | null;
+  declare onerror: DomListener | null;
 
   // --- sending -------------------------------------------------------------
 
@@ -847,6 +823,7 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
   }
 }
 
+defineEventAttributes(WebSocket.prototype);
 for (const [name, value] of Object.entries(ReadyState)) {
   Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
 }
