@@ -8,7 +8,7 @@ import net from 'node:net';
 import readline from 'node:readline';
 import { coreBusy, coreTimes, cpuOf, selfCpu } from './lib/cpu.mjs';
 import { EchoReader, RawStreamReader } from './lib/reader.mjs';
-import { buildRequest, closeFrame, contextInflater, makeKeyPool, makeMessagePool, openWebSocket } from './lib/wire.mjs';
+import { READ_BUFFER, buildRequest, closeFrame, contextInflater, makeKeyPool, makeMessagePool, openWebSocket } from './lib/wire.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
 const HOST = '127.0.0.1';
@@ -173,7 +173,13 @@ async function handshakes() {
     return new Promise((resolve) => {
       const i = seq++;
       const k = i % keys.length;
-      const socket = net.connect({ host: HOST, port: cfg.port, localAddress: localAddresses[i % localAddresses.length], noDelay: true });
+      const socket = net.connect({
+        host: HOST,
+        port: cfg.port,
+        localAddress: localAddresses[i % localAddresses.length],
+        noDelay: true,
+        onread: { buffer: READ_BUFFER, callback: (n, buf) => void onData(buf.subarray(0, n)) },
+      });
       let acc = null;
       let opened = false;
       let gotClose = false;
@@ -191,8 +197,8 @@ async function handshakes() {
         done(new Error(`handshake cycle timed out (${opened ? 'no close frame' : 'no 101'})`));
       }, 5000);
       socket.on('connect', () => socket.write(requests[k]));
-      socket.on('data', (chunk) => {
-        acc = acc ? Buffer.concat([acc, chunk]) : chunk;
+      const onData = (chunk) => {
+        acc = acc ? Buffer.concat([acc, chunk]) : Buffer.from(chunk); // the read buffer is shared: copy
         if (!opened) {
           const end = acc.indexOf(CRLFCRLF);
           if (end < 0) return;
@@ -220,7 +226,7 @@ async function handshakes() {
           gotClose = true;
           socket.end();
         }
-      });
+      };
       socket.on('error', (err) => {
         if (gotClose) return; // a reset after the closing handshake is harmless
         done(new Error(`socket error ${err.code}`));

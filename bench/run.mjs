@@ -13,6 +13,7 @@
 //   --only a,b          workloads to run (ids below)
 //   --servers a,b       servers/clients to run (the ws baseline is always kept)
 //   --json PATH         also write all samples as JSON
+//   --md PATH           also write the printed report (markdown) to PATH
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -36,7 +37,14 @@ const WARMUP = Number(opt('--warmup', quick ? 300 : 700));
 const ONLY = opt('--only', '')?.split(',').filter(Boolean) ?? [];
 const SERVER_FILTER = opt('--servers', '')?.split(',').filter(Boolean) ?? [];
 const JSON_OUT = opt('--json', path.join(here, 'results', 'last-run.json'));
+const MD_OUT = opt('--md', '');
 const BASELINE = 'ws';
+const report = [];
+/** Prints a report line and keeps it for --md. */
+function log(line) {
+  console.log(line);
+  report.push(line);
+}
 
 // ---------------------------------------------------------------- servers
 const SERVERS = {
@@ -314,16 +322,16 @@ function printTable(w, rows) {
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const out = [`\n## ${w.id} — ${w.title}`, '', '| ' + head.map((h, i) => h.padEnd(widths[i])).join(' | ') + ' |', '|' + widths.map((n) => '-'.repeat(n + 2)).join('|') + '|'];
   for (const l of lines) out.push('| ' + l.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |');
-  console.log(out.join('\n'));
+  log(out.join('\n'));
 }
 
 // ---------------------------------------------------------------- main
 async function main() {
   const cpuModel = (fs.readFileSync('/proc/cpuinfo', 'latin1').match(/model name\s*:\s*(.*)/) ?? [])[1];
-  console.log(`# sockwave bench ${new Date().toISOString()}`);
-  console.log(`node ${process.version}, nproc ${os.cpus().length}, ${cpuModel}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  console.log(`rounds ${ROUNDS}, warm-up ${WARMUP} ms, window ${DURATION} ms; servers on core 0, load generator on core 1`);
-  console.log(`command: node bench/run.mjs ${argv.join(' ')}`);
+  log(`# sockwave bench ${new Date().toISOString()}`);
+  log(`node ${process.version}, nproc ${os.cpus().length}, ${cpuModel}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  log(`rounds ${ROUNDS}, warm-up ${WARMUP} ms, window ${DURATION} ms; servers on core 0, load generator on core 1`);
+  log(`command: node bench/run.mjs ${argv.join(' ')}`);
   const workloads = WORKLOADS.filter((w) => !ONLY.length || ONLY.includes(w.id));
   const all = { date: new Date().toISOString(), node: process.version, cpuModel, rounds: ROUNDS, durationMs: DURATION, warmupMs: WARMUP, workloads: {} };
   const t0 = Date.now();
@@ -353,7 +361,8 @@ async function main() {
     printTable(w, rows);
     all.workloads[w.id] = { title: w.title, unit: w.unit, rows, samples };
   }
-  console.log(`\ntotal ${((Date.now() - t0) / 1000).toFixed(0)} s. cpu srv/gen = CPU used by the server / load generator (or client) process during the window, 100% = one core; core0/1 busy = whole-system use of the two cores (above cpu srv/gen = other processes competed); cpu µs/op = CPU time of the measured process per message/cycle/delivery, and x ws by cpu = ws's cost / this cost (robust to competing load).`);
+  log(`\ntotal ${((Date.now() - t0) / 1000).toFixed(0)} s, load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}. cpu srv/gen = CPU used by the server / load generator (or client) process during the window, 100% = one core; core0/1 busy = whole-system use of the two cores (above cpu srv/gen = other processes competed); cpu µs/op = CPU time of the measured process per message/cycle/delivery, and x ws by cpu = ws's cost / this cost (robust to competing load).`);
+  if (MD_OUT) fs.writeFileSync(MD_OUT, report.join('\n') + '\n');
   if (JSON_OUT) {
     fs.mkdirSync(path.dirname(JSON_OUT), { recursive: true });
     fs.writeFileSync(JSON_OUT, JSON.stringify(all, null, 2));

@@ -60,7 +60,7 @@ export function checkResponseHead(head, expectedAccept) {
 // One read buffer shared by every load-generator socket (net's `onread`):
 // no allocation and no stream machinery per read. Safe because each read is
 // consumed synchronously and the readers never keep a reference to it.
-const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
+export const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
 
 /**
  * Opens a WebSocket over a raw socket. Resolves { socket, rest, extensions,
