@@ -67,7 +67,7 @@ export class HandshakeGuard {
     this.#pending.delete(socket);
     if (!tracked.isOverCapacity) this.#counted--;
     socket.removeListener('close', onSocketClose);
-    delete (socket as GuardedSocket)[kGuard];
+    (socket as GuardedSocket)[kGuard] = undefined;
   }
 
   /** Destroys every pending connection (shutdown). */

@@ -599,16 +599,14 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
     this.#liveness?.stop();
     if (this.#closeEntry !== undefined) sharedWheel.cancel(this.#closeEntry);
     const transport = this.#transport;
-    if (transport !== undefined) {
-      transport.removeListener('data', WebSocket.#onTransportData);
-      transport.removeListener('end', WebSocket.#onTransportEnd);
-      delete transport[kSocket];
-    }
+    // Only reached from the transport's 'close' (via the core): no more
+    // transport events can come, so unlinking is enough.
+    if (transport !== undefined) transport[kSocket] = undefined;
     this.#onClose?.(this, code, reason);
     if (channels.connectionClose.hasSubscribers) {
       channels.connectionClose.publish({ socket: this, code, reason, wasClean: this.#wasClean });
     }
-    this.emit('close', code, Buffer.from(reason));
+    this.emit('close', code, reason === '' ? EMPTY : Buffer.from(reason));
   }
 
   // Core sink: `this` is the sink object { ws }.
