@@ -28,7 +28,12 @@ export interface LivenessTarget {
   onIdleTimeout(): void;
 }
 
-export class Liveness {
+/**
+ * The tracker is itself the heartbeat's wheel entry (`bucket`/`onTimer`), so
+ * an idle socket carries one small object, not an entry plus a closure.
+ */
+export class Liveness implements TimerEntry {
+  bucket = -1;
   /** Set by the socket on every chunk received (a field write: cheap). */
   sawTraffic = false;
   /** Set by the socket on every data message sent or received. */
@@ -38,17 +43,13 @@ export class Liveness {
   readonly #heartbeat: HeartbeatOptions | false;
   readonly #idleTimeoutMs: number;
   #pingSentAt = -1;
-  readonly #heartbeatEntry: TimerEntry | undefined;
   readonly #idleEntry: TimerEntry | undefined;
 
   constructor(target: LivenessTarget, heartbeat: HeartbeatOptions | false, idleTimeoutMs: number) {
     this.#target = target;
     this.#heartbeat = heartbeat;
     this.#idleTimeoutMs = idleTimeoutMs;
-    if (heartbeat !== false) {
-      this.#heartbeatEntry = { bucket: -1, onTimer: () => this.#onHeartbeatTimer() };
-      sharedWheel.schedule(this.#heartbeatEntry, heartbeat.intervalMs);
-    }
+    if (heartbeat !== false) sharedWheel.schedule(this, heartbeat.intervalMs);
     if (idleTimeoutMs !== Infinity) {
       this.#idleEntry = { bucket: -1, onTimer: () => this.#onIdleTimer() };
       sharedWheel.schedule(this.#idleEntry, idleTimeoutMs);
@@ -64,13 +65,14 @@ export class Liveness {
   }
 
   stop(): void {
-    if (this.#heartbeatEntry !== undefined) sharedWheel.cancel(this.#heartbeatEntry);
+    sharedWheel.cancel(this);
     if (this.#idleEntry !== undefined) sharedWheel.cancel(this.#idleEntry);
   }
 
-  #onHeartbeatTimer(): void {
+  /** The heartbeat deadline (TimerEntry). */
+  onTimer(): void {
     const heartbeat = this.#heartbeat as HeartbeatOptions;
-    const entry = this.#heartbeatEntry as TimerEntry;
+    const entry = this;
     if (this.sawTraffic) {
       // Any byte from the peer proves it is alive; a pong still in flight is
       // then no longer needed for liveness (its latency is simply not taken).
