@@ -39,9 +39,13 @@ async function servePage(): Promise<{ origin: string; close(): void }> {
   return { origin: `http://127.0.0.1:${port}`, close: () => server.close() };
 }
 
-export async function launchChromium(): Promise<{ browser: Browser; page: Page; origin: string; close(): Promise<void> }> {
+/** `ignoreCertificateErrors`: for wss:// to a throwaway self-signed certificate (tls.ts). */
+export async function launchChromium(
+  o: { ignoreCertificateErrors?: boolean } = {},
+): Promise<{ browser: Browser; page: Page; origin: string; close(): Promise<void> }> {
   const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 30_000 });
+  const args = o.ignoreCertificateErrors ? [...CHROMIUM_ARGS, '--ignore-certificate-errors'] : CHROMIUM_ARGS;
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args, timeout: 30_000 });
   const page = await browser.newPage();
   const site = await servePage();
   await page.goto(`${site.origin}/`);
@@ -86,7 +90,7 @@ interface PageEvent {
   reason?: string;
 }
 
-export function chromiumClientPeer(): PeerClient {
+export function chromiumClientPeer(o: { ignoreCertificateErrors?: boolean } = {}): PeerClient {
   let launched: Awaited<ReturnType<typeof launchChromium>> | undefined;
   let nextId = 1;
   const waiting = new Map<number, { open: (e: PageEvent) => void; fail: (e: Error) => void; closed: (c: CloseInfo) => void }>();
@@ -98,7 +102,7 @@ export function chromiumClientPeer(): PeerClient {
     canDisableDeflate: false,
     async start() {
       if (launched) return;
-      launched = await launchChromium();
+      launched = await launchChromium(o);
       await launched.page.exposeFunction('__peerEvent', (json: string) => {
         const event = JSON.parse(json) as PageEvent;
         const entry = waiting.get(event.id);

@@ -21,8 +21,8 @@ export const wsClientPeer: PeerClient = {
   canPing: true,
   isConfigurable: true,
   canDisableDeflate: true,
-  async connect(url, { protocols, deflate }) {
-    const socket = new WsSocket(url, protocols, { perMessageDeflate: wsDeflate(deflate) as never });
+  async connect(url, { protocols, deflate, tls }) {
+    const socket = new WsSocket(url, protocols, { perMessageDeflate: wsDeflate(deflate) as never, ...(tls ? { ca: tls.cert } : {}) });
     const endpoint = wrapNodeSocket(socket as unknown as NodeStyleSocket, 'ws client');
     await whenOpen(socket);
     runBot(endpoint, 'ws-client');

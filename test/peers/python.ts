@@ -8,6 +8,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import type { CloseInfo } from './endpoint.js';
+import type { TlsMaterial } from './tls.js';
 import { ClosedById } from './node-peers.js';
 import { type DeflateConfig, type PeerClient, type PeerServer, type RunningPeerServer, SERVER_PROTOCOLS } from './targets.js';
 
@@ -98,6 +99,7 @@ function stopChild(child: ChildProcess, ms = 3000): Promise<void> {
 export interface PythonServerOptions {
   deflate: DeflateConfig | false;
   subprotocols?: string[];
+  tls?: TlsMaterial;
 }
 
 /** Starts bot_server.py; resolves once it listens. */
@@ -106,6 +108,7 @@ export async function startPythonServer(o: PythonServerOptions): Promise<Running
     ...pythonDeflateArgs(o.deflate),
     '--subprotocols',
     (o.subprotocols ?? SERVER_PROTOCOLS).join(','),
+    ...(o.tls ? ['--certfile', o.tls.certFile, '--keyfile', o.tls.keyFile] : []),
   ]);
   const closed = new ClosedById();
   const seen: PythonEvent[] = [];
@@ -125,7 +128,7 @@ export async function startPythonServer(o: PythonServerOptions): Promise<Running
     })();
   });
   return {
-    url: `ws://127.0.0.1:${port}/`,
+    url: `${o.tls ? 'wss' : 'ws'}://127.0.0.1:${port}/`,
     events: seen,
     closed: (id) => closed.get(id),
     stop: () => stopChild(child),
@@ -136,6 +139,7 @@ export interface PythonClientOptions {
   protocols: string[];
   deflate: DeflateConfig | false;
   origin?: string;
+  tls?: TlsMaterial;
 }
 
 /** Runs bot_client.py against url; resolves after its handshake with its view of it. */
@@ -145,6 +149,7 @@ export async function startPythonClient(
 ): Promise<{ open: PythonEvent; closed: Promise<CloseInfo>; stop(): Promise<void> }> {
   const args = [url, ...pythonDeflateArgs(o.deflate), '--subprotocols', o.protocols.join(',')];
   if (o.origin) args.push('--origin', o.origin);
+  if (o.tls) args.push('--cafile', o.tls.certFile);
   const { child, events, stderr } = spawnScript('bot_client.py', args);
   let resolveClosed!: (c: CloseInfo) => void;
   const closed = new Promise<CloseInfo>((r) => (resolveClosed = r));
@@ -178,8 +183,8 @@ export const pythonClientPeer: PeerClient = {
   canPing: true,
   isConfigurable: true,
   canDisableDeflate: true,
-  async connect(url, { protocols, deflate }) {
-    const client = await startPythonClient(url, { protocols, deflate });
+  async connect(url, { protocols, deflate, tls }) {
+    const client = await startPythonClient(url, { protocols, deflate, tls });
     return { closed: client.closed, dispose: () => client.stop() };
   },
 };
@@ -189,5 +194,5 @@ export const pythonServerPeer: PeerServer = {
   canFragment: true,
   canPing: true,
   isConfigurable: true,
-  start: ({ deflate }) => startPythonServer({ deflate }),
+  start: ({ deflate, tls }) => startPythonServer({ deflate, tls }),
 };

@@ -37,22 +37,28 @@ interface WsLikeServer {
   close(cb?: (error?: Error) => void): unknown;
 }
 
-async function runWsLikeServer(server: WsLikeServer, label: string, tracked: Set<NodeStyleSocket>): Promise<RunningSubjectServer> {
+async function runWsLikeServer(
+  server: WsLikeServer,
+  label: string,
+  tracked: Set<NodeStyleSocket>,
+  https?: import('node:https').Server,
+): Promise<RunningSubjectServer> {
   const queue = connectionQueue();
   server.on('connection', (socket) => {
     tracked.add(socket);
     socket.on('close', () => tracked.delete(socket));
     queue.push(wrapNodeSocket(socket, label));
   });
-  const address = server.address() as { port: number } | null;
-  if (!address) await new Promise<void>((resolve) => server.once('listening', resolve));
-  const { port } = server.address() as { port: number };
+  if (https) await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
+  else if (!server.address()) await new Promise<void>((resolve) => server.once('listening', resolve));
+  const { port } = (https ?? server).address() as { port: number };
   return {
-    url: `ws://127.0.0.1:${port}/`,
+    url: `${https ? 'wss' : 'ws'}://127.0.0.1:${port}/`,
     nextConnection: () => queue.next(),
     async stop() {
       for (const socket of tracked) socket.terminate();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (https) await new Promise<void>((resolve) => https.close(() => resolve()));
     },
   };
 }
@@ -116,15 +122,15 @@ export function sockwaveDeflate(config: DeflateConfig | false): false | DeflateC
 export const sockwaveServerSubject: SubjectServer = {
   name: 'sockwave server',
   reportsWireBytes: true,
-  async start({ deflate }) {
+  async start({ deflate, tls }) {
     const { WebSocketServer } = await loadSockwave('node/server');
+    const https = tls ? (await import('node:https')).createServer({ key: tls.key, cert: tls.cert }) : undefined;
     const server = new WebSocketServer({
-      host: '127.0.0.1',
-      port: 0,
+      ...(https ? { server: https } : { host: '127.0.0.1', port: 0 }),
       perMessageDeflate: sockwaveDeflate(deflate) as never,
       handleProtocols: (offered: Set<string>) => chooseProtocol(offered),
     } as never);
-    const running = await runWsLikeServer(server as unknown as WsLikeServer, 'sockwave server', new Set());
+    const running = await runWsLikeServer(server as unknown as WsLikeServer, 'sockwave server', new Set(), https);
     const stats = () => (server as unknown as { stats(): { bytesIn: number; bytesOut: number } }).stats();
     return { ...running, wireBytes: () => ({ bytesIn: stats().bytesIn, bytesOut: stats().bytesOut }) };
   },
@@ -134,9 +140,10 @@ export const sockwaveConnectSubject: SubjectClient = {
   name: 'sockwave connect()',
   isWhatwg: false,
   canDisableDeflate: true,
-  async connect(url, { protocols, deflate }) {
+  async connect(url, { protocols, deflate, tls }) {
     const { connect } = await loadSockwave('node/client');
-    const socket = connect(url, { protocols, perMessageDeflate: sockwaveDeflate(deflate) } as never) as unknown as NodeStyleSocket;
+    const options = { protocols, perMessageDeflate: sockwaveDeflate(deflate), ...(tls ? { tls: { ca: tls.cert } } : {}) };
+    const socket = connect(url, options as never) as unknown as NodeStyleSocket;
     const endpoint = wrapNodeSocket(socket, 'sockwave connect()');
     await whenOpen(socket);
     return endpoint;
@@ -147,9 +154,10 @@ export const sockwaveWhatwgSubject: SubjectClient = {
   name: 'sockwave WebSocket',
   isWhatwg: true,
   canDisableDeflate: true,
-  async connect(url, { protocols, deflate }) {
+  async connect(url, { protocols, deflate, tls }) {
     const { WebSocket } = await loadSockwave('web/websocket');
-    const socket = new WebSocket(url, protocols, { perMessageDeflate: sockwaveDeflate(deflate) } as never) as unknown as WhatwgSocket;
+    const options = { perMessageDeflate: sockwaveDeflate(deflate), ...(tls ? { tls: { ca: tls.cert } } : {}) };
+    const socket = new WebSocket(url, protocols, options as never) as unknown as WhatwgSocket;
     const endpoint = wrapWhatwgSocket(socket, 'sockwave WebSocket');
     await whenOpen(socket);
     return endpoint;

@@ -6,6 +6,7 @@
  */
 import { askInfo, type PeerInfo } from './bot-protocol.js';
 import type { CloseInfo, Endpoint } from './endpoint.js';
+import type { TlsMaterial } from './tls.js';
 
 /** permessage-deflate parameters in ws/sockwave option names; `{}` = that side's defaults. */
 export interface DeflateConfig {
@@ -118,7 +119,8 @@ export interface PeerClient {
   canDisableDeflate: boolean;
   start?(): Promise<void>;
   stop?(): Promise<void>;
-  connect(url: string, o: { protocols: string[]; deflate: DeflateConfig | false }): Promise<PeerConnection>;
+  /** `tls`: trust this certificate for a wss:// url. */
+  connect(url: string, o: { protocols: string[]; deflate: DeflateConfig | false; tls?: TlsMaterial }): Promise<PeerConnection>;
 }
 
 export interface PeerConnection {
@@ -131,7 +133,8 @@ export interface PeerServer {
   canFragment: boolean;
   canPing: boolean;
   isConfigurable: boolean;
-  start(o: { deflate: DeflateConfig | false }): Promise<RunningPeerServer>;
+  /** `tls`: serve wss:// with this certificate. */
+  start(o: { deflate: DeflateConfig | false; tls?: TlsMaterial }): Promise<RunningPeerServer>;
 }
 
 export interface RunningPeerServer {
@@ -146,7 +149,7 @@ export interface SubjectServer {
   name: string;
   /** Its running servers implement wireBytes(). */
   reportsWireBytes?: boolean;
-  start(o: { deflate: DeflateConfig | false }): Promise<RunningSubjectServer>;
+  start(o: { deflate: DeflateConfig | false; tls?: TlsMaterial }): Promise<RunningSubjectServer>;
 }
 
 export interface RunningSubjectServer {
@@ -162,7 +165,7 @@ export interface SubjectClient {
   /** WHATWG clients cannot ping or send fragments. */
   isWhatwg: boolean;
   canDisableDeflate: boolean;
-  connect(url: string, o: { protocols: string[]; deflate: DeflateConfig | false }): Promise<Endpoint>;
+  connect(url: string, o: { protocols: string[]; deflate: DeflateConfig | false; tls?: TlsMaterial }): Promise<Endpoint>;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -184,7 +187,7 @@ function configSkip(config: InteropConfig, isConfigurable: boolean, canDisable: 
 }
 
 /** Subject server x peer client. */
-export function serverTarget(subject: SubjectServer, peer: PeerClient, config: InteropConfig): Target {
+export function serverTarget(subject: SubjectServer, peer: PeerClient, config: InteropConfig, tls?: TlsMaterial): Target {
   let running: RunningSubjectServer | undefined;
   return {
     peer: peer.name,
@@ -198,7 +201,7 @@ export function serverTarget(subject: SubjectServer, peer: PeerClient, config: I
     skip: configSkip(config, peer.isConfigurable, peer.canDisableDeflate, peer.name),
     async before() {
       await peer.start?.();
-      running = await subject.start({ deflate: config.ours });
+      running = await subject.start({ deflate: config.ours, tls });
     },
     async after() {
       await running?.stop();
@@ -209,7 +212,7 @@ export function serverTarget(subject: SubjectServer, peer: PeerClient, config: I
       if (!running) throw new Error('target not started');
       const connection = running.nextConnection();
       const peerConnection = await withTimeout(
-        peer.connect(running.url, { protocols, deflate: config.peer }),
+        peer.connect(running.url, { protocols, deflate: config.peer, tls }),
         10_000,
         `${peer.name} connecting`,
       );
@@ -229,7 +232,7 @@ export function serverTarget(subject: SubjectServer, peer: PeerClient, config: I
 }
 
 /** Subject client x peer server. */
-export function clientTarget(subject: SubjectClient, peer: PeerServer, config: InteropConfig): Target {
+export function clientTarget(subject: SubjectClient, peer: PeerServer, config: InteropConfig, tls?: TlsMaterial): Target {
   let running: RunningPeerServer | undefined;
   return {
     peer: peer.name,
@@ -246,7 +249,7 @@ export function clientTarget(subject: SubjectClient, peer: PeerServer, config: I
         ? `${subject.name} cannot turn permessage-deflate off`
         : undefined),
     async before() {
-      running = await peer.start({ deflate: config.peerWhenSockwaveIsClient ?? config.peer });
+      running = await peer.start({ deflate: config.peerWhenSockwaveIsClient ?? config.peer, tls });
     },
     async after() {
       await running?.stop();
@@ -254,7 +257,7 @@ export function clientTarget(subject: SubjectClient, peer: PeerServer, config: I
     async open({ protocols }) {
       if (!running) throw new Error('target not started');
       const subjectEnd = await withTimeout(
-        subject.connect(running.url, { protocols, deflate: config.ours }),
+        subject.connect(running.url, { protocols, deflate: config.ours, tls }),
         10_000,
         `${subject.name} connecting`,
       );

@@ -1,12 +1,13 @@
 """python3-websockets echo-bot client for the interop suite.
 
 Usage: bot_client.py URL [--compression deflate|none] [--deflate-params JSON]
-                         [--subprotocols a,b] [--origin O]
+                         [--subprotocols a,b] [--origin O] [--cafile PEM]
 Prints {"event":"open",...} after the handshake, {"event":"closed",...} at the
 end (or {"event":"connect-error",...}), then exits.
 """
 import argparse
 import asyncio
+import ssl
 
 import websockets
 
@@ -20,6 +21,7 @@ async def main():
     parser.add_argument("--deflate-params", default="")
     parser.add_argument("--subprotocols", default="")
     parser.add_argument("--origin", default=None)
+    parser.add_argument("--cafile", default=None, help="trust this CA for wss://")
     args = parser.parse_args()
     compression, extensions = deflate_factories("client", args.compression, args.deflate_params)
     subprotocols = [p for p in args.subprotocols.split(",") if p] or None
@@ -33,6 +35,7 @@ async def main():
             max_size=None,
             ping_interval=None,
             open_timeout=10,
+            **({"ssl": ssl.create_default_context(cafile=args.cafile)} if args.cafile else {}),
         )
     except Exception as error:
         emit(event="connect-error", error=repr(error))

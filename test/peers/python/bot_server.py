@@ -1,13 +1,14 @@
 """python3-websockets echo-bot server for the interop suite.
 
 Usage: bot_server.py [--compression deflate|none] [--deflate-params JSON]
-                     [--subprotocols a,b]
+                     [--subprotocols a,b] [--certfile PEM --keyfile PEM]
 Prints {"event":"listening","port":N} once bound to 127.0.0.1 on port 0, then
 one JSON line per connection event (see bot.py). Exits on stdin EOF.
 """
 import argparse
 import asyncio
 import itertools
+import ssl
 import sys
 
 import websockets
@@ -20,7 +21,13 @@ async def main():
     parser.add_argument("--compression", default="deflate")
     parser.add_argument("--deflate-params", default="")
     parser.add_argument("--subprotocols", default="")
+    parser.add_argument("--certfile", default=None, help="serve wss:// with this certificate")
+    parser.add_argument("--keyfile", default=None)
     args = parser.parse_args()
+    tls = None
+    if args.certfile:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.certfile, args.keyfile)
     compression, extensions = deflate_factories("server", args.compression, args.deflate_params)
     subprotocols = [p for p in args.subprotocols.split(",") if p] or None
     ids = itertools.count(1)
@@ -40,6 +47,7 @@ async def main():
         subprotocols=subprotocols,
         max_size=None,
         ping_interval=None,
+        ssl=tls,
     )
     emit(event="listening", port=server.sockets[0].getsockname()[1])
     loop = asyncio.get_running_loop()
