@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { clientFrame, closeFrame, connectTcp, Op, rawWebSocket, readHead, upgradeRequest, whenClosed } from './support/raw-client.js';
+import { clientFrame, closeFrame, connectTcp, Op, rawWebSocket, readHead, upgradeRequest, whenClosed, type RawConnection } from './support/raw-client.js';
 import { sleep, startServerProcess, type ServerHandle } from './support/server-handle.js';
 import { note } from './support/report.js';
 
@@ -118,13 +118,12 @@ describe('heartbeat', () => {
     await withServer({ heartbeat: { intervalMs: 300, timeoutMs: 300 } }, async (server) => {
       // The raw client never answers pings (no automatic pong); the lively one does.
       const silent = await rawWebSocket(server.port);
-      const pongs: import('node:net').Socket[] = [];
-      const lively = await rawWebSocket(server.port, {
+      let lively: RawConnection | undefined;
+      lively = await rawWebSocket(server.port, {
         onFrame: (frame) => {
-          if (frame.opcode === Op.ping) pongs[0]?.write(clientFrame(Op.pong, frame.payload));
+          if (frame.opcode === Op.ping) lively?.socket.write(clientFrame(Op.pong, frame.payload));
         },
       });
-      pongs.push(lively.socket);
       const closedAfter = await whenClosed(silent.socket, 5000);
       note(t, `silent peer dropped after ${closedAfter.toFixed(0)} ms (interval 300 ms + timeout 300 ms)`);
       assert.ok(closedAfter <= 2000);
