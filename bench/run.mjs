@@ -14,6 +14,7 @@
 //   --servers a,b       servers/clients to run (the ws baseline is always kept)
 //   --json PATH         also write all samples as JSON
 //   --md PATH           also write the printed report (markdown) to PATH
+//   --node-flags "..."  extra node flags for the server processes (e.g. "--max-semi-space-size=1")
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -38,6 +39,7 @@ const ONLY = opt('--only', '')?.split(',').filter(Boolean) ?? [];
 const SERVER_FILTER = opt('--servers', '')?.split(',').filter(Boolean) ?? [];
 const JSON_OUT = opt('--json', path.join(here, 'results', 'last-run.json'));
 const MD_OUT = opt('--md', '');
+const NODE_FLAGS = opt('--node-flags', '').split(' ').filter(Boolean);
 const BASELINE = 'ws';
 const report = [];
 /** Prints a report line and keeps it for --md. */
@@ -161,7 +163,7 @@ async function stop(child) {
 
 async function startServer(name, flags) {
   const s = SERVERS[name];
-  const child = pinned(0, s.file, ['--expose-gc', path.join(here, s.file), ...flags], s.env);
+  const child = pinned(0, s.file, ['--expose-gc', ...NODE_FLAGS, path.join(here, s.file), ...flags], s.env);
   const m = await child.lines(/^READY (\d+) ?(.*)$/, 15_000);
   if (!m) {
     await stop(child);
@@ -330,7 +332,7 @@ async function main() {
   const cpuModel = (fs.readFileSync('/proc/cpuinfo', 'latin1').match(/model name\s*:\s*(.*)/) ?? [])[1];
   log(`# sockwave bench ${new Date().toISOString()}`);
   log(`node ${process.version}, nproc ${os.cpus().length}, ${cpuModel}, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  log(`rounds ${ROUNDS}, warm-up ${WARMUP} ms, window ${DURATION} ms; servers on core 0, load generator on core 1`);
+  log(`rounds ${ROUNDS}, warm-up ${WARMUP} ms, window ${DURATION} ms; servers on core 0, load generator on core 1${NODE_FLAGS.length ? `; server node flags ${NODE_FLAGS.join(' ')}` : ''}`);
   log(`command: node bench/run.mjs ${argv.join(' ')}`);
   const workloads = WORKLOADS.filter((w) => !ONLY.length || ONLY.includes(w.id));
   const all = { date: new Date().toISOString(), node: process.version, cpuModel, rounds: ROUNDS, durationMs: DURATION, warmupMs: WARMUP, workloads: {} };
