@@ -404,6 +404,10 @@ export class WebSocketServer extends EventEmitter {
       response = buildRejectResponse(500);
     }
     socket.end(response);
+    // Discard what the client pipelined after its request (early frames):
+    // closing with unread input would send an RST that can destroy our
+    // answer before the client reads it.
+    socket.resume();
     socket.destroySoon();
   }
 

@@ -334,3 +334,11 @@ test('close(cb) keeps ws semantics: no new connections, callback once the server
   await within(closed);
   assert.equal(isClosed, true);
 });
+
+test('a rejected client that pipelined frames after its request still reads the HTTP answer', async () => {
+  const { wss, port } = await startServer({ allowedOrigins: ['https://ok.example'] });
+  const frames = Buffer.alloc(256 * 1024, 0x82);
+  const answer = await rawExchange(port, Buffer.concat([Buffer.from(upgradeRequest({ Origin: 'https://evil.example' })), frames]));
+  assert.match(answer, /^HTTP\/1\.1 403 /);
+  await wss.close({ timeoutMs: 1000 });
+});
