@@ -243,6 +243,9 @@ process.on('message', (message: { id: number } & Command) => {
   );
 });
 
+// The parent (a test or script) died without stopping us: do not linger as an orphan server.
+process.once('disconnect', () => process.exit(0));
+
 server.once('listening', () => {
   const { port } = server.address() as { port: number };
   process.send?.({ event: 'listening', port, memory: memory() });
