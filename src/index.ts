@@ -30,7 +30,6 @@ export type {
   SendData,
   SocketSendOptions,
 } from './node/socket.js';
-export { SERVER_DEFAULTS } from './node/server-options.js';
 export type { HeartbeatOptions } from './node/heartbeat.js';
 export type { OriginRule } from './node/origin-policy.js';
 export {
