@@ -576,9 +576,11 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
   #onCloseTimer(): void {
     const entry = this.#closeEntry as TimerEntry & { lastBuffered: number };
     const buffered = this.bufferedAmount;
-    // The timeout measures silence, not transfer time: while queued data
-    // (sent before close()) is still draining to a reading peer, wait on.
-    if (buffered > 0 && buffered < entry.lastBuffered) {
+    // The timeout measures silence, not transfer time: while data queued
+    // before close() still drains to a reading peer, wait on; once our queue
+    // emptied (the close frame is in the kernel), the peer gets one more full
+    // period to read what the kernel holds and answer.
+    if (entry.lastBuffered > 0 && buffered < entry.lastBuffered) {
       entry.lastBuffered = buffered;
       sharedWheel.schedule(entry, this.#closeTimeoutMs);
       return;

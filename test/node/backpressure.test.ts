@@ -226,3 +226,30 @@ test('a flooding client does not starve normal clients: their echo latency stays
   for (const client of clients) client.close();
   await wss.close({ timeoutMs: 1000 });
 });
+
+test('the close timeout measures silence, not transfer time: a slow but reading peer gets everything, then the close', async () => {
+  const closeTimeoutMs = 500;
+  const { wss, port } = await startServer({ heartbeat: false, closeTimeoutMs });
+  const connected = once(wss, 'connection');
+  const { raw, frames } = await lazyReader(port);
+  const [socket] = (await within(connected)) as [WebSocket];
+  const closed = closeEvent(socket);
+  // 24 MiB: far more than the kernel buffers (about 4 MiB on loopback), so
+  // most of it waits in our queue while the peer reads slowly.
+  const count = 384;
+  for (let i = 0; i < count; i++) socket.send(numbered(i, 64 * 1024));
+  socket.close(1000, 'all sent');
+  raw.on('data', () => {
+    raw.pause();
+    setTimeout(() => raw.resume(), 2);
+  });
+  const started = performance.now();
+  raw.resume();
+  const [code] = await within(closed, 20_000);
+  const elapsed = performance.now() - started;
+  assert.equal(frames().length, count, 'every message queued before close() arrived');
+  assert.ok(elapsed > closeTimeoutMs, `the transfer took ${elapsed.toFixed(0)} ms, longer than closeTimeoutMs`);
+  assert.ok(code === 1006 || code === 1005 || code === 1000, `close code ${code}`);
+  raw.destroy();
+  await wss.close({ timeoutMs: 500 });
+});
