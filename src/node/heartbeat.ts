@@ -24,7 +24,7 @@ export interface HeartbeatOptions {
 /** What the liveness tracker needs from a socket. */
 export interface LivenessTarget {
   sendHeartbeatPing(): void;
-  onHeartbeatTimeout(): void;
+  onHeartbeatTimeout(timeoutMs: number): void;
   onIdleTimeout(): void;
 }
 
@@ -82,7 +82,7 @@ export class Liveness implements TimerEntry {
       return;
     }
     if (this.#pingSentAt >= 0) {
-      this.#target.onHeartbeatTimeout();
+      this.#target.onHeartbeatTimeout(heartbeat.timeoutMs);
       return;
     }
     this.#pingSentAt = performance.now();

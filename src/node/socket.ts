@@ -421,8 +421,8 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
   }
 
   /** @internal */
-  onHeartbeatTimeout(): void {
-    this.#emitError(new TimeoutError('heartbeat', 0));
+  onHeartbeatTimeout(timeoutMs: number): void {
+    this.#emitError(new TimeoutError('heartbeat', timeoutMs));
     this.terminate();
   }
 
