@@ -25,7 +25,7 @@ import { negotiateServer, type DeflateParams } from '../core/deflate-params.js';
 import { encodeFrame, Opcode } from '../core/frame.js';
 import { ReadyState } from '../core/events.js';
 import { createDeflateCompressor } from './deflate.js';
-import { attachSocket, sendPreparedFrame, WebSocket } from './socket.js';
+import { attachSocket, isAttached, sendPreparedFrame, WebSocket } from './socket.js';
 import { isBinaryMessage, toPayload, type SendData } from './send-data.js';
 import { resolveServerOptions, SERVER_DEFAULTS, type ResolvedServerOptions, type ServerOptions } from './server-options.js';
 import { isOriginAllowed } from './origin-policy.js';
@@ -223,6 +223,7 @@ export class WebSocketServer extends EventEmitter {
    */
   handleUpgrade(req: IncomingMessage, duplex: Duplex, head: Buffer, cb: UpgradeCallback): void {
     const socket = duplex as Socket;
+    if (isAttached(socket)) throw new Error('handleUpgrade() was called more than once with the same socket');
     socket.on('error', ignoreError);
     const o = this.options;
     const pending = this.#guard.track(socket);

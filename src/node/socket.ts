@@ -133,6 +133,10 @@ export function registerClientStarter(starter: ClientStarter): void {
 export let attachSocket: (ws: WebSocket, transport: NetSocket, head: Buffer, options: AttachOptions) => void;
 export let setConnecting: (ws: WebSocket, hooks: ConnectingHooks) => void;
 export let failConnecting: (ws: WebSocket, error: Error) => void;
+/** True when `transport` already carries a WebSocket (handleUpgrade called twice for one socket). */
+export function isAttached(transport: object): boolean {
+  return (transport as Transport)[kSocket] !== undefined;
+}
 /** Writes an encoded frame (server role, unmasked) as if send(payload) was called. Returns send()'s value. */
 export let sendPreparedFrame: (ws: WebSocket, frame: readonly Buffer[], payload: Buffer | string, isBinary: boolean) => boolean;
 

@@ -342,3 +342,26 @@ test('a rejected client that pipelined frames after its request still reads the 
   assert.match(answer, /^HTTP\/1\.1 403 /);
   await wss.close({ timeoutMs: 1000 });
 });
+
+test('handleUpgrade refuses a socket it already upgraded', async () => {
+  const wss = new WebSocketServer({ noServer: true });
+  const server = http.createServer();
+  let secondCall: unknown;
+  server.on('upgrade', (req, socket, head) => {
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      try {
+        wss.handleUpgrade(req, socket, head, () => {});
+      } catch (error) {
+        secondCall = error;
+      }
+      ws.close();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const client = new WS(`ws://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+  await within(once(client, 'close'));
+  assert.match(String(secondCall), /more than once/);
+  await wss.close();
+  server.close();
+});
