@@ -737,10 +737,13 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
     if (ws === undefined) return;
     ws.#discardBatch();
     const conn = ws.#conn as Connection;
-    conn.transportClosed();
-    // The core reports 'closed' from transportClosed(); make sure the app
-    // hears 'close' even if it did not (e.g. a core bug), with 1006.
-    if (!ws.#isClosedEmitted) ws.#emitClose(1006, '');
+    try {
+      conn.transportClosed();
+    } finally {
+      // The core reports 'closed' from transportClosed(); make sure the app
+      // hears 'close' even if it did not (e.g. a core bug), with 1006.
+      if (!ws.#isClosedEmitted) ws.#emitClose(1006, '');
+    }
   }
 
   static #onTransportError(this: Transport): void {
