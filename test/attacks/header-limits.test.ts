@@ -109,7 +109,7 @@ describe('linear-time parsing of long Sec-WebSocket-Protocol / Sec-WebSocket-Ext
       let statuses = '';
       for (const size of [256 * 1024, 1024 * 1024]) {
         const runs: number[] = [];
-        for (let i = 0; i < 2; i++) {
+        for (let i = 0; i < 3; i++) {
           const result = await send(server.port, upgradeRequest({ headers: [[header, make(size)]] }));
           runs.push(result.ms);
           statuses += `${result.status} `;
@@ -121,8 +121,8 @@ describe('linear-time parsing of long Sec-WebSocket-Protocol / Sec-WebSocket-Ext
       const large = timings[1024 * 1024];
       note(t, `${header} ${label}: 256 KiB ${small.toFixed(1)} ms, 1 MiB ${large.toFixed(1)} ms (statuses ${statuses.trim()})`);
       assert.ok(large < 1000, `1 MiB answered in ${large.toFixed(0)} ms (< 1000 ms)`);
-      // 4x the input: linear ~4x, quadratic ~16x. Below 50 ms the ratio is noise.
-      if (large > 50) assert.ok(large / small < 10, `scaling ${small.toFixed(1)} -> ${large.toFixed(1)} ms looks superlinear`);
+      // 4x the input: linear ~4x, quadratic ~16x. Below 100 ms the ratio is mostly noise.
+      if (large > 100) assert.ok(large / small < 10, `scaling ${small.toFixed(1)} -> ${large.toFixed(1)} ms looks superlinear`);
     });
   }
 
