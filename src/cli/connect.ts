@@ -34,6 +34,8 @@ const OPTIONS = {
   'binary-as': { type: 'string', default: 'hex' },
   json: { type: 'boolean', default: false },
   deflate: { type: 'boolean', default: true },
+  proxy: { type: 'string' },
+  'max-message': { type: 'string' },
   timeout: { type: 'string' },
   quiet: { type: 'boolean', short: 'q', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -53,8 +55,23 @@ export interface ConnectSettings {
   isBinary: boolean;
   format: FormatOptions;
   isDeflateOffered: boolean;
+  proxy: string | undefined;
+  maxMessageBytes: number | undefined;
   handshakeTimeoutMs: number;
   isQuiet: boolean;
+}
+
+function parseProxyUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`--proxy must be a URL like http://host:port, got '${raw}'`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`--proxy must be an http:// or https:// URL, got '${raw}'`);
+  }
+  return url.href;
 }
 
 /** Parses the command line; returns null when --help was asked. */
@@ -81,6 +98,8 @@ export function parseConnectArgs(argv: string[]): ConnectSettings | null {
     isBinary: values.binary,
     format: { binaryAs, isJson: values.json },
     isDeflateOffered: values.deflate,
+    proxy: values.proxy === undefined ? undefined : parseProxyUrl(values.proxy),
+    maxMessageBytes: parseIntegerOption('--max-message', values['max-message'], 1, 2 ** 31),
     handshakeTimeoutMs: parseIntegerOption('--timeout', values.timeout, 1, 86_400_000) ?? 10_000,
     isQuiet: values.quiet,
   };
@@ -126,6 +145,8 @@ class ConnectSession {
         tls: this.s.isTlsChecked ? undefined : { rejectUnauthorized: false },
         perMessageDeflate: this.s.isDeflateOffered ? undefined : false,
         handshakeTimeoutMs: this.s.handshakeTimeoutMs,
+        proxy: this.s.proxy,
+        maxMessageBytes: this.s.maxMessageBytes,
       });
     } catch (error) {
       // Invalid options are reported synchronously (e.g. a bad header value).

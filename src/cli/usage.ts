@@ -38,6 +38,9 @@ Options:
                               or utf8
       --json                  pretty-print text messages that are JSON
       --no-deflate            do not offer permessage-deflate compression
+      --proxy URL             reach the server through an HTTP(S) proxy
+                              (http://[user:pass@]host:port, CONNECT)
+      --max-message BYTES     largest message accepted (default 16777216)
       --timeout MS            opening handshake timeout (default 10000)
   -q, --quiet                 no status lines on stderr
   -h, --help                  show this help

@@ -155,6 +155,39 @@ describe('sockwave connect', { timeout: 55_000 }, () => {
     assert.equal(r.stdout, 'still here\n');
   });
 
+  test('--proxy tunnels through an HTTP CONNECT proxy and --max-message limits what we accept', async () => {
+    const { createServer } = await import('node:http');
+    const { connect: tcp } = await import('node:net');
+    const tunnels: string[] = [];
+    const proxy = createServer();
+    proxy.on('connect', (req, client, head) => {
+      tunnels.push(`${req.url} ${req.headers['proxy-authorization'] ?? ''}`);
+      const [host, port] = (req.url ?? '').split(':');
+      const upstream = tcp(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client).pipe(upstream);
+      });
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    proxy.listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    try {
+      const proxyUrl = `http://user:secret@127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const r = await runCli(['connect', `${base}/echo`, '--proxy', proxyUrl, '-x', 'via proxy', '-w', '600']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, 'via proxy\n');
+      assert.deepEqual(tunnels, [`${new URL(base).host} Basic ${Buffer.from('user:secret').toString('base64')}`]);
+
+      const small = await runCli(['connect', `${base}/echo`, '--max-message', '4', '-x', 'too long', '-w', '2000']);
+      assert.equal(small.code, 3, 'a message over the limit fails the connection: abnormal for scripts');
+      assert.match(small.stderr, /\nerror: message of at least 8 bytes exceeds the limit of 4 bytes \(SW_MESSAGE_TOO_LARGE\)\n/);
+    } finally {
+      proxy.close();
+    }
+  });
+
   test('a peer closing with an error code exits 3 and prints the code and reason', async () => {
     const r = await runCli(['connect', `${base}/fail`]);
     assert.equal(r.code, 3);
