@@ -8,6 +8,7 @@
  */
 import { WebSocket } from './node/socket.js';
 import { WebSocketServer } from './node/server.js';
+import { createWebSocketStream } from './node/stream.js';
 // Registers the client so `new WebSocket(url)` connects.
 import './node/client.js';
 
@@ -15,12 +16,14 @@ type WsCompatible = typeof WebSocket & {
   Server: typeof WebSocketServer;
   WebSocketServer: typeof WebSocketServer;
   WebSocket: typeof WebSocket;
+  createWebSocketStream: typeof createWebSocketStream;
 };
 
 const compatible = WebSocket as WsCompatible;
 compatible.Server = WebSocketServer;
 compatible.WebSocketServer = WebSocketServer;
 compatible.WebSocket = WebSocket;
+compatible.createWebSocketStream = createWebSocketStream;
 
 export default compatible;
-export { WebSocket, WebSocketServer };
+export { WebSocket, WebSocketServer, createWebSocketStream };

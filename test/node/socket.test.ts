@@ -389,3 +389,26 @@ test('after a 1009 raised while inflating a continuation frame the server still 
   raw.destroy();
   await wss.close({ timeoutMs: 500 });
 });
+
+test('createWebSocketStream pipes a stream through a connection with backpressure', async () => {
+  const { createWebSocketStream } = await import('../../src/ws.js');
+  const { pipeline } = await import('node:stream/promises');
+  const { Readable, Writable } = await import('node:stream');
+  const { wss, client, socket } = await serverAndClient();
+  // The ws client echoes; the stream runs over the sockwave server socket.
+  client.on('message', (data: Buffer) => client.send(data));
+  const stream = createWebSocketStream(socket);
+  const chunks = Array.from({ length: 200 }, (_, i) => Buffer.alloc(10_000, i % 256));
+  let received = 0;
+  const sink = new Writable({
+    highWaterMark: 1024,
+    write(chunk: Buffer, _encoding, callback) {
+      received += chunk.length;
+      if (received === 200 * 10_000) stream.end();
+      setImmediate(callback);
+    },
+  });
+  await within(Promise.all([pipeline(Readable.from(chunks), stream, { end: false }), pipeline(stream, sink)]), 10_000);
+  assert.equal(received, 200 * 10_000);
+  await wss.close({ timeoutMs: 1000 });
+});
