@@ -464,7 +464,8 @@ export class WebSocketServer extends EventEmitter {
     // hold the server open.
     if (this.#isOwnServer) (this.#server as http.Server).closeAllConnections();
     await serverClosed;
-    if (!wasClosed) this.#finishClose();
+    if (wasClosed) this.#state = CLOSED;
+    else this.#finishClose();
   }
 
   #stopAccepting(done: () => void): void {
