@@ -19,13 +19,10 @@
  *   deflate with 9 bits; zlib never references more than 512 - 262 = 250
  *   bytes back with that window, which a 256-byte peer window covers (see
  *   core/deflate-params.ts).
- * - A process-wide queue bounds concurrent zlib operations (option
- *   `concurrency`, default 10): async zlib work runs on libuv's thread pool
- *   (4 threads by default, shared with fs and dns); letting every connection
- *   start an operation at once piles up buffers and memory fragmentation
- *   (ws#1202) without finishing anything sooner. close() drops the
- *   connection's queued jobs and frees its slot at once, so thousands of
- *   connections closing together cannot stall the queue (ws#1617).
+ * - A process-wide queue bounds concurrent zlib operations (zlib-queue.ts);
+ *   each direction of a connection is a lane of ordered jobs (zlib-lane.ts).
+ *   close() drops the connection's queued jobs and frees its slot at once, so
+ *   thousands of connections closing together cannot stall the queue (ws#1617).
  *
  * Callback contract: every compress/decompress callback is called exactly
  * once; after close() the outstanding ones get a ConnectionClosedError on the
@@ -39,167 +36,16 @@ import {
   type PerMessageDeflateOptions,
   type ResolvedDeflateOptions,
 } from '../core/deflate-params.js';
-import { ConnectionClosedError, ErrorCode, MessageTooLargeError, ProtocolError } from '../core/errors.js';
+import { ErrorCode, MessageTooLargeError, ProtocolError } from '../core/errors.js';
+import { queueFor } from './zlib-queue.js';
+import { Lane, type Done, type Task } from './zlib-lane.js';
+
+export { zlibQueueStats } from './zlib-queue.js';
 
 /** RFC 7692 §7.2.1: the empty stored block a sync flush ends with. */
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 /** An empty stored block's header byte: with TRAILER appended, an empty message. */
 const EMPTY_MESSAGE = Buffer.from([0x00]);
-
-// --- the process-wide bound on concurrent zlib operations ------------------
-
-interface QueuedJob {
-  run(): void;
-  isCancelled: boolean;
-}
-
-/** FIFO with a bounded number of running jobs. Cancelled jobs are skipped without taking a slot. */
-class ZlibQueue {
-  readonly concurrency: number;
-  #running = 0;
-  #jobs: QueuedJob[] = [];
-  #head = 0;
-
-  constructor(concurrency: number) {
-    this.concurrency = concurrency;
-  }
-
-  get running(): number {
-    return this.#running;
-  }
-
-  /** Jobs waiting for a slot (cancelled ones not yet skipped included). */
-  get queued(): number {
-    return this.#jobs.length - this.#head;
-  }
-
-  add(job: QueuedJob): void {
-    if (this.#running < this.concurrency) {
-      this.#running++;
-      job.run();
-    } else {
-      this.#jobs.push(job);
-    }
-  }
-
-  /** A running job finished or was cancelled: start the next live one. */
-  release(): void {
-    this.#running--;
-    while (this.#running < this.concurrency && this.#head < this.#jobs.length) {
-      const job = this.#jobs[this.#head];
-      this.#jobs[this.#head] = undefined as unknown as QueuedJob;
-      this.#head++;
-      if (job.isCancelled) continue;
-      this.#running++;
-      job.run();
-    }
-    // Compact now and then so the array does not grow without bound.
-    if (this.#head > 1024 && this.#head * 2 > this.#jobs.length) {
-      this.#jobs = this.#jobs.slice(this.#head);
-      this.#head = 0;
-    }
-  }
-}
-
-const queues = new Map<number, ZlibQueue>();
-
-function queueFor(concurrency: number): ZlibQueue {
-  let queue = queues.get(concurrency);
-  if (!queue) {
-    queue = new ZlibQueue(concurrency);
-    queues.set(concurrency, queue);
-  }
-  return queue;
-}
-
-/** Running and queued zlib jobs, summed over all concurrency settings (for tests and stats). */
-export function zlibQueueStats(): { running: number; queued: number } {
-  let running = 0;
-  let queued = 0;
-  for (const queue of queues.values()) {
-    running += queue.running;
-    queued += queue.queued;
-  }
-  return { running, queued };
-}
-
-// --- one direction of one connection ---------------------------------------
-
-type Done<T> = (error: Error | null, result?: T) => void;
-
-/** A job of one lane; `finish` is called exactly once. */
-interface Task extends QueuedJob {
-  isRunning: boolean;
-  isFinished: boolean;
-  start(): void;
-  fail(error: Error): void;
-}
-
-/** Jobs of one direction run one at a time and in order (zlib streams are stateful). */
-class Lane {
-  readonly #queue: ZlibQueue;
-  readonly #tasks: Task[] = [];
-  #active: Task | null = null;
-  #isClosed = false;
-
-  constructor(queue: ZlibQueue) {
-    this.#queue = queue;
-  }
-
-  push(task: Task): void {
-    if (this.#isClosed) {
-      process.nextTick(() => task.fail(closedError()));
-      return;
-    }
-    this.#tasks.push(task);
-    if (this.#active === null) this.#next();
-  }
-
-  /** Called by the active task when it finished; frees its slot and starts the next task. */
-  done(task: Task): void {
-    if (this.#active !== task) return;
-    this.#active = null;
-    if (task.isRunning) {
-      task.isRunning = false;
-      this.#queue.release();
-    }
-    if (!this.#isClosed) this.#next();
-  }
-
-  close(): void {
-    if (this.#isClosed) return;
-    this.#isClosed = true;
-    const dropped = this.#tasks.splice(0);
-    const active = this.#active;
-    this.#active = null;
-    if (active) {
-      active.isCancelled = true;
-      if (active.isRunning) {
-        active.isRunning = false;
-        this.#queue.release();
-      }
-      dropped.unshift(active);
-    }
-    if (dropped.length > 0) {
-      process.nextTick(() => {
-        for (const task of dropped) task.fail(closedError());
-      });
-    }
-  }
-
-  #next(): void {
-    const task = this.#tasks.shift();
-    if (!task) return;
-    this.#active = task;
-    this.#queue.add(task);
-  }
-}
-
-function closedError(): ConnectionClosedError {
-  return new ConnectionClosedError('connection closed before (de)compression finished');
-}
-
-// --- the compressor --------------------------------------------------------
 
 export interface DeflateCompressorOptions extends PerMessageDeflateOptions {}
 

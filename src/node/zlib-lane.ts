@@ -1,0 +1,84 @@
+/**
+ * One direction (compress or inflate) of one connection's permessage-deflate
+ * work: zlib streams are stateful, so a lane runs its jobs one at a time and
+ * in order, each taking a slot of the shared ZlibQueue while it runs. close()
+ * drops the lane's queued jobs and frees its slot at once; every dropped job
+ * learns it was cancelled on the next tick.
+ */
+import { ConnectionClosedError } from '../core/errors.js';
+import type { QueuedJob, ZlibQueue } from './zlib-queue.js';
+
+export type Done<T> = (error: Error | null, result?: T) => void;
+
+/** A job of one lane; `finish` is called exactly once. */
+export interface Task extends QueuedJob {
+  isRunning: boolean;
+  isFinished: boolean;
+  start(): void;
+  fail(error: Error): void;
+}
+
+/** Jobs of one direction run one at a time and in order (zlib streams are stateful). */
+export class Lane {
+  readonly #queue: ZlibQueue;
+  readonly #tasks: Task[] = [];
+  #active: Task | null = null;
+  #isClosed = false;
+
+  constructor(queue: ZlibQueue) {
+    this.#queue = queue;
+  }
+
+  push(task: Task): void {
+    if (this.#isClosed) {
+      process.nextTick(() => task.fail(closedError()));
+      return;
+    }
+    this.#tasks.push(task);
+    if (this.#active === null) this.#next();
+  }
+
+  /** Called by the active task when it finished; frees its slot and starts the next task. */
+  done(task: Task): void {
+    if (this.#active !== task) return;
+    this.#active = null;
+    if (task.isRunning) {
+      task.isRunning = false;
+      this.#queue.release();
+    }
+    if (!this.#isClosed) this.#next();
+  }
+
+  close(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    const dropped = this.#tasks.splice(0);
+    const active = this.#active;
+    this.#active = null;
+    if (active) {
+      active.isCancelled = true;
+      if (active.isRunning) {
+        active.isRunning = false;
+        this.#queue.release();
+      }
+      dropped.unshift(active);
+    }
+    if (dropped.length > 0) {
+      process.nextTick(() => {
+        for (const task of dropped) task.fail(closedError());
+      });
+    }
+  }
+
+  #next(): void {
+    const task = this.#tasks.shift();
+    if (!task) return;
+    this.#active = task;
+    this.#queue.add(task);
+  }
+}
+
+export function closedError(): ConnectionClosedError {
+  return new ConnectionClosedError('connection closed before (de)compression finished');
+}
+
