@@ -34,3 +34,31 @@ test('ws-style code runs unchanged on sockwave/ws', { skip, timeout: 20_000 }, a
     await wss.close({ timeoutMs: 1000 });
   }
 });
+
+test('createWebSocketStream from sockwave/ws, as the guide describes: one chunk per message, end closes', { skip, timeout: 20_000 }, async () => {
+  const specifier = 'sockwave/ws';
+  const { default: WebSocket, WebSocketServer, createWebSocketStream } = await import(specifier);
+  assert.equal(WebSocket.createWebSocketStream, createWebSocketStream);
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await once(wss, 'listening');
+  const messages: string[] = [];
+  const closed = new Promise<number>((resolve) =>
+    wss.on('connection', (socket: any) => {
+      socket.on('message', (data: Buffer) => messages.push(String(data)));
+      socket.on('close', (code: number) => resolve(code));
+      socket.send('from server');
+    }),
+  );
+  try {
+    const client = new WebSocket(`ws://127.0.0.1:${wss.address().port}`);
+    const stream = createWebSocketStream(client);
+    const [chunk] = await once(stream, 'data');
+    assert.equal(String(chunk), 'from server');
+    stream.write('one');
+    stream.end('two');
+    assert.equal(await closed, 1005, 'ending the writable side closes the connection');
+    assert.deepEqual(messages, ['one', 'two']);
+  } finally {
+    await wss.close({ timeoutMs: 1000 });
+  }
+});
