@@ -12,6 +12,11 @@
  *   the peer's close frame had no code, 1006 when none arrived.
  * - Receiving stops for good after the peer's close frame, after fail() and
  *   after EOF: later bytes are ignored (§5.5.1 "no more data frames").
+ * - Once close() queued our close frame, data frames are still parsed (header
+ *   violations still fail the connection, which then just ends: our close
+ *   frame is already out) but their payloads are discarded: no inflating,
+ *   no UTF-8 check, no message events; a partly received message is dropped.
+ *   Control frames are still handled, so the peer's close reply is seen.
  * - Once our close frame was sent and the peer's received: server emits
  *   shutdown 'end' (§7.1.1: the server closes TCP first), client
  *   'await-peer-close'. fail() and EOF emit 'end'.
@@ -314,6 +319,7 @@ export class Connection extends Receiver {
       return;
     }
     this.state = ReadyState.CLOSING;
+    this.startDiscarding();
     this.queueClose(code, reason ?? '');
   }
 

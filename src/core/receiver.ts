@@ -10,6 +10,13 @@
  * Every rule is checked as soon as the header is complete, before any of the
  * payload is buffered (RFC 6455 §5.2, §5.4, §5.5; RFC 7692 §6; limits).
  * Text is validated as it arrives, across pieces and fragments (§8.1).
+ *
+ * Once our close frame is on its way (startDiscarding()), data frames are
+ * still framed and their headers still checked, but their payloads are
+ * skipped: no unmasking, inflating, UTF-8 validation, assembly or message
+ * events (RFC 6455 §5.5.1 lets a closing endpoint discard them; WHATWG drops
+ * messages once readyState is not OPEN). The peer's close reply behind a
+ * backlog of compressed frames is then reached at parsing speed.
  */
 import { isUtf8 } from 'node:buffer';
 import { ErrorCode, MessageTooLargeError, ProtocolError, SockwaveError } from './errors.js';
@@ -68,6 +75,8 @@ export abstract class Receiver {
 
   /** False once the peer's close frame arrived, after fail() and after EOF. */
   protected isReading = true;
+  /** True once our close frame is queued: data payloads are skipped, not delivered. */
+  private isDiscarding = false;
   // The frame being parsed.
   private phase = PHASE_HEADER;
   private head: Buffer | undefined;
@@ -199,6 +208,17 @@ export abstract class Receiver {
       }
       const remaining = this.payloadLength - this.payloadReceived;
       const available = length - off;
+      if (this.isDiscarding && this.opcode < 8) {
+        // Closing: skip the payload of a data frame without touching it.
+        const skip = available < remaining ? available : remaining;
+        off += skip;
+        this.payloadReceived += skip;
+        if (this.payloadReceived === this.payloadLength) {
+          this.phase = PHASE_HEADER;
+          this.onDiscardedFrame();
+        }
+        continue;
+      }
       if (this.payloadReceived === 0 && available >= remaining) {
         // Fast path: the whole payload is inside this chunk.
         const payload = chunk.subarray(off, off + remaining);
@@ -287,7 +307,12 @@ export abstract class Receiver {
         if (rsv1 && this.compressor === undefined) return this.failProtocol('RSV1 set without a negotiated extension');
       }
       // Limits are checked here, before any payload byte is buffered.
-      if (fin && opcode !== Opcode.CONTINUATION && !rsv1) {
+      if (this.isDiscarding) {
+        // Nothing is buffered any more; only a frame no acceptable message could hold still fails.
+        const isCompressed = opcode === Opcode.CONTINUATION ? this.isMessageCompressed : rsv1;
+        const frameLimit = isCompressed ? this.compressedWireLimit() : this.limits.maxMessageBytes;
+        if (length > frameLimit) return this.failWith(new MessageTooLargeError(length, this.limits.maxMessageBytes));
+      } else if (fin && opcode !== Opcode.CONTINUATION && !rsv1) {
         if (length > this.limits.maxMessageBytes) return this.failWith(new MessageTooLargeError(length, this.limits.maxMessageBytes));
       } else {
         const assembler = (this.assembler ??= new MessageAssembler(
@@ -302,8 +327,7 @@ export abstract class Receiver {
         const isCompressed = opcode === Opcode.CONTINUATION ? this.isMessageCompressed : rsv1;
         if (isCompressed) {
           this.messageWireBytes += length;
-          const wireLimit = this.limits.maxMessageBytes + COMPRESSED_SLACK_BYTES + this.limits.maxMessageBytes / 64;
-          if (this.messageWireBytes > wireLimit) {
+          if (this.messageWireBytes > this.compressedWireLimit()) {
             return this.failWith(new MessageTooLargeError(this.messageWireBytes, this.limits.maxMessageBytes));
           }
           const error = assembler.check(0);
@@ -327,10 +351,16 @@ export abstract class Receiver {
     }
   }
 
+  /** Compressed bytes a message may take on the wire: deflate can expand incompressible data a little. */
+  private compressedWireLimit(): number {
+    return this.limits.maxMessageBytes + COMPRESSED_SLACK_BYTES + this.limits.maxMessageBytes / 64;
+  }
+
   /** A complete frame payload (unmasked). `isValidated`: its text already went through the validator. */
   private onFrame(payload: Buffer, isValidated: boolean): void {
     const opcode = this.opcode;
     if (opcode >= 8) return this.onControlFrame(opcode, payload);
+    if (this.isDiscarding) return this.onDiscardedFrame();
     if (opcode !== Opcode.CONTINUATION) {
       if (this.fin && !this.rsv1) {
         // Single-frame message: the common case, no reassembly.
@@ -354,6 +384,33 @@ export abstract class Receiver {
     }
     assembler.append(payload);
     if (this.fin) this.finishMessage();
+  }
+
+  /** A data frame skipped while closing: only the fragment sequence is tracked, so framing stays checked. */
+  private onDiscardedFrame(): void {
+    if (this.opcode !== Opcode.CONTINUATION) {
+      if (!this.fin) {
+        this.messageOpcode = this.opcode;
+        this.isMessageCompressed = this.rsv1;
+      }
+    } else if (this.fin) {
+      this.messageOpcode = 0;
+    }
+  }
+
+  /**
+   * Our close frame is on its way: from now on data payloads are skipped
+   * (see the file comment), and a partly received message is dropped. Its
+   * fragment sequence is still tracked, so its continuation frames stay
+   * valid. A decompression already running finishes; its output is dropped,
+   * and the decompressor is never fed again (its state no longer matters).
+   */
+  protected startDiscarding(): void {
+    if (this.isDiscarding) return;
+    this.isDiscarding = true;
+    this.pieces = undefined;
+    this.isValidatingPieces = false;
+    this.assembler?.reset();
   }
 
   private finishMessage(): void {
@@ -394,6 +451,11 @@ export abstract class Receiver {
   }
 
   private onInflated(error: Error | null, result: Buffer[] | undefined, isFinal: boolean): void {
+    if (this.isDiscarding) {
+      // Closing started while this frame was inflating: its output (or error) no longer matters.
+      if (isFinal) this.messageOpcode = 0;
+      return;
+    }
     if (error) {
       if (error instanceof ProtocolError) return this.failWith(error);
       if (error instanceof SockwaveError) return this.failWith(new ProtocolError(error.message, 1011, error.code));

@@ -7,8 +7,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { WebSocket as WsClient } from 'ws';
-import { rawWebSocket } from './support/raw-client.js';
-import { startServerProcess, within } from './support/server-handle.js';
+import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
+import { clientFrame, closeFrame, Op, rawWebSocket, type RawConnection } from './support/raw-client.js';
+import { sleep, startServerProcess, within } from './support/server-handle.js';
 import { note } from './support/report.js';
 
 test('close({ code, reason, timeoutMs }) closes every client, terminates unresponsive ones, and the process exits by itself', { timeout: 30_000 }, async (t) => {
@@ -70,3 +71,99 @@ test('close() with no clients resolves at once and the process exits by itself',
     await server.stop();
   }
 });
+
+test('close() while 300 compressed connections are busy inflating and deflating resolves within its timeout and the process exits (ws#1617)', { timeout: 40_000 }, async (t) => {
+  const server = await startServerProcess({ server: { heartbeat: false, perMessageDeflate: true }, mode: 'echo' });
+  const offer: Array<[string, string]> = [['Sec-WebSocket-Extensions', 'permessage-deflate; client_max_window_bits']];
+  const text = Buffer.from(Array.from({ length: 64 * 1024 }, (_, i) => 97 + ((i * 7919) % 26)));
+  const compressed = deflateRawSync(text, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).subarray(0, -4);
+  const frame = clientFrame(Op.text, compressed, { rsv1: true });
+  const clients: RawConnection[] = [];
+  let stopSending = false;
+  try {
+    const sawClose = new Set<RawConnection>();
+    for (let i = 0; i < 300; i++) {
+      const answersClose = i % 2 === 0;
+      let connection: RawConnection | undefined;
+      connection = await rawWebSocket(server.port, {
+        headers: offer,
+        onFrame: (f) => {
+          if (f.opcode !== Op.close || !connection) return;
+          sawClose.add(connection);
+          // RFC 6455 §5.5.1: after a close frame, no more data frames; half of the clients answer it.
+          if (answersClose) connection.socket.write(closeFrame(1000));
+        },
+      });
+      clients.push(connection);
+    }
+    // Every client keeps a compressed message in flight, so zlib work is queued when close() comes.
+    const pumps = clients.map(async (c) => {
+      while (!stopSending && !c.socket.destroyed && !sawClose.has(c)) {
+        if (!c.socket.write(frame)) await within(new Promise((r) => c.socket.once('drain', r)), 500, undefined);
+        await new Promise((r) => setImmediate(r));
+      }
+    });
+    await sleep(1000);
+    const result = await server.call<{ ms: number; closeCodes: Record<string, number> }>({ cmd: 'shutdown', code: 1001, reason: 'restart', timeoutMs: 2000 });
+    stopSending = true;
+    await Promise.all(pumps);
+    const exitCode = await within(server.exited, 5000, -1);
+    note(t, `close() with 300 busy compressed connections resolved after ${result.ms.toFixed(0)} ms (timeout 2000 ms); ${sawClose.size} clients received the close frame; server close codes ${JSON.stringify(result.closeCodes)}; child exit ${exitCode}`);
+    // No timed assertion (team rule): a zlib stall shows as close() never resolving (the test timeout) or as a child that does not exit.
+    const closed = Object.values(result.closeCodes).reduce((sum, n) => sum + n, 0);
+    assert.equal(closed, 300, 'every connection closed (cleanly or terminated at the timeout)');
+    assert.equal(exitCode, 0, 'exited by itself');
+  } finally {
+    stopSending = true;
+    for (const c of clients) c.socket.destroy();
+    await server.stop();
+  }
+});
+
+test(
+  'after close(), compressed messages queued behind the close are discarded without inflating: a backlog does not delay the closing handshake',
+  { timeout: 40_000 },
+  async (t) => {
+    // Inflating the backlog takes seconds (~0.6 ms per 64 KiB message); with a 1.5 s close timeout the
+    // handshake only ends cleanly (1000, not 1006) when the backlog behind our close frame is skipped.
+    const server = await startServerProcess({ server: { heartbeat: false, perMessageDeflate: true, closeTimeoutMs: 1500 }, mode: 'sink' });
+    try {
+      const text = Buffer.from(Array.from({ length: 64 * 1024 }, (_, i) => 97 + ((i * 7919) % 26)));
+      const frame = clientFrame(Op.text, deflateRawSync(text, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).subarray(0, -4), { rsv1: true });
+      let sent = 0;
+      let sawClose = false;
+      let connection: RawConnection | undefined;
+      connection = await rawWebSocket(server.port, {
+        headers: [['Sec-WebSocket-Extensions', 'permessage-deflate']],
+        onFrame: (f) => {
+          if (f.opcode === Op.close && !sawClose) {
+            sawClose = true;
+            connection?.socket.write(closeFrame(1000));
+          }
+        },
+      });
+      const flooding = (async () => {
+        const until = performance.now() + 200;
+        while (performance.now() < until && !sawClose) {
+          sent++;
+          if (!connection.socket.write(frame)) await within(new Promise((r) => connection!.socket.once('drain', r)), 100, undefined);
+          await new Promise((r) => setImmediate(r));
+        }
+      })();
+      await flooding;
+      const result = await server.call<{ ms: number; codes: number[] }>({ cmd: 'close-all', code: 1000, reason: '' }, 30_000);
+      const { counters } = await server.call<{ counters: { messages: number } }>({ cmd: 'stats' });
+      note(
+        t,
+        `closing handshake with a compressed backlog took ${result.ms.toFixed(0)} ms (codes ${result.codes.join(',')}); ` +
+          `${sent} messages sent, ${counters.messages} delivered before the close, the rest discarded unread`,
+      );
+      connection.socket.destroy();
+      assert.ok(sawClose, 'the client received the close frame');
+      assert.deepEqual(result.codes, [1000], "the peer's close reply was reached within the close timeout: a clean close");
+      assert.ok(counters.messages < sent, 'messages behind our close frame were discarded, not inflated');
+    } finally {
+      await server.stop();
+    }
+  },
+);
