@@ -9,7 +9,9 @@
  * decompression bomb; permessage-deflate is on unless --no-deflate),
  * delivered in random chunk sizes. Every 2 s a canary client must still
  * complete a handshake and an echo. At the end it prints a JSON summary
- * (inputs tried, answers seen, max RSS, memory before/after) and exits 1 if
+ * (inputs tried, connections, how each ended: HTTP status, close code, FIN
+ * or reset; server memory at start, peak and end after a forced GC; the
+ * server's own counters) and exits 1 if
  * the server died, a canary failed or memory did not come back down. The
  * last inputs are saved to a file when something went wrong, for replay.
  */
@@ -215,17 +217,28 @@ async function run(input: Input, port: number): Promise<void> {
     count('tcp-connect-failed');
     return;
   }
-  socket.on('error', () => undefined);
+  // How the connection ended, seen from the TCP side: a reset, the server's FIN, or still open when we gave up.
+  let errorCode: string | undefined;
+  let sawFin = false;
+  socket.on('error', (error: NodeJS.ErrnoException) => (errorCode ??= error.code ?? 'error'));
+  socket.on('end', () => (sawFin = true));
+  const transport = () =>
+    errorCode ? `reset/error (${errorCode})` : sawFin ? 'server FIN' : socket.destroyed ? 'closed' : 'still open (we destroyed it)';
   try {
     if (input.head) {
       socket.write(input.head);
       const head = await readHead(socket, 2000).catch(() => undefined);
       if (!head) {
         count('handshake: no answer');
+        count(`transport: ${transport()}`);
         return;
       }
       count(`handshake: ${head.status}`);
-      if (head.status !== 101) return;
+      if (head.status !== 101) {
+        await within(new Promise((r) => socket.once('close', r)), 150, undefined);
+        count(`transport: ${transport()}`);
+        return;
+      }
       const reader = new FrameReader();
       let closeCode: number | undefined;
       const onData = (chunk: Buffer) => {
@@ -243,6 +256,7 @@ async function run(input: Input, port: number): Promise<void> {
       await writeChunked(socket, input.body, input.chunking);
       await within(new Promise((r) => socket.once('close', r)), 150, undefined);
       count(`close code: ${closeCode ?? 'none (still open or TCP only)'}`);
+      count(`transport: ${transport()}`);
     } else {
       socket.resume();
       await writeChunked(socket, input.body, input.chunking);
@@ -258,6 +272,7 @@ async function run(input: Input, port: number): Promise<void> {
         'no answer within 150 ms',
       );
       count(`pre-handshake: ${answer.slice(0, 40)}`);
+      count(`transport: ${transport()}`);
     }
   } finally {
     socket.destroy();
@@ -297,6 +312,7 @@ async function main() {
   let canaries = 0;
   let canaryFailures = 0;
   let maxRss = baseline.rss;
+  let maxHeap = baseline.heapUsed;
   let serverDied = false;
   void server.exited.then(() => (serverDied = true));
 
@@ -314,7 +330,10 @@ async function main() {
       await sleep(2000);
       if (serverDied) break;
       const memory = await server.memory().catch(() => undefined);
-      if (memory) maxRss = Math.max(maxRss, memory.peakRss);
+      if (memory) {
+        maxRss = Math.max(maxRss, memory.peakRss);
+        maxHeap = Math.max(maxHeap, memory.peakHeapUsed);
+      }
       canaries++;
       if (!(await canary(server.port))) canaryFailures++;
       process.stderr.write(`\r${tried} inputs, max rss ${mb(maxRss)}, canary failures ${canaryFailures}   `);
@@ -327,7 +346,10 @@ async function main() {
   const alive = !serverDied && (await canary(server.port));
   const after = serverDied ? undefined : await server.memory();
   const stats = serverDied ? undefined : await server.stats();
-  if (after) maxRss = Math.max(maxRss, after.peakRss);
+  if (after) {
+    maxRss = Math.max(maxRss, after.peakRss);
+    maxHeap = Math.max(maxHeap, after.peakHeapUsed);
+  }
   const memoryBack = after !== undefined && after.heapUsed - baseline.heapUsed < 32 * MiB && after.external - baseline.external < 32 * MiB;
   const summary = {
     seconds: SECONDS,
@@ -335,6 +357,8 @@ async function main() {
     deflate: DEFLATE,
     inputsTried: tried,
     inputsPerSecond: Math.round(tried / SECONDS),
+    // One TCP connection per input, plus the canaries and the final liveness check.
+    connections: tried + canaries + 1,
     serverStillUp: alive,
     canaries,
     canaryFailures,
@@ -343,6 +367,7 @@ async function main() {
       maxRss: mb(maxRss),
       afterRss: after ? mb(after.rss) : 'n/a',
       baselineHeap: mb(baseline.heapUsed),
+      maxHeap: mb(maxHeap),
       afterHeap: after ? mb(after.heapUsed) : 'n/a',
       baselineExternal: mb(baseline.external),
       afterExternal: after ? mb(after.external) : 'n/a',
@@ -350,6 +375,8 @@ async function main() {
     },
     serverStats: stats?.stats,
     serverDiagnostics: stats?.diagnostics,
+    serverRejectedStatuses: stats?.rejectedStatuses,
+    serverCloseCodes: stats?.closeCodes,
     outcomes: Object.fromEntries([...outcomes.entries()].sort((a, b) => b[1] - a[1])),
   };
   console.log(JSON.stringify(summary, null, 2));

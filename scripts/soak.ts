@@ -224,6 +224,7 @@ async function main() {
   const deadline = Date.now() + SECONDS * 1000;
   let nextId = 1;
   let maxRss = baseline.rss;
+  let maxHeap = baseline.heapUsed;
   let maxConnections = 0;
   let serverDied = false;
   void server.exited.then(() => (serverDied = true));
@@ -237,7 +238,10 @@ async function main() {
       await sleep(5000);
       const memory = await server.memory().catch(() => undefined);
       const stats = await server.stats().catch(() => undefined);
-      if (memory) maxRss = Math.max(maxRss, memory.peakRss);
+      if (memory) {
+        maxRss = Math.max(maxRss, memory.peakRss);
+        maxHeap = Math.max(maxHeap, memory.peakHeapUsed);
+      }
       if (stats) maxConnections = Math.max(maxConnections, stats.stats.connections);
       process.stderr.write(
         `\r${Math.round((deadline - Date.now()) / 1000)} s left: ${totals.started} connections, ${stats?.stats.connections ?? '?'} open, ` +
@@ -258,7 +262,10 @@ async function main() {
     await sleep(1000);
     after = await server.memory();
   }
-  if (after) maxRss = Math.max(maxRss, after.peakRss);
+  if (after) {
+    maxRss = Math.max(maxRss, after.peakRss);
+    maxHeap = Math.max(maxHeap, after.peakHeapUsed);
+  }
   const memoryBack =
     after !== undefined && after.heapUsed - baseline.heapUsed < 16 * MiB && after.external - baseline.external < 16 * MiB;
   const ok =
@@ -307,6 +314,7 @@ async function main() {
       maxRss: mb(maxRss),
       afterRss: after ? mb(after.rss) : 'n/a',
       baselineHeap: mb(baseline.heapUsed),
+      maxHeap: mb(maxHeap),
       afterHeap: after ? mb(after.heapUsed) : 'n/a',
       baselineExternal: mb(baseline.external),
       afterExternal: after ? mb(after.external) : 'n/a',

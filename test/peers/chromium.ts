@@ -13,7 +13,8 @@ import type { Browser, Page } from 'playwright-core';
 import type { CloseInfo } from './endpoint.js';
 import type { PeerClient } from './targets.js';
 
-export const CHROMIUM_PATH = '/usr/bin/chromium';
+/** Debian's chromium; SOCKWAVE_CHROMIUM replaces it, e.g. to see the suites skip with their reason. */
+export const CHROMIUM_PATH = process.env.SOCKWAVE_CHROMIUM || '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',

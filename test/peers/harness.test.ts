@@ -6,11 +6,11 @@
 import { behaviourSuite } from './behaviour.js';
 import { chromiumClientPeer, chromiumSkipReason } from './chromium.js';
 import { uwsServerPeer } from './node-peers.js';
-import { findPython, pythonClientPeer, pythonServerPeer } from './python.js';
+import { pythonClientPeer, pythonServerPeer, pythonSkipReason } from './python.js';
 import { undiciSubject, wsClientSubject, wsServerSubject } from './subjects.js';
 import { clientTarget, DEFLATE_CONFIGS, PLAIN, serverTarget, type Target } from './targets.js';
 
-const noPython = findPython() ? undefined : 'no python3 can import websockets (apt install python3-websockets)';
+const noPython = pythonSkipReason();
 const withSkip = (target: Target, reason: string | undefined): Target => (reason ? { ...target, skip: reason } : target);
 
 for (const config of [PLAIN, DEFLATE_CONFIGS[0], DEFLATE_CONFIGS[3]]) {

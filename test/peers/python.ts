@@ -1,7 +1,7 @@
 /**
- * Debian's python3-websockets as a peer: finds an interpreter that can
- * `import websockets` (the pyenv `python3` first on PATH cannot, Debian's
- * /usr/bin/python3 can) and runs the bot scripts in test/peers/python/.
+ * Debian's python3-websockets as a peer, through Debian's /usr/bin/python3
+ * only (the pyenv `python3` first on PATH has no websockets); runs the bot
+ * scripts in test/peers/python/.
  * Scripts report events as JSON lines on stdout; see python/bot.py.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -13,16 +13,16 @@ import { ClosedById } from './node-peers.js';
 import { type DeflateConfig, type PeerClient, type PeerServer, type RunningPeerServer, SERVER_PROTOCOLS } from './targets.js';
 
 const SCRIPTS = fileURLToPath(new URL('./python/', import.meta.url));
-const CANDIDATES = ['/usr/bin/python3', '/bin/python3', 'python3', 'python'];
+/** Debian's interpreter only (the team rule); SOCKWAVE_PYTHON replaces it, e.g. to see the suites skip with their reason. */
+const PYTHON = process.env.SOCKWAVE_PYTHON || '/usr/bin/python3';
 
 let cached: string | null | undefined;
 
-/** The first interpreter that imports websockets, or null (the suite then skips with a reason). */
+/** The interpreter if it imports websockets, or null (the suites then skip with pythonSkipReason()). */
 export function findPython(): string | null {
   if (cached !== undefined) return cached;
   cached = null;
-  for (const candidate of [process.env.SOCKWAVE_PYTHON, ...CANDIDATES]) {
-    if (!candidate) continue;
+  for (const candidate of [PYTHON]) {
     const probe = spawnSync(candidate, ['-c', 'import websockets; print(websockets.__version__)'], {
       encoding: 'utf8',
       timeout: 10_000,
@@ -33,6 +33,10 @@ export function findPython(): string | null {
     }
   }
   return cached;
+}
+
+export function pythonSkipReason(): string | undefined {
+  return findPython() ? undefined : `${PYTHON} cannot import websockets (apt install python3-websockets)`;
 }
 
 export function pythonWebsocketsVersion(): string | null {

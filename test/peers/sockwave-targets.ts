@@ -4,7 +4,7 @@
  */
 import { chromiumClientPeer, chromiumSkipReason } from './chromium.js';
 import { undiciClientPeer, uwsServerPeer, wsClientPeer, wsServerPeer } from './node-peers.js';
-import { findPython, pythonClientPeer, pythonServerPeer } from './python.js';
+import { pythonClientPeer, pythonServerPeer, pythonSkipReason } from './python.js';
 import {
   sockwaveConnectSubject,
   sockwaveServerSubject,
@@ -40,8 +40,7 @@ export function clientTargets(peer: PeerServer, configs = ALL_CONFIGS, skip?: st
   ]);
 }
 
-export const pythonSkip = (): string | undefined =>
-  findPython() ? undefined : 'no python3 can import websockets (apt install python3-websockets)';
+export const pythonSkip = (): string | undefined => pythonSkipReason();
 
 export const peers = {
   wsClient: wsClientPeer,
