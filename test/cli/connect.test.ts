@@ -139,11 +139,16 @@ describe('sockwave connect', { timeout: 55_000 }, () => {
   });
 
   test('--ping enables /ping and /close CODE REASON; a close we start exits 0', async () => {
-    // --no-deflate: a compressed echo arriving after our close frame is still being fixed in the client.
-    const r = await runCli(['connect', `${base}/echo`, '--ping', '--no-deflate'], { input: '/ping hello\n//literal\n/close 4000 all done\n' });
+    // With compression offered (the default): the long line's echo comes back compressed, possibly after our close frame.
+    const long = 'compressible '.repeat(400);
+    const r = await runCli(['connect', `${base}/echo`, '--ping'], { input: `/ping hello\n//literal\n${long}\n/close 4000 all done\n` });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(last().pings, ['hello']);
-    assert.deepEqual(last().messages, [{ text: '/literal', isBinary: false }]);
+    assert.match(String(last().request.headers['sec-websocket-extensions']), /permessage-deflate/);
+    assert.deepEqual(last().messages, [
+      { text: '/literal', isBinary: false },
+      { text: long, isBinary: false },
+    ]);
     assert.deepEqual(last().close, { code: 4000, reason: 'all done' });
     assert.match(r.stderr, /< pong hello\n/);
   });
