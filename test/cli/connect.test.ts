@@ -223,6 +223,19 @@ describe('sockwave connect', { timeout: 55_000 }, () => {
     assert.match(r.stderr, new RegExp(`^error: could not connect to ws://127\\.0\\.0\\.1:${port}/: .*ECONNREFUSED.*\\n$`));
   });
 
+  test('--timeout bounds the opening handshake against a server that never answers: exit 1, one line', async () => {
+    const silent = (await import('node:net')).createServer(() => {}).listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const r = await runCli(['connect', `ws://127.0.0.1:${port}/`, '--timeout', '300']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^error: could not connect to ws:\/\/127\.0\.0\.1:\d+\/: handshake timed out after 300 ms \(SW_TIMEOUT\)\n$/);
+    } finally {
+      silent.close();
+    }
+  });
+
   test('SIGINT closes the connection with 1000 and exits 0', async () => {
     const cli = startCli(['connect', `${base}/echo`]);
     await cli.waitForStderr(/connected to/);

@@ -103,6 +103,15 @@ describe('sockwave listen', { timeout: 55_000 }, () => {
     socket.destroy();
   });
 
+  test('--host binds the given address and the printed URL names it', async () => {
+    const server = await listen(['--echo', '--host', '127.0.0.2', '-q']);
+    assert.match(server.url, /^ws:\/\/127\.0\.0\.2:\d+$/);
+    const ws = await open(server.url);
+    ws.send('via 127.0.0.2');
+    assert.equal((await nextMessage(ws)).data.toString(), 'via 127.0.0.2');
+    ws.terminate();
+  });
+
   test('--broadcast sends every message to every client, the sender included', async () => {
     const server = await listen(['--broadcast', '--quiet']);
     const a = await open(server.url);
