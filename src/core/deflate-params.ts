@@ -189,12 +189,13 @@ export function parseExtensionsHeader(value: string): ParsedExtension[] {
 
 function toParsedExtension({ name, params }: ParameterizedElement): ParsedExtension {
   const map = new Map<string, string | true>();
-  const duplicates: string[] = [];
+  // A Set, not duplicates.includes(): many distinct repeated names would make that quadratic.
+  const duplicates = new Set<string>();
   for (const [key, paramValue] of params) {
-    if (map.has(key) && !duplicates.includes(key)) duplicates.push(key);
+    if (map.has(key)) duplicates.add(key);
     map.set(key, paramValue);
   }
-  return { name, params: map, duplicateParams: duplicates };
+  return { name, params: map, duplicateParams: [...duplicates] };
 }
 
 /** RFC 7692 §7.1.2: window bits are a decimal integer 8..15 (canonical digits only). */

@@ -16,6 +16,8 @@ const SEMICOLON = 0x3b;
 const EQUALS = 0x3d;
 const DQUOTE = 0x22;
 const BACKSLASH = 0x5c;
+/** RFC 7230 §3.2.6 quoted-pair: a backslash and the character it escapes. */
+const QUOTED_PAIR = /\\([\s\S])/g;
 
 /** RFC 7230 §3.2.6 tchar, as a lookup table over 0..127. */
 const TCHAR = new Uint8Array(128);
@@ -156,27 +158,24 @@ export function parseParameterizedList(value: string, only?: string, maxParams =
   };
   const readQuoted = (): string => {
     i++; // opening DQUOTE
-    let result = '';
-    let runStart = i;
+    const start = i;
+    let hasEscapes = false;
     for (;;) {
       if (i >= n) fail('unterminated quoted-string');
       const c = value.charCodeAt(i);
-      if (c === DQUOTE) {
-        result += value.slice(runStart, i);
-        i++;
-        return result;
-      }
+      if (c === DQUOTE) break;
       if (c === BACKSLASH) {
-        result += value.slice(runStart, i);
+        hasEscapes = true;
         i++;
         if (i >= n) fail('unterminated quoted-pair');
-        result += value[i];
-        i++;
-        runStart = i;
-        continue;
       }
       i++;
     }
+    const quoted = value.slice(start, i);
+    i++; // closing DQUOTE
+    // One native pass instead of a string built a character at a time (a long
+    // run of quoted-pairs would otherwise allocate one string per pair).
+    return hasEscapes ? quoted.replace(QUOTED_PAIR, '$1') : quoted;
   };
 
   for (;;) {
