@@ -3,7 +3,8 @@
  * client, uWebSockets.js (server). Each one runs the echo bot.
  */
 import { createRequire } from 'node:module';
-import { WebSocket as UndiciWebSocket } from 'undici';
+import { createServer as createHttpsServer } from 'node:https';
+import { Agent as UndiciAgent, WebSocket as UndiciWebSocket } from 'undici';
 import { WebSocket as WsSocket, WebSocketServer as WsServer } from 'ws';
 import { pattern, runBot, split, utf8Pattern } from './bot-protocol.js';
 import { type CloseInfo, type NodeStyleSocket, whenOpen, wrapNodeSocket, wrapWhatwgSocket } from './endpoint.js';
@@ -63,14 +64,13 @@ export const wsServerPeer: PeerServer = {
   canFragment: true,
   canPing: true,
   isConfigurable: true,
-  async start({ deflate }): Promise<RunningPeerServer> {
-    const server = new WsServer({
-      host: '127.0.0.1',
-      port: 0,
-      perMessageDeflate: wsDeflate(deflate) as never,
-      handleProtocols: (offered) => chooseProtocol(offered),
-    });
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  async start({ deflate, tls }): Promise<RunningPeerServer> {
+    // wss://: ws attaches to an https server we listen on ourselves.
+    const https = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }) : undefined;
+    const common = { perMessageDeflate: wsDeflate(deflate) as never, handleProtocols: (offered: Set<string>) => chooseProtocol(offered) };
+    const server = https ? new WsServer({ server: https, ...common }) : new WsServer({ host: '127.0.0.1', port: 0, ...common });
+    if (https) await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
+    else await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     const closed = new ClosedById();
     let nextId = 1;
     server.on('connection', (socket) => {
@@ -79,13 +79,14 @@ export const wsServerPeer: PeerServer = {
       runBot(endpoint, id);
       void endpoint.closed.then((info) => closed.resolve(id, info));
     });
-    const { port } = server.address() as { port: number };
+    const { port } = (https ?? server).address() as { port: number };
     return {
-      url: `ws://127.0.0.1:${port}/`,
+      url: `${https ? 'wss' : 'ws'}://127.0.0.1:${port}/`,
       closed: (id) => closed.get(id),
       async stop() {
         for (const client of server.clients) client.terminate();
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        if (https) await new Promise<void>((resolve) => https.close(() => resolve()));
       },
     };
   },
@@ -98,8 +99,10 @@ export const undiciClientPeer: PeerClient = {
   // undici 7 always offers "permessage-deflate; client_max_window_bits" and never compresses.
   isConfigurable: false,
   canDisableDeflate: false,
-  async connect(url, { protocols }) {
-    const socket = new UndiciWebSocket(url, protocols);
+  async connect(url, { protocols, tls }) {
+    // wss://: an undici Agent that trusts the throwaway certificate.
+    const dispatcher = tls ? new UndiciAgent({ connect: { ca: tls.cert } }) : undefined;
+    const socket = new UndiciWebSocket(url, dispatcher ? { protocols, dispatcher } : protocols);
     const endpoint = wrapWhatwgSocket(socket as never, 'undici client');
     await whenOpen(socket as unknown as EventTarget);
     runBot(endpoint, 'undici-client');

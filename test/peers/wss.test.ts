@@ -1,9 +1,9 @@
-// Interop over TLS (wss://, issue 3): sockwave server <- ws, python-websockets, Chromium;
-// sockwave connect() and WebSocket -> python-websockets server. Throwaway certificate from tls.ts.
+// Interop over TLS (wss://, issue 3): sockwave server <- ws, undici, python-websockets, Chromium;
+// sockwave connect() and WebSocket -> ws and python-websockets servers. Throwaway certificate from tls.ts.
 import { after } from 'node:test';
 import { behaviourSuite } from './behaviour.js';
 import { chromiumClientPeer, chromiumSkipReason } from './chromium.js';
-import { wsClientPeer } from './node-peers.js';
+import { undiciClientPeer, wsClientPeer, wsServerPeer } from './node-peers.js';
 import { pythonClientPeer, pythonServerPeer } from './python.js';
 import { pythonSkip } from './sockwave-targets.js';
 import { sockwaveConnectSubject, sockwaveServerSubject, sockwaveWhatwgSubject } from './subjects.js';
@@ -20,6 +20,9 @@ const skip = (target: Target, reason: string | undefined): Target => (reason && 
 
 for (const config of configs) {
   behaviourSuite(skip(serverTarget(sockwaveServerSubject, wsClientPeer, config, material), noTls));
+  behaviourSuite(skip(serverTarget(sockwaveServerSubject, undiciClientPeer, config, material), noTls));
+  behaviourSuite(skip(clientTarget(sockwaveConnectSubject, wsServerPeer, config, material), noTls));
+  behaviourSuite(skip(clientTarget(sockwaveWhatwgSubject, wsServerPeer, config, material), noTls));
   behaviourSuite(skip(serverTarget(sockwaveServerSubject, pythonClientPeer, config, material), noTls ?? pythonSkip()));
   behaviourSuite(
     skip(serverTarget(sockwaveServerSubject, chromiumClientPeer({ ignoreCertificateErrors: true }), config, material), noTls ?? chromiumSkipReason()),
