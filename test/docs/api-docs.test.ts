@@ -67,3 +67,11 @@ test('the CLI, demo and migration guides exist and link each other from docs/api
     assert.match(api, new RegExp(`\\]\\(\\.?/?${page.replace('.', '\\.')}\\)`), `docs/api.md links ${page}`);
   }
 });
+
+test('every named export of the sockwave/ws entry (src/ws.ts) is documented in docs/api.md', () => {
+  const exported = exportedNames(`${ROOT}src/ws.ts`).filter((name) => name !== 'default');
+  assert.ok(exported.includes('createWebSocketStream'));
+  const documented = documentedNames(readFileSync(`${ROOT}docs/api.md`, 'utf8'));
+  const missing = exported.filter((name) => !documented.has(name));
+  assert.deepEqual(missing, [], `document these sockwave/ws exports in docs/api.md: ${missing.join(', ')}`);
+});
