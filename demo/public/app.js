@@ -128,6 +128,8 @@ function setStatus(state, detail = '') {
   if (status.dataset.state !== state || demo.states.length === 0) demo.states.push(state);
   status.dataset.state = state;
   $('status-text').textContent = detail ? `${state} · ${detail}` : state;
+  // On a phone the pill is truncated; the full text stays reachable.
+  $('status').title = $('status-text').textContent;
   $('fact-state').textContent = detail ? `${state} (${detail})` : state;
   const isOpen = state === 'open';
   for (const id of ['send', 'text', 'file', 'close']) $(id).disabled = !isOpen;
@@ -163,6 +165,7 @@ function connect() {
   socket.addEventListener('open', () => {
     if (ws !== socket) return;
     setStatus('open');
+    for (const button of document.querySelectorAll('.inline-action')) button.remove();
     $('fact-extensions').textContent = socket.extensions || 'none';
     $('text').focus();
   });
@@ -181,13 +184,18 @@ function connect() {
     if (ws !== socket) return;
     const text = describeClose(event);
     setStatus('closed', text);
+    let entry;
     if (closeRequest) {
       const asked = `${closeRequest.code}${closeRequest.reason ? ` · ${closeRequest.reason}` : ''}`;
-      addSystem(`you closed with ${asked}; the server answered ${text}`);
+      entry = addSystem(`you closed with ${asked}; the server answered ${text}`);
       closeRequest = null;
     } else {
-      addSystem(`connection closed: ${text}`);
+      entry = addSystem(`connection closed: ${text}`);
     }
+    // Reconnect right where the news is (on a phone the Connection panel is far below).
+    const again = el('button', { type: 'button', className: 'inline-action', textContent: 'Reconnect' });
+    again.addEventListener('click', () => $('reconnect').click());
+    entry.firstChild.after(again);
     renderPeers([]);
   });
 }

@@ -132,9 +132,10 @@ describe('demo page', { skip, timeout: 55_000 }, () => {
     await bob.waitForFunction(() => document.querySelectorAll('#peers li').length === 1);
   });
 
-  test('reconnect opens a new connection that the other tab sees', async () => {
-    await alice.click('#reconnect');
+  test('reconnect (offered right under the close notice) opens a new connection that the other tab sees', async () => {
+    await alice.click('.entry.system:last-child button.inline-action');
     await alice.waitForSelector('#status[data-state="open"]');
+    assert.equal(await alice.$('.inline-action'), null, 'the inline Reconnect goes away once open');
     await bob.waitForFunction(() => document.querySelectorAll('#peers li').length === 2);
     await alice.fill('#text', 'back again');
     await alice.press('#text', 'Enter');
