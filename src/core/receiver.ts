@@ -7,8 +7,11 @@
  * only a frame that spans chunks is kept, as a list of pieces copied once.
  * A header split across chunks is collected in a 14-byte buffer.
  *
- * Every rule is checked as soon as the header is complete, before any of the
- * payload is buffered (RFC 6455 §5.2, §5.4, §5.5; RFC 7692 §6; limits).
+ * Every rule is checked before any of the payload is buffered (RFC 6455
+ * §5.2, §5.4, §5.5; RFC 7692 §6; limits): those that need only the first two
+ * header bytes (RSV bits, opcode, mask bit, FIN of control frames, fragment
+ * sequence) as soon as those two bytes are in, even when the rest of the
+ * header is still to come; the length rules once the header is complete.
  * Text is validated as it arrives, across pieces and fragments (§8.1).
  *
  * Once our close frame is on its way (startDiscarding()), data frames are
@@ -195,13 +198,14 @@ export abstract class Receiver {
         // A header split across chunks: collect it byte by byte (at most 14).
         const head = (this.head ??= Buffer.allocUnsafe(14));
         head[this.headBytes++] = chunk[off++];
+        if (this.headBytes === 2 && !this.checkFirstBytes(head[0], head[1])) break;
         if (this.headBytes >= 2) {
           const b1 = head[1];
           const len7 = b1 & 0x7f;
           const need = (len7 < 126 ? 2 : len7 === 126 ? 4 : 10) + (b1 & 0x80 ? 4 : 0);
           if (this.headBytes === need) {
             this.headBytes = 0;
-            this.onHeader(head, 0);
+            this.onHeader(head, 0, true);
           }
         }
         continue;
@@ -265,10 +269,46 @@ export abstract class Receiver {
     }
   }
 
-  /** Validates a complete header at `buf[o]`; fails the connection on any violation. */
-  private onHeader(buf: Buffer, o: number): void {
+  /**
+   * The rules the first two header bytes decide (RFC 6455 §5.2, §5.4, §5.5;
+   * RFC 7692 §6). Fails the connection and returns false on a violation.
+   * The control frame length is checked with the full header (non-minimal
+   * length encodings are accepted, as for data frames).
+   */
+  private checkFirstBytes(b0: number, b1: number): boolean {
+    const opcode = b0 & 0x0f;
+    const rsv1 = (b0 & 0x40) !== 0;
+    if ((b0 & 0x30) !== 0) return this.failProtocol('RSV2 or RSV3 set without a negotiated extension');
+    // RFC 6455 §5.1: servers fail unmasked frames, clients fail masked ones.
+    if ((b1 & 0x80) !== 0 === this.isClient) {
+      return this.failProtocol(this.isClient ? 'server sent a masked frame' : 'client sent an unmasked frame');
+    }
+    if (opcode >= 8) {
+      if (opcode > 10) return this.failProtocol(`reserved opcode ${opcode}`);
+      // RFC 6455 §5.5: control frames are final, and RFC 7692 §6: never compressed.
+      if ((b0 & 0x80) === 0) return this.failProtocol('fragmented control frame');
+      if (rsv1) return this.failProtocol('RSV1 set on a control frame');
+      return true;
+    }
+    if (opcode > 2) return this.failProtocol(`reserved opcode ${opcode}`);
+    if (opcode === Opcode.CONTINUATION) {
+      if (this.messageOpcode === 0) return this.failProtocol('continuation frame without a message to continue');
+      if (rsv1) return this.failProtocol('RSV1 set on a continuation frame');
+    } else {
+      if (this.messageOpcode !== 0) return this.failProtocol('new data frame inside a fragmented message');
+      if (rsv1 && this.compressor === undefined) return this.failProtocol('RSV1 set without a negotiated extension');
+    }
+    return true;
+  }
+
+  /**
+   * Validates a complete header at `buf[o]`; fails the connection on any
+   * violation. `isChecked`: checkFirstBytes already passed (split header).
+   */
+  private onHeader(buf: Buffer, o: number, isChecked = false): void {
     const b0 = buf[o];
     const b1 = buf[o + 1];
+    if (!isChecked && !this.checkFirstBytes(b0, b1)) return;
     const opcode = b0 & 0x0f;
     const fin = (b0 & 0x80) !== 0;
     const rsv1 = (b0 & 0x40) !== 0;
@@ -281,31 +321,21 @@ export abstract class Receiver {
     } else if (length === 127) {
       const high = buf.readUInt32BE(p);
       // RFC 6455 §5.2: "the most significant bit MUST be 0".
-      if (high >= 0x80000000) return this.failProtocol('64-bit payload length with the most significant bit set');
+      if (high >= 0x80000000) {
+        this.failProtocol('64-bit payload length with the most significant bit set');
+        return;
+      }
       if (high > 0x1fffff) return this.failWith(new MessageTooLargeError(Number.MAX_SAFE_INTEGER, this.limits.maxMessageBytes));
       length = high * 0x100000000 + buf.readUInt32BE(p + 4);
       p += 8;
     }
-    if ((b0 & 0x30) !== 0) return this.failProtocol('RSV2 or RSV3 set without a negotiated extension');
-    // RFC 6455 §5.1: servers fail unmasked frames, clients fail masked ones.
-    if (isMasked === this.isClient) {
-      return this.failProtocol(this.isClient ? 'server sent a masked frame' : 'client sent an unmasked frame');
-    }
     if (opcode >= 8) {
-      if (opcode > 10) return this.failProtocol(`reserved opcode ${opcode}`);
-      // RFC 6455 §5.5: control frames are final, at most 125 bytes, and RFC 7692 §6: never compressed.
-      if (!fin) return this.failProtocol('fragmented control frame');
-      if (length > MAX_CONTROL_PAYLOAD_BYTES) return this.failProtocol('control frame payload over 125 bytes');
-      if (rsv1) return this.failProtocol('RSV1 set on a control frame');
-    } else {
-      if (opcode > 2) return this.failProtocol(`reserved opcode ${opcode}`);
-      if (opcode === Opcode.CONTINUATION) {
-        if (this.messageOpcode === 0) return this.failProtocol('continuation frame without a message to continue');
-        if (rsv1) return this.failProtocol('RSV1 set on a continuation frame');
-      } else {
-        if (this.messageOpcode !== 0) return this.failProtocol('new data frame inside a fragmented message');
-        if (rsv1 && this.compressor === undefined) return this.failProtocol('RSV1 set without a negotiated extension');
+      // RFC 6455 §5.5: control frames carry at most 125 bytes.
+      if (length > MAX_CONTROL_PAYLOAD_BYTES) {
+        this.failProtocol('control frame payload over 125 bytes');
+        return;
       }
+    } else {
       // Limits are checked here, before any payload byte is buffered.
       if (this.isDiscarding) {
         // Nothing is buffered any more; only a frame no acceptable message could hold still fails.
@@ -488,8 +518,10 @@ export abstract class Receiver {
     this.assembler?.reset();
   }
 
-  private failProtocol(message: string): void {
+  /** Fails with 1002; returns false so rule checks can `return this.failProtocol(...)`. */
+  private failProtocol(message: string): false {
     this.failWith(new ProtocolError(message, 1002));
+    return false;
   }
 
   private failUtf8(): void {
