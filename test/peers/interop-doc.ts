@@ -112,6 +112,21 @@ for (const suite of suites) {
 }
 
 const out: string[] = [];
+// Summary first: one line per peer and direction.
+out.push('| peer | direction | configs | passed | failed | n/a |', '| --- | --- | --- | --- | --- | --- |');
+const ORDER_FOR_SUMMARY = ['ws', 'undici', 'python-websockets', 'chromium', 'uWebSockets.js'];
+const summaryRank = (peer: string) => (ORDER_FOR_SUMMARY.includes(peer) ? ORDER_FOR_SUMMARY.indexOf(peer) : ORDER_FOR_SUMMARY.length);
+for (const [peer, list] of [...byPeer].sort((a, b) => summaryRank(a[0]) - summaryRank(b[0]))) {
+  const directions = [...new Set(list.map((s) => s.direction))];
+  for (const direction of directions) {
+    const mine = list.filter((s) => s.direction === direction);
+    const tests = mine.flatMap((s) => s.tests);
+    const n = (mark: string) => tests.filter((t) => t.mark === mark).length;
+    const applicable = mine.filter((s) => s.tests.some((t) => t.mark !== '﹣')).length;
+    out.push(`| ${peer} | ${direction} | ${applicable} of ${mine.length} | ${n('✔')} | ${n('✖')} | ${n('﹣')} |`);
+  }
+}
+out.push('');
 const header = `| direction | config | ${FEATURES.map(([f]) => f).join(' | ')} |`;
 const rule = `|${' --- |'.repeat(FEATURES.length + 2)}`;
 const ORDER = ['ws', 'undici', 'python-websockets', 'chromium', 'uWebSockets.js'];
