@@ -3,7 +3,8 @@
  * Imports nothing from Node I/O and owns no timers: the adapter arms the close
  * timer when told `shutdown`, and reports the transport's end with
  * `receiveEof()` / `transportClosed()`. Parsing lives in receiver.ts (the
- * base class), frame writing in frame-writer.ts and send-queue.ts.
+ * base class), frame writing in frame-writer.ts and send-queue.ts, the close
+ * bookkeeping in closing-state.ts, the options in connection-options.ts.
  *
  * Rules, in one place:
  * - States (RFC 6455 §4.1, §7): CONNECTING -open()-> OPEN -close()/peer close/
@@ -29,6 +30,8 @@
 import { ConnectionClosedError, ErrorCode, ProtocolError, SockwaveError, type CloseFrameInfo } from './errors.js';
 import { DEFAULTS, validateLimit } from './options.js';
 import { ReadyState, type ConnectionSink, type MaskSource, type MessageCompressor } from './events.js';
+import { DEFAULT_COMPRESS_THRESHOLD_BYTES, type ConnectionOptions, type SendOptions } from './connection-options.js';
+import { ClosingState, truncateUtf8 } from './closing-state.js';
 import { MAX_CONTROL_PAYLOAD_BYTES, Opcode, encodeFrame } from './frame.js';
 import { randomMaskSource } from './mask.js';
 import {
@@ -44,42 +47,7 @@ import { SendQueue } from './send-queue.js';
 
 export type { WriteCallback, FramePayload } from './frame-writer.js';
 
-export interface ConnectionOptions {
-  /** 'client' masks outgoing frames and fails masked incoming ones; 'server' the reverse. */
-  role: 'client' | 'server';
-  /** See DEFAULTS.maxMessageBytes. */
-  maxMessageBytes?: number;
-  /** See DEFAULTS.maxFragments. */
-  maxFragments?: number;
-  /** See DEFAULTS.fragmentOverheadBytes (0 allowed, Infinity not). */
-  fragmentOverheadBytes?: number;
-  /** Negotiated permessage-deflate, or undefined (then RSV1 is a protocol error). */
-  compressor?: MessageCompressor;
-  /**
-   * Messages smaller than this many bytes are sent uncompressed. Default
-   * 1024 (DEFAULT_COMPRESS_THRESHOLD_BYTES): below it, deflate's framing
-   * and CPU cost outweigh the bytes saved.
-   */
-  compressThresholdBytes?: number;
-  /** Masking key source for clients (default: crypto-random keys, batched). */
-  maskSource?: MaskSource;
-  /** Start OPEN (the adapter completed the handshake). Default true. */
-  isOpen?: boolean;
-}
-
-export interface SendOptions {
-  /** Send as binary (opcode 2) instead of text (opcode 1). Default: binary for Buffers, text for strings. */
-  isBinary?: boolean;
-  /** Compress when an extension is negotiated (default true, subject to the threshold). */
-  compress?: boolean;
-  /**
-   * False sends a non-final fragment; the next send continues the message
-   * (opcode 0). Fragmented messages are never compressed.
-   */
-  fin?: boolean;
-}
-
-export const DEFAULT_COMPRESS_THRESHOLD_BYTES = 1024;
+export { DEFAULT_COMPRESS_THRESHOLD_BYTES, type ConnectionOptions, type SendOptions } from './connection-options.js';
 
 export class Connection extends Receiver {
   private readonly compressThresholdBytes: number;
@@ -422,34 +390,3 @@ export class Connection extends Receiver {
 }
 
 const EMPTY = Buffer.alloc(0);
-
-/** Closing handshake bookkeeping (RFC 6455 §7), in the spirit of tungstenite's close sub-states. */
-class ClosingState {
-  /** Our close frame, once written to the sink. */
-  sent: CloseFrameInfo | null = null;
-  /** The peer's close frame. */
-  received: CloseFrameInfo | null = null;
-  /** The peer's close frame arrived before ours was queued. */
-  isReceivedFirst = false;
-  /** Our close frame is written or waiting in the send queue. */
-  isQueued = false;
-  hasFailed = false;
-  shutdownMode: 'end' | 'await-peer-close' | undefined = undefined;
-  isClosedEmitted = false;
-  /** Defers shutdown until the close-frame event was emitted. */
-  isHandlingCloseFrame = false;
-}
-
-/** Cuts `text` to at most `maxBytes` UTF-8 bytes without splitting a character. */
-function truncateUtf8(text: string, maxBytes: number): string {
-  if (Buffer.byteLength(text) <= maxBytes) return text;
-  let out = '';
-  let bytes = 0;
-  for (const char of text) {
-    const size = Buffer.byteLength(char);
-    if (bytes + size > maxBytes) break;
-    out += char;
-    bytes += size;
-  }
-  return out;
-}
