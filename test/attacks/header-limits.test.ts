@@ -104,10 +104,10 @@ describe('linear-time parsing of long Sec-WebSocket-Protocol / Sec-WebSocket-Ext
   ];
 
   for (const [header, label, make] of patterns) {
-    test(`${header}: ${label} (256 KiB and 1 MiB) is answered quickly and in linear time`, async (t) => {
+    test(`${header}: ${label} (64 KiB and 1 MiB) is answered in linear time`, async (t) => {
       const timings: Record<number, number> = {};
       let statuses = '';
-      for (const size of [256 * 1024, 1024 * 1024]) {
+      for (const size of [64 * 1024, 1024 * 1024]) {
         const runs: number[] = [];
         for (let i = 0; i < 3; i++) {
           const result = await send(server.port, upgradeRequest({ headers: [[header, make(size)]] }));
@@ -117,12 +117,12 @@ describe('linear-time parsing of long Sec-WebSocket-Protocol / Sec-WebSocket-Ext
         }
         timings[size] = Math.min(...runs);
       }
-      const small = timings[256 * 1024];
+      const small = timings[64 * 1024];
       const large = timings[1024 * 1024];
-      note(t, `${header} ${label}: 256 KiB ${small.toFixed(1)} ms, 1 MiB ${large.toFixed(1)} ms (statuses ${statuses.trim()})`);
-      assert.ok(large < 1000, `1 MiB answered in ${large.toFixed(0)} ms (< 1000 ms)`);
-      // 4x the input: linear ~4x, quadratic ~16x. Below 100 ms the ratio is mostly noise.
-      if (large > 100) assert.ok(large / small < 10, `scaling ${small.toFixed(1)} -> ${large.toFixed(1)} ms looks superlinear`);
+      note(t, `${header} ${label}: 64 KiB ${small.toFixed(1)} ms, 1 MiB ${large.toFixed(1)} ms, ratio ${(large / small).toFixed(1)} (statuses ${statuses.trim()})`);
+      // A ratio, not a time limit: 16x the input is ~16x the time when linear, ~256x when quadratic.
+      // Best of 3 each; below 100 ms for the large input the ratio is mostly noise (and nothing is quadratic there).
+      if (large > 100) assert.ok(large / small < 64, `scaling ${small.toFixed(1)} -> ${large.toFixed(1)} ms looks superlinear`);
     });
   }
 

@@ -59,7 +59,8 @@ test('slow and silent handshakes are dropped after handshakeTimeoutMs while norm
       normal.push(connection);
     }
     note(t, `normal handshakes during the attack: p50 ${percentile(handshakeMs, 50).toFixed(1)} ms, max ${Math.max(...handshakeMs).toFixed(1)} ms`);
-    assert.ok(Math.max(...handshakeMs) < 500, `every normal handshake took < 500 ms (max ${Math.max(...handshakeMs).toFixed(0)} ms)`);
+    // Not a speed check: a normal client must not wait for the slow ones to time out (the failure mode is >= the timeout).
+    assert.ok(Math.max(...handshakeMs) < HANDSHAKE_TIMEOUT_MS / 2, `no normal handshake waited for the slow ones' timeout (max ${Math.max(...handshakeMs).toFixed(0)} ms)`);
 
     // Every slow/silent client must be gone shortly after the timeout.
     const deadline = HANDSHAKE_TIMEOUT_MS + 1500;
@@ -150,7 +151,7 @@ test('more slow clients than maxPendingHandshakes: a normal client gets a fast 5
     refused.destroy();
     note(t, `with 80 slow clients and maxPendingHandshakes 50: normal client answered ${status} (Retry-After ${headers.get('retry-after')}) in ${answeredMs.toFixed(0)} ms`);
     assert.equal(status, 503);
-    assert.ok(answeredMs < 500);
+    assert.ok(answeredMs < HANDSHAKE_TIMEOUT_MS / 2, `answered at once, not after the slow ones' timeout (${answeredMs.toFixed(0)} ms)`);
     await Promise.all(slow.map((s) => whenClosed(s, HANDSHAKE_TIMEOUT_MS + 3000)));
     const normal = await rawWebSocket(capped.port);
     normal.socket.destroy();
