@@ -126,12 +126,13 @@ describe('sockwave listen', { timeout: 55_000 }, () => {
     assert.doesNotMatch(server.stderr(), /connected/, '--quiet hides the connection log');
   });
 
-  test('print mode writes messages to stdout and sends stdin lines to clients', async () => {
-    const server = await listen(['--binary-as', 'base64']);
+  test('print mode writes messages to stdout (--binary-as, --json) and sends stdin lines to clients', async () => {
+    const server = await listen(['--binary-as', 'base64', '--json']);
     const ws = await open(server.url);
     ws.send('from client');
     ws.send(Buffer.from([1, 2, 3]));
-    await server.waitForStdout(/from client\nAQID\n/);
+    ws.send('{"a":[1]}');
+    await server.waitForStdout(/from client\nAQID\n\{\n  "a": \[\n    1\n  \]\n\}\n/);
     const reply = nextMessage(ws);
     server.child.stdin.write('from server\n');
     assert.deepEqual(await reply, { data: Buffer.from('from server'), isBinary: false });
