@@ -41,7 +41,8 @@ import {
   validateCloseArguments,
   MAX_CLOSE_REASON_BYTES,
 } from './close.js';
-import { Receiver, sharedLimits } from './receiver.js';
+import { Receiver } from './receiver.js';
+import { sharedLimits } from './receiver-limits.js';
 import { asBuffer, writeBuffers, writeFrame, type FramePayload, type WriteCallback } from './frame-writer.js';
 import { SendQueue } from './send-queue.js';
 

@@ -28,12 +28,12 @@ import { MAX_CONTROL_PAYLOAD_BYTES, Opcode } from './frame.js';
 import { applyMask } from './mask.js';
 import { Utf8Validator } from './utf8.js';
 import { MessageAssembler } from './message-assembler.js';
+import { discardedFrameLimitError, fragmentLimitError, type ReceiverLimits } from './receiver-limits.js';
+import { firstBytesViolation, headerBytesFor, readPayloadLength } from './frame-header-rules.js';
 
 const PHASE_HEADER = 0;
 const PHASE_PAYLOAD = 1;
 const EMPTY = Buffer.alloc(0);
-/** Slack for deflate's worst-case expansion of incompressible data (RFC 1951 stored blocks). */
-const COMPRESSED_SLACK_BYTES = 1024;
 
 /**
  * A sink may also implement `receiveResumed`: called (outside receive())
@@ -42,31 +42,6 @@ const COMPRESSED_SLACK_BYTES = 1024;
  */
 export interface ResumableSink extends ConnectionSink {
   receiveResumed?(): void;
-}
-
-export interface ReceiverLimits {
-  maxMessageBytes: number;
-  maxFragments: number;
-  fragmentOverheadBytes: number;
-}
-
-let lastLimits: Readonly<ReceiverLimits> | undefined;
-/**
- * Returns a frozen limits object, reusing the previous one when the values
- * match: a server creates thousands of connections with the same limits.
- */
-export function sharedLimits(maxMessageBytes: number, maxFragments: number, fragmentOverheadBytes: number): Readonly<ReceiverLimits> {
-  const last = lastLimits;
-  if (
-    last !== undefined &&
-    last.maxMessageBytes === maxMessageBytes &&
-    last.maxFragments === maxFragments &&
-    last.fragmentOverheadBytes === fragmentOverheadBytes
-  ) {
-    return last;
-  }
-  lastLimits = Object.freeze({ maxMessageBytes, maxFragments, fragmentOverheadBytes });
-  return lastLimits;
 }
 
 export abstract class Receiver {
@@ -186,9 +161,7 @@ export abstract class Receiver {
     while (off < length && this.isReading && !this.isInflating) {
       if (this.phase === PHASE_HEADER) {
         if (this.headBytes === 0 && length - off >= 2) {
-          const b1 = chunk[off + 1];
-          const len7 = b1 & 0x7f;
-          const need = (len7 < 126 ? 2 : len7 === 126 ? 4 : 10) + (b1 & 0x80 ? 4 : 0);
+          const need = headerBytesFor(chunk[off + 1]);
           if (length - off >= need) {
             off += need;
             this.onHeader(chunk, off - need);
@@ -199,14 +172,9 @@ export abstract class Receiver {
         const head = (this.head ??= Buffer.allocUnsafe(14));
         head[this.headBytes++] = chunk[off++];
         if (this.headBytes === 2 && !this.checkFirstBytes(head[0], head[1])) break;
-        if (this.headBytes >= 2) {
-          const b1 = head[1];
-          const len7 = b1 & 0x7f;
-          const need = (len7 < 126 ? 2 : len7 === 126 ? 4 : 10) + (b1 & 0x80 ? 4 : 0);
-          if (this.headBytes === need) {
-            this.headBytes = 0;
-            this.onHeader(head, 0, true);
-          }
+        if (this.headBytes >= 2 && this.headBytes === headerBytesFor(head[1])) {
+          this.headBytes = 0;
+          this.onHeader(head, 0, true);
         }
         continue;
       }
@@ -269,36 +237,10 @@ export abstract class Receiver {
     }
   }
 
-  /**
-   * The rules the first two header bytes decide (RFC 6455 §5.2, §5.4, §5.5;
-   * RFC 7692 §6). Fails the connection and returns false on a violation.
-   * The control frame length is checked with the full header (non-minimal
-   * length encodings are accepted, as for data frames).
-   */
+  /** The rules the first two header bytes decide (see frame-header-rules.ts); fails and returns false on a violation. */
   private checkFirstBytes(b0: number, b1: number): boolean {
-    const opcode = b0 & 0x0f;
-    const rsv1 = (b0 & 0x40) !== 0;
-    if ((b0 & 0x30) !== 0) return this.failProtocol('RSV2 or RSV3 set without a negotiated extension');
-    // RFC 6455 §5.1: servers fail unmasked frames, clients fail masked ones.
-    if ((b1 & 0x80) !== 0 === this.isClient) {
-      return this.failProtocol(this.isClient ? 'server sent a masked frame' : 'client sent an unmasked frame');
-    }
-    if (opcode >= 8) {
-      if (opcode > 10) return this.failProtocol(`reserved opcode ${opcode}`);
-      // RFC 6455 §5.5: control frames are final, and RFC 7692 §6: never compressed.
-      if ((b0 & 0x80) === 0) return this.failProtocol('fragmented control frame');
-      if (rsv1) return this.failProtocol('RSV1 set on a control frame');
-      return true;
-    }
-    if (opcode > 2) return this.failProtocol(`reserved opcode ${opcode}`);
-    if (opcode === Opcode.CONTINUATION) {
-      if (this.messageOpcode === 0) return this.failProtocol('continuation frame without a message to continue');
-      if (rsv1) return this.failProtocol('RSV1 set on a continuation frame');
-    } else {
-      if (this.messageOpcode !== 0) return this.failProtocol('new data frame inside a fragmented message');
-      if (rsv1 && this.compressor === undefined) return this.failProtocol('RSV1 set without a negotiated extension');
-    }
-    return true;
+    const violation = firstBytesViolation(b0, b1, this.isClient, this.messageOpcode, this.compressor !== undefined);
+    return violation === undefined || this.failProtocol(violation);
   }
 
   /**
@@ -313,22 +255,12 @@ export abstract class Receiver {
     const fin = (b0 & 0x80) !== 0;
     const rsv1 = (b0 & 0x40) !== 0;
     const isMasked = (b1 & 0x80) !== 0;
-    let length = b1 & 0x7f;
-    let p = o + 2;
-    if (length === 126) {
-      length = buf.readUInt16BE(p);
-      p += 2;
-    } else if (length === 127) {
-      const high = buf.readUInt32BE(p);
-      // RFC 6455 §5.2: "the most significant bit MUST be 0".
-      if (high >= 0x80000000) {
-        this.failProtocol('64-bit payload length with the most significant bit set');
-        return;
-      }
-      if (high > 0x1fffff) return this.failWith(new MessageTooLargeError(Number.MAX_SAFE_INTEGER, this.limits.maxMessageBytes));
-      length = high * 0x100000000 + buf.readUInt32BE(p + 4);
-      p += 8;
+    const length = readPayloadLength(buf, o);
+    if (length < 0) {
+      this.failProtocol('64-bit payload length with the most significant bit set');
+      return;
     }
+    if (length === Infinity) return this.failWith(new MessageTooLargeError(Number.MAX_SAFE_INTEGER, this.limits.maxMessageBytes));
     if (opcode >= 8) {
       // RFC 6455 §5.5: control frames carry at most 125 bytes.
       if (length > MAX_CONTROL_PAYLOAD_BYTES) {
@@ -337,41 +269,28 @@ export abstract class Receiver {
       }
     } else {
       // Limits are checked here, before any payload byte is buffered.
+      const isCompressed = opcode === Opcode.CONTINUATION ? this.isMessageCompressed : rsv1;
+      let error: ProtocolError | undefined;
       if (this.isDiscarding) {
-        // Nothing is buffered any more; only a frame no acceptable message could hold still fails.
-        const isCompressed = opcode === Opcode.CONTINUATION ? this.isMessageCompressed : rsv1;
-        const frameLimit = isCompressed ? this.compressedWireLimit() : this.limits.maxMessageBytes;
-        if (length > frameLimit) return this.failWith(new MessageTooLargeError(length, this.limits.maxMessageBytes));
+        error = discardedFrameLimitError(this.limits, length, isCompressed);
       } else if (fin && opcode !== Opcode.CONTINUATION && !rsv1) {
-        if (length > this.limits.maxMessageBytes) return this.failWith(new MessageTooLargeError(length, this.limits.maxMessageBytes));
+        if (length > this.limits.maxMessageBytes) error = new MessageTooLargeError(length, this.limits.maxMessageBytes);
       } else {
-        const assembler = (this.assembler ??= new MessageAssembler(
-          this.limits.maxMessageBytes,
-          this.limits.maxFragments,
-          this.limits.fragmentOverheadBytes,
-        ));
+        const limits = this.limits;
+        const assembler = (this.assembler ??= new MessageAssembler(limits.maxMessageBytes, limits.maxFragments, limits.fragmentOverheadBytes));
         if (opcode !== Opcode.CONTINUATION) {
           assembler.reset();
           this.messageWireBytes = 0;
         }
-        const isCompressed = opcode === Opcode.CONTINUATION ? this.isMessageCompressed : rsv1;
-        if (isCompressed) {
-          this.messageWireBytes += length;
-          if (this.messageWireBytes > this.compressedWireLimit()) {
-            return this.failWith(new MessageTooLargeError(this.messageWireBytes, this.limits.maxMessageBytes));
-          }
-          const error = assembler.check(0);
-          if (error !== undefined) return this.failWith(error);
-        } else {
-          const error = assembler.check(length);
-          if (error !== undefined) return this.failWith(error);
-        }
+        if (isCompressed) this.messageWireBytes += length;
+        error = fragmentLimitError(limits, assembler, length, isCompressed, this.messageWireBytes);
       }
+      if (error !== undefined) return this.failWith(error);
     }
     this.fin = fin;
     this.rsv1 = rsv1;
     this.opcode = opcode;
-    this.maskKey = isMasked ? buf.readInt32LE(p) : 0;
+    this.maskKey = isMasked ? buf.readInt32LE(o + headerBytesFor(b1) - 4) : 0;
     this.payloadLength = length;
     this.payloadReceived = 0;
     if (length === 0) {
@@ -379,11 +298,6 @@ export abstract class Receiver {
     } else {
       this.phase = PHASE_PAYLOAD;
     }
-  }
-
-  /** Compressed bytes a message may take on the wire: deflate can expand incompressible data a little. */
-  private compressedWireLimit(): number {
-    return this.limits.maxMessageBytes + COMPRESSED_SLACK_BYTES + this.limits.maxMessageBytes / 64;
   }
 
   /** A complete frame payload (unmasked). `isValidated`: its text already went through the validator. */
