@@ -50,3 +50,32 @@ export function rejectHandshake(
   socket.resume();
   socket.destroySoon();
 }
+
+/**
+ * The request head was refused before it could be examined (400 malformed,
+ * 431 over a limit): answer, or just drop a connection that is gone.
+ */
+export function answerHeadError(socket: Socket, status: number, reason: string): void {
+  if (socket.writable && !socket.destroyed && reason !== 'ECONNRESET') {
+    socket.end(buildRejectResponse(status));
+    socket.resume();
+    socket.destroySoon();
+  } else {
+    socket.destroy();
+  }
+}
+
+/**
+ * RFC 7231 §6.5.15: a request that asks for no upgrade gets 426 with the
+ * protocol to upgrade to; the connection closes after the answer.
+ */
+export function answerPlainRequest(guard: HandshakeGuard, socket: Socket): void {
+  guard.untrack(socket);
+  if (socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(buildRejectResponse(426, { headers: { Upgrade: 'websocket' } }));
+  socket.resume();
+  socket.destroySoon();
+}

@@ -6,7 +6,8 @@
  * bounded backpressure, graceful shutdown, diagnostics and stats.
  *
  * This file is the server's lifecycle (modes, close, shutdown); the parts:
- *   server-http.ts          the http.Server we create / attach to
+ *   server-net.ts           our own net.Server (`{ port }`): request heads read by the core
+ *   server-http.ts          attaching to it or to an http(s).Server (`{ server }`)
  *   server-upgrade.ts       the opening handshake, check by check
  *   handshake-reject.ts     HTTP error answers
  *   connection-registry.ts  open sockets, stats, broadcast
@@ -14,7 +15,7 @@
 import { EventEmitter } from 'node:events';
 import type http from 'node:http';
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from './socket.js';
 import type { SendData } from './send-data.js';
@@ -23,9 +24,10 @@ import { HandshakeGuard } from './handshake-guard.js';
 import type { ServerStats } from './stats.js';
 import { gracefulShutdown, resolveShutdownOptions, type ResolvedShutdownOptions, type ShutdownOptions } from './shutdown.js';
 import { ConnectionRegistry, type BroadcastOptions } from './connection-registry.js';
-import { answerParserError, attachToHttpServer, createOwnHttpServer } from './server-http.js';
+import { attachToHttpServer } from './server-http.js';
+import { createOwnNetServer } from './server-net.js';
 import { handleUpgrade, type UpgradeCallback, type UpgradeServer } from './server-upgrade.js';
-import { publishRejected } from './handshake-reject.js';
+import { answerHeadError, answerPlainRequest, publishRejected } from './handshake-reject.js';
 
 export type { ServerOptions } from './server-options.js';
 export type { ServerStats } from './stats.js';
@@ -43,7 +45,8 @@ export class WebSocketServer extends EventEmitter {
   readonly #registry = new ConnectionRegistry();
   readonly #guard: HandshakeGuard;
   readonly #upgradeServer: UpgradeServer;
-  #server: http.Server | undefined;
+  /** Our own net.Server (`{ port }`) or the app's http(s).Server (`{ server }`). */
+  #server: NetServer | undefined;
   readonly #isOwnServer: boolean;
   #removeListeners: (() => void) | undefined;
   #state = RUNNING;
@@ -68,13 +71,16 @@ export class WebSocketServer extends EventEmitter {
     };
     this.#isOwnServer = o.port !== undefined;
     if (o.port !== undefined) {
-      const server = createOwnHttpServer(o, {
+      const server = createOwnNetServer(o, {
         onConnection: (socket) => guard.track(socket),
-        onParserError: (socket, status, code) => {
-          // Node's HTTP parser refused the request head (our server only).
-          publishRejected(undefined, socket, status, code);
+        onHeadError: (socket, status, reason) => {
+          publishRejected(undefined, socket, status, reason);
           guard.untrack(socket);
-          answerParserError(socket, status, code);
+          answerHeadError(socket, status, reason);
+        },
+        onPlainRequest: (_req, socket) => answerPlainRequest(guard, socket),
+        onUpgrade: (req, socket, head) => {
+          this.handleUpgrade(req, socket, head, (ws, request) => this.emit('connection', ws, request));
         },
       });
       this.#server = server;
@@ -87,7 +93,7 @@ export class WebSocketServer extends EventEmitter {
     if (callback !== undefined) this.once('listening', callback);
   }
 
-  #listen(server: http.Server): () => void {
+  #listen(server: NetServer): () => void {
     return attachToHttpServer(server, {
       onListening: () => this.emit('listening'),
       onError: (error) => this.emit('error', error),
@@ -103,7 +109,7 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /** The bound address of the server we created (or of the attached one). */
-  address(): ReturnType<http.Server['address']> {
+  address(): ReturnType<NetServer['address']> {
     if (this.options.noServer) throw new Error('the server is operating in "noServer" mode');
     return this.#server?.address() ?? null;
   }
@@ -187,9 +193,6 @@ export class WebSocketServer extends EventEmitter {
     const serverClosed = new Promise<void>((resolve) => this.#stopAccepting(resolve));
     this.#guard.destroyAll();
     await gracefulShutdown(this.#registry.sockets, options);
-    // Upgraded sockets are gone; idle keep-alive HTTP connections would still
-    // hold the server open.
-    if (this.#isOwnServer) (this.#server as http.Server).closeAllConnections();
     await serverClosed;
     if (wasClosed) this.#state = CLOSED;
     else this.#finishClose();
@@ -200,8 +203,8 @@ export class WebSocketServer extends EventEmitter {
     this.#removeListeners = undefined;
     const server = this.#server;
     if (this.#isOwnServer && server !== undefined && server.listening) {
+      // Our server keeps no idle HTTP connections: a plain request is answered and closed.
       server.close(() => done());
-      server.closeIdleConnections();
     } else {
       process.nextTick(done);
     }

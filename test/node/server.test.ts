@@ -113,6 +113,36 @@ test('a plain HTTP request gets 426 Upgrade Required', async () => {
   await wss.close({ timeoutMs: 1000 });
 });
 
+test('the standalone server presents the upgrade request as an http.IncomingMessage (method, url, headers, rawHeaders, socket)', async () => {
+  const { wss, url } = await startServer();
+  const seen = new Promise<[WebSocket, http.IncomingMessage]>((resolve) => wss.once('connection', (s, r) => resolve([s, r])));
+  const client = await openClient(`${url}/room/7?user=a`, { headers: { 'X-Token': 'abc', Cookie: 'a=1' } });
+  const [socket, request] = await within(seen);
+  assert.ok(request instanceof http.IncomingMessage);
+  assert.equal(request.method, 'GET');
+  assert.equal(request.url, '/room/7?user=a');
+  assert.equal(request.httpVersion, '1.1');
+  assert.equal(request.headers['x-token'], 'abc');
+  assert.equal(request.headers.cookie, 'a=1');
+  assert.equal(request.headers.upgrade, 'websocket');
+  assert.ok(request.rawHeaders.includes('X-Token'));
+  assert.equal(request.socket, socket._socket);
+  assert.equal(typeof request.socket.remoteAddress, 'string');
+  client.close();
+  await wss.close({ timeoutMs: 1000 });
+});
+
+test('a plain HTTP request with a body, and one with Upgrade but no Connection: upgrade, get 426 with Upgrade: websocket', async () => {
+  const { wss, port } = await startServer();
+  const post = await rawExchange(port, 'POST /x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\r\nabc');
+  assert.match(post, /^HTTP\/1\.1 426 /);
+  assert.match(post, /\r\nUpgrade: websocket\r\n/i);
+  const half = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\r\n');
+  assert.match(half, /^HTTP\/1\.1 426 /);
+  assert.equal(wss.stats().pendingHandshakes, 0);
+  await wss.close({ timeoutMs: 1000 });
+});
+
 test('no subprotocol is selected unless handleProtocols chooses one', async () => {
   // Documented difference from ws, which silently picks the first offer.
   const plain = await startServer();
