@@ -377,6 +377,7 @@ async function main() {
     serverDiagnostics: stats?.diagnostics,
     serverRejectedStatuses: stats?.rejectedStatuses,
     serverCloseCodes: stats?.closeCodes,
+    serverErrorKinds: stats?.errorKinds,
     outcomes: Object.fromEntries([...outcomes.entries()].sort((a, b) => b[1] - a[1])),
   };
   console.log(JSON.stringify(summary, null, 2));

@@ -305,6 +305,7 @@ async function main() {
       pendingHandshakesAtEnd: stats?.stats.pendingHandshakes,
       sequenceViolations: stats?.counters.sequenceViolations,
       errors: stats?.counters.errors,
+      errorKinds: stats?.errorKinds,
       closeCodes: stats?.closeCodes,
       messagesIn: stats?.stats.messagesIn,
       messagesOut: stats?.stats.messagesOut,

@@ -30,6 +30,7 @@ export interface ChildStats {
   diagnostics: Record<string, number>;
   rejectedStatuses: Record<string, number>;
   lastCloseCodes: number[];
+  errorKinds: Record<string, number>;
 }
 
 export async function startServerProcess(config: ChildConfig, o: { maxOldSpaceMb?: number } = {}): Promise<ServerHandle> {

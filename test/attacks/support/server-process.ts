@@ -100,6 +100,14 @@ for (const name of ['connection-open', 'connection-close', 'handshake-rejected',
 }
 
 const counters = { messages: 0, bytes: 0, errors: 0, sequenceViolations: 0, connections: 0, closes: 0, dropped: 0 };
+/** 'error' events by code (or message when there is no code), so a soak or fuzz run can say what they were. */
+const errorKinds: Record<string, number> = {};
+function countError(error: unknown) {
+  counters.errors++;
+  const e = error as { code?: string; message?: string };
+  const kind = e?.code ?? String(e?.message ?? error).slice(0, 80);
+  errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
+}
 const closeCodes: Record<string, number> = {};
 
 const hang = config.hooks?.verifyHangsOnPath;
@@ -108,13 +116,13 @@ if (hang !== undefined) {
 }
 
 const server = new WebSocketServer({ host: '127.0.0.1', port: 0, ...options } as never);
-server.on('error', () => counters.errors++);
+server.on('error', countError);
 // No 'wsClientError' listener: with one, ws semantics make the app answer the socket.
 
 server.on('connection', (ws: WebSocket) => {
   counters.connections++;
   let lastSeq = -1n;
-  ws.on('error', () => counters.errors++);
+  ws.on('error', countError);
   ws.on('dropped', () => counters.dropped++);
   ws.on('close', (code: number) => {
     counters.closes++;
@@ -202,7 +210,7 @@ async function handle(command: Command): Promise<unknown> {
       return m;
     }
     case 'stats':
-      return { stats: server.stats(), counters, closeCodes, diagnostics, rejectedStatuses, lastCloseCodes };
+      return { stats: server.stats(), counters, closeCodes, diagnostics, rejectedStatuses, lastCloseCodes, errorKinds };
     case 'blast':
       return blast(command.count, command.size, command.honorBackpressure);
     case 'shutdown': {
