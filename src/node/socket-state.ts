@@ -29,6 +29,17 @@ export const kSocket = Symbol('sockwave.socket');
 /** A net/tls socket carrying a WebSocket: its listeners find the state through kSocket. */
 export type Transport = NetSocket & { [kSocket]?: SocketState };
 
+const IS_TERMINATED = 1;
+const IS_CLOSED_EMITTED = 2;
+const WAS_CLEAN = 4;
+const IS_USER_PAUSED = 8;
+const IS_CORE_PAUSED = 16;
+const IS_CORKED = 32;
+const IS_RECEIVING = 64;
+const NEED_DRAIN = 128;
+const IS_DRAIN_LISTENING = 256;
+const IS_FRAGMENTING = 512;
+
 export class SocketState {
   readonly ws: WebSocket;
   conn: Connection | undefined = undefined;
@@ -37,21 +48,12 @@ export class SocketState {
   extensions = '';
   url = '';
   binaryType: BinaryType = 'nodebuffer';
-  isTerminated = false;
-  isClosedEmitted = false;
-  wasClean = false;
-  isUserPaused = false;
-  isCorePaused = false;
-  /** True while output is collected into `batch` instead of written. */
-  isCorked = false;
+  /** The boolean state below, one bit each (one field instead of ten: idle sockets stay small). */
+  flags = 0;
   batch: Buffer[] | undefined = undefined;
   batchBytes = 0;
   batchCallbacks: SendCallback[] | undefined = undefined;
-  isReceiving = false;
   corkBaseline = 0;
-  needDrain = false;
-  isDrainListening = false;
-  isFragmenting = false;
   highWaterMarkBytes = Infinity;
   policy: BackpressurePolicy = 'queue';
   closeTimeoutMs: number = DEFAULTS.closeTimeoutMs;
@@ -64,6 +66,96 @@ export class SocketState {
 
   constructor(ws: WebSocket) {
     this.ws = ws;
+  }
+
+  /** True when terminate() was called. */
+  get isTerminated(): boolean {
+    return (this.flags & IS_TERMINATED) !== 0;
+  }
+
+  set isTerminated(value: boolean) {
+    this.flags = value ? this.flags | IS_TERMINATED : this.flags & ~IS_TERMINATED;
+  }
+
+  /** True when 'close' was emitted. */
+  get isClosedEmitted(): boolean {
+    return (this.flags & IS_CLOSED_EMITTED) !== 0;
+  }
+
+  set isClosedEmitted(value: boolean) {
+    this.flags = value ? this.flags | IS_CLOSED_EMITTED : this.flags & ~IS_CLOSED_EMITTED;
+  }
+
+  /** True when the closing handshake completed both ways. */
+  get wasClean(): boolean {
+    return (this.flags & WAS_CLEAN) !== 0;
+  }
+
+  set wasClean(value: boolean) {
+    this.flags = value ? this.flags | WAS_CLEAN : this.flags & ~WAS_CLEAN;
+  }
+
+  /** True when the app paused reading. */
+  get isUserPaused(): boolean {
+    return (this.flags & IS_USER_PAUSED) !== 0;
+  }
+
+  set isUserPaused(value: boolean) {
+    this.flags = value ? this.flags | IS_USER_PAUSED : this.flags & ~IS_USER_PAUSED;
+  }
+
+  /** True when reading waits for an async inflate. */
+  get isCorePaused(): boolean {
+    return (this.flags & IS_CORE_PAUSED) !== 0;
+  }
+
+  set isCorePaused(value: boolean) {
+    this.flags = value ? this.flags | IS_CORE_PAUSED : this.flags & ~IS_CORE_PAUSED;
+  }
+
+  /** True when output is collected into `batch` instead of written. */
+  get isCorked(): boolean {
+    return (this.flags & IS_CORKED) !== 0;
+  }
+
+  set isCorked(value: boolean) {
+    this.flags = value ? this.flags | IS_CORKED : this.flags & ~IS_CORKED;
+  }
+
+  /** True when inside a receive() batch. */
+  get isReceiving(): boolean {
+    return (this.flags & IS_RECEIVING) !== 0;
+  }
+
+  set isReceiving(value: boolean) {
+    this.flags = value ? this.flags | IS_RECEIVING : this.flags & ~IS_RECEIVING;
+  }
+
+  /** True when 'drain' is owed to the app. */
+  get needDrain(): boolean {
+    return (this.flags & NEED_DRAIN) !== 0;
+  }
+
+  set needDrain(value: boolean) {
+    this.flags = value ? this.flags | NEED_DRAIN : this.flags & ~NEED_DRAIN;
+  }
+
+  /** True when a 'drain' listener is on the transport. */
+  get isDrainListening(): boolean {
+    return (this.flags & IS_DRAIN_LISTENING) !== 0;
+  }
+
+  set isDrainListening(value: boolean) {
+    this.flags = value ? this.flags | IS_DRAIN_LISTENING : this.flags & ~IS_DRAIN_LISTENING;
+  }
+
+  /** True when a fragmented message is being sent. */
+  get isFragmenting(): boolean {
+    return (this.flags & IS_FRAGMENTING) !== 0;
+  }
+
+  set isFragmenting(value: boolean) {
+    this.flags = value ? this.flags | IS_FRAGMENTING : this.flags & ~IS_FRAGMENTING;
   }
 
   // --- the core's ConnectionSink ---------------------------------------------
