@@ -54,7 +54,8 @@ export class HandshakeGuard {
     if (!isOverCapacity) this.#counted++;
     this.#pending.set(socket, entry);
     (socket as GuardedSocket)[kGuard] = this;
-    socket.once('close', onSocketClose);
+    // `on`, not `once`: once() allocates a wrapper per socket; untrack() removes it.
+    socket.on('close', onSocketClose);
     sharedWheel.schedule(entry, this.#timeoutMs);
     return entry;
   }
