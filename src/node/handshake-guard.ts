@@ -7,15 +7,11 @@
 import type { Socket } from 'node:net';
 import { sharedWheel, type TimerEntry } from './timer-wheel.js';
 
-const kGuard = Symbol('sockwave.handshakeGuard');
-
 export interface PendingHandshake extends TimerEntry {
   readonly socket: Socket;
   /** Accepted while the server was at maxPendingHandshakes: answer 503. */
   isOverCapacity: boolean;
 }
-
-type GuardedSocket = Socket & { [kGuard]?: HandshakeGuard };
 
 export class HandshakeGuard {
   readonly #pending = new Map<Socket, PendingHandshake>();
@@ -23,7 +19,14 @@ export class HandshakeGuard {
   readonly #maxPending: number;
   readonly #onTimeout: (socket: Socket) => void;
 
+  /** One listener per guard, not per socket (and no property added to the socket). */
+  readonly #onSocketClose: (this: Socket) => void;
+
   constructor(timeoutMs: number, maxPending: number, onTimeout: (socket: Socket) => void) {
+    const guard = this;
+    this.#onSocketClose = function onSocketClose(this: Socket): void {
+      guard.untrack(this);
+    };
     this.#timeoutMs = timeoutMs;
     this.#maxPending = maxPending;
     this.#onTimeout = onTimeout;
@@ -53,9 +56,8 @@ export class HandshakeGuard {
     // Over capacity the connection is not counted: it only waits for its 503.
     if (!isOverCapacity) this.#counted++;
     this.#pending.set(socket, entry);
-    (socket as GuardedSocket)[kGuard] = this;
     // `on`, not `once`: once() allocates a wrapper per socket; untrack() removes it.
-    socket.on('close', onSocketClose);
+    socket.on('close', this.#onSocketClose);
     sharedWheel.schedule(entry, this.#timeoutMs);
     return entry;
   }
@@ -67,8 +69,7 @@ export class HandshakeGuard {
     sharedWheel.cancel(tracked);
     this.#pending.delete(socket);
     if (!tracked.isOverCapacity) this.#counted--;
-    socket.removeListener('close', onSocketClose);
-    (socket as GuardedSocket)[kGuard] = undefined;
+    socket.removeListener('close', this.#onSocketClose);
   }
 
   /** Destroys every pending connection (shutdown). */
@@ -78,8 +79,4 @@ export class HandshakeGuard {
       socket.destroy();
     }
   }
-}
-
-function onSocketClose(this: GuardedSocket): void {
-  this[kGuard]?.untrack(this);
 }
