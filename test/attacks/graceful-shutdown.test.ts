@@ -47,11 +47,13 @@ test('close({ code, reason, timeoutMs }) closes every client, terminates unrespo
     for (const s of seen) assert.deepEqual(s, { code: 1001, reason: 'maintenance' });
     for (const m of mute) assert.equal(await within(m.closeCode, 1000, -1), 1001, 'the mute clients got the close frame too');
     const muteEnds = await Promise.all(muteClosed);
+    // Lower bounds only (no timed assertions): the timeout was honoured, not cut short. A termination
+    // that never comes shows as the test timeout.
     for (const end of muteEnds) {
       const after = end - started;
-      assert.ok(after >= 900 && after < 3000, `unresponsive client terminated after ${after.toFixed(0)} ms (timeout 1000 ms)`);
+      assert.ok(after >= 900, `unresponsive client terminated after ${after.toFixed(0)} ms (timeout 1000 ms)`);
     }
-    assert.ok(result.ms >= 900 && result.ms < 3000, 'close() resolved once the unresponsive clients were terminated');
+    assert.ok(result.ms >= 900, 'close() resolved once the unresponsive clients were terminated');
 
     const exitCode = await within(server.exited, 5000, 'still running' as unknown as number);
     note(t, `child exit: ${exitCode} ${(performance.now() - started).toFixed(0)} ms after close() was called`);
@@ -64,8 +66,9 @@ test('close({ code, reason, timeoutMs }) closes every client, terminates unrespo
 test('close() with no clients resolves at once and the process exits by itself', { timeout: 15_000 }, async () => {
   const server = await startServerProcess({ server: {}, mode: 'echo' });
   try {
-    const result = await server.call<{ ms: number }>({ cmd: 'shutdown', timeoutMs: 5000 });
-    assert.ok(result.ms < 500, `resolved after ${result.ms.toFixed(0)} ms`);
+    // A timeout far beyond the test's own: resolving at all shows close() did not wait for it.
+    const result = await server.call<{ ms: number }>({ cmd: 'shutdown', timeoutMs: 600_000 });
+    assert.ok(result.ms < 600_000, `resolved after ${result.ms.toFixed(0)} ms`);
     assert.equal(await within(server.exited, 5000, -1), 0);
   } finally {
     await server.stop();
