@@ -109,7 +109,7 @@ describe('linear-time parsing of long Sec-WebSocket-Protocol / Sec-WebSocket-Ext
       let statuses = '';
       for (const size of [64 * 1024, 1024 * 1024]) {
         const runs: number[] = [];
-        for (let i = 0; i < 3; i++) {
+        for (let i = 0; i < 5; i++) {
           const result = await send(server.port, upgradeRequest({ headers: [[header, make(size)]] }));
           runs.push(result.ms);
           statuses += `${result.status} `;
@@ -121,8 +121,10 @@ describe('linear-time parsing of long Sec-WebSocket-Protocol / Sec-WebSocket-Ext
       const large = timings[1024 * 1024];
       note(t, `${header} ${label}: 64 KiB ${small.toFixed(1)} ms, 1 MiB ${large.toFixed(1)} ms, ratio ${(large / small).toFixed(1)} (statuses ${statuses.trim()})`);
       // A ratio, not a time limit: 16x the input is ~16x the time when linear, ~256x when quadratic.
-      // Best of 3 each; below 100 ms for the large input the ratio is mostly noise (and nothing is quadratic there).
-      if (large > 100) assert.ok(large / small < 64, `scaling ${small.toFixed(1)} -> ${large.toFixed(1)} ms looks superlinear`);
+      // Best of 5 each. On a busy 2-core machine linear cases have measured up to ~54x (the large one
+      // gets preempted or collected), hence the bound at 100x: still far below quadratic. Below 100 ms
+      // for the large input the ratio is mostly noise (and nothing is quadratic there).
+      if (large > 100) assert.ok(large / small < 100, `scaling ${small.toFixed(1)} -> ${large.toFixed(1)} ms looks superlinear`);
     });
   }
 
