@@ -7,27 +7,13 @@
  * 127.0.0.1 fail with ERR_BLOCKED_BY_LOCAL_NETWORK_ACCESS_CHECKS). The echo
  * bot runs in the page and reports open/close through an exposed function.
  */
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Browser, Page } from 'playwright-core';
 import type { CloseInfo } from './endpoint.js';
 import type { PeerClient } from './targets.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumSkipReason } from '../support/system-chromium.js';
 
-/** Debian's chromium; SOCKWAVE_CHROMIUM replaces it, e.g. to see the suites skip with their reason. */
-export const CHROMIUM_PATH = process.env.SOCKWAVE_CHROMIUM || '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-export function chromiumSkipReason(): string | undefined {
-  return existsSync(CHROMIUM_PATH) ? undefined : `${CHROMIUM_PATH} is not installed (apt install chromium)`;
-}
+export { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumSkipReason };
 
 /** Serves a blank page on 127.0.0.1:0; its address is the page's origin. */
 async function servePage(): Promise<{ origin: string; close(): void }> {
@@ -45,7 +31,7 @@ export async function launchChromium(
   o: { ignoreCertificateErrors?: boolean } = {},
 ): Promise<{ browser: Browser; page: Page; origin: string; close(): Promise<void> }> {
   const { chromium } = await import('playwright-core');
-  const args = o.ignoreCertificateErrors ? [...CHROMIUM_ARGS, '--ignore-certificate-errors'] : CHROMIUM_ARGS;
+  const args = o.ignoreCertificateErrors ? [...CHROMIUM_ARGS, '--ignore-certificate-errors'] : [...CHROMIUM_ARGS];
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args, timeout: 30_000 });
   const page = await browser.newPage();
   const site = await servePage();
