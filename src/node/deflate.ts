@@ -5,10 +5,11 @@
  * - Raw deflate (§7.2.1: no zlib header). Compression ends each message with
  *   a Z_SYNC_FLUSH and removes the 00 00 ff ff it produces (§7.2.1 step 2);
  *   inflation appends it after the last frame of a message (§7.2.2).
- * - Context takeover per direction (§7.1.1): without takeover the zlib
- *   context is freed after each message and recreated lazily, so an idle
- *   connection holds no zlib memory; with takeover the context (the sliding
- *   window) must live as long as the connection.
+ * - Context takeover per direction (§7.1.1): with takeover the context (the
+ *   sliding window) lives as long as the connection. Without it a message
+ *   borrows a reset context from a process-wide pool and gives it back after
+ *   its last frame (zlib-pool.ts), so an idle connection holds no zlib
+ *   memory and no message pays for creating a context.
  * - Contexts are created on first use and released by close().
  * - Inflation is bounded while it runs: as soon as one call's output passes
  *   `maxBytes`, the inflater is destroyed (zlib stops between output chunks
@@ -39,8 +40,10 @@ import {
 import { ErrorCode, MessageTooLargeError, ProtocolError } from '../core/errors.js';
 import { queueFor } from './zlib-queue.js';
 import { Lane, type Done, type Task } from './zlib-lane.js';
+import { borrowContext, deflateKey, inflateKey, returnContext, ZlibContext } from './zlib-pool.js';
 
 export { zlibQueueStats } from './zlib-queue.js';
+export { zlibPoolStats, drainZlibPool } from './zlib-pool.js';
 
 /** RFC 7692 §7.2.1: the empty stored block a sync flush ends with. */
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
@@ -65,13 +68,9 @@ export class DeflateCompressor implements MessageCompressor {
   readonly #isReceiveContextReset: boolean;
   readonly #compressLane: Lane;
   readonly #inflateLane: Lane;
-  #deflate: zlib.DeflateRaw | null = null;
-  #inflate: zlib.InflateRaw | null = null;
-  /** Where the current stream's output goes (set by the running task). */
-  #onDeflateData: ((chunk: Buffer) => void) | null = null;
-  #onDeflateError: ((error: Error) => void) | null = null;
-  #onInflateData: ((chunk: Buffer) => void) | null = null;
-  #onInflateError: ((error: Error) => void) | null = null;
+  /** The contexts in use: for the connection's life with takeover, for one message without. */
+  #deflate: ZlibContext | null = null;
+  #inflate: ZlibContext | null = null;
   #isClosed = false;
 
   constructor(params: DeflateParams, role: 'client' | 'server', options: PerMessageDeflateOptions | ResolvedDeflateOptions = {}) {
@@ -147,61 +146,54 @@ export class DeflateCompressor implements MessageCompressor {
     else done(null, result);
   }
 
-  #createDeflate(): zlib.DeflateRaw {
-    const bits = this.#sendWindowBits;
-    const stream = zlib.createDeflateRaw({
-      // Every write ends with a sync flush: one thread-pool round trip per message, not two.
-      flush: zlib.constants.Z_SYNC_FLUSH,
-      level: this.#options.level,
-      memLevel: this.#options.memLevel,
-      // zlib has no 8-bit raw window; with 9 bits its distances stay <= 250 (MAX_DIST), valid for 256.
-      windowBits: bits === 8 ? 9 : bits,
-    });
-    stream.on('data', (chunk: Buffer) => this.#onDeflateData?.(chunk));
-    stream.on('error', (error: Error) => this.#onDeflateError?.(error));
-    return stream;
+  #openDeflate(): ZlibContext {
+    const { level, memLevel } = this.#options;
+    // zlib has no 8-bit raw window; with 9 bits its distances stay <= 250 (MAX_DIST), valid for 256.
+    const windowBits = this.#sendWindowBits === 8 ? 9 : this.#sendWindowBits;
+    const key = deflateKey(level, memLevel, windowBits);
+    // Every write ends with a sync flush: one thread-pool round trip per message, not two.
+    const create = (): zlib.DeflateRaw => zlib.createDeflateRaw({ flush: zlib.constants.Z_SYNC_FLUSH, level, memLevel, windowBits });
+    return this.#isSendContextReset ? borrowContext(key, create) : new ZlibContext(create(), key);
   }
 
-  #createInflate(): zlib.InflateRaw {
-    const stream = zlib.createInflateRaw({ flush: zlib.constants.Z_SYNC_FLUSH, windowBits: this.#receiveWindowBits });
-    stream.on('data', (chunk: Buffer) => this.#onInflateData?.(chunk));
-    stream.on('error', (error: Error) => this.#onInflateError?.(error));
-    return stream;
+  #openInflate(): ZlibContext {
+    const windowBits = this.#receiveWindowBits;
+    const create = (): zlib.InflateRaw => zlib.createInflateRaw({ flush: zlib.constants.Z_SYNC_FLUSH, windowBits });
+    const key = inflateKey(windowBits);
+    return this.#isReceiveContextReset ? borrowContext(key, create) : new ZlibContext(create(), key);
   }
 
+  /** Frees the deflate context (after an error, or on close). */
   #releaseDeflate(): void {
-    const stream = this.#deflate;
+    const context = this.#deflate;
     this.#deflate = null;
-    this.#onDeflateData = null;
-    this.#onDeflateError = null;
-    stream?.close();
+    context?.close();
   }
 
+  /** Frees the inflate context (after an error or a bomb, or on close). */
   #releaseInflate(): void {
-    const stream = this.#inflate;
+    const context = this.#inflate;
     this.#inflate = null;
-    this.#onInflateData = null;
-    this.#onInflateError = null;
-    stream?.close();
+    context?.close();
   }
 
   #runCompress(task: Task, data: Buffer, done: Done<Buffer>): void {
     const lane = this.#compressLane;
-    const stream = (this.#deflate ??= this.#createDeflate());
+    const context = (this.#deflate ??= this.#openDeflate());
     const chunks: Buffer[] = [];
     let length = 0;
-    this.#onDeflateData = (chunk) => {
+    context.onData = (chunk) => {
       chunks.push(chunk);
       length += chunk.length;
     };
-    this.#onDeflateError = (error) => {
-      this.#releaseDeflate();
+    context.onError = (error) => {
+      if (this.#deflate === context) this.#releaseDeflate();
       this.#finish(lane, task, done, error);
     };
     const onFlushed = (): void => {
-      if (task.isFinished || task.isCancelled || this.#deflate !== stream) return;
-      this.#onDeflateData = null;
-      this.#onDeflateError = null;
+      if (task.isFinished || task.isCancelled || this.#deflate !== context) return;
+      context.onData = null;
+      context.onError = null;
       let output = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length);
       // RFC 7692 §7.2.1 step 2: drop the 00 00 ff ff the sync flush ended with.
       if (output.length >= 4 && output.subarray(output.length - 4).equals(TRAILER)) {
@@ -211,31 +203,34 @@ export class DeflateCompressor implements MessageCompressor {
       // receiver appends 00 00 ff ff, which needs a block-header byte first.
       // RFC 7692 §7.2.3.6: a single 00 byte is a valid empty compressed message.
       if (output.length === 0) output = EMPTY_MESSAGE;
-      if (this.#isSendContextReset) this.#releaseDeflate();
+      if (this.#isSendContextReset) {
+        this.#deflate = null;
+        returnContext(context, this.#options.concurrency);
+      }
       this.#finish(lane, task, done, null, output);
     };
     // The stream's default flush is Z_SYNC_FLUSH, so the write's callback means "flushed".
-    if (data.length > 0) stream.write(data, onFlushed);
-    else stream.flush(zlib.constants.Z_SYNC_FLUSH, onFlushed);
+    if (data.length > 0) context.stream.write(data, onFlushed);
+    else context.stream.flush(zlib.constants.Z_SYNC_FLUSH, onFlushed);
   }
 
   #runInflate(task: Task, data: Buffer, isFinal: boolean, maxBytes: number, done: Done<Buffer[]>): void {
     const lane = this.#inflateLane;
-    const stream = (this.#inflate ??= this.#createInflate());
+    const context = (this.#inflate ??= this.#openInflate());
     const pieces: Buffer[] = [];
     let produced = 0;
-    this.#onInflateData = (chunk) => {
+    context.onData = (chunk) => {
       produced += chunk.length;
       if (produced > maxBytes) {
         // Destroying the stream stops zlib between output chunks: the rest is never inflated.
-        this.#releaseInflate();
+        if (this.#inflate === context) this.#releaseInflate();
         this.#finish(lane, task, done, new MessageTooLargeError(produced, maxBytes));
         return;
       }
       pieces.push(chunk);
     };
-    this.#onInflateError = (error) => {
-      this.#releaseInflate();
+    context.onError = (error) => {
+      if (this.#inflate === context) this.#releaseInflate();
       this.#finish(
         lane,
         task,
@@ -244,18 +239,21 @@ export class DeflateCompressor implements MessageCompressor {
       );
     };
     const onFlushed = (): void => {
-      if (task.isFinished || task.isCancelled || this.#inflate !== stream) return;
-      this.#onInflateData = null;
-      this.#onInflateError = null;
-      if (isFinal && this.#isReceiveContextReset) this.#releaseInflate();
+      if (task.isFinished || task.isCancelled || this.#inflate !== context) return;
+      context.onData = null;
+      context.onError = null;
+      if (isFinal && this.#isReceiveContextReset) {
+        this.#inflate = null;
+        returnContext(context, this.#options.concurrency);
+      }
       this.#finish(lane, task, done, null, pieces);
     };
     // RFC 7692 §7.2.2: append 00 00 ff ff to the payload of the message's last frame.
     // One write (a copy of the compressed bytes) costs less than a second thread-pool trip.
     const input = isFinal ? Buffer.concat([data, TRAILER]) : data;
     // The stream's default flush is Z_SYNC_FLUSH: all output is produced before the callback.
-    if (input.length > 0) stream.write(input, onFlushed);
-    else stream.flush(zlib.constants.Z_SYNC_FLUSH, onFlushed);
+    if (input.length > 0) context.stream.write(input, onFlushed);
+    else context.stream.flush(zlib.constants.Z_SYNC_FLUSH, onFlushed);
   }
 }
 
