@@ -58,6 +58,16 @@ export interface ConnectionSink {
   write(data: Buffer, cb?: (error?: Error | null) => void): void;
   /** An event for the application (or the adapter). */
   event(event: CoreEvent): void;
+  /**
+   * Optional, for adapters that batch output: room for one small frame
+   * (at most MAX_RESERVED_FRAME_BYTES) in the sink's own output buffer,
+   * instead of a buffer per frame. Returns that buffer; the frame goes at
+   * `reservedOffset` and counts as written (in order) once the core filled
+   * it, which it does before any other call to the sink. `cb` as for write.
+   */
+  reserve?(bytes: number, cb?: (error?: Error | null) => void): Buffer;
+  /** Where the bytes from the last reserve() start. */
+  readonly reservedOffset?: number;
 }
 
 /**

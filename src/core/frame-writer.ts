@@ -9,6 +9,9 @@ import type { ConnectionSink, MaskSource } from './events.js';
 import { COPY_THRESHOLD_BYTES, headerLength, writeHeader } from './frame.js';
 import { applyMask } from './mask.js';
 
+/** Frames up to this size may go into the sink's own buffer (ConnectionSink.reserve). */
+export const MAX_RESERVED_FRAME_BYTES = 1024;
+
 export type WriteCallback = (error?: Error | null) => void;
 
 export type FramePayload = Buffer | Uint8Array | string;
@@ -33,15 +36,20 @@ export function writeFrame(
   const length = isString ? Buffer.byteLength(data) : data.length;
   const headerBytes = headerLength(length, isMasked);
   if (isMasked || length < COPY_THRESHOLD_BYTES) {
-    const out = Buffer.allocUnsafe(headerBytes + length);
-    const keyOffset = writeHeader(out, 0, opcode, length, fin, rsv1, isMasked);
-    if (isString) out.write(data, headerBytes, 'utf8');
-    else out.set(data, headerBytes);
+    const frameBytes = headerBytes + length;
+    // A small frame goes straight into the sink's output buffer when it has one.
+    const isReserved = frameBytes <= MAX_RESERVED_FRAME_BYTES && sink.reserve !== undefined;
+    const out = isReserved ? (sink.reserve as NonNullable<ConnectionSink['reserve']>)(frameBytes, cb) : Buffer.allocUnsafe(frameBytes);
+    const at = isReserved ? (sink.reservedOffset as number) : 0;
+    const keyOffset = writeHeader(out, at, opcode, length, fin, rsv1, isMasked);
+    const payloadAt = at + headerBytes;
+    if (isString) out.write(data, payloadAt, 'utf8');
+    else out.set(data, payloadAt);
     if (isMasked) {
       maskSource(out, keyOffset);
-      applyMask(out, headerBytes, headerBytes + length, out.readInt32LE(keyOffset), 0);
+      applyMask(out, payloadAt, payloadAt + length, out.readInt32LE(keyOffset), 0);
     }
-    sink.write(out, cb);
+    if (!isReserved) sink.write(out, cb);
     return;
   }
   const header = Buffer.allocUnsafe(headerBytes);

@@ -13,7 +13,7 @@ import type { Liveness } from './heartbeat.js';
 import type { TrafficCounters } from './stats.js';
 import type { BackpressurePolicy } from './backpressure.js';
 import type { WebSocket } from './socket.js';
-import { collectWrite } from './socket-write-batch.js';
+import { collectWrite, reserveWrite, reservedOffset } from './socket-write-batch.js';
 import { onCoreEvent, onInflateDone } from './socket-core-events.js';
 
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments';
@@ -162,6 +162,14 @@ export class SocketState {
 
   write(data: Buffer, cb?: SendCallback): void {
     collectWrite(this, data, cb);
+  }
+
+  reserve(bytes: number, cb?: SendCallback): Buffer {
+    return reserveWrite(this, bytes, cb);
+  }
+
+  get reservedOffset(): number {
+    return reservedOffset;
   }
 
   event(event: CoreEvent): void {

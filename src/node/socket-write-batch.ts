@@ -13,6 +13,25 @@ import { checkDrain } from './socket-drain.js';
 /** Batches up to this size are concatenated into one write. */
 const CONCAT_MAX_BYTES = 64 * 1024;
 
+/**
+ * Small frames (ConnectionSink.reserve) are written by the core straight
+ * into this slab, shared by all sockets: no buffer per frame, and one
+ * socket's consecutive frames form one run that is written as one view
+ * (no concat). Append-only: bytes still queued in a stream are never
+ * overwritten; a full slab is replaced, as Node's own Buffer pool is, and
+ * no larger than it, so a queued view pins no more memory than a pooled
+ * Buffer.allocUnsafe() does.
+ */
+const SLAB_BYTES = 8 * 1024;
+let slab: Buffer | undefined;
+let slabUsed = SLAB_BYTES;
+/** The socket whose run, slab bytes [runStart, runEnd), is still open. */
+let runOwner: SocketState | undefined;
+let runStart = 0;
+let runEnd = 0;
+/** Offset of the bytes handed out by the last reserveWrite(). */
+export let reservedOffset = 0;
+
 /** Sockets corked outside a receive batch, uncorked together in one microtask. */
 let flushQueue: SocketState[] = [];
 let isFlushScheduled = false;
@@ -51,6 +70,7 @@ function flushAll(): void {
 export function flush(s: SocketState): void {
   if (!s.isCorked) return;
   s.isCorked = false;
+  if (runOwner === s) closeRun();
   const batch = s.batch;
   const count = batch === undefined ? 0 : batch.length;
   if (count === 0) {
@@ -88,6 +108,7 @@ export function flush(s: SocketState): void {
 
 /** The transport is gone: unwritten output is lost, its callbacks learn why. */
 export function discardBatch(s: SocketState): void {
+  if (runOwner === s) closeRun();
   s.isCorked = false;
   const callbacks = s.batchCallbacks;
   if (s.batch !== undefined) s.batch.length = 0;
@@ -109,7 +130,48 @@ export function collectWrite(s: SocketState, data: Buffer, cb: SendCallback | un
   }
   // Writes from asynchronous compression arrive outside any batch.
   if (!s.isCorked) cork(s);
+  if (runOwner === s) closeRun();
   (s.batch ??= []).push(data);
   s.batchBytes += data.length;
   if (cb !== undefined) (s.batchCallbacks ??= []).push(cb);
+}
+
+/**
+ * The core's sink.reserve: room for a small frame in the slab, appended to
+ * the socket's open run when it directly follows it. Returns the slab; the
+ * frame goes at `reservedOffset`.
+ */
+export function reserveWrite(s: SocketState, bytes: number, cb: SendCallback | undefined): Buffer {
+  if (slabUsed + bytes > SLAB_BYTES) {
+    if (runOwner !== undefined) closeRun();
+    slab = Buffer.allocUnsafe(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const at = slabUsed;
+  slabUsed = at + bytes;
+  reservedOffset = at;
+  const transport = s.transport as Transport;
+  if (s.counters !== undefined) s.counters.bytesOut += bytes;
+  if (transport.destroyed) {
+    // Filled and never written (the next run starts after it).
+    if (cb !== undefined) process.nextTick(cb, new ConnectionClosedError('the transport is closed'));
+    return slab as Buffer;
+  }
+  if (!s.isCorked) cork(s);
+  if (runOwner !== s || runEnd !== at) {
+    if (runOwner !== undefined) closeRun();
+    runOwner = s;
+    runStart = at;
+  }
+  runEnd = at + bytes;
+  s.batchBytes += bytes;
+  if (cb !== undefined) (s.batchCallbacks ??= []).push(cb);
+  return slab as Buffer;
+}
+
+/** Ends the open run: its bytes join the owner's batch as one view. */
+function closeRun(): void {
+  const owner = runOwner as SocketState;
+  runOwner = undefined;
+  (owner.batch ??= []).push((slab as Buffer).subarray(runStart, runEnd));
 }
