@@ -242,7 +242,12 @@ export class DeflateCompressor implements MessageCompressor {
       if (task.isFinished || task.isCancelled || this.#inflate !== context) return;
       context.onData = null;
       context.onError = null;
-      if (isFinal && this.#isReceiveContextReset) {
+      if (context.stream.bytesWritten - consumedBefore < input.length) {
+        // A block with BFINAL set ended the peer's deflate stream (RFC 7692 §7.2.3.4 allows it)
+        // and zlib ignored what followed: this inflater has ended and cannot take more input.
+        // Free it (never pool it: the next borrower would fail); the next message gets a new one.
+        this.#releaseInflate();
+      } else if (isFinal && this.#isReceiveContextReset) {
         this.#inflate = null;
         returnContext(context, this.#options.concurrency);
       }
@@ -251,6 +256,7 @@ export class DeflateCompressor implements MessageCompressor {
     // RFC 7692 §7.2.2: append 00 00 ff ff to the payload of the message's last frame.
     // One write (a copy of the compressed bytes) costs less than a second thread-pool trip.
     const input = isFinal ? Buffer.concat([data, TRAILER]) : data;
+    const consumedBefore = context.stream.bytesWritten;
     // The stream's default flush is Z_SYNC_FLUSH: all output is produced before the callback.
     if (input.length > 0) context.stream.write(input, onFlushed);
     else context.stream.flush(zlib.constants.Z_SYNC_FLUSH, onFlushed);

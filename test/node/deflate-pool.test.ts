@@ -106,6 +106,26 @@ describe('pooled contexts without context takeover', () => {
     assert.equal(zlibPoolStats().idle, 0);
   });
 
+  test('a message ending the peer\'s deflate stream (BFINAL, RFC 7692 §7.2.3.4) never leaves an ended inflater in the pool', async () => {
+    for (const takeover of [false, true]) {
+      drainZlibPool();
+      const p = { ...NO_TAKEOVER, clientNoContextTakeover: !takeover };
+      const a = createDeflateCompressor(p, 'server', {});
+      const b = createDeflateCompressor(p, 'server', {});
+      try {
+        const finalBlock = zlib.deflateRawSync(Buffer.from('a block with BFINAL set')); // Z_FINISH
+        assert.equal((await decompress(a, finalBlock)).toString(), 'a block with BFINAL set');
+        const message = text('next');
+        const next = zlib.deflateRawSync(message, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+        assert.deepEqual(await decompress(b, next), message, 'another connection borrowing from the pool');
+        assert.deepEqual(await decompress(a, next), message, 'the same connection, with a new inflater');
+      } finally {
+        a.close();
+        b.close();
+      }
+    }
+  });
+
   test('a bomb destroys the borrowed inflater instead of returning it to the pool', async () => {
     drainZlibPool();
     const c = createDeflateCompressor(NO_TAKEOVER, 'server', {});
