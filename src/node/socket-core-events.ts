@@ -3,11 +3,23 @@
  * ('message' in the socket's binaryType, 'ping', 'pong', 'error', 'close')
  * and into transport actions (half-close, resume reading).
  */
+import { EventEmitter } from 'node:events';
 import type { CoreEvent } from '../core/events.js';
 import { channels } from './diagnostics.js';
 import type { SocketState, Transport } from './socket-state.js';
 import { cork, flush } from './socket-write-batch.js';
 import { armCloseTimer, emitClose, emitError } from './socket-close.js';
+
+/** EventEmitter's own per-instance captureRejections flag (a private symbol, found once). */
+const kCapture = Object.getOwnPropertySymbols(new EventEmitter()).find((symbol) => symbol.description === 'kCapture');
+
+/**
+ * emit() routes a promise rejected by a listener to 'error' when
+ * captureRejections is on: keep emit() then (and when the flag cannot be found).
+ */
+function isCapturingRejections(ws: object): boolean {
+  return kCapture === undefined || (ws as Record<symbol, unknown>)[kCapture] !== false;
+}
 
 /** The core finished an async inflate and parsed what waited: read again. */
 export function onInflateDone(s: SocketState): void {
@@ -24,8 +36,13 @@ export function onCoreEvent(s: SocketState, event: CoreEvent): void {
       if (s.liveness !== undefined) s.liveness.sawMessage = true;
       const data = event.data;
       const binaryType = s.binaryType;
-      if (binaryType === 'nodebuffer') ws.emit('message', data, event.isBinary);
-      else if (binaryType === 'arraybuffer') {
+      if (binaryType === 'nodebuffer') {
+        // One plain listener (the usual case) is called directly: what emit()
+        // would do, without its rest-argument array and generic dispatch.
+        const listener = (ws as unknown as { _events: Record<string, unknown> })._events.message;
+        if (typeof listener === 'function' && !isCapturingRejections(ws)) listener.call(ws, data, event.isBinary);
+        else ws.emit('message', data, event.isBinary);
+      } else if (binaryType === 'arraybuffer') {
         ws.emit('message', data.buffer.slice(data.byteOffset, data.byteOffset + data.length), event.isBinary);
       } else ws.emit('message', [data], event.isBinary);
       return;

@@ -173,5 +173,6 @@ export function reserveWrite(s: SocketState, bytes: number, cb: SendCallback | u
 function closeRun(): void {
   const owner = runOwner as SocketState;
   runOwner = undefined;
-  (owner.batch ??= []).push((slab as Buffer).subarray(runStart, runEnd));
+  const run = slab as Buffer;
+  (owner.batch ??= []).push(Buffer.from(run.buffer, run.byteOffset + runStart, runEnd - runStart));
 }
