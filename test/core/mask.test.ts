@@ -10,10 +10,11 @@ function referenceMask(data: Uint8Array, start: number, end: number, key: Uint8A
 test('applyMask matches the RFC reference for every alignment, phase and length', () => {
   const key = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
   const keyInt = key.readInt32LE(0);
-  const backing = Buffer.alloc(300);
+  const backing = Buffer.alloc(4200);
   for (let i = 0; i < backing.length; i++) backing[i] = (i * 7 + 3) & 0xff;
-  for (const offset of [0, 1, 2, 3, 5]) {
-    for (const length of [0, 1, 3, 4, 31, 32, 33, 100, 257]) {
+  // Lengths from 1024 take the 64-bit path, whose head runs to an 8-byte boundary.
+  for (const offset of [0, 1, 2, 3, 5, 6, 7]) {
+    for (const length of [0, 1, 3, 4, 31, 32, 33, 100, 257, 1024, 1031, 4097]) {
       for (const phase of [0, 1, 2, 3]) {
         const a = Buffer.from(backing).subarray(offset, offset + length + 4);
         const b = Buffer.from(a);
