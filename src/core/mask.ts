@@ -26,32 +26,18 @@ export function applyMask(data: Uint8Array, start: number, end: number, key: num
   if (key === 0 || end <= start) return;
   // Rotate so that byte 0 of `k` applies to data[start].
   const shift = (phase & 3) << 3;
-  let k = shift === 0 ? key : (key >>> shift) | (key << (32 - shift));
-  let i = start;
-  if (end - start >= WIDE_MIN_BYTES && IS_LITTLE_ENDIAN) {
-    // Byte by byte up to an 8-byte boundary of the underlying memory.
-    while (((data.byteOffset + i) & 7) !== 0) {
-      data[i++] ^= k;
-      k = (k >>> 8) | (k << 24);
-    }
-    const words = (end - i) >>> 3;
-    const k32 = BigInt(k >>> 0);
-    xorWideWords(new BigUint64Array(data.buffer, data.byteOffset + i, words), words, (k32 << 32n) | k32);
-    i += words << 3;
-  } else if (end - start >= WORD_MIN_BYTES && IS_LITTLE_ENDIAN) {
-    // Byte by byte up to a 4-byte boundary of the underlying memory.
-    while (((data.byteOffset + i) & 3) !== 0) {
-      data[i++] ^= k;
-      k = (k >>> 8) | (k << 24);
-    }
-    const words = (end - i) >>> 2;
-    xorWords(new Int32Array(data.buffer, data.byteOffset + i, words), 0, words, k);
-    i += words << 2;
-  }
+  const k = shift === 0 ? key : (key >>> shift) | (key << (32 - shift));
+  if (end - start >= WORD_MIN_BYTES && IS_LITTLE_ENDIAN) maskWords(data, start, end, k);
+  else maskBytes(data, start, end, k);
+}
+
+/** Small payloads (most messages): kept tiny so V8 inlines applyMask into the parser. */
+function maskBytes(data: Uint8Array, start: number, end: number, k: number): void {
   const k0 = k & 0xff;
   const k1 = (k >>> 8) & 0xff;
   const k2 = (k >>> 16) & 0xff;
   const k3 = k >>> 24;
+  let i = start;
   for (; i + 3 < end; i += 4) {
     data[i] ^= k0;
     data[i + 1] ^= k1;
@@ -61,6 +47,32 @@ export function applyMask(data: Uint8Array, start: number, end: number, key: num
   if (i < end) data[i++] ^= k0;
   if (i < end) data[i++] ^= k1;
   if (i < end) data[i] ^= k2;
+}
+
+/** Word-aligned middle through a typed-array view; head and tail byte by byte. */
+function maskWords(data: Uint8Array, start: number, end: number, k: number): void {
+  let i = start;
+  if (end - start >= WIDE_MIN_BYTES) {
+    // Byte by byte up to an 8-byte boundary of the underlying memory.
+    while (((data.byteOffset + i) & 7) !== 0) {
+      data[i++] ^= k;
+      k = (k >>> 8) | (k << 24);
+    }
+    const words = (end - i) >>> 3;
+    const k32 = BigInt(k >>> 0);
+    xorWideWords(new BigUint64Array(data.buffer, data.byteOffset + i, words), words, (k32 << 32n) | k32);
+    i += words << 3;
+  } else {
+    // Byte by byte up to a 4-byte boundary of the underlying memory.
+    while (((data.byteOffset + i) & 3) !== 0) {
+      data[i++] ^= k;
+      k = (k >>> 8) | (k << 24);
+    }
+    const words = (end - i) >>> 2;
+    xorWords(new Int32Array(data.buffer, data.byteOffset + i, words), 0, words, k);
+    i += words << 2;
+  }
+  maskBytes(data, i, end, k);
 }
 
 /**
