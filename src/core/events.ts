@@ -59,6 +59,11 @@ export interface ConnectionSink {
   /** An event for the application (or the adapter). */
   event(event: CoreEvent): void;
   /**
+   * Optional: receives messages instead of event({ type: 'message' }), so
+   * no event object is made per message.
+   */
+  message?(data: Buffer, isBinary: boolean): void;
+  /**
    * Optional, for adapters that batch output: room for one small frame
    * (at most MAX_RESERVED_FRAME_BYTES) in the sink's own output buffer,
    * instead of a buffer per frame. Returns that buffer; the frame goes at

@@ -116,7 +116,7 @@ export abstract class Receiver extends FrameReceiver {
             return this.failUtf8();
           }
         }
-        this.sink.event({ type: 'message', data: payload, isBinary: opcode === Opcode.BINARY });
+        this.emitMessage(payload, opcode === Opcode.BINARY);
         return;
       }
       this.messageOpcode = opcode;
@@ -165,7 +165,13 @@ export abstract class Receiver extends FrameReceiver {
     if (isText && !(this.utf8 as Utf8Validator).isComplete) return this.failUtf8();
     const data = (this.assembler as MessageAssembler).take();
     this.messageOpcode = 0;
-    this.sink.event({ type: 'message', data, isBinary: !isText });
+    this.emitMessage(data, !isText);
+  }
+
+  private emitMessage(data: Buffer, isBinary: boolean): void {
+    const sink = this.sink;
+    if (sink.message !== undefined) sink.message(data, isBinary);
+    else sink.event({ type: 'message', data, isBinary });
   }
 
   /** RFC 7692: hands one frame to the decompressor and stops parsing until it answers. */

@@ -28,25 +28,29 @@ export function onInflateDone(s: SocketState): void {
   if (!s.isUserPaused) s.transport?.resume();
 }
 
+/** A message, as the app wants it (the core's sink.message fast path, and the 'message' event). */
+export function onMessage(s: SocketState, data: Buffer, isBinary: boolean): void {
+  const ws = s.ws;
+  if (s.counters !== undefined) s.counters.messagesIn++;
+  if (s.liveness !== undefined) s.liveness.sawMessage = true;
+  const binaryType = s.binaryType;
+  if (binaryType === 'nodebuffer') {
+    // One plain listener (the usual case) is called directly: what emit()
+    // would do, without its rest-argument array and generic dispatch.
+    const listener = (ws as unknown as { _events: Record<string, unknown> })._events.message;
+    if (typeof listener === 'function' && !isCapturingRejections(ws)) listener.call(ws, data, isBinary);
+    else ws.emit('message', data, isBinary);
+  } else if (binaryType === 'arraybuffer') {
+    ws.emit('message', data.buffer.slice(data.byteOffset, data.byteOffset + data.length), isBinary);
+  } else ws.emit('message', [data], isBinary);
+}
+
 export function onCoreEvent(s: SocketState, event: CoreEvent): void {
   const ws = s.ws;
   switch (event.type) {
-    case 'message': {
-      if (s.counters !== undefined) s.counters.messagesIn++;
-      if (s.liveness !== undefined) s.liveness.sawMessage = true;
-      const data = event.data;
-      const binaryType = s.binaryType;
-      if (binaryType === 'nodebuffer') {
-        // One plain listener (the usual case) is called directly: what emit()
-        // would do, without its rest-argument array and generic dispatch.
-        const listener = (ws as unknown as { _events: Record<string, unknown> })._events.message;
-        if (typeof listener === 'function' && !isCapturingRejections(ws)) listener.call(ws, data, event.isBinary);
-        else ws.emit('message', data, event.isBinary);
-      } else if (binaryType === 'arraybuffer') {
-        ws.emit('message', data.buffer.slice(data.byteOffset, data.byteOffset + data.length), event.isBinary);
-      } else ws.emit('message', [data], event.isBinary);
+    case 'message':
+      onMessage(s, event.data, event.isBinary);
       return;
-    }
     case 'ping':
       ws.emit('ping', event.data);
       return;

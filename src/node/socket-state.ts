@@ -14,7 +14,7 @@ import type { TrafficCounters } from './stats.js';
 import type { BackpressurePolicy } from './backpressure.js';
 import type { WebSocket } from './socket.js';
 import { collectWrite, reserveWrite, reservedOffset } from './socket-write-batch.js';
-import { onCoreEvent, onInflateDone } from './socket-core-events.js';
+import { onCoreEvent, onInflateDone, onMessage } from './socket-core-events.js';
 
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments';
 export type SendCallback = (error?: Error | null) => void;
@@ -174,6 +174,10 @@ export class SocketState {
 
   event(event: CoreEvent): void {
     onCoreEvent(this, event);
+  }
+
+  message(data: Buffer, isBinary: boolean): void {
+    onMessage(this, data, isBinary);
   }
 
   /** The core finished an async inflate and parsed what waited: read again. */
