@@ -13,7 +13,7 @@
 import type { ConnectionSink } from './events.js';
 import { MessageTooLargeError, ProtocolError } from './errors.js';
 import { MAX_CONTROL_PAYLOAD_BYTES } from './frame.js';
-import { applyMask } from './mask.js';
+import { applyMask, readKey } from './mask.js';
 import { headerBytesFor, readPayloadLength } from './frame-header-rules.js';
 import type { ReceiverLimits } from './receiver-limits.js';
 
@@ -232,7 +232,7 @@ export abstract class FrameReceiver {
     this.fin = fin;
     this.rsv1 = rsv1;
     this.opcode = opcode;
-    this.maskKey = isMasked ? buf.readInt32LE(o + headerBytesFor(b1) - 4) : 0;
+    this.maskKey = isMasked ? readKey(buf, o + headerBytesFor(b1) - 4) : 0;
     this.payloadLength = length;
     this.payloadReceived = 0;
     if (length === 0) {

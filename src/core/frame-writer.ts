@@ -7,7 +7,7 @@
  */
 import type { ConnectionSink, MaskSource } from './events.js';
 import { COPY_THRESHOLD_BYTES, headerLength, writeHeader } from './frame.js';
-import { applyMask } from './mask.js';
+import { applyMask, readKey } from './mask.js';
 
 /** Frames up to this size may go into the sink's own buffer (ConnectionSink.reserve). */
 export const MAX_RESERVED_FRAME_BYTES = 1024;
@@ -47,7 +47,7 @@ export function writeFrame(
     else out.set(data, payloadAt);
     if (isMasked) {
       maskSource(out, keyOffset);
-      applyMask(out, payloadAt, payloadAt + length, out.readInt32LE(keyOffset), 0);
+      applyMask(out, payloadAt, payloadAt + length, readKey(out, keyOffset), 0);
     }
     if (!isReserved) sink.write(out, cb);
     return;
