@@ -1,0 +1,147 @@
+/**
+ * The byte scan shared by the request-head and response-head parsers: finds
+ * the blank line that ends an HTTP/1.1 head, incrementally and in linear
+ * time (each byte is examined once; the state inside a line and after a CR
+ * survives between chunks, so a head sent byte by byte costs the same as one
+ * sent whole). Nothing past the head is scanned: those bytes (early frames)
+ * come back as `rest`.
+ *
+ * The strictness both sides share (RFC 7230): CRLF line ends only (a bare LF
+ * or a CR without LF is refused, so two parsers cannot disagree on where a
+ * header is), no obs-fold, at most `maxHeaderBytes` bytes (the final CRLFCRLF
+ * included, checked while scanning, so an endless head is refused after
+ * maxHeaderBytes + 1 bytes) and at most `maxHeaderCount` header lines.
+ * What the lines mean is the caller's business.
+ */
+import { isTokenChar, trimOws } from './header-tokens.js';
+
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+export const HTAB = 0x09;
+
+/** Why a head was refused: over the byte or line limit, or malformed. */
+export type HeadFault = 'too-large' | 'too-many-lines' | 'malformed';
+
+/** Builds the error the caller throws (each side has its own statuses). */
+export type HeadFailure = (fault: HeadFault, message: string) => Error;
+
+export interface ScannedHead {
+  /** The head's lines without their CRLFs, the start line first (latin1: one char per byte). */
+  lines: string[];
+  /** Bytes received after the head; may be empty. */
+  rest: Buffer;
+}
+
+export class HeadScanner {
+  readonly #maxHeaderBytes: number;
+  readonly #maxHeaderCount: number;
+  readonly #startLineName: string;
+  readonly #fail: HeadFailure;
+  #chunks: Buffer[] | undefined;
+  /** Head bytes scanned so far (all of them belong to the head). */
+  #scanned = 0;
+  /** Bytes in the current line, excluding its CR. */
+  #lineLength = 0;
+  /** Lines completed so far (the start line included). */
+  #lines = 0;
+  #isAfterCr = false;
+  #isDone = false;
+
+  constructor(maxHeaderBytes: number, maxHeaderCount: number, startLineName: string, fail: HeadFailure) {
+    this.#maxHeaderBytes = maxHeaderBytes;
+    this.#maxHeaderCount = maxHeaderCount;
+    this.#startLineName = startLineName;
+    this.#fail = fail;
+  }
+
+  /** Bytes of head received so far. */
+  get size(): number {
+    return this.#scanned;
+  }
+
+  get isDone(): boolean {
+    return this.#isDone;
+  }
+
+  /** Null while the head is incomplete; its lines once the blank line arrived. Throws what `fail` builds. */
+  push(chunk: Buffer): ScannedHead | null {
+    const limit = this.#maxHeaderBytes;
+    const scanned = this.#scanned;
+    for (let i = 0; i < chunk.length; i++) {
+      if (scanned + i >= limit) throw this.#refuse('too-large', `head exceeds ${limit} bytes`);
+      const byte = chunk[i];
+      if (this.#isAfterCr) {
+        if (byte !== LF) throw this.#refuse('malformed', 'CR not followed by LF');
+        this.#isAfterCr = false;
+        if (this.#lineLength === 0) {
+          if (this.#lines === 0) throw this.#refuse('malformed', `empty ${this.#startLineName}`);
+          return this.#finish(chunk, i + 1);
+        }
+        this.#lines++;
+        // Lines after the start line are headers.
+        if (this.#lines - 1 > this.#maxHeaderCount) {
+          throw this.#refuse('too-many-lines', `more than ${this.#maxHeaderCount} header lines`);
+        }
+        this.#lineLength = 0;
+      } else if (byte === CR) {
+        this.#isAfterCr = true;
+      } else if (byte === LF) {
+        throw this.#refuse('malformed', 'bare LF line ending');
+      } else {
+        if (this.#lineLength === 0 && this.#lines > 0 && (byte === SP || byte === HTAB)) {
+          throw this.#refuse('malformed', 'obsolete line folding');
+        }
+        this.#lineLength++;
+      }
+    }
+    this.#scanned = scanned + chunk.length;
+    (this.#chunks ??= []).push(chunk);
+    return null;
+  }
+
+  #refuse(fault: HeadFault, message: string): Error {
+    this.#isDone = true;
+    this.#chunks = undefined;
+    return this.#fail(fault, message);
+  }
+
+  #finish(lastChunk: Buffer, headEndInChunk: number): ScannedHead {
+    this.#isDone = true;
+    const last = lastChunk.subarray(0, headEndInChunk);
+    const head = this.#chunks === undefined ? last : Buffer.concat([...this.#chunks, last]);
+    this.#chunks = undefined;
+    // latin1 maps each byte to one char, so obs-text survives and offsets match bytes.
+    // The scan guaranteed CRLF line ends; the head ends with CRLFCRLF.
+    const lines = head.toString('latin1', 0, head.length - 4).split('\r\n');
+    return { lines, rest: lastChunk.subarray(headEndInChunk) };
+  }
+}
+
+/**
+ * `name: value` with a token name (which also refuses whitespace before the
+ * colon, RFC 7230 §3.2.4) and a value free of control characters; the value
+ * is trimmed of optional whitespace.
+ */
+export function parseHeaderField(line: string, malformed: (message: string) => Error): [string, string] {
+  const colon = line.indexOf(':');
+  if (colon <= 0) throw malformed('header line without a field name');
+  for (let i = 0; i < colon; i++) {
+    if (!isTokenChar(line.charCodeAt(i))) throw malformed('invalid header field name');
+  }
+  const value = trimOws(line.slice(colon + 1));
+  checkFieldValue(value, 'header field value', malformed);
+  return [line.slice(0, colon), value];
+}
+
+/** field-vchar / SP / HTAB / obs-text only: no NUL or other controls. */
+export function checkFieldValue(value: string, what: string, malformed: (message: string) => Error): void {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if ((c < 0x20 && c !== HTAB) || c === 0x7f) throw malformed(`control character in ${what}`);
+  }
+}
+
+export function isDigit(code: number): boolean {
+  return code >= 0x30 && code <= 0x39;
+}
