@@ -190,27 +190,21 @@ export class WebSocket extends EventEmitter implements LivenessTarget {
   }
 
   ping(data?: SendData | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
-    if (typeof mask === 'function') {
-      cb = mask;
-      mask = undefined;
-    }
-    if (typeof data === 'function') {
-      cb = data;
-      data = undefined;
-    }
-    sendControl(this.#s, true, data, cb);
+    this.#control(true, data, mask, cb);
   }
 
   pong(data?: SendData | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
-    if (typeof mask === 'function') {
-      cb = mask;
-      mask = undefined;
-    }
+    this.#control(false, data, mask, cb);
+  }
+
+  /** ws's (data?, mask?, cb?) with the callback in any position; `mask` is ignored (the role decides). */
+  #control(isPing: boolean, data?: SendData | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
+    if (typeof mask === 'function') cb = mask;
     if (typeof data === 'function') {
       cb = data;
       data = undefined;
     }
-    sendControl(this.#s, false, data, cb);
+    sendControl(this.#s, isPing, data, cb);
   }
 
   /**
