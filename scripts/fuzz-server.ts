@@ -20,7 +20,8 @@ import { writeFileSync } from 'node:fs';
 import type net from 'node:net';
 import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
 import { clientFrame, closeFrame, connectTcp, FrameReader, Op, rawWebSocket, readHead, upgradeRequest } from '../test/attacks/support/raw-client.js';
-import { mb, MiB, sleep, startServerProcess, within } from '../test/attacks/support/server-handle.js';
+import { mb, memorySummary, MiB, sleep, startServerProcess, within } from '../test/attacks/support/server-handle.js';
+import { prng, int, pick, type Rand } from '../test/attacks/support/seeded-random.js';
 
 // ---- arguments ----------------------------------------------------------------------------
 
@@ -41,19 +42,6 @@ const DEFLATE = !process.argv.includes('--no-deflate');
 
 // ---- deterministic randomness (mulberry32), so a seed replays the same input stream -------
 
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-type Rand = ReturnType<typeof prng>;
-const int = (r: Rand, n: number) => Math.floor(r() * n);
-const pick = <T>(r: Rand, xs: readonly T[]): T => xs[int(r, xs.length)];
 function bytes(r: Rand, n: number): Buffer {
   const b = Buffer.allocUnsafe(n);
   for (let i = 0; i < n; i++) b[i] = int(r, 256);
@@ -350,7 +338,8 @@ async function main() {
     maxRss = Math.max(maxRss, after.peakRss);
     maxHeap = Math.max(maxHeap, after.peakHeapUsed);
   }
-  const memoryBack = after !== undefined && after.heapUsed - baseline.heapUsed < 32 * MiB && after.external - baseline.external < 32 * MiB;
+  const memory = memorySummary(baseline, after, maxRss, maxHeap, 32 * MiB);
+  const memoryBack = memory.returnedToBaseline;
   const summary = {
     seconds: SECONDS,
     seed: SEED,
@@ -362,17 +351,7 @@ async function main() {
     serverStillUp: alive,
     canaries,
     canaryFailures,
-    memory: {
-      baselineRss: mb(baseline.rss),
-      maxRss: mb(maxRss),
-      afterRss: after ? mb(after.rss) : 'n/a',
-      baselineHeap: mb(baseline.heapUsed),
-      maxHeap: mb(maxHeap),
-      afterHeap: after ? mb(after.heapUsed) : 'n/a',
-      baselineExternal: mb(baseline.external),
-      afterExternal: after ? mb(after.external) : 'n/a',
-      returnedToBaseline: memoryBack,
-    },
+    memory: memory.report,
     serverStats: stats?.stats,
     serverDiagnostics: stats?.diagnostics,
     serverRejectedStatuses: stats?.rejectedStatuses,

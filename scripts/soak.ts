@@ -20,7 +20,8 @@
 import type net from 'node:net';
 import { constants as zlibConstants, inflateRawSync } from 'node:zlib';
 import { clientFrame, closeFrame, Op, rawWebSocket, type ServerFrame } from '../test/attacks/support/raw-client.js';
-import { mb, MiB, sleep, startServerProcess, within } from '../test/attacks/support/server-handle.js';
+import { mb, memorySummary, MiB, sleep, startServerProcess, within } from '../test/attacks/support/server-handle.js';
+import { prng } from '../test/attacks/support/seeded-random.js';
 
 function argument(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -46,14 +47,8 @@ function payloadOf(frame: ServerFrame): Buffer {
   totals.compressedEchoes++;
   return inflateRawSync(Buffer.concat([frame.payload, TRAILER]), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
 }
-let seed = argument('seed', Date.now() % 2 ** 31) >>> 0;
-const random = () => {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+const seed = argument('seed', Date.now() % 2 ** 31) >>> 0;
+const random = prng(seed);
 const between = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
 
 function messageSize(): number {
@@ -266,8 +261,8 @@ async function main() {
     maxRss = Math.max(maxRss, after.peakRss);
     maxHeap = Math.max(maxHeap, after.peakHeapUsed);
   }
-  const memoryBack =
-    after !== undefined && after.heapUsed - baseline.heapUsed < 16 * MiB && after.external - baseline.external < 16 * MiB;
+  const memory = memorySummary(baseline, after, maxRss, maxHeap, 16 * MiB);
+  const memoryBack = memory.returnedToBaseline;
   const ok =
     !serverDied &&
     totals.violations.length === 0 &&
@@ -310,17 +305,7 @@ async function main() {
       messagesIn: stats?.stats.messagesIn,
       messagesOut: stats?.stats.messagesOut,
     },
-    memory: {
-      baselineRss: mb(baseline.rss),
-      maxRss: mb(maxRss),
-      afterRss: after ? mb(after.rss) : 'n/a',
-      baselineHeap: mb(baseline.heapUsed),
-      maxHeap: mb(maxHeap),
-      afterHeap: after ? mb(after.heapUsed) : 'n/a',
-      baselineExternal: mb(baseline.external),
-      afterExternal: after ? mb(after.external) : 'n/a',
-      returnedToBaseline: memoryBack,
-    },
+    memory: memory.report,
     violations: totals.violations,
   };
   console.log(JSON.stringify(summary, null, 2));

@@ -15,6 +15,7 @@ import { test } from 'node:test';
 import { GUID } from './support/raw-client.js';
 import { mb, MiB, within } from './support/server-handle.js';
 import { note } from './support/report.js';
+import { prng, int, pick, type Rand } from './support/seeded-random.js';
 
 const SECONDS = Number(process.env.SOCKWAVE_CLIENT_FUZZ_SECONDS ?? 8);
 const SEED = Number(process.env.SOCKWAVE_CLIENT_FUZZ_SEED ?? Date.now() % 2 ** 31);
@@ -22,19 +23,6 @@ const SEED = Number(process.env.SOCKWAVE_CLIENT_FUZZ_SEED ?? Date.now() % 2 ** 3
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-type Rand = ReturnType<typeof prng>;
-const int = (r: Rand, n: number) => Math.floor(r() * n);
-const pick = <T>(r: Rand, xs: readonly T[]): T => xs[int(r, xs.length)];
 const bytes = (r: Rand, n: number) => Buffer.from(Array.from({ length: n }, () => int(r, 256)));
 
 function mutate(r: Rand, input: Buffer): Buffer {

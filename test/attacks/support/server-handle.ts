@@ -115,6 +115,36 @@ export function memoryLine(label: string, before: MemoryReport, after: MemoryRep
   );
 }
 
+/**
+ * The memory part of a fuzz or soak summary: baseline, peak and end, and
+ * whether heap and external memory came back within `slackBytes` (RSS is
+ * reported but not judged: V8 and malloc keep freed pages).
+ */
+export function memorySummary(
+  baseline: MemoryReport,
+  after: MemoryReport | undefined,
+  maxRss: number,
+  maxHeap: number,
+  slackBytes: number,
+): { returnedToBaseline: boolean; report: Record<string, string | boolean> } {
+  const returnedToBaseline =
+    after !== undefined && after.heapUsed - baseline.heapUsed < slackBytes && after.external - baseline.external < slackBytes;
+  return {
+    returnedToBaseline,
+    report: {
+      baselineRss: mb(baseline.rss),
+      maxRss: mb(maxRss),
+      afterRss: after ? mb(after.rss) : 'n/a',
+      baselineHeap: mb(baseline.heapUsed),
+      maxHeap: mb(maxHeap),
+      afterHeap: after ? mb(after.heapUsed) : 'n/a',
+      baselineExternal: mb(baseline.external),
+      afterExternal: after ? mb(after.external) : 'n/a',
+      returnedToBaseline,
+    },
+  };
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
