@@ -6,20 +6,12 @@
 // Usage: node bench/client-load.mjs '<json config>'   (config.lib picks the client)
 import { randomBytes } from 'node:crypto';
 import { coreBusy, coreTimes, cpuOf, selfCpu } from './lib/cpu.mjs';
+import { die, emit } from './lib/result.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
 const url = `ws://127.0.0.1:${cfg.port}/`;
 const root = new URL('..', import.meta.url);
 
-function emit(result) {
-  process.stdout.write('RESULT ' + JSON.stringify(result) + '\n');
-}
-function die(reason) {
-  emit({ error: String(reason && reason.message ? reason.message : reason) });
-  process.exit(1);
-}
-process.on('uncaughtException', die);
-process.on('unhandledRejection', die);
 
 /** Adapters: open(url) -> Promise<{ send(buf), onMessage(fn(Buffer)), onBroken(fn(reason)), close() }> */
 const adapters = {

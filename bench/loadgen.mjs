@@ -9,6 +9,7 @@ import readline from 'node:readline';
 import { coreBusy, coreTimes, cpuOf, selfCpu } from './lib/cpu.mjs';
 import { EchoReader, RawStreamReader } from './lib/reader.mjs';
 import { READ_BUFFER, buildRequest, closeFrame, contextInflater, makeKeyPool, makeMessagePool, openWebSocket } from './lib/wire.mjs';
+import { die, emit } from './lib/result.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
 const HOST = '127.0.0.1';
@@ -22,17 +23,6 @@ const keys = makeKeyPool(256);
 // until the TIME_WAITs expired; 1,000 addresses keep the search short.
 const localAddresses = Array.from({ length: 1000 }, (_, i) => `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`);
 
-function emit(result) {
-  process.stdout.write('RESULT ' + JSON.stringify(result) + '\n');
-}
-
-function die(reason) {
-  emit({ error: String(reason && reason.message ? reason.message : reason) });
-  process.exit(1);
-}
-
-process.on('uncaughtException', die);
-process.on('unhandledRejection', die);
 
 /**
  * Runs `getCount` over warmup then a measured window; resolves with the rate
