@@ -32,10 +32,7 @@ export function rejectHandshake(
 ): void {
   publishRejected(req, socket, status, reason);
   guard.untrack(socket);
-  if (socket.destroyed || !socket.writable) {
-    socket.destroy();
-    return;
-  }
+  if (!canAnswer(socket)) return;
   let response: string;
   try {
     response = buildRejectResponse(status, { headers, body });
@@ -43,6 +40,20 @@ export function rejectHandshake(
     // A verify hook returned an invalid status or header: plain 500.
     response = buildRejectResponse(500);
   }
+  answerAndClose(socket, response);
+}
+
+/** False (and the socket destroyed) when nothing can be written to it any more. */
+function canAnswer(socket: Socket): boolean {
+  if (socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return false;
+  }
+  return true;
+}
+
+/** Writes the HTTP answer and closes the connection once it is out. */
+function answerAndClose(socket: Socket, response: string): void {
   socket.end(response);
   // Discard what the client pipelined after its request (early frames):
   // closing with unread input would send an RST that can destroy our
@@ -56,13 +67,8 @@ export function rejectHandshake(
  * 431 over a limit): answer, or just drop a connection that is gone.
  */
 export function answerHeadError(socket: Socket, status: number, reason: string): void {
-  if (socket.writable && !socket.destroyed && reason !== 'ECONNRESET') {
-    socket.end(buildRejectResponse(status));
-    socket.resume();
-    socket.destroySoon();
-  } else {
-    socket.destroy();
-  }
+  if (reason === 'ECONNRESET') socket.destroy();
+  else if (canAnswer(socket)) answerAndClose(socket, buildRejectResponse(status));
 }
 
 /**
@@ -71,11 +77,5 @@ export function answerHeadError(socket: Socket, status: number, reason: string):
  */
 export function answerPlainRequest(guard: HandshakeGuard, socket: Socket): void {
   guard.untrack(socket);
-  if (socket.destroyed || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  socket.end(buildRejectResponse(426, { headers: { Upgrade: 'websocket' } }));
-  socket.resume();
-  socket.destroySoon();
+  if (canAnswer(socket)) answerAndClose(socket, buildRejectResponse(426, { headers: { Upgrade: 'websocket' } }));
 }
