@@ -40,6 +40,11 @@ const NEED_DRAIN = 128;
 const IS_DRAIN_LISTENING = 256;
 const IS_FRAGMENTING = 512;
 
+/** `flags` with `bit` set or cleared. */
+function withFlag(flags: number, bit: number, value: boolean): number {
+  return value ? flags | bit : flags & ~bit;
+}
+
 export class SocketState {
   readonly ws: WebSocket;
   conn: Connection | undefined = undefined;
@@ -74,7 +79,7 @@ export class SocketState {
   }
 
   set isTerminated(value: boolean) {
-    this.flags = value ? this.flags | IS_TERMINATED : this.flags & ~IS_TERMINATED;
+    this.flags = withFlag(this.flags, IS_TERMINATED, value);
   }
 
   /** True when 'close' was emitted. */
@@ -83,7 +88,7 @@ export class SocketState {
   }
 
   set isClosedEmitted(value: boolean) {
-    this.flags = value ? this.flags | IS_CLOSED_EMITTED : this.flags & ~IS_CLOSED_EMITTED;
+    this.flags = withFlag(this.flags, IS_CLOSED_EMITTED, value);
   }
 
   /** True when the closing handshake completed both ways. */
@@ -92,7 +97,7 @@ export class SocketState {
   }
 
   set wasClean(value: boolean) {
-    this.flags = value ? this.flags | WAS_CLEAN : this.flags & ~WAS_CLEAN;
+    this.flags = withFlag(this.flags, WAS_CLEAN, value);
   }
 
   /** True when the app paused reading. */
@@ -101,7 +106,7 @@ export class SocketState {
   }
 
   set isUserPaused(value: boolean) {
-    this.flags = value ? this.flags | IS_USER_PAUSED : this.flags & ~IS_USER_PAUSED;
+    this.flags = withFlag(this.flags, IS_USER_PAUSED, value);
   }
 
   /** True when reading waits for an async inflate. */
@@ -110,7 +115,7 @@ export class SocketState {
   }
 
   set isCorePaused(value: boolean) {
-    this.flags = value ? this.flags | IS_CORE_PAUSED : this.flags & ~IS_CORE_PAUSED;
+    this.flags = withFlag(this.flags, IS_CORE_PAUSED, value);
   }
 
   /** True when output is collected into `batch` instead of written. */
@@ -119,7 +124,7 @@ export class SocketState {
   }
 
   set isCorked(value: boolean) {
-    this.flags = value ? this.flags | IS_CORKED : this.flags & ~IS_CORKED;
+    this.flags = withFlag(this.flags, IS_CORKED, value);
   }
 
   /** True when inside a receive() batch. */
@@ -128,7 +133,7 @@ export class SocketState {
   }
 
   set isReceiving(value: boolean) {
-    this.flags = value ? this.flags | IS_RECEIVING : this.flags & ~IS_RECEIVING;
+    this.flags = withFlag(this.flags, IS_RECEIVING, value);
   }
 
   /** True when 'drain' is owed to the app. */
@@ -137,7 +142,7 @@ export class SocketState {
   }
 
   set needDrain(value: boolean) {
-    this.flags = value ? this.flags | NEED_DRAIN : this.flags & ~NEED_DRAIN;
+    this.flags = withFlag(this.flags, NEED_DRAIN, value);
   }
 
   /** True when a 'drain' listener is on the transport. */
@@ -146,7 +151,7 @@ export class SocketState {
   }
 
   set isDrainListening(value: boolean) {
-    this.flags = value ? this.flags | IS_DRAIN_LISTENING : this.flags & ~IS_DRAIN_LISTENING;
+    this.flags = withFlag(this.flags, IS_DRAIN_LISTENING, value);
   }
 
   /** True when a fragmented message is being sent. */
@@ -155,7 +160,7 @@ export class SocketState {
   }
 
   set isFragmenting(value: boolean) {
-    this.flags = value ? this.flags | IS_FRAGMENTING : this.flags & ~IS_FRAGMENTING;
+    this.flags = withFlag(this.flags, IS_FRAGMENTING, value);
   }
 
   // --- the core's ConnectionSink ---------------------------------------------
