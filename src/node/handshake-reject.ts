@@ -66,7 +66,9 @@ function answerAndClose(socket: Socket, response: string): void {
  * The request head was refused before it could be examined (400 malformed,
  * 431 over a limit): answer, or just drop a connection that is gone.
  */
-export function answerHeadError(socket: Socket, status: number, reason: string): void {
+export function answerHeadError(guard: HandshakeGuard, socket: Socket, status: number, reason: string): void {
+  publishRejected(undefined, socket, status, reason);
+  guard.untrack(socket);
   if (reason === 'ECONNRESET') socket.destroy();
   else if (canAnswer(socket)) answerAndClose(socket, buildRejectResponse(status));
 }

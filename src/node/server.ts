@@ -73,11 +73,7 @@ export class WebSocketServer extends EventEmitter {
     if (o.port !== undefined) {
       const server = createOwnNetServer(o, {
         onConnection: (socket) => guard.track(socket),
-        onHeadError: (socket, status, reason) => {
-          publishRejected(undefined, socket, status, reason);
-          guard.untrack(socket);
-          answerHeadError(socket, status, reason);
-        },
+        onHeadError: (socket, status, reason) => answerHeadError(guard, socket, status, reason),
         onPlainRequest: (_req, socket) => answerPlainRequest(guard, socket),
         onUpgrade: (req, socket, head) => {
           this.handleUpgrade(req, socket, head, (ws, request) => this.emit('connection', ws, request));
