@@ -120,16 +120,24 @@ export function discardBatch(s: SocketState): void {
   }
 }
 
-/** The core's sink.write: bytes for the wire go into the batch. */
-export function collectWrite(s: SocketState, data: Buffer, cb: SendCallback | undefined): void {
-  const transport = s.transport as Transport;
-  if (s.counters !== undefined) s.counters.bytesOut += data.length;
-  if (transport.destroyed) {
+/**
+ * Counts outgoing bytes and starts a batch if none is open; false (and `cb`
+ * told on the next tick) when the transport is already gone.
+ */
+function admitOutput(s: SocketState, bytes: number, cb: SendCallback | undefined): boolean {
+  if (s.counters !== undefined) s.counters.bytesOut += bytes;
+  if ((s.transport as Transport).destroyed) {
     if (cb !== undefined) process.nextTick(cb, new ConnectionClosedError('the transport is closed'));
-    return;
+    return false;
   }
   // Writes from asynchronous compression arrive outside any batch.
   if (!s.isCorked) cork(s);
+  return true;
+}
+
+/** The core's sink.write: bytes for the wire go into the batch. */
+export function collectWrite(s: SocketState, data: Buffer, cb: SendCallback | undefined): void {
+  if (!admitOutput(s, data.length, cb)) return;
   if (runOwner === s) closeRun();
   (s.batch ??= []).push(data);
   s.batchBytes += data.length;
@@ -150,14 +158,8 @@ export function reserveWrite(s: SocketState, bytes: number, cb: SendCallback | u
   const at = slabUsed;
   slabUsed = at + bytes;
   reservedOffset = at;
-  const transport = s.transport as Transport;
-  if (s.counters !== undefined) s.counters.bytesOut += bytes;
-  if (transport.destroyed) {
-    // Filled and never written (the next run starts after it).
-    if (cb !== undefined) process.nextTick(cb, new ConnectionClosedError('the transport is closed'));
-    return slab as Buffer;
-  }
-  if (!s.isCorked) cork(s);
+  // On a closed transport the frame is filled and never written (the next run starts after it).
+  if (!admitOutput(s, bytes, cb)) return slab as Buffer;
   if (runOwner !== s || runEnd !== at) {
     if (runOwner !== undefined) closeRun();
     runOwner = s;
