@@ -40,7 +40,8 @@ import {
 import { ErrorCode, MessageTooLargeError, ProtocolError } from '../core/errors.js';
 import { queueFor } from './zlib-queue.js';
 import { Lane, type Done, type Task } from './zlib-lane.js';
-import { borrowContext, deflateKey, inflateKey, returnContext, ZlibContext } from './zlib-pool.js';
+import { borrowContext, deflateKey, hasIdleContext, inflateKey, returnContext, ZlibContext } from './zlib-pool.js';
+import { isSyncZlibAvailable, SyncZlibRun, syncHandleOf } from './zlib-sync.js';
 
 export { zlibQueueStats } from './zlib-queue.js';
 export { zlibPoolStats, drainZlibPool } from './zlib-pool.js';
@@ -69,6 +70,8 @@ export class DeflateCompressor implements MessageCompressor {
   readonly #compressLane: Lane;
   readonly #inflateLane: Lane;
   /** The contexts in use: for the connection's life with takeover, for one message without. */
+  readonly #deflateKey: string;
+  readonly #inflateKey: string;
   #deflate: ZlibContext | null = null;
   #inflate: ZlibContext | null = null;
   #isClosed = false;
@@ -86,6 +89,8 @@ export class DeflateCompressor implements MessageCompressor {
     for (const bits of [this.#sendWindowBits, this.#receiveWindowBits]) {
       if (!Number.isInteger(bits) || bits < 8 || bits > 15) throw new RangeError(`window bits must be 8..15, got ${bits}`);
     }
+    this.#deflateKey = deflateKey(this.#options.level, this.#options.memLevel, this.#deflateWindowBits());
+    this.#inflateKey = inflateKey(this.#receiveWindowBits);
     const queue = queueFor(this.#options.concurrency);
     this.#compressLane = new Lane(queue);
     this.#inflateLane = new Lane(queue);
@@ -97,13 +102,32 @@ export class DeflateCompressor implements MessageCompressor {
   }
 
   compress(data: Buffer, done: Done<Buffer>): void {
-    const task = this.#task(this.#compressLane, done, () => this.#runCompress(task, data, done));
+    const wantsInline = (): boolean => this.#canRunInline(data.length, this.#deflate, this.#isSendContextReset, this.#deflateKey);
+    const task = this.#task(this.#compressLane, done, wantsInline, () => this.#runCompress(task, data, done));
     this.#compressLane.push(task);
   }
 
   decompress(data: Buffer, isFinal: boolean, maxBytes: number, done: Done<Buffer[]>): void {
-    const task = this.#task(this.#inflateLane, done, () => this.#runInflate(task, data, isFinal, maxBytes, done));
+    const wantsInline = (): boolean => this.#canRunInline(data.length, this.#inflate, this.#isReceiveContextReset, this.#inflateKey);
+    const task = this.#task(this.#inflateLane, done, wantsInline, () => this.#runInflate(task, data, isFinal, maxBytes, done));
     this.#inflateLane.push(task);
+  }
+
+  /**
+   * Small inputs run on the main thread (zlib-sync.ts) when this Node allows
+   * it, but only on a context that has already done one job on the thread
+   * pool. zlib allocates its state (~300 KiB for deflate) on its first job:
+   * made by a pool thread it lands in that thread's malloc arena, which can
+   * give it back to the OS when contexts close; made on the main thread it
+   * is mixed with everything else there and the process's RSS stays high
+   * after a burst of compressed connections (test/attacks/compression-bomb).
+   */
+  #canRunInline(inputBytes: number, context: ZlibContext | null, isReset: boolean, key: string): boolean {
+    const limit = this.#options.inlineMaxBytes;
+    if (limit === 0 || inputBytes > limit || !isSyncZlibAvailable()) return false;
+    if (context !== null) return context.isWarm;
+    // Reset contexts come from the pool, whose idle contexts have all worked before.
+    return isReset && hasIdleContext(key);
   }
 
   close(): void {
@@ -115,20 +139,24 @@ export class DeflateCompressor implements MessageCompressor {
     this.#releaseInflate();
   }
 
-  #task<T>(lane: Lane, done: Done<T>, start: () => void): Task {
+  #task<T>(lane: Lane, done: Done<T>, wantsInline: () => boolean, start: () => void): Task {
     const task: Task = {
       isCancelled: false,
       isRunning: false,
       isFinished: false,
+      isInline: false,
+      wantsInline,
       run: () => {
         task.isRunning = true;
+        task.start();
+      },
+      start: () => {
         try {
           start();
         } catch (error) {
           this.#finish(lane, task, done, error as Error);
         }
       },
-      start,
       fail: (error: Error) => {
         if (task.isFinished) return;
         task.isFinished = true;
@@ -146,20 +174,24 @@ export class DeflateCompressor implements MessageCompressor {
     else done(null, result);
   }
 
+  /** zlib has no 8-bit raw window; with 9 bits its distances stay <= 250 (MAX_DIST), valid for 256. */
+  #deflateWindowBits(): number {
+    return this.#sendWindowBits === 8 ? 9 : this.#sendWindowBits;
+  }
+
   #openDeflate(): ZlibContext {
     const { level, memLevel } = this.#options;
-    // zlib has no 8-bit raw window; with 9 bits its distances stay <= 250 (MAX_DIST), valid for 256.
-    const windowBits = this.#sendWindowBits === 8 ? 9 : this.#sendWindowBits;
-    const key = deflateKey(level, memLevel, windowBits);
+    const windowBits = this.#deflateWindowBits();
     // Every write ends with a sync flush: one thread-pool round trip per message, not two.
     const create = (): zlib.DeflateRaw => zlib.createDeflateRaw({ flush: zlib.constants.Z_SYNC_FLUSH, level, memLevel, windowBits });
+    const key = this.#deflateKey;
     return this.#isSendContextReset ? borrowContext(key, create) : new ZlibContext(create(), key);
   }
 
   #openInflate(): ZlibContext {
     const windowBits = this.#receiveWindowBits;
     const create = (): zlib.InflateRaw => zlib.createInflateRaw({ flush: zlib.constants.Z_SYNC_FLUSH, windowBits });
-    const key = inflateKey(windowBits);
+    const key = this.#inflateKey;
     return this.#isReceiveContextReset ? borrowContext(key, create) : new ZlibContext(create(), key);
   }
 
@@ -182,16 +214,19 @@ export class DeflateCompressor implements MessageCompressor {
     const context = (this.#deflate ??= this.#openDeflate());
     const chunks: Buffer[] = [];
     let length = 0;
-    context.onData = (chunk) => {
+    const collect = (chunk: Buffer): boolean => {
       chunks.push(chunk);
       length += chunk.length;
+      return true;
     };
-    context.onError = (error) => {
+    const fail = (error: Error): void => {
       if (this.#deflate === context) this.#releaseDeflate();
       this.#finish(lane, task, done, error);
     };
+    const isCurrent = (): boolean => !task.isFinished && !task.isCancelled && this.#deflate === context;
     const onFlushed = (): void => {
-      if (task.isFinished || task.isCancelled || this.#deflate !== context) return;
+      if (!isCurrent()) return;
+      context.isWarm = true;
       context.onData = null;
       context.onError = null;
       let output = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length);
@@ -209,6 +244,13 @@ export class DeflateCompressor implements MessageCompressor {
       }
       this.#finish(lane, task, done, null, output);
     };
+    const handle = task.isInline ? syncHandleOf(context.stream) : null;
+    if (handle !== null) {
+      runInSlices(new SyncZlibRun(handle, data), isCurrent, collect, onFlushed, fail);
+      return;
+    }
+    context.onData = collect;
+    context.onError = fail;
     // The stream's default flush is Z_SYNC_FLUSH, so the write's callback means "flushed".
     if (data.length > 0) context.stream.write(data, onFlushed);
     else context.stream.flush(zlib.constants.Z_SYNC_FLUSH, onFlushed);
@@ -219,17 +261,18 @@ export class DeflateCompressor implements MessageCompressor {
     const context = (this.#inflate ??= this.#openInflate());
     const pieces: Buffer[] = [];
     let produced = 0;
-    context.onData = (chunk) => {
+    const collect = (chunk: Buffer): boolean => {
       produced += chunk.length;
       if (produced > maxBytes) {
-        // Destroying the stream stops zlib between output chunks: the rest is never inflated.
+        // Freeing the stream stops zlib between output chunks: the rest is never inflated.
         if (this.#inflate === context) this.#releaseInflate();
         this.#finish(lane, task, done, new MessageTooLargeError(produced, maxBytes));
-        return;
+        return false;
       }
       pieces.push(chunk);
+      return true;
     };
-    context.onError = (error) => {
+    const fail = (error: Error): void => {
       if (this.#inflate === context) this.#releaseInflate();
       this.#finish(
         lane,
@@ -238,11 +281,13 @@ export class DeflateCompressor implements MessageCompressor {
         new ProtocolError(`invalid compressed data: ${error.message}`, 1002, ErrorCode.EXTENSION),
       );
     };
-    const onFlushed = (): void => {
-      if (task.isFinished || task.isCancelled || this.#inflate !== context) return;
+    const isCurrent = (): boolean => !task.isFinished && !task.isCancelled && this.#inflate === context;
+    const onFlushed = (isInputLeft: boolean): void => {
+      if (!isCurrent()) return;
+      context.isWarm = true;
       context.onData = null;
       context.onError = null;
-      if (context.stream.bytesWritten - consumedBefore < input.length) {
+      if (isInputLeft) {
         // A block with BFINAL set ended the peer's deflate stream (RFC 7692 §7.2.3.4 allows it)
         // and zlib ignored what followed: this inflater has ended and cannot take more input.
         // Free it (never pool it: the next borrower would fail); the next message gets a new one.
@@ -254,13 +299,49 @@ export class DeflateCompressor implements MessageCompressor {
       this.#finish(lane, task, done, null, pieces);
     };
     // RFC 7692 §7.2.2: append 00 00 ff ff to the payload of the message's last frame.
-    // One write (a copy of the compressed bytes) costs less than a second thread-pool trip.
+    // One write (a copy of the compressed bytes) costs less than a second zlib call.
     const input = isFinal ? Buffer.concat([data, TRAILER]) : data;
+    const handle = task.isInline ? syncHandleOf(context.stream) : null;
+    if (handle !== null) {
+      const run = new SyncZlibRun(handle, input);
+      runInSlices(run, isCurrent, collect, () => onFlushed(run.inputLeft > 0), fail);
+      return;
+    }
+    context.onData = collect;
+    context.onError = fail;
     const consumedBefore = context.stream.bytesWritten;
+    const onWritten = (): void => onFlushed(context.stream.bytesWritten - consumedBefore < input.length);
     // The stream's default flush is Z_SYNC_FLUSH: all output is produced before the callback.
-    if (input.length > 0) context.stream.write(input, onFlushed);
-    else context.stream.flush(zlib.constants.Z_SYNC_FLUSH, onFlushed);
+    if (input.length > 0) context.stream.write(input, onWritten);
+    else context.stream.flush(zlib.constants.Z_SYNC_FLUSH, onWritten);
   }
+}
+
+/**
+ * Runs a sync zlib job slice by slice (zlib-sync.ts), yielding to the event
+ * loop between slices; stops quietly once `isCurrent()` turns false (the
+ * task was cancelled, failed or its context freed).
+ */
+function runInSlices(
+  run: SyncZlibRun,
+  isCurrent: () => boolean,
+  collect: (chunk: Buffer) => boolean,
+  onDone: () => void,
+  fail: (error: Error) => void,
+): void {
+  const step = (): void => {
+    if (!isCurrent()) return;
+    let result;
+    try {
+      result = run.slice(collect);
+    } catch (error) {
+      fail(error as Error);
+      return;
+    }
+    if (result === 'done') onDone();
+    else if (result === 'more') setImmediate(step);
+  };
+  step();
 }
 
 /**

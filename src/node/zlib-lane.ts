@@ -1,7 +1,9 @@
 /**
  * One direction (compress or inflate) of one connection's permessage-deflate
  * work: zlib streams are stateful, so a lane runs its jobs one at a time and
- * in order, each taking a slot of the shared ZlibQueue while it runs. close()
+ * in order. A job for libuv's thread pool takes a slot of the shared
+ * ZlibQueue while it runs; an inline job (small input, zlib-sync.ts) runs on
+ * the main thread as soon as it is the lane's turn, without a slot. close()
  * drops the lane's queued jobs and frees its slot at once; every dropped job
  * learns it was cancelled on the next tick.
  */
@@ -12,6 +14,11 @@ export type Done<T> = (error: Error | null, result?: T) => void;
 
 /** A job of one lane; `finish` is called exactly once. */
 export interface Task extends QueuedJob {
+  /** Asked when the task's turn comes: may it run on the main thread (zlib-sync.ts)? */
+  wantsInline(): boolean;
+  /** Runs on the main thread, so it needs no queue slot. Set by the lane. */
+  isInline: boolean;
+  /** Holds a queue slot. */
   isRunning: boolean;
   isFinished: boolean;
   start(): void;
@@ -74,7 +81,9 @@ export class Lane {
     const task = this.#tasks.shift();
     if (!task) return;
     this.#active = task;
-    this.#queue.add(task);
+    task.isInline = task.wantsInline();
+    if (task.isInline) task.start();
+    else this.#queue.add(task);
   }
 }
 

@@ -30,6 +30,8 @@ export class ZlibContext {
   readonly key: string;
   onData: ((chunk: Buffer) => void) | null = null;
   onError: ((error: Error) => void) | null = null;
+  /** zlib has allocated its state: the first job ran (on the thread pool, see deflate.ts). */
+  isWarm = false;
 
   constructor(stream: RawStream, key: string) {
     this.stream = stream;
@@ -86,6 +88,11 @@ export function returnContext(context: ZlibContext, limit: number): void {
     return;
   }
   list.push(context);
+}
+
+/** Whether a borrow for `key` would get an idle pooled stream (one that has worked before). */
+export function hasIdleContext(key: string): boolean {
+  return (idle.get(key)?.length ?? 0) > 0;
 }
 
 /** Idle pooled streams, over all parameter sets (for tests and memory accounting). */

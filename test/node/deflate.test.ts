@@ -20,6 +20,26 @@ function params(overrides: Partial<DeflateParams> = {}): DeflateParams {
   return { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15, ...overrides };
 }
 
+/**
+ * Where zlib runs: small inputs on the main thread (zlib-sync.ts), larger
+ * ones on libuv's thread pool. Behaviour must not depend on it, so the tests
+ * below run in each mode.
+ */
+const MODES: Array<{ name: string; options: PerMessageDeflateOptions }> = [
+  { name: 'default (inline up to 16 KiB)', options: {} },
+  { name: 'all inline', options: { inlineMaxBytes: Number.MAX_SAFE_INTEGER } },
+  { name: 'all on the thread pool', options: { inlineMaxBytes: 0 } },
+];
+
+/**
+ * Inflates one small message, so the context has done its first job (always
+ * on the thread pool: see deflate.ts) and later ones follow the mode.
+ */
+async function warmInflater(c: DeflateCompressor): Promise<void> {
+  const payload = zlib.deflateRawSync(Buffer.from('warm up'), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+  assert.deepEqual(await decompress(c, payload, true, 1024), Buffer.from('warm up'));
+}
+
 function compress(c: DeflateCompressor, data: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => c.compress(data, (error, result) => (error ? reject(error) : resolve(result as Buffer))));
 }
@@ -150,17 +170,17 @@ function maxDistance(stream: Buffer): number {
 }
 
 describe('round trips', () => {
-  for (const takeover of [true, false]) {
+  for (const mode of MODES) for (const takeover of [true, false]) {
     for (const bits of [8, 9, 10, 11, 12, 13, 14, 15]) {
-      test(`messages survive server->client and client->server with window ${bits} and context takeover ${takeover ? 'on' : 'off'}`, async () => {
+      test(`messages survive server->client and client->server with window ${bits} and context takeover ${takeover ? 'on' : 'off'}, ${mode.name}`, async () => {
         const p = params({
           serverNoContextTakeover: !takeover,
           clientNoContextTakeover: !takeover,
           serverMaxWindowBits: bits,
           clientMaxWindowBits: bits,
         });
-        const server = createDeflateCompressor(p, 'server', {});
-        const client = createDeflateCompressor(p, 'client', {});
+        const server = createDeflateCompressor(p, 'server', mode.options);
+        const client = createDeflateCompressor(p, 'client', mode.options);
         try {
           for (const [from, to] of [[server, client], [client, server]]) {
             // An independent zlib inflater with the negotiated window reads our output too.
@@ -306,15 +326,16 @@ describe('window bits 8', () => {
   });
 });
 
-describe('bounded inflation', () => {
+for (const mode of MODES.slice(1)) describe(`bounded inflation, ${mode.name}`, () => {
   test('a decompression bomb fails with MessageTooLargeError without inflating the rest', async () => {
     // ~100 KB of deflate that inflates to 100 MiB.
     const inflatedSize = 100 * 1024 * 1024;
     const bomb = zlib.deflateRawSync(Buffer.alloc(inflatedSize), { level: 9, finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
     assert.ok(bomb.length < 200 * 1024);
     const limit = 1024 * 1024;
-    const c = createDeflateCompressor(params(), 'client', {});
+    const c = createDeflateCompressor(params(), 'client', mode.options);
     try {
+      await warmInflater(c);
       global.gc?.();
       const before = process.memoryUsage();
       const start = performance.now();
@@ -340,8 +361,9 @@ describe('bounded inflation', () => {
 
   test('the bound applies per call, so a bomb in a later frame of a message is caught too', async () => {
     const bomb = zlib.deflateRawSync(Buffer.alloc(8 * 1024 * 1024), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
-    const c = createDeflateCompressor(params(), 'server', {});
+    const c = createDeflateCompressor(params(), 'server', mode.options);
     try {
+      await warmInflater(c);
       const first = await decompress(c, bomb.subarray(0, 100), false, 1024 * 1024);
       assert.ok(first.length <= 1024 * 1024);
       await assert.rejects(decompress(c, bomb.subarray(100), true, 1024 * 1024 - first.length), MessageTooLargeError);
@@ -351,8 +373,9 @@ describe('bounded inflation', () => {
   });
 
   test('invalid compressed data fails with a ProtocolError', async () => {
-    const c = createDeflateCompressor(params(), 'server', {});
+    const c = createDeflateCompressor(params(), 'server', mode.options);
     try {
+      await warmInflater(c);
       const error = await decompress(c, Buffer.from([0xff, 0xff, 0xff, 0xff])).then(
         () => assert.fail('garbage inflated'),
         (e: unknown) => e,
@@ -368,7 +391,7 @@ describe('bounded inflation', () => {
 
 describe('bounded concurrency', () => {
   test('no more than `concurrency` zlib operations run at once', async () => {
-    const compressors = Array.from({ length: 40 }, () => createDeflateCompressor(params(), 'server', { concurrency: 3 }));
+    const compressors = Array.from({ length: 40 }, () => createDeflateCompressor(params(), 'server', { concurrency: 3, inlineMaxBytes: 0 }));
     let peak = 0;
     const sample = (): void => {
       peak = Math.max(peak, zlibQueueStats().running);
@@ -392,7 +415,7 @@ describe('bounded concurrency', () => {
   });
 
   test('2000 connections closing at once drop their jobs, call every callback and leave no stall', async () => {
-    const compressors = Array.from({ length: 2000 }, () => createDeflateCompressor(params(), 'server', {}));
+    const compressors = Array.from({ length: 2000 }, () => createDeflateCompressor(params(), 'server', { inlineMaxBytes: 0 }));
     const data = randomBytes(4096);
     let completed = 0;
     let closedErrors = 0;
