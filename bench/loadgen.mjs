@@ -120,7 +120,7 @@ async function echo() {
           start,
           opcode: pool.opcode,
           allowDeflate: !!cfg.deflate,
-          inflateAsync: cfg.deflate && !cfg.noContextTakeover ? contextInflater() : undefined,
+          inflateWithContext: cfg.deflate && !cfg.noContextTakeover ? contextInflater() : undefined,
           onMessages,
           onError,
         });

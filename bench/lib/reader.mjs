@@ -13,7 +13,7 @@ export class EchoReader {
    * @param {number} o.start       index of the first expected message
    * @param {number} o.opcode      1 (text) or 2 (binary)
    * @param {boolean} [o.allowDeflate]  RSV1 allowed on the first frame (permessage-deflate negotiated)
-   * @param {(parts: Buffer[], cb: (err: Error | null, data: Buffer) => void) => void} [o.inflateAsync]
+   * @param {(parts: Buffer[]) => Buffer} [o.inflateWithContext]
    *   inflates one compressed message keeping the context (server context takeover); default: each message alone
    * @param {(n: number) => void} o.onMessages  called once per chunk with the number of complete messages
    * @param {(err: Error) => void} o.onError
@@ -24,7 +24,7 @@ export class EchoReader {
     this.index = o.start % this.count;
     this.opcode = o.opcode;
     this.allowDeflate = !!o.allowDeflate;
-    this.inflateAsync = o.inflateAsync;
+    this.inflateWithContext = o.inflateWithContext;
     this.onMessages = o.onMessages;
     this.onError = o.onError;
     this.hdr = Buffer.allocUnsafe(14);
@@ -157,19 +157,10 @@ export class EchoReader {
         this.inPayload = false;
         if (!this.isControl && this.isFin) {
           const expected = this.payloads[this.index];
-          if (this.compressedParts && this.inflateAsync) {
-            const n = this.received;
-            this.inflateAsync(this.compressedParts, (err, inflated) => {
-              if (err) return this.fail(`message ${n} does not inflate: ${err.message}`);
-              if (!inflated.equals(expected)) return this.fail(`message ${n} inflates to different bytes`);
-              if (!this.failed) this.onMessages(1);
-            });
-            this.compressedParts = null;
-            done--; // counted when the inflation completes
-          } else if (this.compressedParts) {
+          if (this.compressedParts) {
             let inflated;
             try {
-              inflated = inflateMessage(this.compressedParts);
+              inflated = this.inflateWithContext ? this.inflateWithContext(this.compressedParts) : inflateMessage(this.compressedParts);
             } catch (err) {
               return this.fail(`message ${this.received} does not inflate: ${err.message}`);
             }
