@@ -55,13 +55,22 @@ const SERVERS = {
   uws: { file: 'servers/uws.mjs', note: 'uWebSockets.js 3.0.6 (native)' },
   ws: { file: 'servers/ws.mjs', env: { WS_NO_BUFFER_UTIL: '1' }, note: 'ws, pure JS' },
   'ws+bufferutil': { file: 'servers/ws.mjs', note: 'ws with bufferutil' },
+  'ws level 1': { file: 'servers/ws.mjs', env: { WS_NO_BUFFER_UTIL: '1', DEFLATE_LEVEL: '1' }, note: 'ws, zlib level 1 (sockwave\'s default)' },
+  'sockwave level 6': {
+    file: 'servers/sockwave.mjs',
+    env: { DEFLATE_LEVEL: '6' },
+    note: 'sockwave, zlib level 6 (ws\'s default)',
+    unavailable: () => (fs.existsSync(SOCKWAVE_DIST) ? null : 'dist/index.js missing: run `npm run build`'),
+  },
   sockwave: {
     file: 'servers/sockwave.mjs',
     note: 'sockwave (dist/)',
     unavailable: () => (fs.existsSync(SOCKWAVE_DIST) ? null : 'dist/index.js missing: run `npm run build`'),
   },
 };
-const ALL = Object.keys(SERVERS);
+/** Variants that only matter for the compressed echo. */
+const DEFLATE_VARIANTS = ['ws level 1', 'sockwave level 6'];
+const ALL = Object.keys(SERVERS).filter((s) => !DEFLATE_VARIANTS.includes(s));
 const FRAMED = ALL.filter((s) => s !== 'raw-net');
 
 // ---------------------------------------------------------------- workloads
@@ -81,10 +90,10 @@ const WORKLOADS = [
   { id: 'broadcast', title: 'broadcast: 32 B to 1,000 conns, 128 broadcasts in flight', unit: 'deliveries/s', servers: FRAMED,
     serverFlags: ['--broadcast'], load: { kind: 'broadcast', conns: 1000, size: 32, window: 128 } },
   { id: 'deflate-echo', title: 'compressed echo: 2 KiB JSON text, permessage-deflate (server context takeover), 50 conns x 4', unit: 'msg/s',
-    servers: ['ws', 'ws+bufferutil', 'sockwave'], serverFlags: ['--deflate'],
+    servers: ['ws', 'ws+bufferutil', 'ws level 1', 'sockwave level 6', 'sockwave'], serverFlags: ['--deflate'],
     load: { kind: 'echo', size: 2048, text: true, deflate: true, conns: 50, inflight: 4, poolCount: 256 } },
   { id: 'deflate-echo-nct', title: 'compressed echo: as above with server_no_context_takeover', unit: 'msg/s',
-    servers: ['ws', 'ws+bufferutil', 'sockwave'], serverFlags: ['--deflate'],
+    servers: ['ws', 'ws+bufferutil', 'ws level 1', 'sockwave level 6', 'sockwave'], serverFlags: ['--deflate'],
     load: { kind: 'echo', size: 2048, text: true, deflate: true, noContextTakeover: true, conns: 50, inflight: 4, poolCount: 256 } },
   { id: 'client-echo', title: 'client side: 32 B echo, 100 conns x 16, against uWebSockets.js', unit: 'msg/s', client: true,
     servers: ['sockwave', 'sockwave-web', 'ws', 'undici'], load: { size: 32, conns: 100, inflight: 16 } },

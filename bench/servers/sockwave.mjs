@@ -3,7 +3,10 @@
 import { HOST, MAX_MESSAGE_BYTES, mode, ready } from './common.mjs';
 
 const { WebSocketServer } = await import(new URL('../../dist/index.js', import.meta.url).href);
-const wss = new WebSocketServer({ host: HOST, port: 0, maxMessageBytes: MAX_MESSAGE_BYTES, perMessageDeflate: mode.deflate });
+// DEFLATE_LEVEL sets zlib's level (sockwave's default is 1) for the like-for-like compressed rows.
+const level = Number(process.env.DEFLATE_LEVEL ?? NaN);
+const perMessageDeflate = mode.deflate && Number.isInteger(level) ? { level } : mode.deflate;
+const wss = new WebSocketServer({ host: HOST, port: 0, maxMessageBytes: MAX_MESSAGE_BYTES, perMessageDeflate });
 wss.on('connection', (socket) => {
   socket.on('error', () => {});
   if (mode.broadcast) {

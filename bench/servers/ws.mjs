@@ -13,7 +13,10 @@ if (!process.env.WS_NO_BUFFER_UTIL) {
     bufferutil = 'missing';
   }
 }
-const wss = new WebSocketServer({ host: HOST, port: 0, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate: mode.deflate });
+// DEFLATE_LEVEL sets zlib's level (ws's default is zlib's, 6) for the like-for-like compressed rows.
+const level = Number(process.env.DEFLATE_LEVEL ?? NaN);
+const perMessageDeflate = mode.deflate && Number.isInteger(level) ? { zlibDeflateOptions: { level } } : mode.deflate;
+const wss = new WebSocketServer({ host: HOST, port: 0, maxPayload: MAX_MESSAGE_BYTES, perMessageDeflate });
 wss.on('connection', (socket) => {
   socket.on('error', () => {});
   if (mode.broadcast) {
