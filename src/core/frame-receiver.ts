@@ -10,6 +10,7 @@
  * While an asynchronous step runs (isPaused), input is only stored, and
  * parsed in order once the step is done.
  */
+import { viewOf } from './buffer-view.js';
 import type { ConnectionSink } from './events.js';
 import { MessageTooLargeError, ProtocolError } from './errors.js';
 import { MAX_CONTROL_PAYLOAD_BYTES } from './frame.js';
@@ -172,8 +173,7 @@ export abstract class FrameReceiver {
       }
       if (this.payloadReceived === 0 && available >= remaining) {
         // Fast path: the whole payload is inside this chunk.
-        // Buffer.from(arrayBuffer, ...) makes the same view as subarray() at about 70% of its cost.
-        const payload = Buffer.from(chunk.buffer, chunk.byteOffset + off, remaining);
+        const payload = viewOf(chunk.buffer, chunk.byteOffset + off, remaining);
         off += remaining;
         applyMask(payload, 0, remaining, this.maskKey, 0); // key 0 (unmasked frame) is a no-op
         this.phase = PHASE_HEADER;

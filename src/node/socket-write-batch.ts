@@ -5,6 +5,7 @@
  * sends (or a broadcast) is one syscall per socket. Small frames are
  * concatenated, large ones go as one writev without copying.
  */
+import { viewOf } from '../core/buffer-view.js';
 import { ConnectionClosedError } from '../core/errors.js';
 import type { Connection } from '../core/connection.js';
 import type { SendCallback, SocketState, Transport } from './socket-state.js';
@@ -176,5 +177,5 @@ function closeRun(): void {
   const owner = runOwner as SocketState;
   runOwner = undefined;
   const run = slab as Buffer;
-  (owner.batch ??= []).push(Buffer.from(run.buffer, run.byteOffset + runStart, runEnd - runStart));
+  (owner.batch ??= []).push(viewOf(run.buffer, run.byteOffset + runStart, runEnd - runStart));
 }
