@@ -6,7 +6,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as zlib from 'node:zlib';
 import { randomBytes } from 'node:crypto';
-import { createDeflateCompressor, zlibQueueStats, type DeflateCompressor } from '../../src/node/deflate.js';
+import { createDeflateCompressor, drainZlibPool, zlibPoolStats, zlibQueueStats, type DeflateCompressor } from '../../src/node/deflate.js';
 import { isSyncZlibAvailable, SLICE_OUTPUT_BYTES } from '../../src/node/zlib-sync.js';
 import type { DeflateParams, PerMessageDeflateOptions } from '../../src/core/deflate-params.js';
 import { ConnectionClosedError } from '../../src/core/errors.js';
@@ -105,6 +105,31 @@ describe('zlib on the main thread', () => {
       small.close();
     }
     assert.deepEqual(zlibQueueStats(), { running: 0, queued: 0 });
+  });
+
+  test('a job that waited for a thread-pool slot runs inline if a warm context is idle by its turn', async () => {
+    // Without takeover both compressors borrow from the process-wide pool. A's first job
+    // creates a context on the pool; B, queued behind it (concurrency 1), then finds that
+    // context warm and idle: it runs inline inside A's completion, so B answers before A's
+    // callback, instead of taking another thread-pool round trip (and keeping every later
+    // message on the pool: see #runsInline in deflate.ts).
+    drainZlibPool();
+    const nct = { ...TAKEOVER, serverNoContextTakeover: true };
+    const a = createDeflateCompressor(nct, 'server', { concurrency: 1 });
+    const b = createDeflateCompressor(nct, 'server', { concurrency: 1 });
+    try {
+      const order: string[] = [];
+      await Promise.all([
+        new Promise<void>((resolve) => a.compress(jsonText(2048, 6), () => (order.push('A'), resolve()))),
+        new Promise<void>((resolve) => b.compress(jsonText(2048, 7), () => (order.push('B'), resolve()))),
+      ]);
+      assert.deepEqual(order, ['B', 'A']);
+      assert.equal(zlibPoolStats().idle, 1, 'one context served both messages');
+    } finally {
+      a.close();
+      b.close();
+      drainZlibPool();
+    }
   });
 
   test('a frame that inflates to megabytes is inflated in slices, letting the event loop run between them', async () => {
