@@ -72,7 +72,8 @@ export interface PerMessageDeflateOptions {
    * in slices of at most 256 KiB of output, so even a frame that inflates to
    * megabytes does not hold the event loop for long. Larger inputs go to the
    * pool, where they run in parallel with the main thread. Default 16384;
-   * 0 sends everything to the pool.
+   * 0 sends everything to the pool, Infinity nothing (after each context's
+   * first job, which always runs on the pool: see src/node/deflate.ts).
    */
   inlineMaxBytes?: number;
 }
@@ -149,7 +150,8 @@ export function resolveDeflateOptions(o: PerMessageDeflateOptions | true = {}): 
   const clientBits = checkWindowBits('clientMaxWindowBits', options.clientMaxWindowBits);
   const concurrency = options.concurrency ?? DEFLATE_DEFAULTS.concurrency;
   if (concurrency !== Infinity) checkInteger('concurrency', concurrency, 1, Number.MAX_SAFE_INTEGER);
-  const inlineMaxBytes = checkInteger('inlineMaxBytes', options.inlineMaxBytes ?? DEFLATE_DEFAULTS.inlineMaxBytes, 0, Number.MAX_SAFE_INTEGER);
+  const inlineMaxBytes = options.inlineMaxBytes ?? DEFLATE_DEFAULTS.inlineMaxBytes;
+  if (inlineMaxBytes !== Infinity) checkInteger('inlineMaxBytes', inlineMaxBytes, 0, Number.MAX_SAFE_INTEGER);
   return markResolved({
     threshold,
     level,

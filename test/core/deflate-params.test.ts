@@ -341,6 +341,7 @@ describe('resolveDeflateOptions', () => {
     assert.equal(r.level, 1);
     assert.equal(r.memLevel, 8);
     assert.equal(r.concurrency, 10);
+    assert.equal(r.inlineMaxBytes, 16384);
     assert.equal(r.serverMaxWindowBits, undefined);
     assert.equal(r.clientMaxWindowBits, undefined);
   });
@@ -353,5 +354,9 @@ describe('resolveDeflateOptions', () => {
     assert.throws(() => resolveDeflateOptions({ clientMaxWindowBits: 16 }), /perMessageDeflate\.clientMaxWindowBits/);
     assert.throws(() => resolveDeflateOptions({ concurrency: 0 }), /perMessageDeflate\.concurrency/);
     assert.equal(resolveDeflateOptions({ concurrency: Infinity }).concurrency, Infinity);
+    assert.throws(() => resolveDeflateOptions({ inlineMaxBytes: -1 }), /perMessageDeflate\.inlineMaxBytes/);
+    assert.throws(() => resolveDeflateOptions({ inlineMaxBytes: 1.5 }), /perMessageDeflate\.inlineMaxBytes/);
+    assert.equal(resolveDeflateOptions({ inlineMaxBytes: 0 }).inlineMaxBytes, 0);
+    assert.equal(resolveDeflateOptions({ inlineMaxBytes: Infinity }).inlineMaxBytes, Infinity);
   });
 });

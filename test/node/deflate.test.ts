@@ -27,7 +27,7 @@ function params(overrides: Partial<DeflateParams> = {}): DeflateParams {
  */
 const MODES: Array<{ name: string; options: PerMessageDeflateOptions }> = [
   { name: 'default (inline up to 16 KiB)', options: {} },
-  { name: 'all inline', options: { inlineMaxBytes: Number.MAX_SAFE_INTEGER } },
+  { name: 'all inline', options: { inlineMaxBytes: Infinity } },
   { name: 'all on the thread pool', options: { inlineMaxBytes: 0 } },
 ];
 

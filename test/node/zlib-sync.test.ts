@@ -12,7 +12,7 @@ import type { DeflateParams, PerMessageDeflateOptions } from '../../src/core/def
 import { ConnectionClosedError } from '../../src/core/errors.js';
 
 const TAKEOVER: DeflateParams = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
-const INLINE: PerMessageDeflateOptions = { inlineMaxBytes: Number.MAX_SAFE_INTEGER };
+const INLINE: PerMessageDeflateOptions = { inlineMaxBytes: Infinity };
 const POOL: PerMessageDeflateOptions = { inlineMaxBytes: 0 };
 
 function compress(c: DeflateCompressor, data: Buffer): Promise<Buffer> {
