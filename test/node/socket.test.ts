@@ -324,9 +324,10 @@ test('the sockwave/ws entry is a drop-in for ws: default export with Server and 
   await wss.close({ timeoutMs: 1000 });
 });
 
-test('a burst of compressed messages arrives complete and in order while reading pauses for inflation', async () => {
+// Inline (main thread, the default for small messages) and on the thread pool, where reading pauses for every message.
+for (const inlineMaxBytes of [16 * 1024, 0]) test(`a burst of compressed messages arrives complete and in order while reading pauses for inflation (inlineMaxBytes ${inlineMaxBytes})`, async () => {
   const { wss, client, socket } = await serverAndClient(
-    { perMessageDeflate: { threshold: 0 } },
+    { perMessageDeflate: { threshold: 0, inlineMaxBytes } },
     { perMessageDeflate: { threshold: 0 } },
   );
   const count = 500;
