@@ -10,6 +10,9 @@ test('a view is a Buffer to every check an application might make, and shares th
   assert.ok(view instanceof Buffer);
   assert.ok(view instanceof Uint8Array);
   assert.equal(view.constructor, Buffer);
+  assert.equal(Object.getPrototypeOf(view), Buffer.prototype);
+  // Strict deep equality compares prototypes: apps' tests compare received messages this way.
+  assert.deepStrictEqual(view, Buffer.from('websocket'));
   assert.equal(view.toString(), 'websocket');
   assert.equal(view.toString('base64'), Buffer.from('websocket').toString('base64'));
   assert.ok(view.equals(Buffer.from('websocket')));
