@@ -12,14 +12,18 @@
  *   memory and no message pays for creating a context.
  * - Contexts are created on first use and released by close().
  * - Inflation is bounded while it runs: as soon as one call's output passes
- *   `maxBytes`, the inflater is destroyed (zlib stops between output chunks
- *   of 16 KiB) and the call fails with MessageTooLargeError; the rest of a
- *   decompression bomb is never produced. `maxBytes` applies to each call:
+ *   `maxBytes`, the inflater is destroyed (zlib stops between output chunks:
+ *   16 KiB on the thread pool, 64 KiB inline, so a call may overshoot the
+ *   bound by that much) and the call fails with MessageTooLargeError; the
+ *   rest of a decompression bomb is never produced. `maxBytes` applies to each call:
  *   the core passes what the current message may still grow by.
  * - Window bits 8: zlib cannot deflate with a 256-byte raw window, so we
  *   deflate with 9 bits; zlib never references more than 512 - 262 = 250
  *   bytes back with that window, which a 256-byte peer window covers (see
  *   core/deflate-params.ts).
+ * - Small inputs (up to `inlineMaxBytes`) run on the main thread through
+ *   zlib's native handle (zlib-sync.ts), without a thread-pool round trip;
+ *   a context's first job always runs on the pool (see #canRunInline).
  * - A process-wide queue bounds concurrent zlib operations (zlib-queue.ts);
  *   each direction of a connection is a lane of ordered jobs (zlib-lane.ts).
  *   close() drops the connection's queued jobs and frees its slot at once, so
@@ -171,6 +175,9 @@ export class DeflateCompressor implements MessageCompressor {
         try {
           start();
         } catch (error) {
+          // Thrown after the task finished: by its callback (an application
+          // handler, for an inline task), not by zlib. It must reach the caller.
+          if (task.isFinished) throw error;
           this.#finish(lane, task, done, error as Error);
         }
       },
@@ -183,12 +190,20 @@ export class DeflateCompressor implements MessageCompressor {
     return task;
   }
 
+  /**
+   * Answers the task, then lets its lane start the next one: callbacks come
+   * in the order of the calls even when the next task runs inline, and a
+   * callback that compresses again only queues behind this task.
+   */
   #finish<T>(lane: Lane, task: Task, done: Done<T>, error: Error | null, result?: T): void {
     if (task.isFinished || task.isCancelled) return;
     task.isFinished = true;
-    lane.done(task);
-    if (error) done(error);
-    else done(null, result);
+    try {
+      if (error) done(error);
+      else done(null, result);
+    } finally {
+      lane.done(task);
+    }
   }
 
   /** zlib has no 8-bit raw window; with 9 bits its distances stay <= 250 (MAX_DIST), valid for 256. */
@@ -352,6 +367,8 @@ function runInSlices(
     try {
       result = run.slice(collect);
     } catch (error) {
+      // The task already ended: an application handler threw from its callback (a bomb's 1009).
+      if (!isCurrent()) throw error;
       fail(error as Error);
       return;
     }

@@ -31,6 +31,8 @@ export class Lane {
   readonly #tasks: Task[] = [];
   #active: Task | null = null;
   #isClosed = false;
+  /** True while #next() starts tasks: a task that finishes inside start() must not start the next one itself. */
+  #isStarting = false;
 
   constructor(queue: ZlibQueue) {
     this.#queue = queue;
@@ -77,13 +79,33 @@ export class Lane {
     }
   }
 
+  /**
+   * Starts tasks until one is left running (on the thread pool) or none is
+   * left. An inline task finishes inside start(); starting the next one from
+   * there, as a recursion, would grow the stack by a frame per queued message
+   * (a connection that queued a thousand sends overflowed it), so the loop
+   * here goes on instead.
+   */
   #next(): void {
-    const task = this.#tasks.shift();
-    if (!task) return;
-    this.#active = task;
-    task.isInline = task.wantsInline();
-    if (task.isInline) task.start();
-    else this.#queue.add(task);
+    if (this.#isStarting) return;
+    this.#isStarting = true;
+    try {
+      while (this.#active === null && !this.#isClosed) {
+        const task = this.#tasks.shift();
+        if (task === undefined) break;
+        this.#active = task;
+        task.isInline = task.wantsInline();
+        if (task.isInline) task.start();
+        else this.#queue.add(task);
+      }
+    } catch (error) {
+      // An application handler threw from a task's callback: the error goes up
+      // to whoever fed us, and the tasks still queued start on the next tick.
+      if (this.#active === null && this.#tasks.length > 0) process.nextTick(() => this.#next());
+      throw error;
+    } finally {
+      this.#isStarting = false;
+    }
   }
 }
 

@@ -21,6 +21,7 @@ export class ZlibQueue {
   #running = 0;
   #jobs: QueuedJob[] = [];
   #head = 0;
+  #isDraining = false;
 
   constructor(concurrency: number) {
     this.concurrency = concurrency;
@@ -36,24 +37,40 @@ export class ZlibQueue {
   }
 
   add(job: QueuedJob): void {
-    if (this.#running < this.concurrency) {
-      this.#running++;
-      job.run();
-    } else {
-      this.#jobs.push(job);
-    }
+    this.#jobs.push(job);
+    this.#drain();
   }
 
   /** A running job finished or was cancelled: start the next live one. */
   release(): void {
     this.#running--;
-    while (this.#running < this.concurrency && this.#head < this.#jobs.length) {
-      const job = this.#jobs[this.#head];
-      this.#jobs[this.#head] = undefined as unknown as QueuedJob;
-      this.#head++;
-      if (job.isCancelled) continue;
-      this.#running++;
-      job.run();
+    this.#drain();
+  }
+
+  /**
+   * Starts queued jobs while slots are free. A job may finish inside run()
+   * (it ran inline, see deflate.ts) and release its slot from there: that
+   * release only counts, and this loop starts the next job, so the stack
+   * does not grow with the queue.
+   */
+  #drain(): void {
+    if (this.#isDraining) return;
+    this.#isDraining = true;
+    try {
+      while (this.#running < this.concurrency && this.#head < this.#jobs.length) {
+        const job = this.#jobs[this.#head];
+        this.#jobs[this.#head] = undefined as unknown as QueuedJob;
+        this.#head++;
+        if (job.isCancelled) continue;
+        this.#running++;
+        job.run();
+      }
+    } catch (error) {
+      // An application handler threw from a job's callback: the rest start on the next tick.
+      process.nextTick(() => this.#drain());
+      throw error;
+    } finally {
+      this.#isDraining = false;
     }
     // Compact now and then so the array does not grow without bound.
     if (this.#head > 1024 && this.#head * 2 > this.#jobs.length) {

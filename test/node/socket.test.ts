@@ -346,6 +346,25 @@ for (const inlineMaxBytes of [16 * 1024, 0]) test(`a burst of compressed message
   await wss.close({ timeoutMs: 1000 });
 });
 
+test('a thousand compressed messages sent at once all reach a ws client, in order', async () => {
+  // They queue behind the connection's first compression (on the thread pool) and then run
+  // inline one after another: a recursion per queued message once overflowed the stack here.
+  const { wss, client, socket } = await serverAndClient({ perMessageDeflate: true }, { perMessageDeflate: true });
+  const count = 1000;
+  const got: number[] = [];
+  const done = new Promise<void>((resolve) =>
+    client.on('message', (data: Buffer) => {
+      got.push(JSON.parse(data.toString()).i);
+      if (got.length === count) resolve();
+    }),
+  );
+  for (let i = 0; i < count; i++) socket.send(JSON.stringify({ i, text: 'compress me '.repeat(150) }));
+  await within(done, 10_000);
+  assert.deepEqual(got, Array.from({ length: count }, (_, i) => i));
+  client.close();
+  await wss.close({ timeoutMs: 1000 });
+});
+
 test('broadcast keeps order with messages still waiting for compression', async () => {
   const { wss, client, socket } = await serverAndClient({ perMessageDeflate: { threshold: 0 } }, { perMessageDeflate: true });
   const received = collect(client, 3);

@@ -110,25 +110,111 @@ describe('zlib on the main thread', () => {
   test('a job that waited for a thread-pool slot runs inline if a warm context is idle by its turn', async () => {
     // Without takeover both compressors borrow from the process-wide pool. A's first job
     // creates a context on the pool; B, queued behind it (concurrency 1), then finds that
-    // context warm and idle: it runs inline inside A's completion, so B answers before A's
-    // callback, instead of taking another thread-pool round trip (and keeping every later
-    // message on the pool: see #runsInline in deflate.ts).
+    // context warm and idle: it runs inline right after A's callback, before any microtask,
+    // instead of taking another thread-pool round trip (and keeping every later message
+    // on the pool: see #runsInline in deflate.ts).
     drainZlibPool();
     const nct = { ...TAKEOVER, serverNoContextTakeover: true };
     const a = createDeflateCompressor(nct, 'server', { concurrency: 1 });
     const b = createDeflateCompressor(nct, 'server', { concurrency: 1 });
     try {
       const order: string[] = [];
+      let isRightAfterA = false;
       await Promise.all([
-        new Promise<void>((resolve) => a.compress(jsonText(2048, 6), () => (order.push('A'), resolve()))),
-        new Promise<void>((resolve) => b.compress(jsonText(2048, 7), () => (order.push('B'), resolve()))),
+        new Promise<void>((resolve) =>
+          a.compress(jsonText(2048, 6), () => {
+            order.push('A');
+            isRightAfterA = true;
+            queueMicrotask(() => (isRightAfterA = false));
+            resolve();
+          }),
+        ),
+        new Promise<void>((resolve) =>
+          b.compress(jsonText(2048, 7), () => {
+            order.push(isRightAfterA ? 'B inline after A' : 'B later');
+            resolve();
+          }),
+        ),
       ]);
-      assert.deepEqual(order, ['B', 'A']);
+      assert.deepEqual(order, ['A', 'B inline after A']);
       assert.equal(zlibPoolStats().idle, 1, 'one context served both messages');
     } finally {
       a.close();
       b.close();
       drainZlibPool();
+    }
+  });
+
+  test('a thousand messages queued on one connection are all answered, in order, and the lane keeps working', async () => {
+    // The first job runs on the thread pool and the rest queue behind it; once it is done they
+    // all run inline, one after the other (a recursion per queued message overflowed the stack).
+    const c = createDeflateCompressor(TAKEOVER, 'server', {});
+    const inflater = createDeflateCompressor(TAKEOVER, 'client', {});
+    try {
+      const answers: number[] = [];
+      const outputs: Buffer[] = [];
+      await Promise.all(
+        Array.from({ length: 1000 }, (_, i) =>
+          new Promise<void>((resolve, reject) =>
+            c.compress(jsonText(2048, i % 50), (error, result) => {
+              if (error) return reject(error);
+              answers.push(i);
+              outputs.push(result as Buffer);
+              resolve();
+            }),
+          ),
+        ),
+      );
+      assert.deepEqual(answers, Array.from({ length: 1000 }, (_, i) => i));
+      // Context takeover: the outputs only inflate in order, each into its message.
+      for (let i = 0; i < 1000; i++) {
+        const inflated = await new Promise<Buffer>((resolve, reject) =>
+          inflater.decompress(outputs[i], true, 1 << 20, (e, r) => (e ? reject(e) : resolve(Buffer.concat(r as Buffer[])))),
+        );
+        assert.ok(inflated.equals(jsonText(2048, i % 50)), `message ${i}`);
+      }
+      assert.ok((await compress(c, Buffer.from('still working'))).length > 0);
+    } finally {
+      c.close();
+      inflater.close();
+    }
+  });
+
+  test('2000 connections compressing at once on a cold pool all get answers and free every slot', async () => {
+    drainZlibPool();
+    const nct = { ...TAKEOVER, serverNoContextTakeover: true };
+    const compressors = Array.from({ length: 2000 }, () => createDeflateCompressor(nct, 'server', { concurrency: 2 }));
+    try {
+      let answered = 0;
+      await Promise.all(
+        compressors.map((c, i) => compress(c, jsonText(2048, i % 50)).then(() => void answered++)),
+      );
+      assert.equal(answered, 2000);
+      assert.deepEqual(zlibQueueStats(), { running: 0, queued: 0 });
+    } finally {
+      for (const c of compressors) c.close();
+      drainZlibPool();
+    }
+  });
+
+  test('an exception thrown by an inline callback (an application handler) reaches the caller; the lane goes on', async () => {
+    const c = createDeflateCompressor(TAKEOVER, 'server', {});
+    try {
+      await warmInflater(c);
+      const payload = zlib.deflateRawSync(Buffer.from('boom'), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+      assert.throws(
+        () =>
+          c.decompress(payload, true, 1024, () => {
+            throw new Error('handler bug');
+          }),
+        /handler bug/,
+      );
+      const again = zlib.deflateRawSync(Buffer.from('after'), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+      const result = await new Promise<Buffer[]>((resolve, reject) => c.decompress(again, true, 1024, (e, r) => (e ? reject(e) : resolve(r as Buffer[]))));
+      // The inflater kept its context: 'after' inflates whatever the history holds.
+      assert.equal(Buffer.concat(result).toString(), 'after');
+    } finally {
+      c.close();
     }
   });
 
