@@ -45,7 +45,7 @@ import { ErrorCode, MessageTooLargeError, ProtocolError } from '../core/errors.j
 import { queueFor } from './zlib-queue.js';
 import { Lane, type Done, type Task } from './zlib-lane.js';
 import { borrowContext, deflateKey, hasIdleContext, inflateKey, returnContext, ZlibContext } from './zlib-pool.js';
-import { isSyncZlibAvailable, SyncZlibRun, syncHandleOf } from './zlib-sync.js';
+import { isSyncZlibAvailable, runInSlices, SyncZlibRun, syncHandleOf } from './zlib-sync.js';
 
 export { zlibQueueStats } from './zlib-queue.js';
 export { zlibPoolStats, drainZlibPool } from './zlib-pool.js';
@@ -347,35 +347,6 @@ export class DeflateCompressor implements MessageCompressor {
     if (input.length > 0) context.stream.write(input, onWritten);
     else context.stream.flush(zlib.constants.Z_SYNC_FLUSH, onWritten);
   }
-}
-
-/**
- * Runs a sync zlib job slice by slice (zlib-sync.ts), yielding to the event
- * loop between slices; stops quietly once `isCurrent()` turns false (the
- * task was cancelled, failed or its context freed).
- */
-function runInSlices(
-  run: SyncZlibRun,
-  isCurrent: () => boolean,
-  collect: (chunk: Buffer) => boolean,
-  onDone: () => void,
-  fail: (error: Error) => void,
-): void {
-  const step = (): void => {
-    if (!isCurrent()) return;
-    let result;
-    try {
-      result = run.slice(collect);
-    } catch (error) {
-      // The task already ended: an application handler threw from its callback (a bomb's 1009).
-      if (!isCurrent()) throw error;
-      fail(error as Error);
-      return;
-    }
-    if (result === 'done') onDone();
-    else if (result === 'more') setImmediate(step);
-  };
-  step();
 }
 
 /**

@@ -139,3 +139,32 @@ export function isSyncZlibAvailable(): boolean {
   }
   return isAvailable;
 }
+
+/**
+ * Runs a sync zlib job slice by slice, yielding to the event
+ * loop between slices; stops quietly once `isCurrent()` turns false (the
+ * task was cancelled, failed or its context freed).
+ */
+export function runInSlices(
+  run: SyncZlibRun,
+  isCurrent: () => boolean,
+  collect: (chunk: Buffer) => boolean,
+  onDone: () => void,
+  fail: (error: Error) => void,
+): void {
+  const step = (): void => {
+    if (!isCurrent()) return;
+    let result: SliceResult;
+    try {
+      result = run.slice(collect);
+    } catch (error) {
+      // The task already ended: an application handler threw from its callback (a bomb's 1009).
+      if (!isCurrent()) throw error;
+      fail(error as Error);
+      return;
+    }
+    if (result === 'done') onDone();
+    else if (result === 'more') setImmediate(step);
+  };
+  step();
+}
