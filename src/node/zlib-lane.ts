@@ -66,16 +66,17 @@ export class Lane {
     this.#active = null;
     if (active) {
       active.isCancelled = true;
-      if (active.isRunning) {
-        active.isRunning = false;
-        this.#queue.release();
-      }
       dropped.unshift(active);
     }
     if (dropped.length > 0) {
       process.nextTick(() => {
         for (const task of dropped) task.fail(closedError());
       });
+    }
+    // Last: freeing the slot starts other connections' jobs.
+    if (active?.isRunning) {
+      active.isRunning = false;
+      this.#queue.release();
     }
   }
 

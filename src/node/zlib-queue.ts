@@ -36,12 +36,22 @@ export class ZlibQueue {
     return this.#jobs.length - this.#head;
   }
 
+  /**
+   * Runs `job` now if a slot is free, else queues it. A job run from here is
+   * the caller's own: if its callback throws (an application handler, when
+   * the job ran inline), the caller gets the exception.
+   */
   add(job: QueuedJob): void {
+    if (this.#running < this.concurrency && this.#head === this.#jobs.length && !this.#isDraining) {
+      this.#running++;
+      job.run();
+      return;
+    }
     this.#jobs.push(job);
     this.#drain();
   }
 
-  /** A running job finished or was cancelled: start the next live one. */
+  /** A running job finished or was cancelled: start the next live one. Never throws. */
   release(): void {
     this.#running--;
     this.#drain();
@@ -52,6 +62,12 @@ export class ZlibQueue {
    * (it ran inline, see deflate.ts) and release its slot from there: that
    * release only counts, and this loop starts the next job, so the stack
    * does not grow with the queue.
+   *
+   * The jobs started here belong to other connections than the one whose
+   * job just finished, so an exception from one of their callbacks (an
+   * application handler) must not unwind through that connection's stack:
+   * it is rethrown on the next tick, as an uncaught exception, like one
+   * from a thread-pool callback, and the loop goes on then.
    */
   #drain(): void {
     if (this.#isDraining) return;
@@ -66,9 +82,10 @@ export class ZlibQueue {
         job.run();
       }
     } catch (error) {
-      // An application handler threw from a job's callback: the rest start on the next tick.
       process.nextTick(() => this.#drain());
-      throw error;
+      process.nextTick(() => {
+        throw error;
+      });
     } finally {
       this.#isDraining = false;
     }

@@ -218,6 +218,25 @@ describe('zlib on the main thread', () => {
     }
   });
 
+  test("an application exception inside another connection's completion neither stops nor skips that connection's work", async () => {
+    // In a child process: the exceptions must surface as uncaught (as from any thread-pool callback).
+    const { execFileSync } = await import('node:child_process');
+    const out = execFileSync(process.execPath, ['--import', 'tsx', 'test/node/fixtures/zlib-throw-across.ts'], { encoding: 'utf8', timeout: 30_000 });
+    const result = JSON.parse(out.trim().split('\n').pop() as string) as {
+      log: string[];
+      uncaught: string[];
+      closedContexts: { deflate: boolean; inflate: boolean };
+      queue: { running: number; queued: number };
+    };
+    for (const tag of ['A1', 'A2', 'B1', 'W1', 'Y1', 'X1 ConnectionClosedError', 'X2 ConnectionClosedError']) {
+      assert.equal(result.log.filter((entry) => entry === tag).length, 1, `${tag} answered once: ${JSON.stringify(result.log)}`);
+    }
+    assert.ok(result.log.indexOf('A1') < result.log.indexOf('A2'), 'A in order');
+    assert.deepEqual([...result.uncaught].sort(), ['handler bug in B', 'handler bug in Y']);
+    assert.deepEqual(result.closedContexts, { deflate: false, inflate: false }, "close() freed X's contexts");
+    assert.deepEqual(result.queue, { running: 0, queued: 0 });
+  });
+
   test('a frame that inflates to megabytes is inflated in slices, letting the event loop run between them', async () => {
     const size = 8 * 1024 * 1024;
     const payload = zeros(size);
