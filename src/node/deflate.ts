@@ -96,8 +96,8 @@ export class DeflateCompressor implements MessageCompressor {
     this.#deflateKey = deflateKey(this.#options.level, this.#options.memLevel, this.#deflateWindowBits());
     this.#inflateKey = inflateKey(this.#receiveWindowBits);
     const queue = queueFor(this.#options.concurrency);
-    this.#compressLane = new Lane(queue);
-    this.#inflateLane = new Lane(queue);
+    this.#compressLane = new Lane(queue, (bytes) => this.#canRunInline(bytes, this.#deflate, this.#isSendContextReset, this.#deflateKey));
+    this.#inflateLane = new Lane(queue, (bytes) => this.#canRunInline(bytes, this.#inflate, this.#isReceiveContextReset, this.#inflateKey));
   }
 
   /** True while zlib contexts are allocated (for tests and memory accounting). */
@@ -106,14 +106,12 @@ export class DeflateCompressor implements MessageCompressor {
   }
 
   compress(data: Buffer, done: Done<Buffer>): void {
-    const wantsInline = (): boolean => this.#canRunInline(data.length, this.#deflate, this.#isSendContextReset, this.#deflateKey);
-    const task = this.#task(this.#compressLane, done, wantsInline, () => this.#runCompress(task, data, done));
+    const task = this.#task(this.#compressLane, done, data.length, () => this.#runCompress(task, data, done));
     this.#compressLane.push(task);
   }
 
   decompress(data: Buffer, isFinal: boolean, maxBytes: number, done: Done<Buffer[]>): void {
-    const wantsInline = (): boolean => this.#canRunInline(data.length, this.#inflate, this.#isReceiveContextReset, this.#inflateKey);
-    const task = this.#task(this.#inflateLane, done, wantsInline, () => this.#runInflate(task, data, isFinal, maxBytes, done));
+    const task = this.#task(this.#inflateLane, done, data.length, () => this.#runInflate(task, data, isFinal, maxBytes, done));
     this.#inflateLane.push(task);
   }
 
@@ -139,16 +137,17 @@ export class DeflateCompressor implements MessageCompressor {
   }
 
   /**
-   * Whether a task runs inline now that it has its context. A task queued
-   * for the thread pool because no warm context was idle may find one when
-   * its turn comes (another message just gave it back): it then runs inline
-   * too. Without this, under load every pooled context went from one queued
-   * thread-pool job to the next and small messages never ran inline again
-   * (measured: compressed echo without takeover settled at 21k or 34k msg/s
-   * depending on how the first messages raced).
+   * Whether a task runs inline now that it has its context: a small input
+   * on a warm context. That holds for every task the lane started inline,
+   * and also for a task queued for the thread pool because no warm context
+   * was idle, which may find one when its turn comes (another message just
+   * gave it back). Without the second case, under load every pooled context
+   * went from one queued thread-pool job to the next and small messages
+   * never ran inline again (measured: compressed echo without takeover
+   * settled at 21k or 34k msg/s depending on how the first messages raced).
    */
-  #runsInline(task: Task, inputBytes: number, context: ZlibContext): boolean {
-    return task.isInline || (context.isWarm && this.#isSmall(inputBytes));
+  #runsInline(inputBytes: number, context: ZlibContext): boolean {
+    return context.isWarm && this.#isSmall(inputBytes);
   }
 
   close(): void {
@@ -160,13 +159,12 @@ export class DeflateCompressor implements MessageCompressor {
     this.#releaseInflate();
   }
 
-  #task<T>(lane: Lane, done: Done<T>, wantsInline: () => boolean, start: () => void): Task {
+  #task<T>(lane: Lane, done: Done<T>, inputBytes: number, start: () => void): Task {
     const task: Task = {
       isCancelled: false,
       isRunning: false,
       isFinished: false,
-      isInline: false,
-      wantsInline,
+      inputBytes,
       run: () => {
         task.isRunning = true;
         task.start();
@@ -276,7 +274,7 @@ export class DeflateCompressor implements MessageCompressor {
       }
       this.#finish(lane, task, done, null, output);
     };
-    const handle = this.#runsInline(task, data.length, context) ? syncHandleOf(context.stream) : null;
+    const handle = this.#runsInline(data.length, context) ? syncHandleOf(context.stream) : null;
     if (handle !== null) {
       runInSlices(new SyncZlibRun(handle, data), isCurrent, collect, onFlushed, fail);
       return;
@@ -333,7 +331,7 @@ export class DeflateCompressor implements MessageCompressor {
     // RFC 7692 §7.2.2: append 00 00 ff ff to the payload of the message's last frame.
     // One write (a copy of the compressed bytes) costs less than a second zlib call.
     const input = isFinal ? Buffer.concat([data, TRAILER]) : data;
-    const handle = this.#runsInline(task, data.length, context) ? syncHandleOf(context.stream) : null;
+    const handle = this.#runsInline(data.length, context) ? syncHandleOf(context.stream) : null;
     if (handle !== null) {
       const run = new SyncZlibRun(handle, input);
       runInSlices(run, isCurrent, collect, () => onFlushed(run.inputLeft > 0), fail);

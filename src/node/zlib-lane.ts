@@ -14,10 +14,8 @@ export type Done<T> = (error: Error | null, result?: T) => void;
 
 /** A job of one lane; `finish` is called exactly once. */
 export interface Task extends QueuedJob {
-  /** Asked when the task's turn comes: may it run on the main thread (zlib-sync.ts)? */
-  wantsInline(): boolean;
-  /** Runs on the main thread, so it needs no queue slot. Set by the lane. */
-  isInline: boolean;
+  /** Bytes of zlib input: the lane's owner decides from it whether the task may run inline. */
+  readonly inputBytes: number;
   /** Holds a queue slot. */
   isRunning: boolean;
   isFinished: boolean;
@@ -28,14 +26,17 @@ export interface Task extends QueuedJob {
 /** Jobs of one direction run one at a time and in order (zlib streams are stateful). */
 export class Lane {
   readonly #queue: ZlibQueue;
+  /** Asked when a task's turn comes: may it run on the main thread (zlib-sync.ts), without a queue slot? */
+  readonly #canRunInline: (inputBytes: number) => boolean;
   readonly #tasks: Task[] = [];
   #active: Task | null = null;
   #isClosed = false;
   /** True while #next() starts tasks: a task that finishes inside start() must not start the next one itself. */
   #isStarting = false;
 
-  constructor(queue: ZlibQueue) {
+  constructor(queue: ZlibQueue, canRunInline: (inputBytes: number) => boolean) {
     this.#queue = queue;
+    this.#canRunInline = canRunInline;
   }
 
   push(task: Task): void {
@@ -95,8 +96,7 @@ export class Lane {
         const task = this.#tasks.shift();
         if (task === undefined) break;
         this.#active = task;
-        task.isInline = task.wantsInline();
-        if (task.isInline) task.start();
+        if (this.#canRunInline(task.inputBytes)) task.start();
         else this.#queue.add(task);
       }
     } catch (error) {
