@@ -13,12 +13,10 @@
  * maxHeaderBytes + 1 bytes) and at most `maxHeaderCount` header lines.
  * What the lines mean is the caller's business.
  */
-import { isTokenChar, trimOws } from './header-tokens.js';
+import { HTAB, isTokenChar, SP, trimOws } from './header-tokens.js';
 
 const CR = 0x0d;
 const LF = 0x0a;
-const SP = 0x20;
-export const HTAB = 0x09;
 
 /** Why a head was refused: over the byte or line limit, or malformed. */
 export type HeadFault = 'too-large' | 'too-many-lines' | 'malformed';

@@ -9,8 +9,8 @@
  * `Sec-WebSocket-Extensions` header must not stall the event loop).
  */
 
-const SP = 0x20;
-const HTAB = 0x09;
+export const SP = 0x20;
+export const HTAB = 0x09;
 const COMMA = 0x2c;
 const SEMICOLON = 0x3b;
 const EQUALS = 0x3d;
