@@ -8,8 +8,8 @@
  * Step numbers in comments refer to the standard's algorithms.
  */
 import type { EventEmitter } from 'node:events';
-import { connect } from '../node/client.js';
-import type { ClientOptions } from '../node/client-options.js';
+import { connect } from '../node/client/connect.js';
+import type { ClientOptions } from '../node/client/options.js';
 import { normalizeProtocols, validateCloseArguments } from './arguments.js';
 import { messageEventData, toSendItem, type BinaryType, type SendItem } from './binary.js';
 import { EventHandlers } from './event-handlers.js';

@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { DEFAULTS } from '../../src/core/options.js';
 import { DEFLATE_DEFAULTS, resolveDeflateOptions } from '../../src/core/deflate-params.js';
-import { resolveClientOptions } from '../../src/node/client-options.js';
+import { resolveClientOptions } from '../../src/node/client/options.js';
 import { channels } from '../../src/node/diagnostics.js';
-import { resolveServerOptions, SERVER_DEFAULTS } from '../../src/node/server-options.js';
-import { resolveShutdownOptions } from '../../src/node/shutdown.js';
+import { resolveServerOptions, SERVER_DEFAULTS } from '../../src/node/server/options.js';
+import { resolveShutdownOptions } from '../../src/node/server/shutdown.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const README = readFileSync(`${ROOT}README.md`, 'utf8');

@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
-import type { WebSocket } from '../../src/node/socket.js';
+import type { WebSocket } from '../../src/node/socket/websocket.js';
 import { sharedWheel, TimerWheel } from '../../src/node/timer-wheel.js';
-import { closeEvent, delay, openClient, startServer, upgradeRequest, within } from './server-helpers.js';
+import { closeEvent, delay, openClient, startServer, upgradeRequest, within } from './server/helpers.js';
 
 function activeTimeouts(): number {
   return process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;

@@ -8,8 +8,8 @@
  * test relies on exactly that.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { WebSocketServer } from '../../../src/node/server.js';
-import type { WebSocket } from '../../../src/node/socket.js';
+import { WebSocketServer } from '../../../src/node/server/server.js';
+import type { WebSocket } from '../../../src/node/socket/websocket.js';
 
 export interface ChildConfig {
   /** WebSocketServer options (JSON); `allowedOrigins` entries written as "/re/" become RegExps. */
