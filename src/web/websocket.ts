@@ -14,7 +14,7 @@ import { normalizeProtocols, validateCloseArguments } from './arguments.js';
 import { messageEventData, toSendItem, type BinaryType, type SendItem } from './binary.js';
 import { EventHandlers } from './event-handlers.js';
 import { CloseEvent, ErrorEvent, MessageEvent } from './events.js';
-import { getWebSocketUrlRecord } from './url.js';
+import { getWebSocketUrlRecord } from '../core/url.js';
 
 /** Node extras accepted as the third constructor argument (or the second, as an object with `protocols`). */
 export type WebSocketOptions = ClientOptions;

@@ -10,7 +10,7 @@
  * class connect, as with `ws`.
  */
 import type { MessageCompressor } from '../../core/events.js';
-import { getWebSocketUrlRecord } from '../../web/url.js';
+import { getWebSocketUrlRecord } from '../../core/url.js';
 import { resolveClientOptions, type ClientOptions } from './options.js';
 import { openClientTransport, type EstablishedTransport } from './transport.js';
 import { fromWsOptions } from './ws-options.js';

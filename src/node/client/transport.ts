@@ -11,7 +11,7 @@ import { buildClientOffer } from '../../core/deflate-params.js';
 import { HandshakeError, TimeoutError } from '../../core/errors.js';
 import { buildClientRequest, generateKey, ResponseHeadParser, validateServerResponse } from '../../core/handshake.js';
 import type { ResolvedClientOptions } from './options.js';
-import { requestTarget } from '../../web/url.js';
+import { requestTarget } from '../../core/url.js';
 import { decodeUserinfo, openProxyTunnel, stripBrackets } from './proxy.js';
 
 export interface EstablishedTransport {

@@ -1,6 +1,8 @@
 /**
- * "Get a URL record" from the WHATWG WebSockets standard:
- * https://websockets.spec.whatwg.org/#get-a-url-record
+ * WebSocket URL rules shared by the web class and the Node client: "Get a URL
+ * record" from the WHATWG WebSockets standard
+ * (https://websockets.spec.whatwg.org/#get-a-url-record) and the request
+ * target sent in the opening handshake (RFC 6455 §3). Pure functions.
  */
 
 /**
