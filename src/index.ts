@@ -9,8 +9,8 @@ export { WebSocket } from './web/websocket.js';
 export type { WebSocketOptions } from './web/websocket.js';
 export { MessageEvent, CloseEvent, ErrorEvent } from './web/events.js';
 export type { CloseEventInit, ErrorEventInit } from './web/events.js';
-export { connect } from './node/client/connect.js';
-export type { ClientOptions, ClientKeepaliveOptions, UpgradeResponse } from './node/client/connect.js';
+export { connect } from './node/socket/connect.js';
+export type { ClientOptions, ClientKeepaliveOptions, UpgradeResponse } from './node/socket/connect.js';
 export { WebSocketServer } from './node/server/server.js';
 export type {
   BroadcastOptions,

@@ -9,8 +9,6 @@
 import { WebSocket } from './node/socket/websocket.js';
 import { WebSocketServer } from './node/server/server.js';
 import { createWebSocketStream } from './node/socket/stream.js';
-// Registers the client so `new WebSocket(url)` connects.
-import './node/client/connect.js';
 
 type WsCompatible = typeof WebSocket & {
   Server: typeof WebSocketServer;

@@ -66,7 +66,7 @@ describe('the sockwave client keepalive against real servers', () => {
   ];
   for (const [peer, skip] of servers) {
     test(`connect() with keepalive stays connected to ${peer.name} and measures latency`, { skip, timeout: 30_000 }, async (t) => {
-      const { connect } = await loadSockwave('node/client/connect');
+      const { connect } = await loadSockwave('node/socket/connect');
       const running = await peer.start({ deflate: false });
       try {
         const socket = connect(running.url, { keepalive: HEARTBEAT });

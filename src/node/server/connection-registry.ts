@@ -4,7 +4,9 @@
  */
 import { encodeFrame, Opcode } from '../../core/frame.js';
 import { ReadyState } from '../../core/events.js';
-import { sendPreparedFrame, type WebSocket } from '../socket/websocket.js';
+import type { WebSocket } from '../socket/websocket.js';
+import { kState } from '../socket/state.js';
+import { sendPrepared } from '../socket/send.js';
 import { isBinaryMessage, toPayload, type SendData } from '../socket/send-data.js';
 import { TrafficCounters, type ServerStats } from '../stats.js';
 
@@ -32,8 +34,8 @@ export class ConnectionRegistry {
   }
 
   /** Passed to each socket as its onClose hook. */
-  readonly remove = (ws: WebSocket): void => {
-    this.sockets.delete(ws);
+  readonly remove = (ws: object): void => {
+    this.sockets.delete(ws as WebSocket);
     if (this.#onEmpty !== undefined && this.sockets.size === 0) {
       const onEmpty = this.#onEmpty;
       this.#onEmpty = undefined;
@@ -76,7 +78,7 @@ export class ConnectionRegistry {
     for (const ws of this.sockets) {
       if (ws === except || ws.readyState !== ReadyState.OPEN) continue;
       if (filter !== undefined && !filter(ws)) continue;
-      sendPreparedFrame(ws, frame, body, isBinary);
+      sendPrepared(ws[kState], frame, body, isBinary);
       count++;
     }
     return count;

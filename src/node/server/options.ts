@@ -6,7 +6,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { DEFAULTS, validateLimit } from '../../core/options.js';
 import { resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../../core/deflate-params.js';
-import type { BackpressurePolicy } from '../socket/websocket.js';
+import type { BackpressurePolicy } from '../backpressure.js';
 import type { HeartbeatOptions } from '../heartbeat.js';
 import { createOriginPolicy, type OriginPolicy, type OriginRule } from './origin-policy.js';
 import type { VerifyClient, VerifyHook } from './verify.js';

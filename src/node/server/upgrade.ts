@@ -21,7 +21,9 @@ import { HandshakeError } from '../../core/errors.js';
 import { buildAcceptResponse, validateUpgradeRequest, type ValidatedUpgrade } from '../../core/handshake.js';
 import { negotiateServer, type DeflateParams } from '../../core/deflate-params.js';
 import { createDeflateCompressor } from '../deflate/compressor.js';
-import { attachSocket, isAttached, WebSocket } from '../socket/websocket.js';
+import { WebSocket } from '../socket/websocket.js';
+import { kState } from '../socket/state.js';
+import { attachTransport, isAttached } from '../socket/transport.js';
 import type { ResolvedServerOptions } from './options.js';
 import { isOriginAllowed } from './origin-policy.js';
 import { runVerify, runVerifyClient, type Decision } from './verify.js';
@@ -187,7 +189,7 @@ function accept(
   const ws = new WebSocket(null);
   if (decision?.accept === true && decision.data !== undefined) ws.data = decision.data;
   const registry = server.registry;
-  attachSocket(ws, socket, head, {
+  attachTransport(ws[kState], socket, head, {
     role: 'server',
     protocol,
     extensions: deflate?.responseHeader,

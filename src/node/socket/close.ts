@@ -1,15 +1,30 @@
 /**
  * Closing a Node `WebSocket`: the closing handshake (close), terminate, the
- * close timeout on the shared timer wheel, and the final 'close' event.
+ * close timeout on the shared timer wheel, the final 'close' event, and the
+ * two ends of CONNECTING (the client's hooks, a failed handshake).
  */
 import { ReadyState } from '../../core/events.js';
 import { ErrorCode, SockwaveError, TimeoutError } from '../../core/errors.js';
 import { sharedWheel, type TimerEntry } from '../timer-wheel.js';
 import { channels } from '../diagnostics.js';
-import { bufferedAmountOf, kSocket, type SocketState } from './state.js';
+import { bufferedAmountOf, kSocket, type ConnectingHooks, type SocketState } from './state.js';
 import { cork } from './write-batch.js';
 
 const EMPTY = Buffer.alloc(0);
+
+/** Client: the handshake is under way; close()/terminate() now call `hooks.abort`. */
+export function setConnecting(s: SocketState, hooks: ConnectingHooks): void {
+  s.connecting = hooks;
+  if (hooks.url !== undefined) s.url = hooks.url;
+}
+
+/** Client: the handshake failed: 'error' (when listened) then 'close' 1006 (RFC 6455 §7.4.1: no close frame was received). */
+export function failConnecting(s: SocketState, error: Error): void {
+  if (s.isClosedEmitted || s.conn !== undefined) return;
+  s.connecting = undefined;
+  emitError(s, error);
+  emitClose(s, 1006, '');
+}
 
 function abortConnecting(s: SocketState): void {
   if (s.connecting !== undefined) {

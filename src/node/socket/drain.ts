@@ -3,7 +3,7 @@
  * (after a send() that returned false), with the diagnostics events.
  */
 import type { Connection } from '../../core/connection.js';
-import { publishBackpressure } from './backpressure.js';
+import { publishBackpressure } from '../backpressure.js';
 import { bufferedAmountOf, kSocket, type SocketState, type Transport } from './state.js';
 
 export function armDrain(s: SocketState): void {

@@ -13,11 +13,12 @@
 import type { Connection } from '../../core/connection.js';
 import { ReadyState } from '../../core/events.js';
 import { ConnectionClosedError, ErrorCode, SockwaveError } from '../../core/errors.js';
-import { isOverHighWaterMark, publishBackpressure } from './backpressure.js';
+import { isOverHighWaterMark, publishBackpressure } from '../backpressure.js';
 import { isBinaryMessage, payloadLength, toPayload, type SendData } from './send-data.js';
 import { bufferedAmountOf, readyStateOf, type SendCallback, type SocketState, type Transport } from './state.js';
 import { cork, flush } from './write-batch.js';
 import { armDrain } from './drain.js';
+import { startClose } from './close.js';
 
 export interface SocketSendOptions {
   /** Binary frame (default: false for strings, true for everything else). */
@@ -35,6 +36,8 @@ const EMPTY = Buffer.alloc(0);
 const FLUSH_BYTES = 64 * 1024;
 const TEXT = { isBinary: false } as const;
 const BINARY = { isBinary: true } as const;
+const TEXT_OPTION: SocketSendOptions = { binary: false };
+const BINARY_OPTION: SocketSendOptions = { binary: true };
 
 function notOpenWhileConnecting(): SockwaveError {
   return new SockwaveError(ErrorCode.CONNECTION_CLOSED, 'WebSocket is not open: readyState 0 (CONNECTING)');
@@ -75,7 +78,7 @@ export function sendPrepared(s: SocketState, frame: readonly Buffer[], payload: 
   const conn = s.conn;
   if (conn === undefined || conn.readyState !== ReadyState.OPEN || s.isTerminated) return false;
   // The core cannot interleave a whole frame into a fragmented message.
-  if (s.isFragmenting) return s.ws.send(payload, { binary: isBinary });
+  if (s.isFragmenting) return sendMessage(s, payload, isBinary ? BINARY_OPTION : TEXT_OPTION, undefined);
   if (s.highWaterMarkBytes !== Infinity && s.policy !== 'queue') {
     if (isOverHighWaterMark(bufferedAmountOf(s), payloadLength(payload), s.highWaterMarkBytes)) {
       return overflow(s, payload, isBinary, undefined);
@@ -142,6 +145,6 @@ function overflow(s: SocketState, payload: Buffer | string, isBinary: boolean, c
     return false;
   }
   // 'close': RFC 6455 §7.4.1 1008, the peer violates our policy by not reading.
-  s.ws.close(1008, 'peer is not reading');
+  startClose(s, 1008, 'peer is not reading');
   return refuse(s, cb);
 }

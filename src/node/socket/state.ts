@@ -1,20 +1,19 @@
 /**
- * The per-socket state behind a Node `WebSocket`, shared by the files that
- * make up the socket (send path, write batching, close, core events,
- * transport). It is also the core's sink (write/event/receiveResumed), so a
- * socket costs one state object, not a state object plus a sink.
+ * The per-socket state behind a Node `WebSocket`: plain data, the bottom of
+ * socket/. It imports no other file of this folder; the behaviour files
+ * above it (write-batch, drain, close, send, sink, transport, websocket)
+ * are free functions over it. sink.ts extends it into the core's sink, so a
+ * socket still costs one state object, not a state object plus a sink.
  */
+import type { EventEmitter } from 'node:events';
 import type { Socket as NetSocket } from 'node:net';
 import type { Connection } from '../../core/connection.js';
-import { ReadyState, type CoreEvent } from '../../core/events.js';
+import { ReadyState } from '../../core/events.js';
 import { DEFAULTS } from '../../core/options.js';
 import type { TimerEntry } from '../timer-wheel.js';
 import type { Liveness } from '../heartbeat.js';
 import type { TrafficCounters } from '../stats.js';
-import type { BackpressurePolicy } from './backpressure.js';
-import type { WebSocket } from './websocket.js';
-import { collectWrite, reserveWrite, reservedOffset } from './write-batch.js';
-import { onCoreEvent, onInflateDone, onMessage } from './core-events.js';
+import type { BackpressurePolicy } from '../backpressure.js';
 
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments';
 export type SendCallback = (error?: Error | null) => void;
@@ -26,8 +25,24 @@ export interface ConnectingHooks {
 }
 
 export const kSocket = Symbol('sockwave.socket');
-/** A net/tls socket carrying a WebSocket: its listeners find the state through kSocket. */
+/**
+ * A net/tls socket carrying a WebSocket: its listeners are shared functions
+ * (no closure per socket) that find the state through kSocket.
+ */
 export type Transport = NetSocket & { [kSocket]?: SocketState };
+
+/**
+ * The public socket's key to its state (websocket.ts), for the server and
+ * the client inside this package: a symbol that is not exported from the
+ * package, as ws keys its internals.
+ */
+export const kState = Symbol('sockwave.state');
+
+/**
+ * The socket as the state sees it: the emitter the app listens on. Typed as
+ * the interface so this file needs nothing from websocket.ts above it.
+ */
+export type SocketEmitter = EventEmitter;
 
 const IS_TERMINATED = 1;
 const IS_CLOSED_EMITTED = 2;
@@ -46,7 +61,8 @@ function withFlag(flags: number, bit: number, value: boolean): number {
 }
 
 export class SocketState {
-  readonly ws: WebSocket;
+  /** The public socket (websocket.ts): events go to the app through it. */
+  readonly ws: SocketEmitter;
   conn: Connection | undefined = undefined;
   transport: Transport | undefined = undefined;
   protocol = '';
@@ -65,11 +81,11 @@ export class SocketState {
   closeEntry: (TimerEntry & { lastBuffered: number }) | undefined = undefined;
   liveness: Liveness | undefined = undefined;
   counters: TrafficCounters | undefined = undefined;
-  onClose: ((socket: WebSocket, code: number, reason: string) => void) | undefined = undefined;
+  onClose: ((socket: SocketEmitter, code: number, reason: string) => void) | undefined = undefined;
   connecting: ConnectingHooks | undefined = undefined;
   drainCheck: SendCallback | undefined = undefined;
 
-  constructor(ws: WebSocket) {
+  constructor(ws: SocketEmitter) {
     this.ws = ws;
   }
 
@@ -161,33 +177,6 @@ export class SocketState {
 
   set isFragmenting(value: boolean) {
     this.flags = withFlag(this.flags, IS_FRAGMENTING, value);
-  }
-
-  // --- the core's ConnectionSink ---------------------------------------------
-
-  write(data: Buffer, cb?: SendCallback): void {
-    collectWrite(this, data, cb);
-  }
-
-  reserve(bytes: number, cb?: SendCallback): Buffer {
-    return reserveWrite(this, bytes, cb);
-  }
-
-  get reservedOffset(): number {
-    return reservedOffset;
-  }
-
-  event(event: CoreEvent): void {
-    onCoreEvent(this, event);
-  }
-
-  message(data: Buffer, isBinary: boolean): void {
-    onMessage(this, data, isBinary);
-  }
-
-  /** The core finished an async inflate and parsed what waited: read again. */
-  receiveResumed(): void {
-    onInflateDone(this);
   }
 }
 

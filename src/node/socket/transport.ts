@@ -10,11 +10,11 @@ import type { MaskSource, MessageCompressor } from '../../core/events.js';
 import { DEFAULTS } from '../../core/options.js';
 import { Liveness, type HeartbeatOptions } from '../heartbeat.js';
 import { TrafficCounters } from '../stats.js';
-import type { BackpressurePolicy } from './backpressure.js';
-import { kSocket, type SocketState, type Transport } from './state.js';
-import type { WebSocket } from './websocket.js';
+import type { BackpressurePolicy } from '../backpressure.js';
+import { kSocket, type SocketEmitter, type Transport } from './state.js';
 import { cork, discardBatch, flush } from './write-batch.js';
 import { emitClose } from './close.js';
+import type { SocketSink } from './sink.js';
 
 export interface AttachOptions {
   role: 'client' | 'server';
@@ -38,7 +38,7 @@ export interface AttachOptions {
   /** Shared counters (a server's); a private set otherwise. */
   counters?: TrafficCounters;
   /** Called once, just before 'close' is emitted (server bookkeeping). */
-  onClose?: (socket: WebSocket, code: number, reason: string) => void;
+  onClose?: (socket: SocketEmitter, code: number, reason: string) => void;
 }
 
 /** True when `transport` already carries a WebSocket (handleUpgrade called twice for one socket). */
@@ -51,7 +51,7 @@ export function isAttached(transport: object): boolean {
  * 101 head (the first frames); they are replayed through the transport so
  * they are parsed only after the caller attached its listeners.
  */
-export function attachTransport(s: SocketState, transport: NetSocket, head: Buffer, options: AttachOptions): void {
+export function attachTransport(s: SocketSink, transport: NetSocket, head: Buffer, options: AttachOptions): void {
   if (s.conn !== undefined) throw new Error('socket already attached');
   const t = transport as Transport;
   s.connecting = undefined;
@@ -64,7 +64,7 @@ export function attachTransport(s: SocketState, transport: NetSocket, head: Buff
   s.policy = options.backpressurePolicy ?? 'queue';
   s.counters = options.counters ?? new TrafficCounters();
   s.onClose = options.onClose;
-  // The state is the core's sink (write/event/receiveResumed).
+  // The state is the core's sink (sink.ts): one object per socket.
   s.conn = new Connection(
     {
       role: options.role,
@@ -79,7 +79,7 @@ export function attachTransport(s: SocketState, transport: NetSocket, head: Buff
   );
   const heartbeat = options.heartbeat ?? false;
   const idleTimeoutMs = options.idleTimeoutMs ?? Infinity;
-  if (heartbeat !== false || idleTimeoutMs !== Infinity) s.liveness = new Liveness(s.ws, heartbeat, idleTimeoutMs);
+  if (heartbeat !== false || idleTimeoutMs !== Infinity) s.liveness = new Liveness(s, heartbeat, idleTimeoutMs);
   t[kSocket] = s;
   t.setNoDelay(true);
   t.setTimeout(0);

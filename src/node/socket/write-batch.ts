@@ -31,7 +31,7 @@ let runOwner: SocketState | undefined;
 let runStart = 0;
 let runEnd = 0;
 /** Offset of the bytes handed out by the last reserveWrite(). */
-export let reservedOffset = 0;
+let reservedOffset = 0;
 
 /** Sockets corked outside a receive batch, uncorked together in one microtask. */
 let flushQueue: SocketState[] = [];
@@ -170,6 +170,11 @@ export function reserveWrite(s: SocketState, bytes: number, cb: SendCallback | u
   s.batchBytes += bytes;
   if (cb !== undefined) (s.batchCallbacks ??= []).push(cb);
   return slab as Buffer;
+}
+
+/** Where the bytes handed out by the last reserveWrite() start (the sink's reservedOffset). */
+export function lastReservedOffset(): number {
+  return reservedOffset;
 }
 
 /** Ends the open run: its bytes join the owner's batch as one view. */

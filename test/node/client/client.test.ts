@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect } from '../../../src/node/client/connect.js';
+import { connect } from '../../../src/node/socket/connect.js';
 import { computeAcceptKey } from '../../../src/core/handshake.js';
 import { HandshakeError, SockwaveError, TimeoutError } from '../../../src/core/errors.js';
 import {
@@ -499,7 +499,7 @@ test('invalid tls options throw from connect() and leave no timer behind', async
   const { spawnSync } = await import('node:child_process');
   // In a child process: if a handshake timer survived the throw, the process would live 10 s.
   const script = `
-    import { connect } from ${JSON.stringify(new URL('../../../src/node/client/connect.ts', import.meta.url).href)};
+    import { connect } from ${JSON.stringify(new URL('../../../src/node/socket/connect.ts', import.meta.url).href)};
     try { connect('wss://127.0.0.1:9/', { tls: { ca: 'not a certificate', cert: 'junk', key: 'junk' } }); console.log('no throw'); }
     catch (error) { console.log('threw', error.constructor.name); }
   `;

@@ -5,7 +5,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect } from '../../../src/node/client/connect.js';
+import { connect } from '../../../src/node/socket/connect.js';
 import { findPythonWithWebsockets, nextEvent, startPythonServer, startWsServer, type Peer } from './peers.js';
 
 type ClientSocket = ReturnType<typeof connect>;

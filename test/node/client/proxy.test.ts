@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConnectResponseReader } from '../../../src/node/client/proxy.js';
 import { HandshakeError } from '../../../src/core/errors.js';
-import { connect } from '../../../src/node/client/connect.js';
+import { connect } from '../../../src/node/socket/connect.js';
 import { nextEvent, startConnectProxy, startWsServer } from './peers.js';
 
 const HEAD = 'HTTP/1.0 200 Connection established\r\nProxy-agent: test\r\n\r\n';

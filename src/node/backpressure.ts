@@ -13,7 +13,7 @@
  *   peer does not read). 1013 "try again later" was considered, but it
  *   describes server overload, not a peer that stopped reading.
  */
-import { channels } from '../diagnostics.js';
+import { channels } from './diagnostics.js';
 
 export type BackpressurePolicy = 'queue' | 'drop' | 'close';
 

@@ -1,38 +1,31 @@
 /**
- * The Node client: `connect(url, options)` returns the same ws-style socket
- * the server hands out (src/node/socket.ts), in CONNECTING state; the
- * handshake runs in client-transport.ts and, once the 101 is validated, the
- * transport is attached with role 'client'. Any failure before that is
- * reported as 'error' then 'close' 1006 (RFC 6455 §7.1.7: Fail the
- * WebSocket Connection; §7.4.1: 1006 when no close frame was received).
+ * The client role of a Node `WebSocket`: runs the opening handshake
+ * (client/transport.ts: TCP/TLS, proxy, request, 101 check) for a socket in
+ * CONNECTING state and, once the 101 is valid, attaches the transport with
+ * role 'client'. Any failure before that is reported as 'error' then
+ * 'close' 1006 (RFC 6455 §7.1.7: Fail the WebSocket Connection; §7.4.1:
+ * 1006 when no close frame was received).
  *
- * Importing this module also makes `new WebSocket(url)` on the ws-style
- * class connect, as with `ws`.
+ * Used by connect() (connect.ts) and by `new WebSocket(url, protocols,
+ * options)` (websocket.ts), as with `ws`: the class imports this file
+ * directly, no registration needed.
  */
 import type { MessageCompressor } from '../../core/events.js';
 import { getWebSocketUrlRecord } from '../../core/url.js';
-import { resolveClientOptions, type ClientOptions } from './options.js';
-import { openClientTransport, type EstablishedTransport } from './transport.js';
-import { fromWsOptions } from './ws-options.js';
+import { resolveClientOptions, type ClientOptions } from '../client/options.js';
+import { openClientTransport, type EstablishedTransport } from '../client/transport.js';
+import { fromWsOptions } from '../client/ws-options.js';
 import { createDeflateCompressor } from '../deflate/compressor.js';
-import { attachSocket, failConnecting, registerClientStarter, setConnecting, WebSocket } from '../socket/websocket.js';
-
-export type { ClientOptions, ClientKeepaliveOptions } from './options.js';
+import type { SocketSink } from './sink.js';
+import { attachTransport } from './transport.js';
+import { failConnecting, setConnecting } from './close.js';
 
 /**
- * Opens a WebSocket connection to `url` (ws:, wss:, or http(s): mapped to
- * them). Returns at once with a CONNECTING socket that emits 'open', or
- * 'error' then 'close' (1006) when the handshake fails. Throws synchronously
- * for an invalid URL (SyntaxError DOMException) or invalid options
- * (RangeError/TypeError naming the option).
+ * Starts the handshake for `socket` (CONNECTING). Throws synchronously for an
+ * invalid URL (SyntaxError DOMException) or invalid options (RangeError/
+ * TypeError naming the option); later failures are 'error' then 'close'.
  */
-export function connect(url: string | URL, options: ClientOptions = {}): WebSocket {
-  const socket = new WebSocket(null);
-  startClient(socket, url, options);
-  return socket;
-}
-
-function startClient(socket: WebSocket, address: string | URL, options: ClientOptions): void {
+export function startClient(s: SocketSink, address: string | URL, options: ClientOptions): void {
   const url = getWebSocketUrlRecord(address);
   const resolved = resolveClientOptions(options);
   const signal = resolved.signal;
@@ -41,7 +34,7 @@ function startClient(socket: WebSocket, address: string | URL, options: ClientOp
     signal?.removeEventListener('abort', onAbort);
     if (error || !established) {
       // Deferred so an abort from close() reports after close() returns.
-      process.nextTick(failConnecting, socket, error ?? new Error('handshake failed'));
+      process.nextTick(failConnecting, s, error ?? new Error('handshake failed'));
       return;
     }
     let compressor: MessageCompressor | undefined;
@@ -52,12 +45,12 @@ function startClient(socket: WebSocket, address: string | URL, options: ClientOp
     } catch (compressorError) {
       // Never thrown into the socket callback this runs in: the connection fails instead.
       established.socket.destroy();
-      failConnecting(socket, compressorError as Error);
+      failConnecting(s, compressorError as Error);
       return;
     }
     // Like ws's 'upgrade' event: lets the app read response headers (cookies, server info) before 'open'.
-    socket.emit('upgrade', toUpgradeResponse(established.response));
-    attachSocket(socket, established.socket, established.head, {
+    s.ws.emit('upgrade', toUpgradeResponse(established.response));
+    attachTransport(s, established.socket, established.head, {
       role: 'client',
       url: url.href,
       protocol: established.protocol,
@@ -70,11 +63,11 @@ function startClient(socket: WebSocket, address: string | URL, options: ClientOp
       heartbeat: resolved.keepalive,
       maskSource: resolved.maskSource,
     });
-    // client-transport paused the transport so no byte was read before the
+    // client/transport.ts paused the transport so no byte was read before the
     // socket's listener; it stays paused only if the app paused the socket.
-    if (!socket.isPaused) established.socket.resume();
+    if (!s.isUserPaused) established.socket.resume();
   });
-  setConnecting(socket, { url: url.href, abort: (error) => attempt.abort(error) });
+  setConnecting(s, { url: url.href, abort: (error) => attempt.abort(error) });
   if (signal?.aborted) onAbort();
   else signal?.addEventListener('abort', onAbort, { once: true });
 }
@@ -108,14 +101,14 @@ function toUpgradeResponse(response: EstablishedTransport['response']): UpgradeR
   return { statusCode: response.status, statusMessage: response.statusText, headers, rawHeaders };
 }
 
-// `new WebSocket(url, protocols, options)` on the ws-style class, as with `ws`.
-registerClientStarter((socket, address, protocols, options) => {
+/** `new WebSocket(url, protocols, options)` on the ws-style class: ws's argument shapes and option names. */
+export function startWsClient(s: SocketSink, address: string | URL, protocols: unknown, options: unknown): void {
   // ws accepts the options object in place of protocols: new WebSocket(url, { headers }).
   if (typeof protocols === 'object' && protocols !== null && !Array.isArray(protocols)) {
     options = protocols;
     protocols = undefined;
   }
   const clientOptions = fromWsOptions(options as Record<string, unknown> | undefined);
-  if (protocols !== undefined) clientOptions.protocols = protocols;
-  startClient(socket, address, clientOptions);
-});
+  if (protocols !== undefined) clientOptions.protocols = protocols as string | string[];
+  startClient(s, address, clientOptions);
+}
