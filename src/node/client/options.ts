@@ -4,28 +4,24 @@
  * `resolveClientOptions`, with a RangeError/TypeError naming the option.
  */
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { DEFAULTS, validateLimit } from '../../core/options.js';
 import type { MaskSource } from '../../core/events.js';
 import { resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../../core/deflate-params.js';
+import { NODE_DEFAULTS, resolveConnectionLimits, resolveLiveness, type ConnectionLimitOptions, type ResolvedConnectionLimits } from '../options.js';
 
+/** Client keepalive timing; the defaults and their reasons are NODE_DEFAULTS.keepalive (node/options.ts). */
 export interface ClientKeepaliveOptions {
-  /**
-   * Milliseconds without any byte from the server before we ping. Default
-   * 30,000: below the idle timeouts of common NATs and load balancers (60 s
-   * and up), so the mapping stays alive. A connection receiving traffic is
-   * never pinged.
-   */
+  /** Milliseconds without any byte from the server before we ping. Default 30,000. A connection receiving traffic is never pinged. */
   intervalMs?: number;
   /**
    * Milliseconds to wait for the pong (or any other byte) before failing the
    * connection: 'error' (TimeoutError, phase 'heartbeat') then 'close' 1006.
-   * Detects a dead peer or path (half-open TCP, a dropped NAT mapping) that
-   * TCP itself would only notice after many minutes. Default 10,000.
+   * Default 10,000.
    */
   timeoutMs?: number;
 }
 
-export interface ClientOptions {
+/** The client's options; the limits it shares with the server (and their defaults) are ConnectionLimitOptions in node/options.ts. */
+export interface ClientOptions extends ConnectionLimitOptions {
   /** Subprotocols to offer in Sec-WebSocket-Protocol, most preferred first. Default none. */
   protocols?: string | readonly string[];
   /** Extra request headers (e.g. Authorization, Cookie). Handshake headers cannot be overridden. */
@@ -38,27 +34,6 @@ export interface ClientOptions {
    * Certificates are verified by default; `rejectUnauthorized: false` is for tests only.
    */
   tls?: TlsConnectionOptions;
-  /**
-   * Milliseconds for the whole opening handshake: proxy tunnel, TCP/TLS
-   * connect, and the 101 response. Default DEFAULTS.handshakeTimeoutMs (10 s),
-   * long enough for slow links and short enough that a silent server cannot
-   * hold a client forever. On expiry: `error` (TimeoutError) then close 1006.
-   */
-  handshakeTimeoutMs?: number;
-  /**
-   * Largest incoming message in bytes, after decompression, enforced while the
-   * message arrives (and while inflating). Default 16 MiB, so a hostile server
-   * cannot make the client buffer gigabytes. Over it: 'error' then close 1009.
-   */
-  maxMessageBytes?: number;
-  /** Fragments allowed in one incoming message. Default DEFAULTS.maxFragments. */
-  maxFragments?: number;
-  /** Largest HTTP response head in bytes. Default 16 KiB; bigger responses fail the handshake. */
-  maxHeaderBytes?: number;
-  /** Most header lines in the HTTP response. Default 100. */
-  maxHeaderCount?: number;
-  /** Milliseconds to wait for the server's close/TCP end after our close frame. Default 10 s. */
-  closeTimeoutMs?: number;
   /**
    * permessage-deflate (RFC 7692). Offered by default, as browsers do, with
    * client_max_window_bits so the server may shrink our window. `false`
@@ -90,25 +65,17 @@ export interface ClientOptions {
   signal?: AbortSignal;
 }
 
-export interface ResolvedClientOptions {
+export interface ResolvedClientOptions extends ResolvedConnectionLimits {
   protocols: string[];
   headers: Record<string, string>;
   origin: string | undefined;
   tls: TlsConnectionOptions;
-  handshakeTimeoutMs: number;
-  maxMessageBytes: number;
-  maxFragments: number;
-  maxHeaderBytes: number;
-  maxHeaderCount: number;
-  closeTimeoutMs: number;
   perMessageDeflate: ResolvedDeflateOptions | false;
   proxy: URL | undefined;
   keepalive: { intervalMs: number; timeoutMs: number } | false;
   maskSource: MaskSource | undefined;
   signal: AbortSignal | undefined;
 }
-
-export const KEEPALIVE_DEFAULTS = { intervalMs: 30_000, timeoutMs: 10_000 } as const;
 
 // RFC 7230 §3.2.6 token, the syntax of a subprotocol (RFC 6455 §4.1 item 10).
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -152,11 +119,7 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
   }
   let keepalive: ResolvedClientOptions['keepalive'] = false;
   if (options.keepalive) {
-    const k = options.keepalive === true ? {} : options.keepalive;
-    keepalive = {
-      intervalMs: validateLimit('keepalive.intervalMs', k.intervalMs ?? KEEPALIVE_DEFAULTS.intervalMs),
-      timeoutMs: validateLimit('keepalive.timeoutMs', k.timeoutMs ?? KEEPALIVE_DEFAULTS.timeoutMs),
-    };
+    keepalive = resolveLiveness('keepalive', options.keepalive === true ? {} : options.keepalive, NODE_DEFAULTS.keepalive);
   }
   // Validated here (RangeError naming perMessageDeflate.<field>) so a bad value throws from connect().
   const perMessageDeflate =
@@ -168,12 +131,7 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     headers,
     origin: options.origin === undefined ? undefined : String(options.origin),
     tls: { ...(options.tls ?? {}) },
-    handshakeTimeoutMs: validateLimit('handshakeTimeoutMs', options.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs),
-    maxMessageBytes: validateLimit('maxMessageBytes', options.maxMessageBytes ?? DEFAULTS.maxMessageBytes),
-    maxFragments: validateLimit('maxFragments', options.maxFragments ?? DEFAULTS.maxFragments),
-    maxHeaderBytes: validateLimit('maxHeaderBytes', options.maxHeaderBytes ?? DEFAULTS.maxHeaderBytes),
-    maxHeaderCount: validateLimit('maxHeaderCount', options.maxHeaderCount ?? DEFAULTS.maxHeaderCount),
-    closeTimeoutMs: validateLimit('closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs),
+    ...resolveConnectionLimits(options),
     perMessageDeflate,
     proxy,
     keepalive,

@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { buildRejectResponse } from '../../core/handshake.js';
-import { SERVER_DEFAULTS } from './options.js';
+import { NODE_DEFAULTS } from '../options.js';
 import { channels } from '../diagnostics.js';
 import type { HandshakeGuard } from './handshake-guard.js';
 
@@ -17,7 +17,7 @@ export function publishRejected(req: IncomingMessage | undefined, socket: Socket
 
 /** The header a 503 carries: when the client may try again. */
 export function retryAfter(): Record<string, string> {
-  return { 'Retry-After': String(SERVER_DEFAULTS.retryAfterSeconds) };
+  return { 'Retry-After': String(NODE_DEFAULTS.retryAfterSeconds) };
 }
 
 /** Answers with an HTTP error and closes the socket once the answer is written. */

@@ -4,33 +4,16 @@
  */
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import { DEFAULTS, validateLimit } from '../../core/options.js';
+import { validateLimit } from '../../core/options.js';
 import { resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../../core/deflate-params.js';
 import type { BackpressurePolicy } from '../backpressure.js';
 import type { HeartbeatOptions } from '../heartbeat.js';
+import { NODE_DEFAULTS, resolveConnectionLimits, resolveLiveness, type ConnectionLimitOptions, type ResolvedConnectionLimits } from '../options.js';
 import { createOriginPolicy, type OriginPolicy, type OriginRule } from './origin-policy.js';
 import type { VerifyClient, VerifyHook } from './verify.js';
 
-const MiB = 1024 * 1024;
-
-/** Server defaults that are not shared with the client (see also DEFAULTS in core/options.ts). */
-export const SERVER_DEFAULTS = {
-  /** Handshakes in flight (TCP accepted, 101 not yet written) before new ones get 503. */
-  maxPendingHandshakes: 1024,
-  /** Open WebSocket connections before new handshakes get 503. */
-  maxConnections: Infinity,
-  /** Ping a silent peer after 30 s; terminate it when nothing arrives within 10 s more. */
-  heartbeat: { intervalMs: 30_000, timeoutMs: 10_000 },
-  /** Per-socket send queue bound, in bytes (see backpressurePolicy). */
-  highWaterMarkBytes: 16 * MiB,
-  backpressurePolicy: 'queue' as BackpressurePolicy,
-  /** No idle timeout by default: many apps hold quiet connections on purpose. */
-  idleTimeoutMs: Infinity,
-  /** Seconds in the Retry-After header of a 503 (capacity) rejection. */
-  retryAfterSeconds: 5,
-} as const;
-
-export interface ServerOptions {
+/** The server's options; the limits it shares with the client (and their defaults) are ConnectionLimitOptions in node/options.ts. */
+export interface ServerOptions extends ConnectionLimitOptions {
   // --- ws-compatible --------------------------------------------------------
   /** Create an HTTP server listening on this port (0 = any free port). */
   port?: number;
@@ -67,20 +50,11 @@ export interface ServerOptions {
   /** With allowedOrigins: accept requests without an Origin header (non-browser clients). Default true. */
   allowMissingOrigin?: boolean;
   // --- limits ----------------------------------------------------------------
-  /** Largest message in bytes. Default 16 MiB (DEFAULTS.maxMessageBytes). Over it: close 1009. */
-  maxMessageBytes?: number;
-  /** Fragments per message. Default DEFAULTS.maxFragments. */
-  maxFragments?: number;
-  /** Time for the closing handshake before the TCP connection is destroyed, ms. Default 10 s. */
-  closeTimeoutMs?: number;
-  /** Time from TCP accept (own server) or handleUpgrade() to the 101, ms. Default 10 s. Slow clients are dropped. */
-  handshakeTimeoutMs?: number;
+  // maxMessageBytes, maxFragments, closeTimeoutMs, handshakeTimeoutMs,
+  // maxHeaderBytes, maxHeaderCount: ConnectionLimitOptions. The defaults of
+  // the ones below, and why they are safe: NODE_DEFAULTS (node/options.ts).
   /** Close with 1001 after this long without data messages, ms. Default Infinity (off). */
   idleTimeoutMs?: number;
-  /** Largest request head in bytes. Default 16 KiB. Over it: 431. */
-  maxHeaderBytes?: number;
-  /** Most header lines in the request. Default 100. Over it: 431. */
-  maxHeaderCount?: number;
   /** Concurrent handshakes. Default 1024. Over it: 503 with Retry-After. */
   maxPendingHandshakes?: number;
   /** Open connections. Default Infinity. Over it: 503 with Retry-After. */
@@ -93,7 +67,7 @@ export interface ServerOptions {
   backpressurePolicy?: BackpressurePolicy;
 }
 
-export interface ResolvedServerOptions {
+export interface ResolvedServerOptions extends ResolvedConnectionLimits {
   port: number | undefined;
   host: string | undefined;
   backlog: number | undefined;
@@ -106,13 +80,7 @@ export interface ResolvedServerOptions {
   verify: VerifyHook | undefined;
   deflate: ResolvedDeflateOptions | undefined;
   origins: OriginPolicy | undefined;
-  maxMessageBytes: number;
-  maxFragments: number;
-  closeTimeoutMs: number;
-  handshakeTimeoutMs: number;
   idleTimeoutMs: number;
-  maxHeaderBytes: number;
-  maxHeaderCount: number;
   maxPendingHandshakes: number;
   maxConnections: number;
   heartbeat: HeartbeatOptions | false;
@@ -141,17 +109,14 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
   if (o.maxPayload !== undefined && o.maxMessageBytes !== undefined && o.maxPayload !== o.maxMessageBytes) {
     throw new RangeError('options maxPayload and maxMessageBytes disagree (maxPayload is the ws name of maxMessageBytes)');
   }
-  let heartbeat: HeartbeatOptions | false = SERVER_DEFAULTS.heartbeat;
+  let heartbeat: HeartbeatOptions | false = NODE_DEFAULTS.heartbeat;
   if (o.heartbeat === false) heartbeat = false;
   else if (o.heartbeat !== undefined) {
     if (typeof o.heartbeat !== 'object' || o.heartbeat === null) throw new TypeError('option heartbeat must be an object or false');
-    heartbeat = {
-      intervalMs: validateLimit('heartbeat.intervalMs', o.heartbeat.intervalMs ?? SERVER_DEFAULTS.heartbeat.intervalMs),
-      timeoutMs: validateLimit('heartbeat.timeoutMs', o.heartbeat.timeoutMs ?? SERVER_DEFAULTS.heartbeat.timeoutMs),
-    };
+    heartbeat = resolveLiveness('heartbeat', o.heartbeat, NODE_DEFAULTS.heartbeat);
     if (heartbeat.intervalMs === Infinity) heartbeat = false;
   }
-  const policy = o.backpressurePolicy ?? SERVER_DEFAULTS.backpressurePolicy;
+  const policy = o.backpressurePolicy ?? NODE_DEFAULTS.backpressurePolicy;
   if (policy !== 'queue' && policy !== 'drop' && policy !== 'close') {
     throw new RangeError(`option backpressurePolicy must be 'queue', 'drop' or 'close', got ${String(policy)}`);
   }
@@ -169,17 +134,12 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
     verify: optionalFunction('verify', o.verify),
     deflate,
     origins: createOriginPolicy(o.allowedOrigins, o.allowMissingOrigin),
-    maxMessageBytes: validateLimit('maxMessageBytes', o.maxMessageBytes ?? o.maxPayload ?? DEFAULTS.maxMessageBytes),
-    maxFragments: validateLimit('maxFragments', o.maxFragments ?? DEFAULTS.maxFragments),
-    closeTimeoutMs: validateLimit('closeTimeoutMs', o.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs),
-    handshakeTimeoutMs: validateLimit('handshakeTimeoutMs', o.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs),
-    idleTimeoutMs: validateLimit('idleTimeoutMs', o.idleTimeoutMs ?? SERVER_DEFAULTS.idleTimeoutMs),
-    maxHeaderBytes: validateLimit('maxHeaderBytes', o.maxHeaderBytes ?? DEFAULTS.maxHeaderBytes),
-    maxHeaderCount: validateLimit('maxHeaderCount', o.maxHeaderCount ?? DEFAULTS.maxHeaderCount),
-    maxPendingHandshakes: validateLimit('maxPendingHandshakes', o.maxPendingHandshakes ?? SERVER_DEFAULTS.maxPendingHandshakes),
-    maxConnections: validateLimit('maxConnections', o.maxConnections ?? SERVER_DEFAULTS.maxConnections),
+    ...resolveConnectionLimits({ ...o, maxMessageBytes: o.maxMessageBytes ?? o.maxPayload }),
+    idleTimeoutMs: validateLimit('idleTimeoutMs', o.idleTimeoutMs ?? NODE_DEFAULTS.idleTimeoutMs),
+    maxPendingHandshakes: validateLimit('maxPendingHandshakes', o.maxPendingHandshakes ?? NODE_DEFAULTS.maxPendingHandshakes),
+    maxConnections: validateLimit('maxConnections', o.maxConnections ?? NODE_DEFAULTS.maxConnections),
     heartbeat,
-    highWaterMarkBytes: validateLimit('highWaterMarkBytes', o.highWaterMarkBytes ?? SERVER_DEFAULTS.highWaterMarkBytes),
+    highWaterMarkBytes: validateLimit('highWaterMarkBytes', o.highWaterMarkBytes ?? NODE_DEFAULTS.highWaterMarkBytes),
     backpressurePolicy: policy,
   };
 }

@@ -6,7 +6,8 @@
  */
 import { validateCloseArguments } from '../../core/close.js';
 import { validateLimit } from '../../core/options.js';
-import type { WebSocket } from '../socket/websocket.js';
+import { NODE_DEFAULTS } from '../options.js';
+import type { NodeWebSocket } from '../socket/websocket.js';
 
 export interface ShutdownOptions {
   /** Close code sent to every client. Default 1001 (going away, RFC 6455 §7.4.1). */
@@ -17,8 +18,6 @@ export interface ShutdownOptions {
   timeoutMs?: number;
 }
 
-export const SHUTDOWN_DEFAULTS = { code: 1001, timeoutMs: 10_000 } as const;
-
 export interface ResolvedShutdownOptions {
   code: number;
   reason: string;
@@ -27,14 +26,14 @@ export interface ResolvedShutdownOptions {
 
 /** Applies defaults; throws RangeError/TypeError for a bad code, reason or timeout. */
 export function resolveShutdownOptions(options: ShutdownOptions): ResolvedShutdownOptions {
-  const code = options.code ?? SHUTDOWN_DEFAULTS.code;
+  const code = options.code ?? NODE_DEFAULTS.shutdown.code;
   const reason = options.reason ?? '';
   validateCloseArguments(code, reason);
-  const timeoutMs = validateLimit('timeoutMs', options.timeoutMs ?? SHUTDOWN_DEFAULTS.timeoutMs, { allowZero: true });
+  const timeoutMs = validateLimit('timeoutMs', options.timeoutMs ?? NODE_DEFAULTS.shutdown.timeoutMs, { allowZero: true });
   return { code, reason, timeoutMs };
 }
 
-export function gracefulShutdown(sockets: ReadonlySet<WebSocket>, options: ResolvedShutdownOptions): Promise<void> {
+export function gracefulShutdown(sockets: ReadonlySet<NodeWebSocket>, options: ResolvedShutdownOptions): Promise<void> {
   const { code, reason, timeoutMs } = options;
   const open = [...sockets];
   if (open.length === 0) return Promise.resolve();

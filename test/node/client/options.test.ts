@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KEEPALIVE_DEFAULTS, resolveClientOptions } from '../../../src/node/client/options.js';
+import { resolveClientOptions } from '../../../src/node/client/options.js';
+import { NODE_DEFAULTS } from '../../../src/node/options.js';
 import { DEFAULTS } from '../../../src/core/options.js';
 
 test('client options resolve to the documented defaults', () => {
@@ -15,7 +16,7 @@ test('client options resolve to the documented defaults', () => {
 });
 
 test('keepalive: true uses the defaults; an object overrides one field; Infinity disables a limit', () => {
-  assert.deepEqual(resolveClientOptions({ keepalive: true }).keepalive, KEEPALIVE_DEFAULTS);
+  assert.deepEqual(resolveClientOptions({ keepalive: true }).keepalive, NODE_DEFAULTS.keepalive);
   assert.deepEqual(resolveClientOptions({ keepalive: { timeoutMs: 500 } }).keepalive, { intervalMs: 30_000, timeoutMs: 500 });
   assert.equal(resolveClientOptions({ keepalive: false }).keepalive, false);
   assert.equal(resolveClientOptions({ maxMessageBytes: Infinity }).maxMessageBytes, Infinity);
