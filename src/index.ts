@@ -22,9 +22,10 @@ export type {
   VerifyInfo,
   VerifyResult,
 } from './node/server/server.js';
-export { WebSocket as NodeWebSocket } from './node/socket/websocket.js';
+export { NodeWebSocket } from './node/socket/websocket.js';
 export type {
-  WebSocket as Socket,
+  /** @deprecated Use NodeWebSocket: the same class, kept for code written against the old alias. */
+  NodeWebSocket as Socket,
   BackpressurePolicy,
   BinaryType as NodeBinaryType,
   SendData,

@@ -6,7 +6,8 @@
  *   new WebSocket('ws://localhost:8080');          // ws-style client
  *   new Server({ wsEngine: WebSocket.Server })     // engine.io / socket.io
  */
-import { WebSocket } from './node/socket/websocket.js';
+// The Node socket class is NodeWebSocket; ws's name for it is WebSocket.
+import { NodeWebSocket as WebSocket } from './node/socket/websocket.js';
 import { WebSocketServer } from './node/server/server.js';
 import { createWebSocketStream } from './node/socket/stream.js';
 

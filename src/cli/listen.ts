@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { WebSocketServer } from '../node/server/server.js';
-import type { WebSocket as NodeWebSocket } from '../node/socket/websocket.js';
+import type { NodeWebSocket } from '../node/socket/websocket.js';
 import { LISTEN_USAGE } from './usage.js';
 import { ExitCode, UsageError, withUsageErrors, parseIntegerOption, type CliIo } from './args.js';
 import { describeClose, errorLine, formatMessage, isBinaryFormat, type FormatOptions } from './format.js';

@@ -2,7 +2,8 @@
  * The client side of the opening handshake over a real transport:
  * (proxy tunnel) -> TCP or TLS -> request -> 101 response validated by the
  * sans-I/O core. Everything before the first frame lives here; afterwards the
- * transport is handed to the shared Node socket (src/node/socket.ts).
+ * transport is handed to the shared Node socket (socket/client-handshake.ts
+ * attaches it). Nothing here knows the socket.
  */
 import net from 'node:net';
 import tls from 'node:tls';

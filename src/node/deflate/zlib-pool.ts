@@ -30,7 +30,7 @@ export class ZlibContext {
   readonly key: string;
   onData: ((chunk: Buffer) => void) | null = null;
   onError: ((error: Error) => void) | null = null;
-  /** zlib has allocated its state: the first job ran (on the thread pool, see deflate.ts). */
+  /** zlib has allocated its state: the first job ran (on the thread pool, see compressor.ts). */
   isWarm = false;
 
   constructor(stream: RawStream, key: string) {

@@ -59,7 +59,7 @@ export class ZlibQueue {
 
   /**
    * Starts queued jobs while slots are free. A job may finish inside run()
-   * (it ran inline, see deflate.ts) and release its slot from there: that
+   * (it ran inline, see compressor.ts) and release its slot from there: that
    * release only counts, and this loop starts the next job, so the stack
    * does not grow with the queue.
    *

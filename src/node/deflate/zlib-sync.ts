@@ -18,7 +18,7 @@
  *
  * Those fields are not public API, so `syncHandleOf()` checks their shape and
  * answers null when they do not look as expected; callers then use the
- * stream's async API (test/node/zlib-sync.test.ts fails loudly instead if a
+ * stream's async API (test/node/deflate/zlib-sync.test.ts fails loudly instead if a
  * supported Node version stops matching).
  *
  * Work is done in slices: a run stops after SLICE_OUTPUT_BYTES of output and

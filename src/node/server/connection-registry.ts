@@ -4,7 +4,7 @@
  */
 import { encodeFrame, Opcode } from '../../core/frame.js';
 import { ReadyState } from '../../core/events.js';
-import type { WebSocket } from '../socket/websocket.js';
+import type { NodeWebSocket } from '../socket/websocket.js';
 import { kState } from '../socket/state.js';
 import { sendPrepared } from '../socket/send.js';
 import { isBinaryMessage, toPayload, type SendData } from '../socket/send-data.js';
@@ -14,13 +14,13 @@ export interface BroadcastOptions {
   /** Binary frame (default: false for strings, true otherwise). */
   binary?: boolean;
   /** Skip this socket (typically the sender). */
-  except?: WebSocket;
+  except?: NodeWebSocket;
   /** Send only to sockets for which this returns true. */
-  filter?: (socket: WebSocket) => boolean;
+  filter?: (socket: NodeWebSocket) => boolean;
 }
 
 export class ConnectionRegistry {
-  readonly sockets = new Set<WebSocket>();
+  readonly sockets = new Set<NodeWebSocket>();
   readonly counters = new TrafficCounters();
   /** Called when the last socket left after whenEmpty() was asked for. */
   #onEmpty: (() => void) | undefined;
@@ -29,13 +29,13 @@ export class ConnectionRegistry {
     return this.sockets.size;
   }
 
-  add(ws: WebSocket): void {
+  add(ws: NodeWebSocket): void {
     this.sockets.add(ws);
   }
 
   /** Passed to each socket as its onClose hook. */
   readonly remove = (ws: object): void => {
-    this.sockets.delete(ws as WebSocket);
+    this.sockets.delete(ws as NodeWebSocket);
     if (this.#onEmpty !== undefined && this.sockets.size === 0) {
       const onEmpty = this.#onEmpty;
       this.#onEmpty = undefined;

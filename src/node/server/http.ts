@@ -1,7 +1,7 @@
 /**
  * Attaching to a server: the listeners that connect an http(s).Server's
  * 'upgrade' (`{ server }` mode), or our own net.Server's 'listening' and
- * 'error' (`{ port }` mode, see server-net.ts), to the WebSocket server.
+ * 'error' (`{ port }` mode, see net.ts), to the WebSocket server.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Server as NetServer } from 'node:net';

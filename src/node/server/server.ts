@@ -6,18 +6,21 @@
  * bounded backpressure, graceful shutdown, diagnostics and stats.
  *
  * This file is the server's lifecycle (modes, close, shutdown); the parts:
- *   server-net.ts           our own net.Server (`{ port }`): request heads read by the core
- *   server-http.ts          attaching to it or to an http(s).Server (`{ server }`)
- *   server-upgrade.ts       the opening handshake, check by check
+ *   net.ts                  our own net.Server (`{ port }`): request heads read by the core
+ *   http.ts                 attaching to it or to an http(s).Server (`{ server }`)
+ *   upgrade.ts              the opening handshake, check by check (verify.ts, origin-policy.ts)
+ *   handshake-guard.ts      handshake limits and timeouts per pending socket
  *   handshake-reject.ts     HTTP error answers
  *   connection-registry.ts  open sockets, stats, broadcast
+ *   shutdown.ts             graceful close
+ *   options.ts              the options, their defaults and validation
  */
 import { EventEmitter } from 'node:events';
 import type http from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { WebSocket } from '../socket/websocket.js';
+import type { NodeWebSocket } from '../socket/websocket.js';
 import type { SendData } from '../socket/send-data.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
 import { HandshakeGuard } from './handshake-guard.js';
@@ -100,8 +103,8 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /** Open sockets (undefined with `clientTracking: false`, as in ws). */
-  get clients(): Set<WebSocket> {
-    return (this.options.clientTracking ? this.#registry.sockets : undefined) as Set<WebSocket>;
+  get clients(): Set<NodeWebSocket> {
+    return (this.options.clientTracking ? this.#registry.sockets : undefined) as Set<NodeWebSocket>;
   }
 
   /** The bound address of the server we created (or of the attached one). */

@@ -21,7 +21,7 @@ import { HandshakeError } from '../../core/errors.js';
 import { buildAcceptResponse, validateUpgradeRequest, type ValidatedUpgrade } from '../../core/handshake.js';
 import { negotiateServer, type DeflateParams } from '../../core/deflate-params.js';
 import { createDeflateCompressor } from '../deflate/compressor.js';
-import { WebSocket } from '../socket/websocket.js';
+import { NodeWebSocket } from '../socket/websocket.js';
 import { kState } from '../socket/state.js';
 import { attachTransport, isAttached } from '../socket/transport.js';
 import type { ResolvedServerOptions } from './options.js';
@@ -32,7 +32,7 @@ import type { ConnectionRegistry } from './connection-registry.js';
 import { channels } from '../diagnostics.js';
 import { publishRejected, rejectHandshake, retryAfter } from './handshake-reject.js';
 
-export type UpgradeCallback = (socket: WebSocket, request: IncomingMessage) => void;
+export type UpgradeCallback = (socket: NodeWebSocket, request: IncomingMessage) => void;
 
 /** What the handshake needs from its server. */
 export interface UpgradeServer {
@@ -186,7 +186,7 @@ function accept(
   guard.untrack(socket);
   socket.removeListener('error', ignoreError);
   socket.write(response);
-  const ws = new WebSocket(null);
+  const ws = new NodeWebSocket(null);
   if (decision?.accept === true && decision.data !== undefined) ws.data = decision.data;
   const registry = server.registry;
   attachTransport(ws[kState], socket, head, {

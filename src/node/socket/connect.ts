@@ -7,7 +7,7 @@
 import type { ClientOptions } from '../client/options.js';
 import { kState } from './state.js';
 import { startClient } from './client-handshake.js';
-import { WebSocket } from './websocket.js';
+import { NodeWebSocket } from './websocket.js';
 
 export type { ClientOptions, ClientKeepaliveOptions } from '../client/options.js';
 export type { UpgradeResponse } from './client-handshake.js';
@@ -19,8 +19,8 @@ export type { UpgradeResponse } from './client-handshake.js';
  * for an invalid URL (SyntaxError DOMException) or invalid options
  * (RangeError/TypeError naming the option).
  */
-export function connect(url: string | URL, options: ClientOptions = {}): WebSocket {
-  const socket = new WebSocket(null);
+export function connect(url: string | URL, options: ClientOptions = {}): NodeWebSocket {
+  const socket = new NodeWebSocket(null);
   startClient(socket[kState], url, options);
   return socket;
 }

@@ -8,9 +8,9 @@
  */
 import { Duplex, type DuplexOptions } from 'node:stream';
 import { ReadyState } from '../../core/events.js';
-import type { WebSocket } from './websocket.js';
+import type { NodeWebSocket } from './websocket.js';
 
-export function createWebSocketStream(socket: WebSocket, options: DuplexOptions = {}): Duplex {
+export function createWebSocketStream(socket: NodeWebSocket, options: DuplexOptions = {}): Duplex {
   const stream = new Duplex({
     ...options,
     objectMode: false,
@@ -23,7 +23,7 @@ export function createWebSocketStream(socket: WebSocket, options: DuplexOptions 
         return;
       }
       if (socket.readyState !== ReadyState.OPEN) {
-        callback(new Error('the WebSocket is not open'));
+        callback(new Error('the NodeWebSocket is not open'));
         return;
       }
       socket.send(chunk, callback);

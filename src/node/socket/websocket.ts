@@ -52,7 +52,7 @@ export type { SendData } from './send-data.js';
 const EventMap = function EventMap() {} as unknown as { new (): object; prototype: object };
 EventMap.prototype = Object.create(null) as object;
 
-export class WebSocket extends EventEmitter {
+export class NodeWebSocket extends EventEmitter {
   static readonly CONNECTING = ReadyState.CONNECTING;
   static readonly OPEN = ReadyState.OPEN;
   static readonly CLOSING = ReadyState.CLOSING;
@@ -210,7 +210,7 @@ export class WebSocket extends EventEmitter {
   }
 }
 
-defineEventAttributes(WebSocket.prototype);
+defineEventAttributes(NodeWebSocket.prototype);
 for (const [name, value] of Object.entries(ReadyState)) {
-  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
+  Object.defineProperty(NodeWebSocket.prototype, name, { value, enumerable: true });
 }

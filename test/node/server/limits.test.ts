@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
-import type { WebSocket } from '../../../src/node/socket/websocket.js';
+import type { NodeWebSocket } from '../../../src/node/socket/websocket.js';
 import { closeEvent, delay, openClient, rawExchange, startServer, upgradeRequest, within } from './helpers.js';
 
 function connectRaw(port: number): Promise<net.Socket> {
@@ -168,7 +168,7 @@ test('closeTimeoutMs destroys a connection whose peer never answers the close fr
   const raw = await connectRaw(port);
   raw.write(upgradeRequest());
   raw.resume();
-  const [socket] = (await within(connected)) as [WebSocket];
+  const [socket] = (await within(connected)) as [NodeWebSocket];
   const closed = closeEvent(socket);
   const started = performance.now();
   socket.close(1000);

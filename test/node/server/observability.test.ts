@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
 import diagnosticsChannel from 'node:diagnostics_channel';
-import type { WebSocket } from '../../../src/node/socket/websocket.js';
+import type { NodeWebSocket } from '../../../src/node/socket/websocket.js';
 import { closeEvent, openClient, rawExchange, startServer, upgradeRequest, within } from './helpers.js';
 
 function record(names: string[]): { events: Array<[string, Record<string, unknown>]>; stop(): void } {
@@ -39,7 +39,7 @@ test('diagnostics channels report open, close with code, rejected handshakes and
     const raw = net.connect(port, '127.0.0.1');
     raw.on('error', () => {});
     raw.write(upgradeRequest());
-    const [socket] = (await within(connected)) as [WebSocket];
+    const [socket] = (await within(connected)) as [NodeWebSocket];
     const failed = closeEvent(socket);
     raw.resume();
     raw.write(Buffer.from([0x83, 0x80, 0, 0, 0, 0])); // reserved opcode 3
@@ -65,7 +65,7 @@ test('stats() counts connections, pending handshakes, bytes, messages and queued
   const { wss, port, url } = await startServer({ heartbeat: false });
   const empty = wss.stats();
   assert.deepEqual(empty, { connections: 0, pendingHandshakes: 0, bytesIn: 0, bytesOut: 0, messagesIn: 0, messagesOut: 0, queuedBytes: 0 });
-  wss.on('connection', (socket: WebSocket) => socket.on('message', (data: Buffer) => socket.send(data)));
+  wss.on('connection', (socket: NodeWebSocket) => socket.on('message', (data: Buffer) => socket.send(data)));
   const client = await openClient(url);
   const stalled = net.connect(port, '127.0.0.1');
   stalled.on('error', () => {});

@@ -9,13 +9,13 @@ import net from 'node:net';
 import { once } from 'node:events';
 import WS from 'ws';
 import { WebSocketServer } from '../../../src/node/server/server.js';
-import type { WebSocket } from '../../../src/node/socket/websocket.js';
+import type { NodeWebSocket } from '../../../src/node/socket/websocket.js';
 import { closeEvent, openClient, rawExchange, startServer, upgradeRequest, within } from './helpers.js';
 
 test('server echoes text and binary messages to a ws client and reports isBinary', async () => {
   const { wss, url } = await startServer();
   const seen: Array<[string, boolean]> = [];
-  wss.on('connection', (socket: WebSocket, request: http.IncomingMessage) => {
+  wss.on('connection', (socket: NodeWebSocket, request: http.IncomingMessage) => {
     assert.equal(request.headers.upgrade, 'websocket');
     socket.on('message', (data: Buffer, isBinary: boolean) => {
       seen.push([data.toString('hex'), isBinary]);
@@ -115,7 +115,7 @@ test('a plain HTTP request gets 426 Upgrade Required', async () => {
 
 test('the standalone server presents the upgrade request as an http.IncomingMessage (method, url, headers, rawHeaders, socket)', async () => {
   const { wss, url } = await startServer();
-  const seen = new Promise<[WebSocket, http.IncomingMessage]>((resolve) => wss.once('connection', (s, r) => resolve([s, r])));
+  const seen = new Promise<[NodeWebSocket, http.IncomingMessage]>((resolve) => wss.once('connection', (s, r) => resolve([s, r])));
   const client = await openClient(`${url}/room/7?user=a`, { headers: { 'X-Token': 'abc', Cookie: 'a=1' } });
   const [socket, request] = await within(seen);
   assert.ok(request instanceof http.IncomingMessage);
@@ -161,7 +161,7 @@ test('no subprotocol is selected unless handleProtocols chooses one', async () =
     },
   });
   let serverProtocol = '';
-  choosing.wss.on('connection', (socket: WebSocket) => {
+  choosing.wss.on('connection', (socket: NodeWebSocket) => {
     serverProtocol = socket.protocol;
   });
   const b = await openClient(choosing.url, {}, ['chat', 'superchat']);
@@ -186,7 +186,7 @@ test('async verify accepts with user data that lands in socket.data', async () =
   const opened = once(client, 'open');
   const [response] = (await within(once(client, 'upgrade'))) as [http.IncomingMessage];
   assert.equal(response.headers['x-session'], 's1');
-  const [socket] = (await within(connected)) as [WebSocket];
+  const [socket] = (await within(connected)) as [NodeWebSocket];
   assert.deepEqual(socket.data, { user: 'ada' });
   assert.equal(socket.protocol, 'p1');
   await within(opened);
@@ -280,7 +280,7 @@ test('noServer mode: the app routes upgrades from its own http server with handl
       socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
     }
   });
-  wss.on('connection', (ws: WebSocket) => ws.send('welcome'));
+  wss.on('connection', (ws: NodeWebSocket) => ws.send('welcome'));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as net.AddressInfo).port;

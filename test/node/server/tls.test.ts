@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import WS from 'ws';
 import { WebSocketServer } from '../../../src/node/server/server.js';
-import type { WebSocket } from '../../../src/node/socket/websocket.js';
+import type { NodeWebSocket } from '../../../src/node/socket/websocket.js';
 import { within } from './helpers.js';
 
 function makeCertificate(): { key: Buffer; cert: Buffer } | string {
@@ -47,7 +47,7 @@ test('wss: the server option accepts an https.Server and verify sees isSecure', 
       return true;
     },
   });
-  wss.on('connection', (socket: WebSocket) => socket.on('message', (data: Buffer) => socket.send(`secure:${data}`)));
+  wss.on('connection', (socket: NodeWebSocket) => socket.on('message', (data: Buffer) => socket.send(`secure:${data}`)));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
 import diagnosticsChannel from 'node:diagnostics_channel';
-import type { WebSocket } from '../../../src/node/socket/websocket.js';
+import type { NodeWebSocket } from '../../../src/node/socket/websocket.js';
 import { closeEvent, delay, openClient, startServer, upgradeRequest, within } from '../server/helpers.js';
 
 /** A raw client that completes the handshake and then reads only when told to. */
@@ -59,7 +59,7 @@ test('send returns false once the peer stops reading, bufferedAmount is exact, a
   const { wss, port } = await startServer({ heartbeat: false });
   const connected = once(wss, 'connection');
   const { raw, frames } = await lazyReader(port);
-  const [socket] = (await within(connected)) as [WebSocket];
+  const [socket] = (await within(connected)) as [NodeWebSocket];
   const size = 64 * 1024;
   let sent = 0;
   let sawFalse = false;
@@ -90,7 +90,7 @@ test("policy 'drop' bounds the queue, emits dropped, and loses nothing it accept
   const { wss, port } = await startServer({ heartbeat: false, highWaterMarkBytes, backpressurePolicy: 'drop' });
   const connected = once(wss, 'connection');
   const { raw, frames } = await lazyReader(port);
-  const [socket] = (await within(connected)) as [WebSocket];
+  const [socket] = (await within(connected)) as [NodeWebSocket];
   const size = 16 * 1024;
   const accepted: number[] = [];
   const dropped: number[] = [];
@@ -132,7 +132,7 @@ test("policy 'close' closes a peer that does not read with 1008", async () => {
   });
   const connected = once(wss, 'connection');
   const { raw, frames } = await lazyReader(port);
-  const [socket] = (await within(connected)) as [WebSocket];
+  const [socket] = (await within(connected)) as [NodeWebSocket];
   const closed = closeEvent(socket);
   const events: Array<{ action: string }> = [];
   const onBackpressure = (message: unknown) => events.push(message as { action: string });
@@ -158,7 +158,7 @@ test('pause() stops message delivery and resume() delivers what waited', async (
   const { wss, url } = await startServer({ heartbeat: false });
   const connected = once(wss, 'connection');
   const client = await openClient(url);
-  const [socket] = (await within(connected)) as [WebSocket];
+  const [socket] = (await within(connected)) as [NodeWebSocket];
   const got: string[] = [];
   socket.on('message', (data: Buffer) => got.push(data.toString()));
   socket.pause();
@@ -177,7 +177,7 @@ test('pause() stops message delivery and resume() delivers what waited', async (
 test('a flooding client does not starve normal clients: their echo latency stays bounded', async () => {
   const { wss, port, url } = await startServer({ heartbeat: false });
   let flooded = 0;
-  wss.on('connection', (socket: WebSocket, request: { url?: string }) => {
+  wss.on('connection', (socket: NodeWebSocket, request: { url?: string }) => {
     if (request.url === '/flood') {
       // The app throttles the flooder: read a while, pause, resume later.
       socket.on('message', () => {
@@ -232,7 +232,7 @@ test('the close timeout measures silence, not transfer time: a slow but reading 
   const { wss, port } = await startServer({ heartbeat: false, closeTimeoutMs });
   const connected = once(wss, 'connection');
   const { raw, frames } = await lazyReader(port);
-  const [socket] = (await within(connected)) as [WebSocket];
+  const [socket] = (await within(connected)) as [NodeWebSocket];
   const closed = closeEvent(socket);
   // 24 MiB: far more than the kernel buffers (about 4 MiB on loopback), so
   // most of it waits in our queue while the peer reads slowly.

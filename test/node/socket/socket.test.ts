@@ -9,14 +9,14 @@ import net from 'node:net';
 import { once } from 'node:events';
 import WS from 'ws';
 import { WebSocket as UndiciWebSocket } from 'undici';
-import type { WebSocket } from '../../../src/node/socket/websocket.js';
+import type { NodeWebSocket } from '../../../src/node/socket/websocket.js';
 import { clientFrame, closeEvent, delay, openClient, startServer, upgradeRequest, within } from '../server/helpers.js';
 
 async function serverAndClient(options = {}, clientOptions: WS.ClientOptions = {}) {
   const started = await startServer(options);
   const connected = once(started.wss, 'connection');
   const client = await openClient(started.url, clientOptions);
-  const [socket] = (await within(connected)) as [WebSocket];
+  const [socket] = (await within(connected)) as [NodeWebSocket];
   return { ...started, client, socket };
 }
 
@@ -114,9 +114,9 @@ test('close() flushes a large burst first: every message sent before it reaches 
 
 test('a protocol error from the peer closes with 1002 and does not crash an app without error listener', async () => {
   const { wss, port } = await startServer();
-  let serverSocket: WebSocket | undefined;
+  let serverSocket: NodeWebSocket | undefined;
   let serverClosed: Promise<[number, Buffer]> | undefined;
-  wss.on('connection', (socket: WebSocket) => {
+  wss.on('connection', (socket: NodeWebSocket) => {
     serverSocket = socket;
     serverClosed = closeEvent(socket);
   });
@@ -144,7 +144,7 @@ test('a peer error reaches an error listener, then close reports the code the pe
   raw.on('error', () => {});
   raw.write(upgradeRequest());
   await within(once(raw, 'data'));
-  const [socket] = (await within(connected)) as [WebSocket];
+  const [socket] = (await within(connected)) as [NodeWebSocket];
   const errors: Error[] = [];
   socket.on('error', (error: Error) => errors.push(error));
   const closed = closeEvent(socket);
@@ -279,7 +279,7 @@ test('broadcast encodes once and reaches every open client except the excluded o
 
 test('an undici WebSocket client talks to the server', async () => {
   const { wss, url } = await startServer({ handleProtocols: (protocols) => (protocols.has('v1') ? 'v1' : false) });
-  wss.on('connection', (socket: WebSocket) => socket.on('message', (data: Buffer, isBinary: boolean) => socket.send(data, { binary: isBinary })));
+  wss.on('connection', (socket: NodeWebSocket) => socket.on('message', (data: Buffer, isBinary: boolean) => socket.send(data, { binary: isBinary })));
   const client = new UndiciWebSocket(url, ['v1']);
   client.binaryType = 'arraybuffer';
   await within(new Promise((resolve, reject) => {
@@ -315,7 +315,7 @@ test('the sockwave/ws entry is a drop-in for ws: default export with Server and 
   assert.equal(ws.default.OPEN, 1);
   const wss = new ws.default.Server({ port: 0, host: '127.0.0.1' });
   await once(wss, 'listening');
-  wss.on('connection', (socket: WebSocket) => socket.send('hi'));
+  wss.on('connection', (socket: NodeWebSocket) => socket.send('hi'));
   const port = (wss.address() as net.AddressInfo).port;
   const client = new ws.default(`ws://127.0.0.1:${port}`);
   const [data] = (await within(once(client, 'message'))) as [Buffer];
@@ -390,7 +390,7 @@ test('after a 1009 raised while inflating a continuation frame the server still 
   raw.on('error', () => {});
   raw.write(upgradeRequest({ 'Sec-WebSocket-Extensions': 'permessage-deflate' }));
   raw.resume();
-  const [socket] = (await within(connected)) as [WebSocket];
+  const [socket] = (await within(connected)) as [NodeWebSocket];
   const closed = closeEvent(socket);
   const bomb = deflateRawSync(Buffer.alloc(4 * 1024 * 1024), { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, -4);
   const half = Math.floor(bomb.length / 2);
