@@ -123,3 +123,30 @@ test('ws-style options: top-level TLS keys, maxPayload, handshakeTimeout, option
     await silent.close();
   }
 });
+
+test('new NodeWebSocket(url) connects when only the class module is imported (no side-effect import registers the client)', async () => {
+  const peer = await startWsServer();
+  try {
+    const { spawn } = await import('node:child_process');
+    // A fresh process that loads socket/websocket.ts and nothing else of sockwave.
+    const script = `
+      import { NodeWebSocket } from ${JSON.stringify(new URL('../../../src/node/socket/websocket.ts', import.meta.url).href)};
+      const socket = new NodeWebSocket(${JSON.stringify(peer.url)});
+      socket.on('open', () => socket.send('ping me'));
+      socket.on('message', (data) => { console.log('echo ' + data); socket.close(); });
+      socket.on('error', (error) => console.log('error ' + error.message));
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill(), 20_000);
+    const [code] = (await nextEvent(child, 'exit')) as [number | null];
+    clearTimeout(timer);
+    assert.equal(stdout.trim(), 'echo ping me', stderr);
+    assert.equal(code, 0);
+  } finally {
+    await peer.close();
+  }
+});
