@@ -201,3 +201,14 @@ test('the import reader sees the real graph', () => {
   const edges = [...graph.values()].reduce((sum, targets) => sum + targets.length, 0);
   assert.ok(edges > 150, `found ${edges} imports`);
 });
+
+test('docs/architecture.md names only node/, web/ and cli/ files that exist, and lists every file of node/socket/', () => {
+  const doc = readFileSync(fileURLToPath(new URL('../../docs/architecture.md', import.meta.url)), 'utf8');
+  // Paths in backticks such as `node/socket/transport.ts` (core's are checked by core's own docs).
+  const named = [...doc.matchAll(/`((?:node|web|cli)\/[\w/-]+\.ts)`/g)].map((m) => m[1]);
+  assert.ok(named.length >= 5, `found ${named.length} paths`);
+  assert.deepEqual(named.filter((path) => !files.includes(path)), []);
+  const socketFiles = files.filter((f) => f.startsWith('node/socket/')).map((f) => f.slice('node/socket/'.length));
+  const listing = doc.split('### Inside `node/socket/`')[1]?.split('\n## ')[0] ?? '';
+  assert.deepEqual(socketFiles.filter((name) => !new RegExp(`^${name.replace('.', '\\.')}\\s`, 'm').test(listing.split('```')[1] ?? '')), []);
+});
