@@ -40,6 +40,10 @@ const SERVER_FILTER = opt('--servers', '')?.split(',').filter(Boolean) ?? [];
 const JSON_OUT = opt('--json', path.join(here, 'results', 'last-run.json'));
 const MD_OUT = opt('--md', '');
 const NODE_FLAGS = opt('--node-flags', '').split(' ').filter(Boolean);
+// --compare-dist DIR: a second sockwave build (e.g. main's, built in a temp
+// dir) run as 'sockwave (other)' right after 'sockwave' in the same rounds,
+// so a refactor is measured against its base under the same load.
+const COMPARE_DIST = opt('--compare-dist', '');
 const BASELINE = 'ws';
 const report = [];
 /** Prints a report line and keeps it for --md. */
@@ -68,9 +72,18 @@ const SERVERS = {
     unavailable: () => (fs.existsSync(SOCKWAVE_DIST) ? null : 'dist/index.js missing: run `npm run build`'),
   },
 };
+if (COMPARE_DIST) {
+  const index = path.resolve(COMPARE_DIST, 'index.js');
+  SERVERS['sockwave (other)'] = {
+    file: 'servers/sockwave.mjs',
+    env: { SOCKWAVE_DIST: index },
+    note: `sockwave from ${index}`,
+    unavailable: () => (fs.existsSync(index) ? null : `${index} missing`),
+  };
+}
 /** Variants that only matter for the compressed echo. */
 const DEFLATE_VARIANTS = ['ws level 1', 'sockwave level 6'];
-const ALL = Object.keys(SERVERS).filter((s) => !DEFLATE_VARIANTS.includes(s));
+const ALL = Object.keys(SERVERS).filter((s) => !DEFLATE_VARIANTS.includes(s) && s !== 'sockwave (other)');
 const FRAMED = ALL.filter((s) => s !== 'raw-net');
 
 // ---------------------------------------------------------------- workloads
@@ -348,7 +361,8 @@ async function main() {
   const t0 = Date.now();
   for (const w of workloads) {
     let names = w.servers;
-    if (SERVER_FILTER.length) names = names.filter((n) => n === BASELINE || SERVER_FILTER.includes(n));
+    if (COMPARE_DIST && !w.client && names.includes('sockwave')) names = names.flatMap((n) => (n === 'sockwave' ? [n, 'sockwave (other)'] : [n]));
+    if (SERVER_FILTER.length) names = names.filter((n) => n === BASELINE || n === 'sockwave (other)' || SERVER_FILTER.includes(n));
     const samples = Object.fromEntries(names.map((n) => [n, []]));
     const rounds = Math.min(ROUNDS, w.rounds ?? ROUNDS);
     for (let round = 0; round < rounds; round++) {

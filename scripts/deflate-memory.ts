@@ -10,7 +10,7 @@
 // connection each, holding the same contexts.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createDeflateCompressor, type DeflateCompressor } from '../src/node/deflate.js';
+import { createDeflateCompressor, type DeflateCompressor } from '../src/node/deflate/compressor.js';
 import type { DeflateParams } from '../src/core/deflate-params.js';
 
 const SCENARIOS: Record<string, { params: DeflateParams; exchange: boolean }> = {

@@ -9,9 +9,9 @@ export { WebSocket } from './web/websocket.js';
 export type { WebSocketOptions } from './web/websocket.js';
 export { MessageEvent, CloseEvent, ErrorEvent } from './web/events.js';
 export type { CloseEventInit, ErrorEventInit } from './web/events.js';
-export { connect } from './node/client.js';
-export type { ClientOptions, ClientKeepaliveOptions, UpgradeResponse } from './node/client.js';
-export { WebSocketServer } from './node/server.js';
+export { connect } from './node/socket/connect.js';
+export type { ClientOptions, ClientKeepaliveOptions, UpgradeResponse } from './node/socket/connect.js';
+export { WebSocketServer } from './node/server/server.js';
 export type {
   BroadcastOptions,
   ServerOptions,
@@ -21,17 +21,18 @@ export type {
   VerifyHook,
   VerifyInfo,
   VerifyResult,
-} from './node/server.js';
-export { WebSocket as NodeWebSocket } from './node/socket.js';
+} from './node/server/server.js';
+export { NodeWebSocket } from './node/socket/websocket.js';
 export type {
-  WebSocket as Socket,
+  /** @deprecated Use NodeWebSocket: the same class, kept for code written against the old alias. */
+  NodeWebSocket as Socket,
   BackpressurePolicy,
   BinaryType as NodeBinaryType,
   SendData,
   SocketSendOptions,
-} from './node/socket.js';
+} from './node/socket/websocket.js';
 export type { HeartbeatOptions } from './node/heartbeat.js';
-export type { OriginRule } from './node/origin-policy.js';
+export type { OriginRule } from './node/server/origin-policy.js';
 export {
   SockwaveError,
   ProtocolError,

@@ -6,11 +6,10 @@
  *   new WebSocket('ws://localhost:8080');          // ws-style client
  *   new Server({ wsEngine: WebSocket.Server })     // engine.io / socket.io
  */
-import { WebSocket } from './node/socket.js';
-import { WebSocketServer } from './node/server.js';
-import { createWebSocketStream } from './node/stream.js';
-// Registers the client so `new WebSocket(url)` connects.
-import './node/client.js';
+// The Node socket class is NodeWebSocket; ws's name for it is WebSocket.
+import { NodeWebSocket as WebSocket } from './node/socket/websocket.js';
+import { WebSocketServer } from './node/server/server.js';
+import { createWebSocketStream } from './node/socket/stream.js';
 
 type WsCompatible = typeof WebSocket & {
   Server: typeof WebSocketServer;

@@ -7,7 +7,7 @@
  * `GET /updateReports?agent=NAME` asks the server to write its reports.
  */
 import { parseArgs } from 'node:util';
-import { connect } from '../node/client.js';
+import { connect } from '../node/socket/connect.js';
 import { AUTOBAHN_USAGE } from './usage.js';
 import { ExitCode, UsageError, withUsageErrors, parseIntegerOption, parseTargetUrl, type CliIo } from './args.js';
 import { errorLine } from './format.js';

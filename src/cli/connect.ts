@@ -6,8 +6,8 @@
  */
 import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
-import { connect } from '../node/client.js';
-import type { WebSocket as NodeWebSocket } from '../node/socket.js';
+import { connect } from '../node/socket/connect.js';
+import type { NodeWebSocket } from '../node/socket/websocket.js';
 import { CONNECT_USAGE } from './usage.js';
 import {
   ExitCode,

@@ -8,18 +8,18 @@
  * Step numbers in comments refer to the standard's algorithms.
  */
 import type { EventEmitter } from 'node:events';
-import { connect } from '../node/client.js';
-import type { ClientOptions } from '../node/client-options.js';
+import { connect } from '../node/socket/connect.js';
+import type { ClientOptions } from '../node/client/options.js';
 import { normalizeProtocols, validateCloseArguments } from './arguments.js';
 import { messageEventData, toSendItem, type BinaryType, type SendItem } from './binary.js';
 import { EventHandlers } from './event-handlers.js';
 import { CloseEvent, ErrorEvent, MessageEvent } from './events.js';
-import { getWebSocketUrlRecord } from './url.js';
+import { getWebSocketUrlRecord } from '../core/url.js';
 
 /** Node extras accepted as the third constructor argument (or the second, as an object with `protocols`). */
 export type WebSocketOptions = ClientOptions;
 
-/** What this class needs from the Node client socket (src/node/socket.ts). */
+/** What this class needs from the Node client socket (src/node/socket/websocket.ts). */
 interface NodeClientSocket extends EventEmitter {
   readonly readyState: number;
   readonly protocol: string;

@@ -10,10 +10,11 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { DEFAULTS } from '../../src/core/options.js';
 import { DEFLATE_DEFAULTS, resolveDeflateOptions } from '../../src/core/deflate-params.js';
-import { resolveClientOptions } from '../../src/node/client-options.js';
+import { resolveClientOptions } from '../../src/node/client/options.js';
 import { channels } from '../../src/node/diagnostics.js';
-import { resolveServerOptions, SERVER_DEFAULTS } from '../../src/node/server-options.js';
-import { resolveShutdownOptions } from '../../src/node/shutdown.js';
+import { resolveServerOptions } from '../../src/node/server/options.js';
+import { NODE_DEFAULTS } from '../../src/node/options.js';
+import { resolveShutdownOptions } from '../../src/node/server/shutdown.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const README = readFileSync(`${ROOT}README.md`, 'utf8');
@@ -116,7 +117,7 @@ test('the README opens with the two commands, consistent with package.json and .
 
 test('README names the real diagnostics channels and Retry-After value', () => {
   for (const channel of Object.values(channels)) assert.ok(README.includes(`\`${channel.name as string}\``), `${String(channel.name)} in README`);
-  assert.ok(README.includes(`Retry-After: ${SERVER_DEFAULTS.retryAfterSeconds}`));
+  assert.ok(README.includes(`Retry-After: ${NODE_DEFAULTS.retryAfterSeconds}`));
   assert.ok(README.includes('allowedOrigins:') && README.includes('allowMissingOrigin:'), 'the option names of src/node/server-options.ts');
 });
 

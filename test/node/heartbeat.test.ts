@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
-import type { WebSocket } from '../../src/node/socket.js';
+import type { NodeWebSocket } from '../../src/node/socket/websocket.js';
 import { sharedWheel, TimerWheel } from '../../src/node/timer-wheel.js';
-import { closeEvent, delay, openClient, startServer, upgradeRequest, within } from './server-helpers.js';
+import { closeEvent, delay, openClient, startServer, upgradeRequest, within } from './server/helpers.js';
 
 function activeTimeouts(): number {
   return process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
@@ -25,7 +25,7 @@ test('a peer that never answers pings is terminated after interval + timeout', a
     // After the 101, a ping frame from the server is 0x89 0x00.
     for (let i = 0; i + 1 < chunk.length; i++) if (chunk[i] === 0x89 && chunk[i + 1] === 0x00) pings.push(i);
   });
-  const [socket] = (await within(connected)) as [WebSocket];
+  const [socket] = (await within(connected)) as [NodeWebSocket];
   const closed = closeEvent(socket);
   const started = performance.now();
   const [code] = await within(closed, 3000);
@@ -41,7 +41,7 @@ test('a peer that answers pings stays connected and latencyMs is measured', asyn
   const { wss, url } = await startServer({ heartbeat: { intervalMs: 50, timeoutMs: 100 } });
   const connected = once(wss, 'connection');
   const client = await openClient(url);
-  const [socket] = (await within(connected)) as [WebSocket];
+  const [socket] = (await within(connected)) as [NodeWebSocket];
   assert.equal(socket.latencyMs, undefined);
   await delay(400);
   assert.equal(client.readyState, 1);

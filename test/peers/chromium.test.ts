@@ -14,7 +14,7 @@ for (const target of serverTargets(peers.chromiumClient(), undefined, peers.chro
 // page only sees error + close 1006, while the listed origin connects.
 
 test('sockwave server with allowedOrigins: Chromium from a foreign origin gets 403 (error, close 1006); from a listed origin it connects', { skip: peers.chromiumSkip(), timeout: 60_000 }, async (t) => {
-  const { WebSocketServer } = await loadSockwave('node/server');
+  const { WebSocketServer } = await loadSockwave('node/server/server');
   const browser = await launchChromium();
   const rejected: Array<{ status: number; origin?: string }> = [];
   const servers: Array<{ close(): unknown }> = [];

@@ -34,7 +34,7 @@ describe('the sockwave server heartbeat keeps answering peers and measures laten
   ];
   for (const [peer, skip] of peers) {
     test(`${peer.name} stays connected through ${IDLE_MS} ms of 200 ms heartbeats`, { skip, timeout: 40_000 }, async (t) => {
-      const { WebSocketServer } = await loadSockwave('node/server');
+      const { WebSocketServer } = await loadSockwave('node/server/server');
       const server = new WebSocketServer({ host: '127.0.0.1', port: 0, heartbeat: HEARTBEAT });
       await new Promise<void>((resolve) => server.once('listening', () => resolve()));
       const connection = new Promise<ServerSideSocket>((resolve) => server.once('connection', resolve));
@@ -66,7 +66,7 @@ describe('the sockwave client keepalive against real servers', () => {
   ];
   for (const [peer, skip] of servers) {
     test(`connect() with keepalive stays connected to ${peer.name} and measures latency`, { skip, timeout: 30_000 }, async (t) => {
-      const { connect } = await loadSockwave('node/client');
+      const { connect } = await loadSockwave('node/socket/connect');
       const running = await peer.start({ deflate: false });
       try {
         const socket = connect(running.url, { keepalive: HEARTBEAT });

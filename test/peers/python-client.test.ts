@@ -11,7 +11,7 @@ for (const target of serverTargets(peers.pythonClient, undefined, pythonSkip()))
 // Origin policy against a real non-browser client that sends an Origin (issue 6).
 
 test('sockwave server with allowedOrigins refuses python-websockets sending a foreign Origin with 403 and accepts a listed one', { skip: pythonSkip() }, async () => {
-  const { WebSocketServer } = await loadSockwave('node/server');
+  const { WebSocketServer } = await loadSockwave('node/server/server');
   const server = new WebSocketServer({ host: '127.0.0.1', port: 0, allowedOrigins: ['https://app.example'] });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const url = `ws://127.0.0.1:${(server.address() as { port: number }).port}/`;

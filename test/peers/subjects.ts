@@ -109,7 +109,7 @@ export const undiciSubject: SubjectClient = {
  * at different times), and the target fails with the loader's message.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function loadSockwave(path: 'node/server' | 'node/client' | 'web/websocket' | 'index'): Promise<any> {
+export async function loadSockwave(path: 'node/server/server' | 'node/socket/connect' | 'web/websocket' | 'index'): Promise<any> {
   const specifier = `../../src/${path}.js`;
   return import(specifier);
 }
@@ -123,7 +123,7 @@ export const sockwaveServerSubject: SubjectServer = {
   name: 'sockwave server',
   reportsWireBytes: true,
   async start({ deflate, tls }) {
-    const { WebSocketServer } = await loadSockwave('node/server');
+    const { WebSocketServer } = await loadSockwave('node/server/server');
     const https = tls ? (await import('node:https')).createServer({ key: tls.key, cert: tls.cert }) : undefined;
     const server = new WebSocketServer({
       ...(https ? { server: https } : { host: '127.0.0.1', port: 0 }),
@@ -141,7 +141,7 @@ export const sockwaveConnectSubject: SubjectClient = {
   isWhatwg: false,
   canDisableDeflate: true,
   async connect(url, { protocols, deflate, tls }) {
-    const { connect } = await loadSockwave('node/client');
+    const { connect } = await loadSockwave('node/socket/connect');
     const options = { protocols, perMessageDeflate: sockwaveDeflate(deflate), ...(tls ? { tls: { ca: tls.cert } } : {}) };
     const socket = connect(url, options as never) as unknown as NodeStyleSocket;
     const endpoint = wrapNodeSocket(socket, 'sockwave connect()');

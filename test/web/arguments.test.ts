@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { getWebSocketUrlRecord } from '../../src/web/url.js';
+import { getWebSocketUrlRecord } from '../../src/core/url.js';
 import { normalizeProtocols, validateCloseArguments } from '../../src/web/arguments.js';
 import { toClampedUnsignedShort, toUSVString } from '../../src/web/webidl.js';
 import { CloseEvent, ErrorEvent, MessageEvent } from '../../src/web/events.js';
@@ -101,7 +101,7 @@ test('CloseEvent and ErrorEvent are Events carrying their init values', () => {
 });
 
 test('request target: path and query per RFC 6455 §3, "/" for an empty path, an empty query kept', async () => {
-  const { requestTarget } = await import('../../src/web/url.js');
+  const { requestTarget } = await import('../../src/core/url.js');
   assert.equal(requestTarget(new URL('ws://h')), '/');
   assert.equal(requestTarget(new URL('ws://h/a/b?x=1&y')), '/a/b?x=1&y');
   assert.equal(requestTarget(new URL('ws://h/?')), '/?');

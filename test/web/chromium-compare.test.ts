@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { WebSocket as OurWebSocket } from '../../src/web/websocket.js';
-import { startWsServer, type Peer } from '../node/client-peers.js';
+import { startWsServer, type Peer } from '../node/client/peers.js';
 import { chromiumSkipReason, launchChromium } from '../peers/chromium.js';
 
 /**

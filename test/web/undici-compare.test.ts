@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket as UndiciWebSocket } from 'undici';
 import { WebSocket as OurWebSocket } from '../../src/web/websocket.js';
-import { startWsServer, type Peer } from '../node/client-peers.js';
+import { startWsServer, type Peer } from '../node/client/peers.js';
 
 type AnyWebSocket = InstanceType<typeof OurWebSocket> | InstanceType<typeof UndiciWebSocket>;
 type Ctor = new (url: string, protocols?: string | string[]) => AnyWebSocket;
@@ -145,7 +145,7 @@ test('both implementations report the same events, states and close details for 
 });
 
 test('both implementations report a refused handshake and an abrupt TCP close the same way', async () => {
-  const { startRawServer } = await import('../node/client-peers.js');
+  const { startRawServer } = await import('../node/client/peers.js');
   const refusing = await startRawServer((socket) => socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n'));
   const dropping = await startWsServer({}, (socket) => socket.on('message', () => socket.terminate()));
   try {

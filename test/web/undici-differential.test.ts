@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { WebSocket as UndiciWebSocket } from 'undici';
 import { WebSocket as OurWebSocket } from '../../src/web/websocket.js';
-import { startWsServer, type Peer } from '../node/client-peers.js';
+import { startWsServer, type Peer } from '../node/client/peers.js';
 
 type AnyWebSocket = InstanceType<typeof OurWebSocket> | InstanceType<typeof UndiciWebSocket>;
 

@@ -15,7 +15,7 @@ import {
   startRawServer,
   startWsServer,
   type Peer,
-} from '../node/client-peers.js';
+} from '../node/client/peers.js';
 
 const SIZES = [0, 125, 126, 65535, 65536, 1024 * 1024];
 
@@ -225,7 +225,7 @@ describe('WHATWG WebSocket fails the connection on a server protocol error', () 
 });
 
 test('WHATWG WebSocket over wss: with the test CA in options.tls it opens; without, error then close 1006', async (t) => {
-  const { makeSelfSignedCertificate, startSecureWsServer } = await import('../node/client-peers.js');
+  const { makeSelfSignedCertificate, startSecureWsServer } = await import('../node/client/peers.js');
   const certificate = makeSelfSignedCertificate();
   if ('skip' in certificate) return t.skip(certificate.skip);
   const peer = await startSecureWsServer(certificate);

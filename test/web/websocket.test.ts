@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from '../../src/web/websocket.js';
 import { CloseEvent, ErrorEvent, MessageEvent } from '../../src/web/events.js';
-import { startRawServer, startWsServer, type Peer } from '../node/client-peers.js';
+import { startRawServer, startWsServer, type Peer } from '../node/client/peers.js';
 import type { WebSocket as WsSocket } from 'ws';
 
 let peer: Peer & { server: import('ws').WebSocketServer };

@@ -8,8 +8,8 @@
  * test relies on exactly that.
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { WebSocketServer } from '../../../src/node/server.js';
-import type { WebSocket } from '../../../src/node/socket.js';
+import { WebSocketServer } from '../../../src/node/server/server.js';
+import type { NodeWebSocket } from '../../../src/node/socket/websocket.js';
 
 export interface ChildConfig {
   /** WebSocketServer options (JSON); `allowedOrigins` entries written as "/re/" become RegExps. */
@@ -119,7 +119,7 @@ const server = new WebSocketServer({ host: '127.0.0.1', port: 0, ...options } as
 server.on('error', countError);
 // No 'wsClientError' listener: with one, ws semantics make the app answer the socket.
 
-server.on('connection', (ws: WebSocket) => {
+server.on('connection', (ws: NodeWebSocket) => {
   counters.connections++;
   let lastSeq = -1n;
   ws.on('error', countError);
@@ -150,7 +150,7 @@ server.on('connection', (ws: WebSocket) => {
 /** Sends `count` numbered messages of `size` bytes to every client; honours send()'s false when asked. */
 async function blast(count: number, size: number, honorBackpressure: boolean) {
   const results = [];
-  for (const ws of server.clients as Set<WebSocket>) {
+  for (const ws of server.clients as Set<NodeWebSocket>) {
     let accepted = 0;
     let dropped = 0;
     let refusedWhileClosed = 0;
@@ -221,7 +221,7 @@ async function handle(command: Command): Promise<unknown> {
     case 'close-all': {
       // Starts the closing handshake on every socket; resolves when all emitted 'close'.
       const started = performance.now();
-      const sockets = [...(server.clients as Set<WebSocket>)];
+      const sockets = [...(server.clients as Set<NodeWebSocket>)];
       const codes = await Promise.all(
         sockets.map(
           (ws) =>

@@ -1,0 +1,44 @@
+/**
+ * WebSocket URL rules shared by the web class and the Node client: "Get a URL
+ * record" from the WHATWG WebSockets standard
+ * (https://websockets.spec.whatwg.org/#get-a-url-record) and the request
+ * target sent in the opening handshake (RFC 6455 §3). Pure functions.
+ */
+
+/**
+ * Parses `url` against `base` and maps it to a ws:/wss: URL, or throws a
+ * "SyntaxError" DOMException as the standard requires.
+ */
+export function getWebSocketUrlRecord(url: string | URL, base?: string | URL): URL {
+  let record: URL;
+  // Step 1-2: apply the URL parser; failure is a SyntaxError, not the TypeError `new URL` throws.
+  try {
+    record = base === undefined ? new URL(String(url)) : new URL(String(url), base);
+  } catch {
+    throw new DOMException(`Invalid URL: ${String(url)}`, 'SyntaxError');
+  }
+  // Steps 3-4: http: and https: are accepted and mapped, so pages can build the
+  // URL from location.href. Changing between special schemes keeps host and path.
+  if (record.protocol === 'http:') record.protocol = 'ws:';
+  else if (record.protocol === 'https:') record.protocol = 'wss:';
+  // Step 5.
+  if (record.protocol !== 'ws:' && record.protocol !== 'wss:') {
+    throw new DOMException(`URL scheme must be ws: or wss:, got ${record.protocol}`, 'SyntaxError');
+  }
+  // Step 6: a fragment is an error even when empty ("ws://h/#"); the URL API
+  // reports an empty fragment as hash === '', hence the href check.
+  if (record.hash !== '' || record.href.endsWith('#')) {
+    throw new DOMException('URL must not contain a fragment', 'SyntaxError');
+  }
+  return record;
+}
+
+/**
+ * The request target of the opening handshake (RFC 6455 §3 "resource name"):
+ * the path ("/" when empty), then "?" and the query when a query component is
+ * present, even an empty one ("ws://h/?" asks for "/?").
+ */
+export function requestTarget(record: URL): string {
+  const hasEmptyQuery = record.search === '' && record.href.endsWith('?');
+  return (record.pathname || '/') + (hasEmptyQuery ? '?' : record.search);
+}

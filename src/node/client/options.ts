@@ -1,0 +1,141 @@
+/**
+ * Options of the Node client (`connect(url, options)`) and of the WHATWG
+ * `WebSocket` constructor's third argument. Validated once, in
+ * `resolveClientOptions`, with a RangeError/TypeError naming the option.
+ */
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type { MaskSource } from '../../core/events.js';
+import { resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../../core/deflate-params.js';
+import { NODE_DEFAULTS, resolveConnectionLimits, resolveLiveness, type ConnectionLimitOptions, type ResolvedConnectionLimits } from '../options.js';
+
+/** Client keepalive timing; the defaults and their reasons are NODE_DEFAULTS.keepalive (node/options.ts). */
+export interface ClientKeepaliveOptions {
+  /** Milliseconds without any byte from the server before we ping. Default 30,000. A connection receiving traffic is never pinged. */
+  intervalMs?: number;
+  /**
+   * Milliseconds to wait for the pong (or any other byte) before failing the
+   * connection: 'error' (TimeoutError, phase 'heartbeat') then 'close' 1006.
+   * Default 10,000.
+   */
+  timeoutMs?: number;
+}
+
+/** The client's options; the limits it shares with the server (and their defaults) are ConnectionLimitOptions in node/options.ts. */
+export interface ClientOptions extends ConnectionLimitOptions {
+  /** Subprotocols to offer in Sec-WebSocket-Protocol, most preferred first. Default none. */
+  protocols?: string | readonly string[];
+  /** Extra request headers (e.g. Authorization, Cookie). Handshake headers cannot be overridden. */
+  headers?: Record<string, string>;
+  /** Origin header value. Default none: non-browser clients have no origin (RFC 6455 §4.1 item 8). */
+  origin?: string;
+  /**
+   * Passed to `tls.connect` for wss: URLs (ca, cert, key, rejectUnauthorized, ...).
+   * `servername` defaults to the URL's host name when it is not an IP address (SNI).
+   * Certificates are verified by default; `rejectUnauthorized: false` is for tests only.
+   */
+  tls?: TlsConnectionOptions;
+  /**
+   * permessage-deflate (RFC 7692). Offered by default, as browsers do, with
+   * client_max_window_bits so the server may shrink our window. `false`
+   * disables it; an object tunes the offer and the compressor.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /**
+   * HTTP proxy URL (`http://host:port` or `https://host:port`, optional
+   * `user:pass@`) reached with CONNECT; the WebSocket (and TLS for wss:) runs
+   * inside the tunnel. An https: proxy's certificate is verified with the
+   * same `tls` options. Default none.
+   */
+  proxy?: string | URL;
+  /**
+   * Client keepalive: ping after `intervalMs` of silence and fail the
+   * connection if no pong arrives within `timeoutMs`; the measured round
+   * trip is exposed as `socket.latencyMs`. `true` uses the defaults
+   * (30 s / 10 s). Default false (off), because the server normally runs the
+   * heartbeat.
+   */
+  keepalive?: ClientKeepaliveOptions | boolean;
+  /** Masking key source (tests only: deterministic masks). Default crypto-random keys. */
+  maskSource?: MaskSource;
+  /**
+   * Aborts the opening handshake: 'error' (the signal's reason) then 'close'
+   * 1006. No effect once the connection is open (close() it instead), like
+   * the handshake timeout it complements. Default none.
+   */
+  signal?: AbortSignal;
+}
+
+export interface ResolvedClientOptions extends ResolvedConnectionLimits {
+  protocols: string[];
+  headers: Record<string, string>;
+  origin: string | undefined;
+  tls: TlsConnectionOptions;
+  perMessageDeflate: ResolvedDeflateOptions | false;
+  proxy: URL | undefined;
+  keepalive: { intervalMs: number; timeoutMs: number } | false;
+  maskSource: MaskSource | undefined;
+  signal: AbortSignal | undefined;
+}
+
+// RFC 7230 §3.2.6 token, the syntax of a subprotocol (RFC 6455 §4.1 item 10).
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const protocols =
+    options.protocols === undefined ? [] : typeof options.protocols === 'string' ? [options.protocols] : [...options.protocols];
+  const seen = new Set<string>();
+  for (const protocol of protocols) {
+    if (typeof protocol !== 'string' || !TOKEN.test(protocol)) {
+      throw new TypeError(`option protocols: invalid subprotocol ${JSON.stringify(protocol)}`);
+    }
+    if (seen.has(protocol)) throw new TypeError(`option protocols: duplicate subprotocol ${JSON.stringify(protocol)}`);
+    seen.add(protocol);
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    if (!TOKEN.test(name)) throw new TypeError(`option headers: invalid header name ${JSON.stringify(name)}`);
+    const text = String(value);
+    // A CR or LF would let a caller-provided value inject headers into the request.
+    if (/[\r\n\0]/.test(text)) throw new TypeError(`option headers: invalid value for ${name}`);
+    headers[name] = text;
+  }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new TypeError('option signal must be an AbortSignal');
+  }
+  if (options.origin !== undefined && /[\r\n\0]/.test(String(options.origin))) {
+    throw new TypeError('option origin: invalid value');
+  }
+  let proxy: URL | undefined;
+  if (options.proxy !== undefined) {
+    try {
+      proxy = new URL(String(options.proxy));
+    } catch {
+      throw new TypeError(`option proxy: invalid URL ${String(options.proxy)}`);
+    }
+    if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') {
+      throw new TypeError(`option proxy: only http: and https: proxies are supported, got ${proxy.protocol}`);
+    }
+  }
+  let keepalive: ResolvedClientOptions['keepalive'] = false;
+  if (options.keepalive) {
+    keepalive = resolveLiveness('keepalive', options.keepalive === true ? {} : options.keepalive, NODE_DEFAULTS.keepalive);
+  }
+  // Validated here (RangeError naming perMessageDeflate.<field>) so a bad value throws from connect().
+  const perMessageDeflate =
+    options.perMessageDeflate === false
+      ? false
+      : resolveDeflateOptions(typeof options.perMessageDeflate === 'object' ? options.perMessageDeflate : {});
+  return {
+    protocols,
+    headers,
+    origin: options.origin === undefined ? undefined : String(options.origin),
+    tls: { ...(options.tls ?? {}) },
+    ...resolveConnectionLimits(options),
+    perMessageDeflate,
+    proxy,
+    keepalive,
+    maskSource: options.maskSource,
+    signal: options.signal,
+  };
+}

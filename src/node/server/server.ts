@@ -1,0 +1,217 @@
+/**
+ * WebSocketServer: a `ws`-compatible server (same options, events and
+ * handleUpgrade flow, so apps and engine.io's `wsEngine` can switch by
+ * changing an import) with what ws leaves to every app: an async `verify`
+ * hook, an Origin allowlist, handshake limits and timeouts, heartbeats,
+ * bounded backpressure, graceful shutdown, diagnostics and stats.
+ *
+ * This file is the server's lifecycle (modes, close, shutdown); the parts:
+ *   net.ts                  our own net.Server (`{ port }`): request heads read by the core
+ *   http.ts                 attaching to it or to an http(s).Server (`{ server }`)
+ *   upgrade.ts              the opening handshake, check by check (verify.ts, origin-policy.ts)
+ *   handshake-guard.ts      handshake limits and timeouts per pending socket
+ *   handshake-reject.ts     HTTP error answers
+ *   connection-registry.ts  open sockets, stats, broadcast
+ *   shutdown.ts             graceful close
+ *   options.ts              the options, their defaults and validation
+ */
+import { EventEmitter } from 'node:events';
+import type http from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { Server as NetServer, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { NodeWebSocket } from '../socket/websocket.js';
+import type { SendData } from '../socket/send-data.js';
+import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
+import { HandshakeGuard } from './handshake-guard.js';
+import type { ServerStats } from '../stats.js';
+import { gracefulShutdown, resolveShutdownOptions, type ResolvedShutdownOptions, type ShutdownOptions } from './shutdown.js';
+import { ConnectionRegistry, type BroadcastOptions } from './connection-registry.js';
+import { attachToHttpServer } from './http.js';
+import { createOwnNetServer } from './net.js';
+import { handleUpgrade, type UpgradeCallback, type UpgradeServer } from './upgrade.js';
+import { answerHeadError, answerPlainRequest, publishRejected } from './handshake-reject.js';
+
+export type { ServerOptions } from './options.js';
+export type { ServerStats } from '../stats.js';
+export type { ShutdownOptions } from './shutdown.js';
+export type { VerifyHook, VerifyInfo, VerifyResult, VerifyClient } from './verify.js';
+export type { BroadcastOptions } from './connection-registry.js';
+
+const RUNNING = 0;
+const CLOSING = 1;
+const CLOSED = 2;
+
+export class WebSocketServer extends EventEmitter {
+  /** Resolved options (ws exposes `options` too). */
+  readonly options: ResolvedServerOptions;
+  readonly #registry = new ConnectionRegistry();
+  readonly #guard: HandshakeGuard;
+  readonly #upgradeServer: UpgradeServer;
+  /** Our own net.Server (`{ port }`) or the app's http(s).Server (`{ server }`). */
+  #server: NetServer | undefined;
+  readonly #isOwnServer: boolean;
+  #removeListeners: (() => void) | undefined;
+  #state = RUNNING;
+  #shutdown: Promise<void> | undefined;
+
+  constructor(options: ServerOptions, callback?: () => void) {
+    super();
+    const o = resolveServerOptions(options);
+    this.options = o;
+    const guard = new HandshakeGuard(o.handshakeTimeoutMs, o.maxPendingHandshakes, (socket) => {
+      publishRejected(undefined, socket, 0, 'handshake timeout');
+      socket.destroy();
+    });
+    this.#guard = guard;
+    this.#upgradeServer = {
+      options: o,
+      guard,
+      registry: this.#registry,
+      emitter: this,
+      isAccepting: () => this.#state === RUNNING,
+      shouldHandle: (req) => this.shouldHandle(req),
+    };
+    this.#isOwnServer = o.port !== undefined;
+    if (o.port !== undefined) {
+      const server = createOwnNetServer(o, {
+        onConnection: (socket) => guard.track(socket),
+        onHeadError: (socket, status, reason) => answerHeadError(guard, socket, status, reason),
+        onPlainRequest: (_req, socket) => answerPlainRequest(guard, socket),
+        onUpgrade: (req, socket, head) => {
+          this.handleUpgrade(req, socket, head, (ws, request) => this.emit('connection', ws, request));
+        },
+      });
+      this.#server = server;
+      this.#removeListeners = this.#listen(server);
+      server.listen(o.port, o.host, o.backlog);
+    } else if (o.server !== undefined) {
+      this.#server = o.server as http.Server;
+      this.#removeListeners = this.#listen(this.#server);
+    }
+    if (callback !== undefined) this.once('listening', callback);
+  }
+
+  #listen(server: NetServer): () => void {
+    return attachToHttpServer(server, {
+      onListening: () => this.emit('listening'),
+      onError: (error) => this.emit('error', error),
+      onUpgrade: (req, socket, head) => {
+        this.handleUpgrade(req, socket, head, (ws, request) => this.emit('connection', ws, request));
+      },
+    });
+  }
+
+  /** Open sockets (undefined with `clientTracking: false`, as in ws). */
+  get clients(): Set<NodeWebSocket> {
+    return (this.options.clientTracking ? this.#registry.sockets : undefined) as Set<NodeWebSocket>;
+  }
+
+  /** The bound address of the server we created (or of the attached one). */
+  address(): ReturnType<NetServer['address']> {
+    if (this.options.noServer) throw new Error('the server is operating in "noServer" mode');
+    return this.#server?.address() ?? null;
+  }
+
+  /** ws-compatible: true when `req` is for this server (path match). */
+  shouldHandle(req: IncomingMessage): boolean {
+    const path = this.options.path;
+    if (path === undefined) return true;
+    const url = req.url ?? '';
+    const index = url.indexOf('?');
+    return (index === -1 ? url : url.slice(0, index)) === path;
+  }
+
+  /** Snapshot of connections, traffic and queues. */
+  stats(): ServerStats {
+    return this.#registry.stats(this.#guard.size);
+  }
+
+  /**
+   * Sends one message to every open socket, encoding the frame once (never
+   * compressed: one encoding must fit every peer). Backpressure policy
+   * applies per socket. Returns how many sockets it was handed to.
+   */
+  broadcast(data: SendData, options: BroadcastOptions = {}): number {
+    return this.#registry.broadcast(data, options);
+  }
+
+  /**
+   * ws-compatible upgrade: answers the handshake on `socket` and calls `cb`
+   * with the open socket, or writes the HTTP rejection and closes `socket`.
+   */
+  handleUpgrade(req: IncomingMessage, duplex: Duplex, head: Buffer, cb: UpgradeCallback): void {
+    handleUpgrade(this.#upgradeServer, req, duplex as Socket, head, cb);
+  }
+
+  /**
+   * `close(cb?)` (ws semantics): stop accepting; 'close' (and `cb`) once the
+   * server we created has closed, which happens after every connection
+   * ended; open WebSockets are left alone.
+   * `close({ code, reason, timeoutMs })`: graceful shutdown, see shutdown.ts.
+   * Both return a Promise that resolves when the server emitted 'close'.
+   */
+  close(arg?: ((error?: Error) => void) | ShutdownOptions): Promise<void> {
+    if (typeof arg === 'object' && arg !== null) {
+      if (this.#shutdown === undefined) {
+        let resolved: ResolvedShutdownOptions;
+        try {
+          resolved = resolveShutdownOptions(arg);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        this.#shutdown = this.#gracefulClose(resolved);
+      }
+      return this.#shutdown;
+    }
+    const cb = typeof arg === 'function' ? arg : undefined;
+    return new Promise<void>((resolve) => {
+      if (this.#state === CLOSED) {
+        process.nextTick(() => {
+          cb?.(new Error('the server is not running'));
+          resolve();
+        });
+        return;
+      }
+      this.once('close', () => {
+        cb?.();
+        resolve();
+      });
+      if (this.#state === CLOSING) return;
+      this.#state = CLOSING;
+      this.#stopAccepting(() => {
+        if (this.#isOwnServer || this.#registry.size === 0) this.#finishClose();
+        else this.#registry.whenEmpty(() => this.#finishClose());
+      });
+    });
+  }
+
+  async #gracefulClose(options: ResolvedShutdownOptions): Promise<void> {
+    const wasClosed = this.#state === CLOSED;
+    this.#state = CLOSING;
+    const serverClosed = new Promise<void>((resolve) => this.#stopAccepting(resolve));
+    this.#guard.destroyAll();
+    await gracefulShutdown(this.#registry.sockets, options);
+    await serverClosed;
+    if (wasClosed) this.#state = CLOSED;
+    else this.#finishClose();
+  }
+
+  #stopAccepting(done: () => void): void {
+    this.#removeListeners?.();
+    this.#removeListeners = undefined;
+    const server = this.#server;
+    if (this.#isOwnServer && server !== undefined && server.listening) {
+      // Our server keeps no idle HTTP connections: a plain request is answered and closed.
+      server.close(() => done());
+    } else {
+      process.nextTick(done);
+    }
+  }
+
+  #finishClose(): void {
+    if (this.#state === CLOSED) return;
+    this.#state = CLOSED;
+    this.emit('close');
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Closing a Node `WebSocket`: the closing handshake (close), terminate, the
+ * close timeout on the shared timer wheel, the final 'close' event, and the
+ * two ends of CONNECTING (the client's hooks, a failed handshake).
+ */
+import { ReadyState } from '../../core/events.js';
+import { ErrorCode, SockwaveError, TimeoutError } from '../../core/errors.js';
+import { sharedWheel, type TimerEntry } from '../timer-wheel.js';
+import { channels } from '../diagnostics.js';
+import { bufferedAmountOf, kSocket, type ConnectingHooks, type SocketState } from './state.js';
+import { cork } from './write-batch.js';
+
+const EMPTY = Buffer.alloc(0);
+
+/** Client: the handshake is under way; close()/terminate() now call `hooks.abort`. */
+export function setConnecting(s: SocketState, hooks: ConnectingHooks): void {
+  s.connecting = hooks;
+  if (hooks.url !== undefined) s.url = hooks.url;
+}
+
+/** Client: the handshake failed: 'error' (when listened) then 'close' 1006 (RFC 6455 §7.4.1: no close frame was received). */
+export function failConnecting(s: SocketState, error: Error): void {
+  if (s.isClosedEmitted || s.conn !== undefined) return;
+  s.connecting = undefined;
+  emitError(s, error);
+  emitClose(s, 1006, '');
+}
+
+function abortConnecting(s: SocketState): void {
+  if (s.connecting !== undefined) {
+    s.connecting.abort(new SockwaveError(ErrorCode.CONNECTION_CLOSED, 'WebSocket was closed before the connection was established'));
+  }
+}
+
+/**
+ * Starts the closing handshake (RFC 6455 §7.1.2). Data queued before the
+ * call is written first. No-op once closing.
+ */
+export function startClose(s: SocketState, code: number | undefined, reason: string | Buffer | undefined): void {
+  const text = reason === undefined ? undefined : Buffer.isBuffer(reason) ? reason.toString() : reason;
+  const conn = s.conn;
+  if (conn === undefined) {
+    abortConnecting(s);
+    return;
+  }
+  if (conn.readyState !== ReadyState.OPEN || s.isTerminated) return;
+  cork(s);
+  conn.close(code, text);
+  armCloseTimer(s);
+}
+
+/** Destroys the transport now; 'close' follows with 1006. */
+export function terminate(s: SocketState): void {
+  const transport = s.transport;
+  if (transport === undefined) {
+    abortConnecting(s);
+    return;
+  }
+  if (s.isClosedEmitted) return;
+  s.isTerminated = true;
+  transport.destroy();
+}
+
+export function armCloseTimer(s: SocketState): void {
+  if (s.closeTimeoutMs === Infinity || s.isClosedEmitted) return;
+  if (s.closeEntry === undefined) {
+    s.closeEntry = { bucket: -1, lastBuffered: -1, onTimer: () => onCloseTimer(s) };
+  } else if (s.closeEntry.bucket !== -1) {
+    return;
+  }
+  s.closeEntry.lastBuffered = bufferedAmountOf(s);
+  sharedWheel.schedule(s.closeEntry, s.closeTimeoutMs);
+}
+
+function onCloseTimer(s: SocketState): void {
+  const entry = s.closeEntry as TimerEntry & { lastBuffered: number };
+  const buffered = bufferedAmountOf(s);
+  // The timeout measures silence, not transfer time: while data queued
+  // before close() still drains to a reading peer, wait on; once our queue
+  // emptied (the close frame is in the kernel), the peer gets one more full
+  // period to read what the kernel holds and answer.
+  if (entry.lastBuffered > 0 && buffered < entry.lastBuffered) {
+    entry.lastBuffered = buffered;
+    sharedWheel.schedule(entry, s.closeTimeoutMs);
+    return;
+  }
+  emitError(s, new TimeoutError('close', s.closeTimeoutMs));
+  s.transport?.destroy();
+}
+
+export function emitError(s: SocketState, error: Error): void {
+  // ws emits 'error' unconditionally, which crashes apps without a
+  // listener; a peer's misbehaviour must never do that here.
+  if (s.ws.listenerCount('error') > 0) s.ws.emit('error', error);
+}
+
+export function emitClose(s: SocketState, code: number, reason: string): void {
+  if (s.isClosedEmitted) return;
+  s.isClosedEmitted = true;
+  s.liveness?.stop();
+  if (s.closeEntry !== undefined) sharedWheel.cancel(s.closeEntry);
+  const transport = s.transport;
+  // Only reached from the transport's 'close' (via the core): no more
+  // transport events can come, so unlinking is enough.
+  if (transport !== undefined) transport[kSocket] = undefined;
+  s.onClose?.(s.ws, code, reason);
+  if (channels.connectionClose.hasSubscribers) {
+    channels.connectionClose.publish({ socket: s.ws, code, reason, wasClean: s.wasClean });
+  }
+  s.ws.emit('close', code, reason === '' ? EMPTY : Buffer.from(reason));
+}

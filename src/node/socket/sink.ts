@@ -1,0 +1,133 @@
+/**
+ * The core's sink for one Node `WebSocket`: the socket's state (state.ts)
+ * with the methods the core calls, so a socket is one object for the core
+ * and every call lands here with no further hop:
+ *   write / reserve / reservedOffset  output into the write batch (write-batch.ts)
+ *   message / event                   core events -> ws-style 'message', 'ping', 'pong', 'error', 'close'
+ *   receiveResumed                    an async inflate finished: read from the transport again
+ * It is also the heartbeat's target (heartbeat.ts), so the liveness tracker
+ * pings and times out through the socket's internals, not its public API.
+ */
+import { EventEmitter } from 'node:events';
+import { ReadyState, type ConnectionSink, type CoreEvent } from '../../core/events.js';
+import { TimeoutError } from '../../core/errors.js';
+import { channels } from '../diagnostics.js';
+import type { LivenessTarget } from '../heartbeat.js';
+import { readyStateOf, SocketState, type SendCallback, type Transport } from './state.js';
+import { collectWrite, cork, flush, lastReservedOffset, reserveWrite } from './write-batch.js';
+import { armCloseTimer, emitClose, emitError, startClose, terminate } from './close.js';
+import { sendControl } from './send.js';
+
+/** EventEmitter's own per-instance captureRejections flag (a private symbol, found once). */
+const kCapture = Object.getOwnPropertySymbols(new EventEmitter()).find((symbol) => symbol.description === 'kCapture');
+
+/**
+ * emit() routes a promise rejected by a listener to 'error' when
+ * captureRejections is on: keep emit() then (and when the flag cannot be found).
+ */
+function isCapturingRejections(ws: object): boolean {
+  return kCapture === undefined || (ws as Record<symbol, unknown>)[kCapture] !== false;
+}
+
+export class SocketSink extends SocketState implements ConnectionSink, LivenessTarget {
+  // --- output ----------------------------------------------------------------
+
+  write(data: Buffer, cb?: SendCallback): void {
+    collectWrite(this, data, cb);
+  }
+
+  reserve(bytes: number, cb?: SendCallback): Buffer {
+    return reserveWrite(this, bytes, cb);
+  }
+
+  get reservedOffset(): number {
+    return lastReservedOffset();
+  }
+
+  // --- events ----------------------------------------------------------------
+
+  /** A message, as the app wants it (the core's fast path; also the 'message' event). */
+  message(data: Buffer, isBinary: boolean): void {
+    const ws = this.ws;
+    if (this.counters !== undefined) this.counters.messagesIn++;
+    if (this.liveness !== undefined) this.liveness.sawMessage = true;
+    const binaryType = this.binaryType;
+    if (binaryType === 'nodebuffer') {
+      // One plain listener (the usual case) is called directly: what emit()
+      // would do, without its rest-argument array and generic dispatch.
+      const listener = (ws as unknown as { _events: Record<string, unknown> })._events.message;
+      if (typeof listener === 'function' && !isCapturingRejections(ws)) listener.call(ws, data, isBinary);
+      else ws.emit('message', data, isBinary);
+    } else if (binaryType === 'arraybuffer') {
+      ws.emit('message', data.buffer.slice(data.byteOffset, data.byteOffset + data.length), isBinary);
+    } else ws.emit('message', [data], isBinary);
+  }
+
+  event(event: CoreEvent): void {
+    const ws = this.ws;
+    switch (event.type) {
+      case 'message':
+        this.message(event.data, event.isBinary);
+        return;
+      case 'ping':
+        ws.emit('ping', event.data);
+        return;
+      case 'pong':
+        this.liveness?.onPong();
+        ws.emit('pong', event.data);
+        return;
+      case 'close-frame':
+        return;
+      case 'error': {
+        const error = event.error;
+        if (channels.protocolError.hasSubscribers) {
+          channels.protocolError.publish({ socket: ws, error, closeCode: (error as { closeCode?: number }).closeCode });
+        }
+        armCloseTimer(this);
+        emitError(this, error);
+        return;
+      }
+      case 'shutdown':
+        // Whatever paused reading (inflation, the app) no longer matters: the
+        // core ignores further data, and only reading shows us the peer's
+        // FIN or RST, which ends the connection without the close timer.
+        this.isCorePaused = false;
+        (this.transport as Transport).resume();
+        if (event.mode === 'end') {
+          // Everything queued (the close frame last) goes before our FIN.
+          const wasCorked = this.isCorked;
+          flush(this);
+          (this.transport as Transport).end();
+          if (wasCorked && this.isReceiving) cork(this);
+        }
+        armCloseTimer(this);
+        return;
+      case 'closed':
+        this.wasClean = event.wasClean;
+        emitClose(this, event.code, event.reason);
+        return;
+    }
+  }
+
+  /** The core finished an async inflate and parsed what waited: read again. */
+  receiveResumed(): void {
+    if (!this.isCorePaused) return;
+    this.isCorePaused = false;
+    if (!this.isUserPaused) this.transport?.resume();
+  }
+
+  // --- LivenessTarget (heartbeat.ts) -------------------------------------------
+
+  sendHeartbeatPing(): void {
+    if (readyStateOf(this) === ReadyState.OPEN) sendControl(this, true, undefined, undefined);
+  }
+
+  onHeartbeatTimeout(timeoutMs: number): void {
+    emitError(this, new TimeoutError('heartbeat', timeoutMs));
+    terminate(this);
+  }
+
+  onIdleTimeout(): void {
+    if (readyStateOf(this) === ReadyState.OPEN) startClose(this, 1001, 'idle timeout');
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * The per-socket state behind a Node `WebSocket`: plain data, the bottom of
+ * socket/. It imports no other file of this folder; the behaviour files
+ * above it (write-batch, drain, close, send, sink, transport, websocket)
+ * are free functions over it. sink.ts extends it into the core's sink, so a
+ * socket still costs one state object, not a state object plus a sink.
+ */
+import type { EventEmitter } from 'node:events';
+import type { Socket as NetSocket } from 'node:net';
+import type { Connection } from '../../core/connection.js';
+import { ReadyState } from '../../core/events.js';
+import { DEFAULTS } from '../../core/options.js';
+import type { TimerEntry } from '../timer-wheel.js';
+import type { Liveness } from '../heartbeat.js';
+import type { TrafficCounters } from '../stats.js';
+import type { BackpressurePolicy } from '../backpressure.js';
+
+export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments';
+export type SendCallback = (error?: Error | null) => void;
+
+export interface ConnectingHooks {
+  url?: string;
+  /** close()/terminate() while CONNECTING: abort the handshake; the client then calls failConnecting. */
+  abort(error: Error): void;
+}
+
+export const kSocket = Symbol('sockwave.socket');
+/**
+ * A net/tls socket carrying a WebSocket: its listeners are shared functions
+ * (no closure per socket) that find the state through kSocket.
+ */
+export type Transport = NetSocket & { [kSocket]?: SocketState };
+
+/**
+ * The public socket's key to its state (websocket.ts), for the server and
+ * the client inside this package: a symbol that is not exported from the
+ * package, as ws keys its internals.
+ */
+export const kState = Symbol('sockwave.state');
+
+/**
+ * The socket as the state sees it: the emitter the app listens on. Typed as
+ * the interface so this file needs nothing from websocket.ts above it.
+ */
+export type SocketEmitter = EventEmitter;
+
+const IS_TERMINATED = 1;
+const IS_CLOSED_EMITTED = 2;
+const WAS_CLEAN = 4;
+const IS_USER_PAUSED = 8;
+const IS_CORE_PAUSED = 16;
+const IS_CORKED = 32;
+const IS_RECEIVING = 64;
+const NEED_DRAIN = 128;
+const IS_DRAIN_LISTENING = 256;
+const IS_FRAGMENTING = 512;
+
+/** `flags` with `bit` set or cleared. */
+function withFlag(flags: number, bit: number, value: boolean): number {
+  return value ? flags | bit : flags & ~bit;
+}
+
+export class SocketState {
+  /** The public socket (websocket.ts): events go to the app through it. */
+  readonly ws: SocketEmitter;
+  conn: Connection | undefined = undefined;
+  transport: Transport | undefined = undefined;
+  protocol = '';
+  extensions = '';
+  url = '';
+  binaryType: BinaryType = 'nodebuffer';
+  /** The boolean state below, one bit each (one field instead of ten: idle sockets stay small). */
+  flags = 0;
+  batch: Buffer[] | undefined = undefined;
+  batchBytes = 0;
+  batchCallbacks: SendCallback[] | undefined = undefined;
+  corkBaseline = 0;
+  highWaterMarkBytes = Infinity;
+  policy: BackpressurePolicy = 'queue';
+  closeTimeoutMs: number = DEFAULTS.closeTimeoutMs;
+  closeEntry: (TimerEntry & { lastBuffered: number }) | undefined = undefined;
+  liveness: Liveness | undefined = undefined;
+  counters: TrafficCounters | undefined = undefined;
+  onClose: ((socket: SocketEmitter, code: number, reason: string) => void) | undefined = undefined;
+  connecting: ConnectingHooks | undefined = undefined;
+  drainCheck: SendCallback | undefined = undefined;
+
+  constructor(ws: SocketEmitter) {
+    this.ws = ws;
+  }
+
+  /** True when terminate() was called. */
+  get isTerminated(): boolean {
+    return (this.flags & IS_TERMINATED) !== 0;
+  }
+
+  set isTerminated(value: boolean) {
+    this.flags = withFlag(this.flags, IS_TERMINATED, value);
+  }
+
+  /** True when 'close' was emitted. */
+  get isClosedEmitted(): boolean {
+    return (this.flags & IS_CLOSED_EMITTED) !== 0;
+  }
+
+  set isClosedEmitted(value: boolean) {
+    this.flags = withFlag(this.flags, IS_CLOSED_EMITTED, value);
+  }
+
+  /** True when the closing handshake completed both ways. */
+  get wasClean(): boolean {
+    return (this.flags & WAS_CLEAN) !== 0;
+  }
+
+  set wasClean(value: boolean) {
+    this.flags = withFlag(this.flags, WAS_CLEAN, value);
+  }
+
+  /** True when the app paused reading. */
+  get isUserPaused(): boolean {
+    return (this.flags & IS_USER_PAUSED) !== 0;
+  }
+
+  set isUserPaused(value: boolean) {
+    this.flags = withFlag(this.flags, IS_USER_PAUSED, value);
+  }
+
+  /** True when reading waits for an async inflate. */
+  get isCorePaused(): boolean {
+    return (this.flags & IS_CORE_PAUSED) !== 0;
+  }
+
+  set isCorePaused(value: boolean) {
+    this.flags = withFlag(this.flags, IS_CORE_PAUSED, value);
+  }
+
+  /** True when output is collected into `batch` instead of written. */
+  get isCorked(): boolean {
+    return (this.flags & IS_CORKED) !== 0;
+  }
+
+  set isCorked(value: boolean) {
+    this.flags = withFlag(this.flags, IS_CORKED, value);
+  }
+
+  /** True when inside a receive() batch. */
+  get isReceiving(): boolean {
+    return (this.flags & IS_RECEIVING) !== 0;
+  }
+
+  set isReceiving(value: boolean) {
+    this.flags = withFlag(this.flags, IS_RECEIVING, value);
+  }
+
+  /** True when 'drain' is owed to the app. */
+  get needDrain(): boolean {
+    return (this.flags & NEED_DRAIN) !== 0;
+  }
+
+  set needDrain(value: boolean) {
+    this.flags = withFlag(this.flags, NEED_DRAIN, value);
+  }
+
+  /** True when a 'drain' listener is on the transport. */
+  get isDrainListening(): boolean {
+    return (this.flags & IS_DRAIN_LISTENING) !== 0;
+  }
+
+  set isDrainListening(value: boolean) {
+    this.flags = withFlag(this.flags, IS_DRAIN_LISTENING, value);
+  }
+
+  /** True when a fragmented message is being sent. */
+  get isFragmenting(): boolean {
+    return (this.flags & IS_FRAGMENTING) !== 0;
+  }
+
+  set isFragmenting(value: boolean) {
+    this.flags = withFlag(this.flags, IS_FRAGMENTING, value);
+  }
+}
+
+export function readyStateOf(s: SocketState): ReadyState {
+  const conn = s.conn;
+  if (conn === undefined) return s.isClosedEmitted ? ReadyState.CLOSED : ReadyState.CONNECTING;
+  if (s.isClosedEmitted) return ReadyState.CLOSED;
+  const state = conn.readyState;
+  // terminate() is immediate for the app even though 'close' follows later.
+  if (s.isTerminated && state === ReadyState.OPEN) return ReadyState.CLOSING;
+  return state;
+}
+
+/** Bytes accepted by send/ping/pong/close and not yet handed to the kernel. */
+export function bufferedAmountOf(s: SocketState): number {
+  const transport = s.transport;
+  if (transport === undefined || s.conn === undefined) return 0;
+  return transport.writableLength + s.batchBytes + s.conn.pendingBytes;
+}

@@ -1,0 +1,51 @@
+/**
+ * `createWebSocketStream(socket)`: a Duplex over a Node WebSocket, as `ws`
+ * offers, so stream code (`pipeline(file, stream)`) works on a connection.
+ * Each written chunk becomes one message; each message read becomes one
+ * chunk. Backpressure both ways: a full readable side pauses the socket
+ * (TCP pushes back on the peer), and a write completes when send()'s
+ * callback runs, i.e. once its bytes are handed to the transport.
+ */
+import { Duplex, type DuplexOptions } from 'node:stream';
+import { ReadyState } from '../../core/events.js';
+import type { NodeWebSocket } from './websocket.js';
+
+export function createWebSocketStream(socket: NodeWebSocket, options: DuplexOptions = {}): Duplex {
+  const stream = new Duplex({
+    ...options,
+    objectMode: false,
+    read() {
+      if (socket.isPaused) socket.resume();
+    },
+    write(chunk: Buffer, _encoding, callback) {
+      if (socket.readyState === ReadyState.CONNECTING) {
+        socket.once('open', () => stream._write(chunk, _encoding, callback));
+        return;
+      }
+      if (socket.readyState !== ReadyState.OPEN) {
+        callback(new Error('the NodeWebSocket is not open'));
+        return;
+      }
+      socket.send(chunk, callback);
+    },
+    final(callback) {
+      // Ending the writable side starts the closing handshake.
+      if (socket.readyState === ReadyState.CLOSED) return callback();
+      socket.once('close', () => callback());
+      if (socket.readyState === ReadyState.OPEN) socket.close();
+    },
+    destroy(error, callback) {
+      if (socket.readyState !== ReadyState.CLOSED) socket.terminate();
+      callback(error);
+    },
+  });
+  socket.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
+    const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (!stream.push(chunk)) socket.pause();
+  });
+  socket.once('close', () => {
+    if (!stream.destroyed) stream.push(null);
+  });
+  socket.on('error', (error: Error) => stream.destroy(error));
+  return stream;
+}

@@ -1,0 +1,144 @@
+/**
+ * A Node `WebSocket` on its net/tls socket: attaching after a valid 101, and
+ * the transport listeners. The listeners are shared functions (`this` = the
+ * transport, the socket's state found through a symbol): no closure per
+ * socket or per message.
+ */
+import type { Socket as NetSocket } from 'node:net';
+import { Connection } from '../../core/connection.js';
+import type { MaskSource, MessageCompressor } from '../../core/events.js';
+import { DEFAULTS } from '../../core/options.js';
+import { Liveness, type HeartbeatOptions } from '../heartbeat.js';
+import { TrafficCounters } from '../stats.js';
+import type { BackpressurePolicy } from '../backpressure.js';
+import { kSocket, type SocketEmitter, type Transport } from './state.js';
+import { cork, discardBatch, flush } from './write-batch.js';
+import { emitClose } from './close.js';
+import type { SocketSink } from './sink.js';
+
+export interface AttachOptions {
+  role: 'client' | 'server';
+  protocol?: string;
+  extensions?: string;
+  compressor?: MessageCompressor;
+  compressThresholdBytes?: number;
+  maxMessageBytes?: number;
+  maxFragments?: number;
+  /** See DEFAULTS.closeTimeoutMs. */
+  closeTimeoutMs?: number;
+  /** Per-socket queue bound in bytes (default Infinity for clients; servers pass 16 MiB). */
+  highWaterMarkBytes?: number;
+  backpressurePolicy?: BackpressurePolicy;
+  /** Ping when the peer is silent (server heartbeat, client keepalive). */
+  heartbeat?: HeartbeatOptions | false;
+  /** Close with 1001 after this long without data messages (default Infinity). */
+  idleTimeoutMs?: number;
+  maskSource?: MaskSource;
+  url?: string;
+  /** Shared counters (a server's); a private set otherwise. */
+  counters?: TrafficCounters;
+  /** Called once, just before 'close' is emitted (server bookkeeping). */
+  onClose?: (socket: SocketEmitter, code: number, reason: string) => void;
+}
+
+/** True when `transport` already carries a WebSocket (handleUpgrade called twice for one socket). */
+export function isAttached(transport: object): boolean {
+  return (transport as Transport)[kSocket] !== undefined;
+}
+
+/**
+ * After a valid 101: state OPEN, then 'open'. `head` = bytes read after the
+ * 101 head (the first frames); they are replayed through the transport so
+ * they are parsed only after the caller attached its listeners.
+ */
+export function attachTransport(s: SocketSink, transport: NetSocket, head: Buffer, options: AttachOptions): void {
+  if (s.conn !== undefined) throw new Error('socket already attached');
+  const t = transport as Transport;
+  s.connecting = undefined;
+  s.transport = t;
+  s.protocol = options.protocol ?? '';
+  s.extensions = options.extensions ?? '';
+  if (options.url !== undefined) s.url = options.url;
+  s.closeTimeoutMs = options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs;
+  s.highWaterMarkBytes = options.highWaterMarkBytes ?? Infinity;
+  s.policy = options.backpressurePolicy ?? 'queue';
+  s.counters = options.counters ?? new TrafficCounters();
+  s.onClose = options.onClose;
+  // The state is the core's sink (sink.ts): one object per socket.
+  s.conn = new Connection(
+    {
+      role: options.role,
+      maxMessageBytes: options.maxMessageBytes,
+      maxFragments: options.maxFragments,
+      compressor: options.compressor,
+      compressThresholdBytes: options.compressThresholdBytes,
+      maskSource: options.maskSource,
+      isOpen: true,
+    },
+    s,
+  );
+  const heartbeat = options.heartbeat ?? false;
+  const idleTimeoutMs = options.idleTimeoutMs ?? Infinity;
+  if (heartbeat !== false || idleTimeoutMs !== Infinity) s.liveness = new Liveness(s, heartbeat, idleTimeoutMs);
+  t[kSocket] = s;
+  t.setNoDelay(true);
+  t.setTimeout(0);
+  t.on('error', onTransportError);
+  t.on('end', onTransportEnd);
+  t.on('close', onTransportClose);
+  // Replay the first frames through the stream: they are parsed on a
+  // later tick, after the caller attached its 'message' listeners.
+  if (head.length > 0) t.unshift(head);
+  t.on('data', onTransportData);
+  if (s.isUserPaused) t.pause();
+  if (t.destroyed) process.nextTick(onTransportClose.bind(t));
+  s.ws.emit('open');
+}
+
+// Transport listeners: `this` is the transport.
+function onTransportData(this: Transport, chunk: Buffer): void {
+  const s = this[kSocket];
+  if (s === undefined) return;
+  const conn = s.conn as Connection;
+  if (s.counters !== undefined) s.counters.bytesIn += chunk.length;
+  if (s.liveness !== undefined) s.liveness.sawTraffic = true;
+  const wasCorked = s.isCorked;
+  s.isReceiving = true;
+  cork(s);
+  try {
+    conn.receive(chunk);
+  } finally {
+    s.isReceiving = false;
+    if (!wasCorked) flush(s);
+  }
+  // Decompression runs asynchronously; stop reading meanwhile so a peer
+  // cannot pile bytes up in the core (TCP pushes back instead).
+  if (conn.isReceivePaused && !s.isCorePaused) {
+    s.isCorePaused = true;
+    this.pause();
+  }
+}
+
+function onTransportEnd(this: Transport): void {
+  const s = this[kSocket];
+  if (s !== undefined) (s.conn as Connection).receiveEof();
+}
+
+function onTransportClose(this: Transport): void {
+  const s = this[kSocket];
+  if (s === undefined) return;
+  discardBatch(s);
+  const conn = s.conn as Connection;
+  try {
+    conn.transportClosed();
+  } finally {
+    // The core reports 'closed' from transportClosed(); make sure the app
+    // hears 'close' even if it did not (e.g. a core bug), with 1006.
+    if (!s.isClosedEmitted) emitClose(s, 1006, '');
+  }
+}
+
+function onTransportError(): void {
+  // ECONNRESET and friends: 'close' follows and reports 1006. A transport
+  // error is not the app's fault and must not crash it.
+}

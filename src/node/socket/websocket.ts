@@ -1,0 +1,216 @@
+/**
+ * The ws-compatible Node socket: a core `Connection` over a net/tls socket,
+ * handed out by the server (server/upgrade.ts) and by the client
+ * (connect.ts, or `new WebSocket(url)` as with ws). This file is the top of
+ * socket/: the public surface (ws-compatible properties and methods,
+ * DOM-style listeners) over the layers below, each importing only the ones
+ * under it:
+ *   state.ts             per-socket state, plain data (imports no sibling)
+ *   drain.ts             'drain' after send() returned false
+ *   write-batch.ts       output collected and written once per batch
+ *   close.ts             close, terminate, close timeout, 'close', CONNECTING's end
+ *   send.ts              send/ping/pong, prepared frames, backpressure policy
+ *   sink.ts              the state as the core's sink: core events -> 'message', 'ping', 'pong', 'error'
+ *   transport.ts         attaching to the net/tls socket, its listeners
+ *   client-handshake.ts  the client role: handshake, then attach
+ *
+ * Inside the package, the server and the client reach a socket's state
+ * through `ws[kState]` (state.ts); the symbol is not exported from the package.
+ *
+ * ## Backpressure
+ * `bufferedAmount` = bytes in the transport's write buffer + the batch not
+ * yet written (accepted, not yet handed to the kernel) + the core's
+ * `pendingBytes` (e.g. waiting for compression). See send.ts for what
+ * send() returns and the policies above `highWaterMarkBytes`.
+ *
+ * Timers (close timeout, heartbeat, idle) live on the shared TimerWheel.
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket as NetSocket } from 'node:net';
+import { ReadyState } from '../../core/events.js';
+import type { SendData } from './send-data.js';
+import { addDomListener, defineEventAttributes, removeDomListener, type DomListener } from './event-target-shim.js';
+import { bufferedAmountOf, kState, readyStateOf, type BinaryType, type SendCallback } from './state.js';
+import { sendControl, sendMessage, type SocketSendOptions } from './send.js';
+import { startClose, terminate } from './close.js';
+import { SocketSink } from './sink.js';
+import { startWsClient } from './client-handshake.js';
+
+export type { BinaryType, SendCallback } from './state.js';
+export type { SocketSendOptions } from './send.js';
+export type { BackpressurePolicy } from '../backpressure.js';
+export type { SendData } from './send-data.js';
+
+/**
+ * EventEmitter starts `_events` as `{ __proto__: null }`, which V8 keeps in
+ * dictionary mode: about 170 bytes per socket, most of an idle socket's own
+ * heap after the core. Instances of a function whose prototype has no
+ * prototype are fast objects that still inherit no keys ('constructor',
+ * 'toString' stay free as event names), as Node's EventEmitter itself did
+ * before v14.
+ */
+const EventMap = function EventMap() {} as unknown as { new (): object; prototype: object };
+EventMap.prototype = Object.create(null) as object;
+
+export class NodeWebSocket extends EventEmitter {
+  static readonly CONNECTING = ReadyState.CONNECTING;
+  static readonly OPEN = ReadyState.OPEN;
+  static readonly CLOSING = ReadyState.CLOSING;
+  static readonly CLOSED = ReadyState.CLOSED;
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
+
+  /** User data attached by the server's `verify` hook (or by the app). */
+  data: unknown = undefined;
+
+  /** @internal The socket's state, also the core's sink (sink.ts); for the server and client in this package. */
+  readonly [kState]: SocketSink = new SocketSink(this);
+
+  /**
+   * With an address: a client socket that starts the opening handshake at
+   * once (ws's signature: protocols, or the options object in its place).
+   * Without one (`null`): an unattached socket for the server or connect().
+   */
+  constructor(address: string | URL | null = null, protocols?: string | string[], options?: object) {
+    super();
+    (this as unknown as { _events: object })._events = new EventMap();
+    if (address !== null && address !== undefined) startWsClient(this[kState], address, protocols, options);
+  }
+
+  // --- ws-compatible properties -------------------------------------------
+
+  get readyState(): ReadyState {
+    return readyStateOf(this[kState]);
+  }
+
+  get protocol(): string {
+    return this[kState].protocol;
+  }
+
+  get extensions(): string {
+    return this[kState].extensions;
+  }
+
+  get url(): string {
+    return this[kState].url;
+  }
+
+  get binaryType(): BinaryType {
+    return this[kState].binaryType;
+  }
+
+  set binaryType(value: BinaryType) {
+    if (value !== 'nodebuffer' && value !== 'arraybuffer' && value !== 'fragments') return;
+    this[kState].binaryType = value;
+  }
+
+  /** Bytes accepted by send/ping/pong/close and not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    return bufferedAmountOf(this[kState]);
+  }
+
+  /** Round-trip time of the last answered heartbeat ping, in ms. */
+  get latencyMs(): number | undefined {
+    return this[kState].liveness?.latencyMs;
+  }
+
+  /** ws compatibility: the underlying net/tls socket (engine.io and some apps read it). */
+  get _socket(): NetSocket | undefined {
+    return this[kState].transport;
+  }
+
+  get isPaused(): boolean {
+    return this[kState].isUserPaused;
+  }
+
+  /** True once the closing handshake completed both ways (for DOM 'close' events). */
+  get wasClean(): boolean {
+    return this[kState].wasClean;
+  }
+
+  // --- DOM-style listeners (ws compatibility) ------------------------------
+
+  addEventListener(type: string, listener: DomListener, options?: { once?: boolean } | boolean): void {
+    addDomListener(this, type, listener, options);
+  }
+
+  removeEventListener(type: string, listener: DomListener): void {
+    removeDomListener(this, type, listener);
+  }
+
+  declare onopen: DomListener | null;
+  declare onmessage: DomListener | null;
+  declare onclose: DomListener | null;
+  declare onerror: DomListener | null;
+
+  // --- sending -------------------------------------------------------------
+
+  /**
+   * Sends a message. Strings are text, everything else binary unless
+   * `options.binary` says otherwise. Returns true when the bytes go to the
+   * kernel in this tick, false when they are queued (wait for 'drain') or
+   * were refused (closed socket: `cb` gets the error; 'drop' policy: the
+   * 'dropped' event fires). Throws only while CONNECTING (as ws does).
+   */
+  send(data: SendData, options?: SocketSendOptions | SendCallback, cb?: SendCallback): boolean {
+    if (typeof options === 'function') {
+      cb = options;
+      options = undefined;
+    }
+    return sendMessage(this[kState], data, options, cb);
+  }
+
+  ping(data?: SendData | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
+    this.#control(true, data, mask, cb);
+  }
+
+  pong(data?: SendData | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
+    this.#control(false, data, mask, cb);
+  }
+
+  /** ws's (data?, mask?, cb?) with the callback in any position; `mask` is ignored (the role decides). */
+  #control(isPing: boolean, data?: SendData | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
+    if (typeof mask === 'function') cb = mask;
+    if (typeof data === 'function') {
+      cb = data;
+      data = undefined;
+    }
+    sendControl(this[kState], isPing, data, cb);
+  }
+
+  /**
+   * Starts the closing handshake (RFC 6455 §7.1.2). Data queued before the
+   * call is written first. Throws RangeError/TypeError for a code that may
+   * not be sent or a reason over 123 bytes. No-op once closing.
+   */
+  close(code?: number, reason?: string | Buffer): void {
+    startClose(this[kState], code, reason);
+  }
+
+  /** Destroys the transport now; 'close' follows with 1006. */
+  terminate(): void {
+    terminate(this[kState]);
+  }
+
+  /** Stops reading from the transport (TCP flow control pushes back on the peer). */
+  pause(): void {
+    const s = this[kState];
+    if (s.isUserPaused) return;
+    s.isUserPaused = true;
+    s.transport?.pause();
+  }
+
+  resume(): void {
+    const s = this[kState];
+    if (!s.isUserPaused) return;
+    s.isUserPaused = false;
+    if (!s.isCorePaused) s.transport?.resume();
+  }
+}
+
+defineEventAttributes(NodeWebSocket.prototype);
+for (const [name, value] of Object.entries(ReadyState)) {
+  Object.defineProperty(NodeWebSocket.prototype, name, { value, enumerable: true });
+}
