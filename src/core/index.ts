@@ -14,6 +14,6 @@ export { MessageAssembler, FREE_FRAGMENT_ALLOWANCE } from './message-assembler.j
 export { writeFrame, writeBuffers, asBuffer } from './frame-writer.js';
 export type { ResumableSink } from './receiver.js';
 // Handshake engineer: handshake.ts and deflate-params.ts exports go below.
-export * from './handshake.js';
-export * from './deflate-params.js';
-export { isToken, parseTokenList, listHasToken, splitList, trimOws } from './header-tokens.js';
+export * from './handshake/rules.js';
+export * from './deflate/index.js';
+export { isToken, parseTokenList, listHasToken, splitList, trimOws } from './handshake/header-tokens.js';

@@ -1,7 +1,7 @@
 /**
  * permessage-deflate options (RFC 7692): what a server or client may
  * configure, the defaults, and their validation. Negotiation is in
- * deflate-negotiate-server.ts and deflate-negotiate-client.ts.
+ * negotiate-server.ts and negotiate-client.ts.
  */
 
 /**
