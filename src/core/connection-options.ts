@@ -1,7 +1,8 @@
 /**
  * What a Connection is configured with, and what one send() may ask for.
  */
-import type { MaskSource, MessageCompressor } from './events.js';
+import type { MaskSource } from './events.js';
+import type { MessageCompressor } from './deflate/compressor.js';
 
 export interface ConnectionOptions {
   /** 'client' masks outgoing frames and fails masked incoming ones; 'server' the reverse. */

@@ -29,7 +29,8 @@
  */
 import { ConnectionClosedError, ErrorCode, ProtocolError, SockwaveError, type CloseFrameInfo } from './errors.js';
 import { DEFAULTS, validateLimit } from './options.js';
-import { ReadyState, type ConnectionSink, type MaskSource, type MessageCompressor } from './events.js';
+import { ReadyState, type ConnectionSink, type MaskSource } from './events.js';
+import type { MessageCompressor } from './deflate/compressor.js';
 import { DEFAULT_COMPRESS_THRESHOLD_BYTES, type ConnectionOptions, type SendOptions } from './connection-options.js';
 import { ClosingState, truncateUtf8 } from './closing-state.js';
 import { MAX_CONTROL_PAYLOAD_BYTES, Opcode, encodeFrame } from './frame.js';

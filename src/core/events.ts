@@ -1,7 +1,7 @@
 /**
  * The contract between the sans-I/O core and its adapters: what the core tells
- * the adapter (events, bytes to write, transport instructions) and the small
- * interface behind which compression lives.
+ * the adapter (events, bytes to write, transport instructions). The
+ * compression interface is in deflate/compressor.ts.
  */
 import type { SockwaveError } from './errors.js';
 
@@ -73,33 +73,6 @@ export interface ConnectionSink {
   reserve?(bytes: number, cb?: (error?: Error | null) => void): Buffer;
   /** Where the bytes from the last reserve() start. */
   readonly reservedOffset?: number;
-}
-
-/**
- * Permessage compression, defined here so the core stays free of node:zlib.
- * `node/deflate.ts` implements it. Both directions are asynchronous; the core
- * keeps messages in order around them.
- */
-export interface MessageCompressor {
-  /**
-   * Compress one whole message. The result must NOT include the trailing
-   * 00 00 ff ff (RFC 7692 §7.2.1).
-   */
-  compress(data: Buffer, done: (error: Error | null, result?: Buffer) => void): void;
-  /**
-   * Inflate the payload of one frame of a compressed message. `isFinal` marks
-   * the last frame: the implementation appends 00 00 ff ff. It must stop and
-   * fail with a MessageTooLargeError as soon as the output of the current
-   * message exceeds `maxBytes`, without producing the rest.
-   */
-  decompress(
-    data: Buffer,
-    isFinal: boolean,
-    maxBytes: number,
-    done: (error: Error | null, result?: Buffer[]) => void,
-  ): void;
-  /** Release zlib contexts. Called once when the connection closes. */
-  close(): void;
 }
 
 /** Generates masking keys. Passed in so tests can be deterministic. */

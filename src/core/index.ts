@@ -16,4 +16,5 @@ export type { ResumableSink } from './receiver.js';
 // Handshake engineer: handshake.ts and deflate-params.ts exports go below.
 export * from './handshake/rules.js';
 export * from './deflate/index.js';
+export type { MessageCompressor } from './deflate/compressor.js';
 export { isToken, parseTokenList, listHasToken, splitList, trimOws } from './handshake/header-tokens.js';

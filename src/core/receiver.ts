@@ -19,7 +19,8 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { ErrorCode, MessageTooLargeError, ProtocolError, SockwaveError } from './errors.js';
-import type { ConnectionSink, MessageCompressor } from './events.js';
+import type { ConnectionSink } from './events.js';
+import type { MessageCompressor } from './deflate/compressor.js';
 import { Opcode } from './frame.js';
 import { Utf8Validator } from './utf8.js';
 import { MessageAssembler } from './message-assembler.js';
