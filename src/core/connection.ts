@@ -2,9 +2,13 @@
  * The RFC 6455 state machine: bytes in -> events, calls -> bytes out.
  * Imports nothing from Node I/O and owns no timers: the adapter arms the close
  * timer when told `shutdown`, and reports the transport's end with
- * `receiveEof()` / `transportClosed()`. Parsing lives in receiver.ts (the
- * base class), frame writing in frame-writer.ts and send-queue.ts, the close
- * bookkeeping in closing-state.ts, the options in connection-options.ts.
+ * `receiveEof()` / `transportClosed()`. A Connection owns its receive side
+ * by composition: a MessageReader (message-reader.ts: limits, UTF-8,
+ * reassembly, inflating) and the FrameParser it feeds from
+ * (frame-parser.ts: framing and the header rules), which hands control frames
+ * and faults back here. Frame writing is in frame-writer.ts and
+ * send-queue.ts, the close bookkeeping in closing-state.ts, the options in
+ * connection-options.ts.
  *
  * Rules, in one place:
  * - States (RFC 6455 §4.1, §7): CONNECTING -open()-> OPEN -close()/peer close/
@@ -42,7 +46,8 @@ import {
   validateCloseArguments,
   MAX_CLOSE_REASON_BYTES,
 } from './close.js';
-import { Receiver } from './receiver.js';
+import { MessageReader } from './message-reader.js';
+import type { FrameOwner, FrameParser } from './frame-parser.js';
 import { sharedLimits } from './receiver-limits.js';
 import { asBuffer, writeBuffers, writeFrame, type FramePayload, type WriteCallback } from './frame-writer.js';
 import { SendQueue } from './send-queue.js';
@@ -51,7 +56,13 @@ export type { WriteCallback, FramePayload } from './frame-writer.js';
 
 export { DEFAULT_COMPRESS_THRESHOLD_BYTES, type ConnectionOptions, type SendOptions } from './connection-options.js';
 
-export class Connection extends Receiver {
+export class Connection implements FrameOwner {
+  private readonly isClient: boolean;
+  private readonly sink: ConnectionSink;
+  private readonly compressor: MessageCompressor | undefined;
+  /** The receive side: the message layer and the framing layer under it. */
+  private readonly reader: MessageReader;
+  private readonly parser: FrameParser;
   private readonly compressThresholdBytes: number;
   /** Set for clients only: every frame they send is masked. */
   private readonly maskSource: MaskSource | undefined;
@@ -80,7 +91,11 @@ export class Connection extends Receiver {
       validateLimit('maxFragments', options.maxFragments ?? DEFAULTS.maxFragments),
       fragmentOverheadBytes,
     );
-    super(options.role === 'client', limits, options.compressor, sink);
+    this.isClient = options.role === 'client';
+    this.sink = sink;
+    this.compressor = options.compressor;
+    this.reader = new MessageReader(this.isClient, limits, options.compressor, sink, this);
+    this.parser = this.reader.parser;
     this.compressThresholdBytes = validateLimit(
       'compressThresholdBytes',
       options.compressThresholdBytes ?? DEFAULT_COMPRESS_THRESHOLD_BYTES,
@@ -110,12 +125,41 @@ export class Connection extends Receiver {
     return { sent: c?.sent ?? null, received: c?.received ?? null, isReceivedFirst: c?.isReceivedFirst ?? false };
   }
 
+  /**
+   * True while an asynchronous step (a decompression) runs: parsing waits for
+   * it (to keep event order) and receive() only stores chunks. An adapter should
+   * stop reading the transport and resume when the sink's optional
+   * `receiveResumed()` is called, so a peer cannot pile up bytes meanwhile.
+   */
+  get isReceivePaused(): boolean {
+    return this.parser.isReceivePaused;
+  }
+
+  /**
+   * Bytes the parser has consumed so far. After a failure it tells where
+   * parsing stopped (the rest of that chunk was ignored); fuzzers use it to
+   * hand the rest to a fresh Connection.
+   */
+  get parsedBytes(): number {
+    return this.parser.parsedBytes;
+  }
+
+  /** Bytes received while paused and not parsed yet. */
+  get receiveBacklogBytes(): number {
+    return this.parser.receiveBacklogBytes;
+  }
+
   /** CONNECTING -> OPEN, once the adapter completed the opening handshake. */
   open(): void {
     if (this.state === ReadyState.CONNECTING) this.state = ReadyState.OPEN;
   }
 
   // ------------------------------------------------------- transport events
+
+  /** Feed bytes from the transport. Never throws on peer faults. Takes ownership of `chunk` (unmasked in place). */
+  receive(chunk: Buffer): void {
+    this.parser.receive(chunk);
+  }
 
   /** The peer half-closed or the transport ended (EOF). */
   receiveEof(): void {
@@ -143,9 +187,11 @@ export class Connection extends Receiver {
     });
   }
 
-  // ----------------------------------------------------- from the receiver
+  // ------------------------------------------------ from the frame parser
+  // (FrameOwner: called by this connection's own parser, not by adapters)
 
-  protected onControlFrame(opcode: number, payload: Buffer): void {
+  /** @internal A complete, valid control frame. */
+  onControlFrame(opcode: number, payload: Buffer): void {
     if (opcode === Opcode.PING) {
       // RFC 6455 §5.5.2/§5.5.3: answer with the same payload, unless closing.
       if (this.state === ReadyState.OPEN) this.answerPing(payload);
@@ -200,14 +246,25 @@ export class Connection extends Receiver {
     if (this.state === ReadyState.OPEN) this.answerPing(deferred);
   }
 
-  protected failWith(error: ProtocolError): void {
+  /** @internal A peer fault found while receiving. */
+  failWith(error: ProtocolError): void {
     // 1011 hides internal details from the peer; our protocol messages are safe to share.
     this.fail(error.closeCode, error.closeCode === 1011 ? '' : error.message, error);
   }
 
-  protected abortAfterThrow(): void {
+  /** @internal A sink handler threw inside receive(). */
+  abortAfterThrow(): void {
     // RFC 6455 §7.4.1: 1011, "an unexpected condition"; no error event (the exception itself propagates).
     this.fail(1011);
+  }
+
+  /** @internal A pause ended; the adapter may read the transport again. */
+  onReceiveResumed(): void {
+    this.sink.receiveResumed?.();
+  }
+
+  private stopReading(): void {
+    this.reader.stop();
   }
 
   private onCloseExchanged(): void {
@@ -289,7 +346,7 @@ export class Connection extends Receiver {
       return;
     }
     this.state = ReadyState.CLOSING;
-    this.startDiscarding();
+    this.reader.discard();
     this.queueClose(code, reason ?? '');
   }
 

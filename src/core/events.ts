@@ -73,6 +73,12 @@ export interface ConnectionSink {
   reserve?(bytes: number, cb?: (error?: Error | null) => void): Buffer;
   /** Where the bytes from the last reserve() start. */
   readonly reservedOffset?: number;
+  /**
+   * Optional: called (outside receive()) when an asynchronous decompression
+   * finished and everything received meanwhile has been parsed, i.e. when
+   * `isReceivePaused` turned false: the adapter may read the transport again.
+   */
+  receiveResumed?(): void;
 }
 
 /** Generates masking keys. Passed in so tests can be deterministic. */

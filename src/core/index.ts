@@ -12,7 +12,6 @@ export * from './utf8.js';
 export * from './close.js';
 export { MessageAssembler, FREE_FRAGMENT_ALLOWANCE } from './message-assembler.js';
 export { writeFrame, writeBuffers, asBuffer } from './frame-writer.js';
-export type { ResumableSink } from './receiver.js';
 // Handshake engineer: handshake.ts and deflate-params.ts exports go below.
 export * from './handshake/rules.js';
 export * from './deflate/index.js';
