@@ -1,7 +1,12 @@
 /**
- * What a Connection is configured with, and what one send() may ask for.
+ * What a Connection is configured with (validated once, by
+ * resolveConnectionOptions), and what one send() may ask for.
  */
-import type { MaskSource, MessageCompressor } from './events.js';
+import type { MaskSource } from './events.js';
+import type { MessageCompressor } from './deflate/compressor.js';
+import { DEFAULTS, DEFLATE_DEFAULTS, validateLimit } from './options.js';
+import { sharedLimits, type ReceiverLimits } from './receiver-limits.js';
+import { randomMaskSource } from './mask.js';
 
 export interface ConnectionOptions {
   /** 'client' masks outgoing frames and fails masked incoming ones; 'server' the reverse. */
@@ -15,9 +20,8 @@ export interface ConnectionOptions {
   /** Negotiated permessage-deflate, or undefined (then RSV1 is a protocol error). */
   compressor?: MessageCompressor;
   /**
-   * Messages smaller than this many bytes are sent uncompressed. Default
-   * 1024 (DEFAULT_COMPRESS_THRESHOLD_BYTES): below it, deflate's framing
-   * and CPU cost outweigh the bytes saved.
+   * Messages smaller than this many bytes are sent uncompressed. See
+   * DEFLATE_DEFAULTS.threshold (1024).
    */
   compressThresholdBytes?: number;
   /** Masking key source for clients (default: crypto-random keys, batched). */
@@ -38,4 +42,31 @@ export interface SendOptions {
   fin?: boolean;
 }
 
-export const DEFAULT_COMPRESS_THRESHOLD_BYTES = 1024;
+/** ConnectionOptions with defaults applied and every limit checked (RangeError naming the option). */
+export function resolveConnectionOptions(options: ConnectionOptions): {
+  isClient: boolean;
+  limits: Readonly<ReceiverLimits>;
+  compressThresholdBytes: number;
+  /** Clients only: every frame they send is masked. */
+  maskSource: MaskSource | undefined;
+} {
+  if (options.role !== 'client' && options.role !== 'server') {
+    throw new RangeError(`option role must be 'client' or 'server', got ${String(options.role)}`);
+  }
+  const fragmentOverheadBytes = validateLimit(
+    'fragmentOverheadBytes',
+    options.fragmentOverheadBytes ?? DEFAULTS.fragmentOverheadBytes,
+    { allowZero: true },
+  );
+  if (fragmentOverheadBytes === Infinity) throw new RangeError('option fragmentOverheadBytes must be finite');
+  const limits = sharedLimits(
+    validateLimit('maxMessageBytes', options.maxMessageBytes ?? DEFAULTS.maxMessageBytes),
+    validateLimit('maxFragments', options.maxFragments ?? DEFAULTS.maxFragments),
+    fragmentOverheadBytes,
+  );
+  const compressThresholdBytes = validateLimit('compressThresholdBytes', options.compressThresholdBytes ?? DEFLATE_DEFAULTS.threshold, {
+    allowZero: true,
+  });
+  const isClient = options.role === 'client';
+  return { isClient, limits, compressThresholdBytes, maskSource: isClient ? (options.maskSource ?? randomMaskSource) : undefined };
+}

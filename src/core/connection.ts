@@ -2,9 +2,13 @@
  * The RFC 6455 state machine: bytes in -> events, calls -> bytes out.
  * Imports nothing from Node I/O and owns no timers: the adapter arms the close
  * timer when told `shutdown`, and reports the transport's end with
- * `receiveEof()` / `transportClosed()`. Parsing lives in receiver.ts (the
- * base class), frame writing in frame-writer.ts and send-queue.ts, the close
- * bookkeeping in closing-state.ts, the options in connection-options.ts.
+ * `receiveEof()` / `transportClosed()`. A Connection owns its receive side
+ * by composition: a MessageReader (message-reader.ts: limits, UTF-8,
+ * reassembly, inflating) and the FrameParser it feeds from
+ * (frame-parser.ts: framing and the header rules), which hands control frames
+ * and faults back here. Frame writing is in frame-writer.ts and
+ * send-queue.ts, the close bookkeeping in closing-state.ts, the options in
+ * connection-options.ts.
  *
  * Rules, in one place:
  * - States (RFC 6455 §4.1, §7): CONNECTING -open()-> OPEN -close()/peer close/
@@ -27,13 +31,12 @@
  * - Order: data frames leave in send() order even when one waits for
  *   compression; ping/pong may overtake them (§5.4), the close frame never does.
  */
-import { ConnectionClosedError, ErrorCode, ProtocolError, SockwaveError, type CloseFrameInfo } from './errors.js';
-import { DEFAULTS, validateLimit } from './options.js';
-import { ReadyState, type ConnectionSink, type MaskSource, type MessageCompressor } from './events.js';
-import { DEFAULT_COMPRESS_THRESHOLD_BYTES, type ConnectionOptions, type SendOptions } from './connection-options.js';
-import { ClosingState, truncateUtf8 } from './closing-state.js';
+import { ErrorCode, ProtocolError, SockwaveError, type CloseFrameInfo } from './errors.js';
+import { ReadyState, type ConnectionSink, type MaskSource } from './events.js';
+import type { MessageCompressor } from './deflate/compressor.js';
+import { resolveConnectionOptions, type ConnectionOptions, type SendOptions } from './connection-options.js';
+import { ClosingState, notOpenError, truncateUtf8 } from './closing-state.js';
 import { MAX_CONTROL_PAYLOAD_BYTES, Opcode, encodeFrame } from './frame.js';
-import { randomMaskSource } from './mask.js';
 import {
   encodeClosePayload,
   isValidWireCloseCode,
@@ -41,51 +44,43 @@ import {
   validateCloseArguments,
   MAX_CLOSE_REASON_BYTES,
 } from './close.js';
-import { Receiver } from './receiver.js';
-import { sharedLimits } from './receiver-limits.js';
+import { MessageReader } from './message-reader.js';
+import type { FrameOwner, FrameParser } from './frame-parser.js';
 import { asBuffer, writeBuffers, writeFrame, type FramePayload, type WriteCallback } from './frame-writer.js';
 import { SendQueue } from './send-queue.js';
 
 export type { WriteCallback, FramePayload } from './frame-writer.js';
 
-export { DEFAULT_COMPRESS_THRESHOLD_BYTES, type ConnectionOptions, type SendOptions } from './connection-options.js';
+export type { ConnectionOptions, SendOptions } from './connection-options.js';
 
-export class Connection extends Receiver {
+export class Connection implements FrameOwner {
+  private readonly isClient: boolean;
+  private readonly sink: ConnectionSink;
+  private readonly compressor: MessageCompressor | undefined;
+  /** The receive side: the message layer and the framing layer under it. */
+  private readonly reader: MessageReader;
+  private readonly parser: FrameParser;
   private readonly compressThresholdBytes: number;
   /** Set for clients only: every frame they send is masked. */
   private readonly maskSource: MaskSource | undefined;
   private state: ReadyState;
   private isSendingFragmented = false;
   private sendQueue: SendQueue | undefined;
-  /** Auto-pongs written but not yet flushed (their write callback pending), and the one pong deferred meanwhile. */
-  private pongsInFlight = 0;
+  /** A ping was answered during the current parse run; later ones share one deferred pong (see answerPing). */
+  private hasAnsweredPing = false;
   private deferredPong: Buffer | undefined;
-  private onPongWritten: WriteCallback | undefined;
   /** Created when closing starts, so idle connections carry none of it. */
   private closing: ClosingState | undefined;
 
   constructor(options: ConnectionOptions, sink: ConnectionSink) {
-    if (options.role !== 'client' && options.role !== 'server') {
-      throw new RangeError(`option role must be 'client' or 'server', got ${String(options.role)}`);
-    }
-    const fragmentOverheadBytes = validateLimit(
-      'fragmentOverheadBytes',
-      options.fragmentOverheadBytes ?? DEFAULTS.fragmentOverheadBytes,
-      { allowZero: true },
-    );
-    if (fragmentOverheadBytes === Infinity) throw new RangeError('option fragmentOverheadBytes must be finite');
-    const limits = sharedLimits(
-      validateLimit('maxMessageBytes', options.maxMessageBytes ?? DEFAULTS.maxMessageBytes),
-      validateLimit('maxFragments', options.maxFragments ?? DEFAULTS.maxFragments),
-      fragmentOverheadBytes,
-    );
-    super(options.role === 'client', limits, options.compressor, sink);
-    this.compressThresholdBytes = validateLimit(
-      'compressThresholdBytes',
-      options.compressThresholdBytes ?? DEFAULT_COMPRESS_THRESHOLD_BYTES,
-      { allowZero: true },
-    );
-    this.maskSource = this.isClient ? (options.maskSource ?? randomMaskSource) : undefined;
+    const resolved = resolveConnectionOptions(options);
+    this.isClient = resolved.isClient;
+    this.sink = sink;
+    this.compressor = options.compressor;
+    this.reader = new MessageReader(this.isClient, resolved.limits, options.compressor, sink, this);
+    this.parser = this.reader.parser;
+    this.compressThresholdBytes = resolved.compressThresholdBytes;
+    this.maskSource = resolved.maskSource;
     this.state = options.isOpen === false ? ReadyState.CONNECTING : ReadyState.OPEN;
   }
 
@@ -109,12 +104,41 @@ export class Connection extends Receiver {
     return { sent: c?.sent ?? null, received: c?.received ?? null, isReceivedFirst: c?.isReceivedFirst ?? false };
   }
 
+  /**
+   * True while an asynchronous step (a decompression) runs: parsing waits for
+   * it (to keep event order) and receive() only stores chunks. An adapter should
+   * stop reading the transport and resume when the sink's optional
+   * `receiveResumed()` is called, so a peer cannot pile up bytes meanwhile.
+   */
+  get isReceivePaused(): boolean {
+    return this.parser.isReceivePaused;
+  }
+
+  /**
+   * Bytes the parser has consumed so far. After a failure it tells where
+   * parsing stopped (the rest of that chunk was ignored); fuzzers use it to
+   * hand the rest to a fresh Connection.
+   */
+  get parsedBytes(): number {
+    return this.parser.parsedBytes;
+  }
+
+  /** Bytes received while paused and not parsed yet. */
+  get receiveBacklogBytes(): number {
+    return this.parser.receiveBacklogBytes;
+  }
+
   /** CONNECTING -> OPEN, once the adapter completed the opening handshake. */
   open(): void {
     if (this.state === ReadyState.CONNECTING) this.state = ReadyState.OPEN;
   }
 
   // ------------------------------------------------------- transport events
+
+  /** Feed bytes from the transport. Never throws on peer faults. Takes ownership of `chunk` (unmasked in place). */
+  receive(chunk: Buffer): void {
+    this.parser.receive(chunk);
+  }
 
   /** The peer half-closed or the transport ended (EOF). */
   receiveEof(): void {
@@ -142,9 +166,11 @@ export class Connection extends Receiver {
     });
   }
 
-  // ----------------------------------------------------- from the receiver
+  // ------------------------------------------------ from the frame parser
+  // (FrameOwner: called by this connection's own parser, not by adapters)
 
-  protected onControlFrame(opcode: number, payload: Buffer): void {
+  /** @internal A complete, valid control frame. */
+  onControlFrame(opcode: number, payload: Buffer): void {
     if (opcode === Opcode.PING) {
       // RFC 6455 §5.5.2/§5.5.3: answer with the same payload, unless closing.
       if (this.state === ReadyState.OPEN) this.answerPing(payload);
@@ -155,6 +181,8 @@ export class Connection extends Receiver {
       this.sink.event({ type: 'pong', data: payload });
       return;
     }
+    // §5.5.2: pings that came before the close frame are still answered, and before the echo.
+    if (this.deferredPong !== undefined) this.flushDeferredPong();
     let parsed;
     try {
       parsed = parseClosePayload(payload);
@@ -178,35 +206,53 @@ export class Connection extends Receiver {
    * RFC 6455 §5.5.3: "If an endpoint receives a Ping frame and has not yet
    * sent Pong frame(s) in response to previous Ping frame(s), the endpoint MAY
    * elect to send a Pong frame for only the most recently processed Ping
-   * frame." While our last pong has not been written out (its write callback
-   * has not run), later pings only replace the payload of one deferred pong,
-   * so a peer that floods pings and never reads cannot grow our output.
+   * frame." The first ping of a parse run (one receive() call, or the parsing
+   * that follows a decompression) is answered at once; later pings of the same
+   * run only replace the payload of one pong written when the run ends (or
+   * before our close echo). So a burst of pings costs at most two pongs per
+   * chunk, whatever the adapter does with write callbacks: the core never
+   * waits for one (issue 11: a sink that ignored them got one pong, ever).
    */
   private answerPing(payload: Buffer): void {
-    if (this.pongsInFlight > 0) {
+    if (this.hasAnsweredPing) {
       this.deferredPong = Buffer.from(payload); // the payload is a view of the socket chunk
       return;
     }
-    this.pongsInFlight++;
-    writeFrame(this.sink, Opcode.PONG, payload, true, false, this.maskSource, (this.onPongWritten ??= () => this.afterPong()));
+    this.hasAnsweredPing = true;
+    writeFrame(this.sink, Opcode.PONG, payload, true, false, this.maskSource, undefined);
   }
 
-  private afterPong(): void {
-    this.pongsInFlight--;
-    const deferred = this.deferredPong;
-    if (deferred === undefined) return;
+  private flushDeferredPong(): void {
+    const deferred = this.deferredPong as Buffer;
     this.deferredPong = undefined;
-    if (this.state === ReadyState.OPEN) this.answerPing(deferred);
+    if (this.state === ReadyState.OPEN) writeFrame(this.sink, Opcode.PONG, deferred, true, false, this.maskSource, undefined);
   }
 
-  protected failWith(error: ProtocolError): void {
+  /** @internal The end of a parse run: the deferred pong, if any, goes out. */
+  onParsed(): void {
+    this.hasAnsweredPing = false;
+    if (this.deferredPong !== undefined) this.flushDeferredPong();
+  }
+
+  /** @internal A peer fault found while receiving. */
+  failWith(error: ProtocolError): void {
     // 1011 hides internal details from the peer; our protocol messages are safe to share.
     this.fail(error.closeCode, error.closeCode === 1011 ? '' : error.message, error);
   }
 
-  protected abortAfterThrow(): void {
+  /** @internal A sink handler threw inside receive(). */
+  abortAfterThrow(): void {
     // RFC 6455 §7.4.1: 1011, "an unexpected condition"; no error event (the exception itself propagates).
     this.fail(1011);
+  }
+
+  /** @internal A pause ended; the adapter may read the transport again. */
+  onReceiveResumed(): void {
+    this.sink.receiveResumed?.();
+  }
+
+  private stopReading(): void {
+    this.reader.stop();
   }
 
   private onCloseExchanged(): void {
@@ -288,7 +334,7 @@ export class Connection extends Receiver {
       return;
     }
     this.state = ReadyState.CLOSING;
-    this.startDiscarding();
+    this.reader.discard();
     this.queueClose(code, reason ?? '');
   }
 
@@ -328,18 +374,7 @@ export class Connection extends Receiver {
   }
 
   private notOpenError(): SockwaveError {
-    if (this.state === ReadyState.CONNECTING) {
-      return new SockwaveError(ErrorCode.CONNECTION_CLOSED, 'the connection is not open yet');
-    }
-    const c = this.closing;
-    const sent = c?.sent ?? null;
-    const received = c?.received ?? null;
-    return new ConnectionClosedError(
-      sent !== null || received !== null ? 'the connection is closing or closed' : 'the connection failed or ended',
-      sent,
-      received,
-      c?.isReceivedFirst ?? false,
-    );
+    return notOpenError(this.state === ReadyState.CONNECTING, this.closing);
   }
 
   private queueClose(code: number | undefined, reason: string): void {

@@ -1,7 +1,7 @@
 /**
  * The contract between the sans-I/O core and its adapters: what the core tells
- * the adapter (events, bytes to write, transport instructions) and the small
- * interface behind which compression lives.
+ * the adapter (events, bytes to write, transport instructions). The
+ * compression interface is in deflate/compressor.ts.
  */
 import type { SockwaveError } from './errors.js';
 
@@ -17,7 +17,11 @@ export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
 export type CoreEvent =
   /** A complete, validated message. Text data is valid UTF-8 bytes (not yet decoded). */
   | { type: 'message'; data: Buffer; isBinary: boolean }
-  /** A ping arrived; the core already queued the pong with the same payload. */
+  /**
+   * A ping arrived; the core answers it with a pong of the same payload,
+   * written at once or, for later pings of one burst, once this receive()
+   * call is done (RFC 6455 §5.5.3: only the latest needs an answer).
+   */
   | { type: 'ping'; data: Buffer }
   | { type: 'pong'; data: Buffer }
   /**
@@ -53,7 +57,8 @@ export interface ConnectionSink {
    * Bytes for the wire, in order. A frame may arrive as two calls (header,
    * then an unmodified payload buffer) so large payloads are never copied.
    * `cb`, when given, is for the caller of `send` and runs once the adapter
-   * has handed the bytes to the transport.
+   * has handed the bytes to the transport. The core itself never waits for
+   * a callback: automatic replies (pongs, the close echo) do not depend on it.
    */
   write(data: Buffer, cb?: (error?: Error | null) => void): void;
   /** An event for the application (or the adapter). */
@@ -73,33 +78,12 @@ export interface ConnectionSink {
   reserve?(bytes: number, cb?: (error?: Error | null) => void): Buffer;
   /** Where the bytes from the last reserve() start. */
   readonly reservedOffset?: number;
-}
-
-/**
- * Permessage compression, defined here so the core stays free of node:zlib.
- * `node/deflate.ts` implements it. Both directions are asynchronous; the core
- * keeps messages in order around them.
- */
-export interface MessageCompressor {
   /**
-   * Compress one whole message. The result must NOT include the trailing
-   * 00 00 ff ff (RFC 7692 §7.2.1).
+   * Optional: called (outside receive()) when an asynchronous decompression
+   * finished and everything received meanwhile has been parsed, i.e. when
+   * `isReceivePaused` turned false: the adapter may read the transport again.
    */
-  compress(data: Buffer, done: (error: Error | null, result?: Buffer) => void): void;
-  /**
-   * Inflate the payload of one frame of a compressed message. `isFinal` marks
-   * the last frame: the implementation appends 00 00 ff ff. It must stop and
-   * fail with a MessageTooLargeError as soon as the output of the current
-   * message exceeds `maxBytes`, without producing the rest.
-   */
-  decompress(
-    data: Buffer,
-    isFinal: boolean,
-    maxBytes: number,
-    done: (error: Error | null, result?: Buffer[]) => void,
-  ): void;
-  /** Release zlib contexts. Called once when the connection closes. */
-  close(): void;
+  receiveResumed?(): void;
 }
 
 /** Generates masking keys. Passed in so tests can be deterministic. */

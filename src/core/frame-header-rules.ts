@@ -1,6 +1,6 @@
 /**
  * Frame header decoding helpers and the rules that need only the first two
- * bytes, so a receiver can fail a frame before its extended length and
+ * bytes, so the FrameParser can fail a frame before its extended length and
  * masking key arrive.
  */
 import { Opcode } from './frame.js';
@@ -29,13 +29,13 @@ export function readPayloadLength(buf: Buffer, o: number): number {
 
 /**
  * The rules the first two header bytes decide (RFC 6455 §5.2, §5.4, §5.5;
- * RFC 7692 §6), given the fragment state (`messageOpcode`: the opcode of the
- * fragmented message in progress, 0 for none). Returns the violation, or
+ * RFC 7692 §6), given the fragment state (`isInMessage`: a fragmented
+ * message is in progress). Returns the violation, or
  * undefined.
  * The control frame length is checked with the full header (non-minimal
  * length encodings are accepted, as for data frames).
  */
-export function firstBytesViolation(b0: number, b1: number, isClient: boolean, messageOpcode: number, hasCompressor: boolean): string | undefined {
+export function firstBytesViolation(b0: number, b1: number, isClient: boolean, isInMessage: boolean, hasCompressor: boolean): string | undefined {
   const opcode = b0 & 0x0f;
   const rsv1 = (b0 & 0x40) !== 0;
   if ((b0 & 0x30) !== 0) return 'RSV2 or RSV3 set without a negotiated extension';
@@ -52,10 +52,10 @@ export function firstBytesViolation(b0: number, b1: number, isClient: boolean, m
   }
   if (opcode > 2) return `reserved opcode ${opcode}`;
   if (opcode === Opcode.CONTINUATION) {
-    if (messageOpcode === 0) return 'continuation frame without a message to continue';
+    if (!isInMessage) return 'continuation frame without a message to continue';
     if (rsv1) return 'RSV1 set on a continuation frame';
   } else {
-    if (messageOpcode !== 0) return 'new data frame inside a fragmented message';
+    if (isInMessage) return 'new data frame inside a fragmented message';
     if (rsv1 && !hasCompressor) return 'RSV1 set without a negotiated extension';
   }
   return undefined;

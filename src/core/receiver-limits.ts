@@ -1,5 +1,5 @@
 /**
- * The receive limits a Receiver enforces before buffering (see
+ * The receive limits the MessageReader enforces before buffering (see
  * message-assembler.ts for the per-fragment accounting), shared between
  * connections so idle connections stay small.
  */

@@ -8,7 +8,7 @@
  * RangeError naming the option; `Infinity` disables a limit, `0` never
  * means "no limit".
  */
-import { DEFAULTS, validateLimit } from '../core/options.js';
+import { DEFAULTS, resolveSharedLimits, validateLimit } from '../core/options.js';
 import type { BackpressurePolicy } from './backpressure.js';
 import type { HeartbeatOptions } from './heartbeat.js';
 
@@ -112,16 +112,9 @@ export interface ConnectionLimitOptions {
 
 export type ResolvedConnectionLimits = Required<ConnectionLimitOptions>;
 
-/** Validates and defaults the shared limits (RangeError naming the option). */
+/** Validates and defaults the shared limits: the one validation lives in core (resolveSharedLimits). */
 export function resolveConnectionLimits(o: ConnectionLimitOptions): ResolvedConnectionLimits {
-  return {
-    maxMessageBytes: validateLimit('maxMessageBytes', o.maxMessageBytes ?? DEFAULTS.maxMessageBytes),
-    maxFragments: validateLimit('maxFragments', o.maxFragments ?? DEFAULTS.maxFragments),
-    closeTimeoutMs: validateLimit('closeTimeoutMs', o.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs),
-    handshakeTimeoutMs: validateLimit('handshakeTimeoutMs', o.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs),
-    maxHeaderBytes: validateLimit('maxHeaderBytes', o.maxHeaderBytes ?? DEFAULTS.maxHeaderBytes),
-    maxHeaderCount: validateLimit('maxHeaderCount', o.maxHeaderCount ?? DEFAULTS.maxHeaderCount),
-  };
+  return resolveSharedLimits(o);
 }
 
 /**

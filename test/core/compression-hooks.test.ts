@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { ProtocolError, SockwaveError } from '../../src/core/errors.js';
-import type { MessageCompressor } from '../../src/core/events.js';
+import type { MessageCompressor } from '../../src/core/deflate/compressor.js';
 import {
   closeFramesWritten,
   decodeWritten,

@@ -7,7 +7,7 @@ import {
   parseExtensionsHeader,
   resolveDeflateOptions,
   type PerMessageDeflateOptions,
-} from '../../src/core/deflate-params.js';
+} from '../../src/core/deflate/index.js';
 import { HandshakeError } from '../../src/core/errors.js';
 import { assertLinearTime } from './linear-time.js';
 

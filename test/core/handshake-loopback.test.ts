@@ -15,8 +15,8 @@ import {
   validateUpgradeRequest,
   ResponseHeadParser,
   type ParsedResponseHead,
-} from '../../src/core/handshake.js';
-import { buildClientOffer, negotiateServer } from '../../src/core/deflate-params.js';
+} from '../../src/core/handshake/rules.js';
+import { buildClientOffer, negotiateServer } from '../../src/core/deflate/index.js';
 import { HandshakeError } from '../../src/core/errors.js';
 
 /** A server that answers upgrades with our functions (no frames: handshake only). */

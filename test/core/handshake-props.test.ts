@@ -3,8 +3,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ResponseHeadParser, type ParsedResponseHead } from '../../src/core/handshake.js';
-import { acceptServerResponse, negotiateServer, parseExtensionsHeader } from '../../src/core/deflate-params.js';
+import { ResponseHeadParser, type ParsedResponseHead } from '../../src/core/handshake/rules.js';
+import { acceptServerResponse, negotiateServer, parseExtensionsHeader } from '../../src/core/deflate/index.js';
 import { HandshakeError } from '../../src/core/errors.js';
 
 /** Feeds `bytes` in pieces cut at `cuts`; returns the head, the error, or null (incomplete). */

@@ -14,7 +14,7 @@ import {
   ResponseHeadParser,
   type UpgradeRequestInfo,
   type ParsedResponseHead,
-} from '../../src/core/handshake.js';
+} from '../../src/core/handshake/rules.js';
 import { HandshakeError } from '../../src/core/errors.js';
 import { assertLinearTime } from './linear-time.js';
 

@@ -3,9 +3,9 @@
 // heads over a limit 431 while they arrive.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RequestHeadParser, type ParsedRequestHead } from '../../src/core/request-head.js';
+import { RequestHeadParser, type ParsedRequestHead } from '../../src/core/handshake/request-head.js';
 import { HandshakeError } from '../../src/core/errors.js';
-import { validateUpgradeRequest } from '../../src/core/handshake.js';
+import { validateUpgradeRequest } from '../../src/core/handshake/rules.js';
 
 const HEAD =
   'GET /chat?room=1 HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +

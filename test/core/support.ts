@@ -4,7 +4,8 @@
  */
 import { deflateRawSync, inflateRawSync, constants as zlibConstants } from 'node:zlib';
 import { Connection, type ConnectionOptions } from '../../src/core/connection.js';
-import type { CoreEvent, MessageCompressor } from '../../src/core/events.js';
+import type { CoreEvent } from '../../src/core/events.js';
+import type { MessageCompressor } from '../../src/core/deflate/compressor.js';
 import { MessageTooLargeError, ProtocolError } from '../../src/core/errors.js';
 
 export const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');

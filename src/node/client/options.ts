@@ -5,7 +5,7 @@
  */
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { MaskSource } from '../../core/events.js';
-import { resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../../core/deflate-params.js';
+import { resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../../core/deflate/index.js';
 import { NODE_DEFAULTS, resolveConnectionLimits, resolveLiveness, type ConnectionLimitOptions, type ResolvedConnectionLimits } from '../options.js';
 
 /** Client keepalive timing; the defaults and their reasons are NODE_DEFAULTS.keepalive (node/options.ts). */

@@ -34,13 +34,13 @@
  * next tick.
  */
 import * as zlib from 'node:zlib';
-import type { MessageCompressor } from '../../core/events.js';
+import type { MessageCompressor } from '../../core/deflate/compressor.js';
 import {
   resolveDeflateOptions,
   type DeflateParams,
   type PerMessageDeflateOptions,
   type ResolvedDeflateOptions,
-} from '../../core/deflate-params.js';
+} from '../../core/deflate/index.js';
 import { ErrorCode, MessageTooLargeError, ProtocolError } from '../../core/errors.js';
 import { queueFor } from './zlib-queue.js';
 import { Lane, type Done, type Task } from './zlib-lane.js';

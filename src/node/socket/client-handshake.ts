@@ -10,7 +10,7 @@
  * options)` (websocket.ts), as with `ws`: the class imports this file
  * directly, no registration needed.
  */
-import type { MessageCompressor } from '../../core/events.js';
+import type { MessageCompressor } from '../../core/deflate/compressor.js';
 import { getWebSocketUrlRecord } from '../../core/url.js';
 import { resolveClientOptions, type ClientOptions } from '../client/options.js';
 import { openClientTransport, type EstablishedTransport } from '../client/transport.js';

@@ -2,17 +2,17 @@
  * The client's side of RFC 7692 §5 and §7: building the offer and checking
  * the server's response (anything not offered or not acceptable fails).
  */
-import { HandshakeError } from './errors.js';
-import { parseParameterizedList } from './header-tokens.js';
-import { EXTENSION_NAME, MAX_PARAMS, parseWindowBits, toParsedExtension } from './deflate-extension-header.js';
+import { DEFLATE_DEFAULTS } from '../options.js';
+import { HandshakeError } from '../errors.js';
+import { parseParameterizedList } from '../handshake/header-tokens.js';
+import { EXTENSION_NAME, MAX_PARAMS, parseWindowBits, toParsedExtension } from './extension-header.js';
 import {
-  DEFLATE_DEFAULTS,
   isResolved,
   resolveDeflateOptions,
   type DeflateParams,
   type PerMessageDeflateOptions,
   type ResolvedDeflateOptions,
-} from './deflate-options.js';
+} from './options.js';
 
 /**
  * The client's offer (RFC 7692 §5, §7.1). Default, like browsers:

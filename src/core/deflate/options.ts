@@ -1,7 +1,7 @@
 /**
  * permessage-deflate options (RFC 7692): what a server or client may
  * configure, the defaults, and their validation. Negotiation is in
- * deflate-negotiate-server.ts and deflate-negotiate-client.ts.
+ * negotiate-server.ts and negotiate-client.ts.
  */
 
 /**
@@ -14,6 +14,8 @@
  * context takeover (contexts are freed between messages), about 1 KiB before
  * the first compressed message (contexts are created lazily).
  */
+import { DEFLATE_DEFAULTS } from '../options.js';
+
 export interface PerMessageDeflateOptions {
   /**
    * Messages smaller than this many bytes are sent uncompressed. Default 1024:
@@ -86,14 +88,6 @@ export interface DeflateParams {
   clientMaxWindowBits: number;
 }
 
-export const DEFLATE_DEFAULTS = {
-  threshold: 1024,
-  level: 1,
-  memLevel: 8,
-  maxWindowBits: 15,
-  concurrency: 10,
-  inlineMaxBytes: 16 * 1024,
-} as const;
 
 /** Options with defaults applied and ranges checked. */
 export interface ResolvedDeflateOptions {

@@ -7,14 +7,14 @@
  * be free of CR, LF and NUL (header injection), and adapters write them as
  * UTF-8 (the reject body's Content-Length counts UTF-8 bytes).
  */
-import { HandshakeError } from './errors.js';
+import { HandshakeError } from '../errors.js';
 import { computeAcceptKey, isValidKey } from './accept-key.js';
 import { isToken, listHasToken, parseTokenList, trimOws } from './header-tokens.js';
-import type { ParsedResponseHead } from './http-head.js';
-import { acceptServerResponse, type DeflateParams, type PerMessageDeflateOptions } from './deflate-params.js';
+import type { ParsedResponseHead } from './response-head.js';
+import { acceptServerResponse, type DeflateParams, type PerMessageDeflateOptions } from '../deflate/index.js';
 
 export { WEBSOCKET_GUID, computeAcceptKey, generateKey, isValidKey } from './accept-key.js';
-export { ResponseHeadParser, type ParsedResponseHead } from './http-head.js';
+export { ResponseHeadParser, type ParsedResponseHead } from './response-head.js';
 
 /** What validateUpgradeRequest reads; node's http.IncomingMessage satisfies it. */
 export interface UpgradeRequestInfo {

@@ -21,8 +21,8 @@
  *   while scanning, so an endless head is refused after maxHeaderBytes + 1 bytes.
  * The byte scan lives in head-scanner.ts, shared with the request parser.
  */
-import { HandshakeError } from './errors.js';
-import { DEFAULTS, validateLimit } from './options.js';
+import { HandshakeError } from '../errors.js';
+import { DEFAULTS, validateLimit } from '../options.js';
 import { checkFieldValue, HeadScanner, isDigit, parseHeaderField } from './head-scanner.js';
 
 export interface ParsedResponseHead {

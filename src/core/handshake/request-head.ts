@@ -11,8 +11,8 @@
  * `maxHeaderCount` header lines fails with status 431 while scanning;
  * anything malformed with 400.
  */
-import { HandshakeError } from './errors.js';
-import { DEFAULTS, validateLimit } from './options.js';
+import { HandshakeError } from '../errors.js';
+import { DEFAULTS, validateLimit } from '../options.js';
 import { isTokenChar } from './header-tokens.js';
 import { HeadScanner, isDigit, parseHeaderField, type HeadFault } from './head-scanner.js';
 

@@ -1,10 +1,10 @@
 /**
  * RFC 7692 permessage-deflate negotiation, sans-I/O. This module gathers the
  * public names; the work is split by concern: options and defaults
- * (deflate-options.ts), reading Sec-WebSocket-Extensions
- * (deflate-extension-header.ts), the server's choice among offers
- * (deflate-negotiate-server.ts), the client's offer and its check of the
- * server's response (deflate-negotiate-client.ts). The zlib work lives in
+ * (options.ts), reading Sec-WebSocket-Extensions
+ * (extension-header.ts), the server's choice among offers
+ * (negotiate-server.ts), the client's offer and its check of the
+ * server's response (negotiate-client.ts). The zlib work lives in
  * node/deflate.ts.
  *
  * Window bits 8. zlib refuses a 256-byte raw deflate window (Node turns 8
@@ -17,13 +17,12 @@
  * Inflating an 8-bit-window stream with a larger window is always safe.
  * Declining instead would silently lose compression with such peers.
  */
-export { EXTENSION_NAME, parseExtensionsHeader, type ParsedExtension } from './deflate-extension-header.js';
+export { EXTENSION_NAME, parseExtensionsHeader, type ParsedExtension } from './extension-header.js';
 export {
-  DEFLATE_DEFAULTS,
   resolveDeflateOptions,
   type DeflateParams,
   type PerMessageDeflateOptions,
   type ResolvedDeflateOptions,
-} from './deflate-options.js';
-export { negotiateServer } from './deflate-negotiate-server.js';
-export { buildClientOffer, acceptServerResponse } from './deflate-negotiate-client.js';
+} from './options.js';
+export { negotiateServer } from './negotiate-server.js';
+export { buildClientOffer, acceptServerResponse } from './negotiate-client.js';

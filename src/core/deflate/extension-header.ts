@@ -3,7 +3,7 @@
  * §9.1, RFC 7692 §7): the parsed form both negotiation sides work on, and
  * the window-bits value rule.
  */
-import { parseParameterizedList, type ParameterizedElement } from './header-tokens.js';
+import { parseParameterizedList, type ParameterizedElement } from '../handshake/header-tokens.js';
 
 export const EXTENSION_NAME = 'permessage-deflate';
 

@@ -1,0 +1,354 @@
+/**
+ * Framing, the lower half of the receive side: bytes in -> frame headers and
+ * payloads. It checks the rules a frame header alone decides (RFC 6455 §5.2
+ * RSV bits and masking, §5.4 the fragment sequence, §5.5 control frames),
+ * hands data frames to a DataFrameHandler (the message layer: limits, UTF-8,
+ * reassembly, inflating) and control frames and faults to a FrameOwner (the
+ * Connection). The parser knows nothing about messages or state: the policy
+ * (role, whether compression was negotiated) is passed in.
+ *
+ * Parses straight out of the incoming chunk when a whole frame is inside it
+ * (no copy; unmasked in place, so receive() takes ownership of the chunk);
+ * only a frame that spans chunks is kept, as a list of pieces copied once.
+ * A header split across chunks is collected in a 14-byte buffer, and the
+ * rules its first two bytes decide are checked as soon as they are in.
+ * While an asynchronous step runs (pause() until resume()), input is only
+ * stored, and parsed in order once the step is done.
+ */
+import { viewOf } from './buffer-view.js';
+import { MessageTooLargeError, ProtocolError } from './errors.js';
+import { MAX_CONTROL_PAYLOAD_BYTES } from './frame.js';
+import { applyMask, readKey } from './mask.js';
+import { firstBytesViolation, headerBytesFor, readPayloadLength } from './frame-header-rules.js';
+
+const PHASE_HEADER = 0;
+const PHASE_PAYLOAD = 1;
+const EMPTY = Buffer.alloc(0);
+
+/** What the parser asks of the message layer, for data frames (opcodes 0, 1, 2). */
+export interface DataFrameHandler {
+  /** The limits a data frame header must meet before its payload is read; fails and returns false. */
+  checkDataFrame(opcode: number, fin: boolean, rsv1: boolean, length: number): boolean;
+  /** A payload starts arriving in pieces: true to have each piece go through validatePiece(). */
+  startPieces(): boolean;
+  /** Validates one piece as it arrives; fails and returns false. */
+  validatePiece(piece: Buffer): boolean;
+  /** A complete data frame payload (unmasked). `isValidated`: its pieces went through validatePiece(). */
+  onDataFrame(payload: Buffer, isValidated: boolean): void;
+}
+
+/** What the parser tells the connection that owns it. */
+export interface FrameOwner {
+  /** A complete, valid control frame (ping, pong or close). */
+  onControlFrame(opcode: number, payload: Buffer): void;
+  /** A peer fault: fail the connection with `error.closeCode`. */
+  failWith(error: ProtocolError): void;
+  /**
+   * A handler threw while we were parsing (an application bug): the rest of
+   * the input can no longer be parsed in step, so the connection must end.
+   * Called before the exception propagates.
+   */
+  abortAfterThrow(): void;
+  /** A parse run ended (receive() returns, or the parsing after a pause is done): pending replies may go out. */
+  onParsed(): void;
+  /** A pause ended and everything stored meanwhile was parsed (called outside receive()). */
+  onReceiveResumed(): void;
+}
+
+export interface FramePolicy {
+  /** Clients fail masked frames, servers unmasked ones (RFC 6455 §5.1). */
+  isClient: boolean;
+  /** RSV1 on a new data frame is allowed only with a negotiated compressor (RFC 7692 §6). */
+  hasCompressor: boolean;
+  /** Reported as the limit when a frame claims a length past 2^53 (see DEFAULTS.maxMessageBytes). */
+  maxMessageBytes: number;
+}
+
+export class FrameParser {
+  private readonly isClient: boolean;
+  private readonly hasCompressor: boolean;
+  private readonly maxMessageBytes: number;
+  private readonly messages: DataFrameHandler;
+  private readonly owner: FrameOwner;
+
+  // The current frame's header, read by the message layer during its callbacks.
+  fin = false;
+  rsv1 = false;
+  opcode = 0;
+  /**
+   * The data message the current frame belongs to (RFC 6455 §5.4): its
+   * opcode (1 or 2) and whether its first frame had RSV1 set. Kept across a
+   * fragmented message's frames; control frames do not change it.
+   */
+  messageOpcode = 0;
+  isMessageCompressed = false;
+
+  /** False once stop() ran: later bytes are ignored. */
+  private isReading = true;
+  /** Data frame payloads are skipped unread (the connection is closing). */
+  private isSkippingData = false;
+  /** True between a non-final data frame and the final frame of its message. */
+  private isInFragmentedMessage = false;
+  // The frame being parsed.
+  private phase = PHASE_HEADER;
+  private head: Buffer | undefined;
+  private headBytes = 0;
+  private maskKey = 0;
+  private payloadLength = 0;
+  private payloadReceived = 0;
+  /** Pieces of a payload that spans chunks (already unmasked). */
+  private pieces: Buffer[] | undefined;
+  /** True when this frame's pieces go through validatePiece() as they arrive. */
+  private isValidatingPieces = false;
+  // Pausing while an asynchronous step runs.
+  private isParsing = false;
+  private isPaused = false;
+  private pausedChunks: Buffer[] | undefined;
+  private pausedBytes = 0;
+  private consumedBytes = 0;
+
+  constructor(policy: FramePolicy, messages: DataFrameHandler, owner: FrameOwner) {
+    this.isClient = policy.isClient;
+    this.hasCompressor = policy.hasCompressor;
+    this.maxMessageBytes = policy.maxMessageBytes;
+    this.messages = messages;
+    this.owner = owner;
+  }
+
+  /** True while an asynchronous step runs; receive() only stores chunks meanwhile. */
+  get isReceivePaused(): boolean {
+    return this.isPaused;
+  }
+
+  /** Bytes consumed so far; after a failure, where parsing stopped. */
+  get parsedBytes(): number {
+    return this.consumedBytes;
+  }
+
+  /** Bytes received while paused and not parsed yet. */
+  get receiveBacklogBytes(): number {
+    return this.pausedBytes;
+  }
+
+  /** Feed bytes from the transport. Never throws on peer faults. Takes ownership of `chunk` (unmasked in place). */
+  receive(chunk: Buffer): void {
+    if (!this.isReading || chunk.length === 0) return;
+    if (this.isParsing || this.isPaused) {
+      (this.pausedChunks ??= []).push(chunk);
+      this.pausedBytes += chunk.length;
+      return;
+    }
+    this.isParsing = true;
+    try {
+      this.parse(chunk, 0);
+      if (this.pausedChunks !== undefined) this.drainPaused();
+    } catch (error) {
+      this.owner.abortAfterThrow();
+      throw error;
+    } finally {
+      this.isParsing = false;
+    }
+    this.owner.onParsed();
+  }
+
+  /** An asynchronous step starts (a decompression): parsing waits for resume(). */
+  pause(): void {
+    this.isPaused = true;
+  }
+
+  /**
+   * The asynchronous step is done: runs `apply` (which hands its result on)
+   * and parses what arrived meanwhile, in order. When the step answered
+   * synchronously, from inside the parse loop, the loop simply goes on.
+   */
+  resume(apply: () => void): void {
+    this.isPaused = false;
+    if (this.isParsing) {
+      apply();
+      return;
+    }
+    this.isParsing = true;
+    try {
+      apply();
+      if (this.pausedChunks !== undefined && this.isReading && !this.isPaused) this.drainPaused();
+    } catch (thrown) {
+      this.owner.abortAfterThrow();
+      throw thrown;
+    } finally {
+      this.isParsing = false;
+    }
+    this.owner.onParsed();
+    if (!this.isPaused && this.isReading) this.owner.onReceiveResumed();
+  }
+
+  /**
+   * From now on data frame payloads are skipped unread; headers are still
+   * checked and the fragment sequence still tracked, so framing stays
+   * validated. A payload being collected is dropped.
+   */
+  skipDataPayloads(): void {
+    this.isSkippingData = true;
+    if (this.opcode < 8) {
+      this.pieces = undefined;
+      this.isValidatingPieces = false;
+    }
+  }
+
+  /** Stops receiving for good: later bytes are ignored. */
+  stop(): void {
+    this.isReading = false;
+    this.isPaused = false;
+    this.pausedChunks = undefined;
+    this.pausedBytes = 0;
+    this.pieces = undefined;
+    this.phase = PHASE_HEADER;
+    this.headBytes = 0;
+    this.messageOpcode = 0;
+    this.isInFragmentedMessage = false;
+  }
+
+  /** Parses what arrived while parsing or paused, until done or paused again. */
+  private drainPaused(): void {
+    const chunks = this.pausedChunks as Buffer[];
+    while (chunks.length > 0 && this.isReading && !this.isPaused) {
+      const chunk = chunks.shift() as Buffer;
+      this.pausedBytes -= chunk.length;
+      this.parse(chunk, 0);
+    }
+    if (chunks.length === 0 && this.pausedChunks === chunks) this.pausedChunks = undefined;
+  }
+
+  private parse(chunk: Buffer, offset: number): void {
+    const length = chunk.length;
+    let off = offset;
+    while (off < length && this.isReading && !this.isPaused) {
+      if (this.phase === PHASE_HEADER) {
+        if (this.headBytes === 0 && length - off >= 2) {
+          const need = headerBytesFor(chunk[off + 1]);
+          if (length - off >= need) {
+            off += need;
+            this.onHeader(chunk, off - need);
+            continue;
+          }
+        }
+        // A header split across chunks: collect it byte by byte (at most 14).
+        const head = (this.head ??= Buffer.allocUnsafe(14));
+        head[this.headBytes++] = chunk[off++];
+        if (this.headBytes === 2 && !this.checkFirstBytes(head[0], head[1])) break;
+        if (this.headBytes >= 2 && this.headBytes === headerBytesFor(head[1])) {
+          this.headBytes = 0;
+          this.onHeader(head, 0, true);
+        }
+        continue;
+      }
+      const remaining = this.payloadLength - this.payloadReceived;
+      const available = length - off;
+      if (this.isSkippingData && this.opcode < 8) {
+        // Closing: skip the payload of a data frame without touching it.
+        const skip = available < remaining ? available : remaining;
+        off += skip;
+        this.payloadReceived += skip;
+        if (this.payloadReceived === this.payloadLength) this.phase = PHASE_HEADER;
+        continue;
+      }
+      if (this.payloadReceived === 0 && available >= remaining) {
+        // Fast path: the whole payload is inside this chunk.
+        const payload = viewOf(chunk.buffer, chunk.byteOffset + off, remaining);
+        off += remaining;
+        applyMask(payload, 0, remaining, this.maskKey, 0); // key 0 (unmasked frame) is a no-op
+        this.phase = PHASE_HEADER;
+        this.onFrame(payload, false);
+        continue;
+      }
+      const take = available < remaining ? available : remaining;
+      const piece = chunk.subarray(off, off + take);
+      off += take;
+      applyMask(piece, 0, take, this.maskKey, this.payloadReceived & 3);
+      if (this.payloadReceived === 0) {
+        this.pieces = [];
+        // Control payloads (at most 125 bytes) are never validated piece by piece.
+        this.isValidatingPieces = this.opcode < 8 && this.messages.startPieces();
+      }
+      this.payloadReceived += take;
+      if (this.isValidatingPieces && !this.messages.validatePiece(piece)) break;
+      (this.pieces as Buffer[]).push(piece);
+      if (this.payloadReceived === this.payloadLength) {
+        const pieces = this.pieces as Buffer[];
+        this.pieces = undefined;
+        this.phase = PHASE_HEADER;
+        this.onFrame(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, this.payloadLength), this.isValidatingPieces);
+      }
+    }
+    this.consumedBytes += off - offset;
+    if (this.isPaused && off < length && this.isReading) {
+      (this.pausedChunks ??= []).unshift(chunk.subarray(off));
+      this.pausedBytes += length - off;
+    }
+  }
+
+  private onFrame(payload: Buffer, isValidated: boolean): void {
+    if (this.opcode >= 8) this.owner.onControlFrame(this.opcode, payload);
+    else if (!this.isSkippingData) this.messages.onDataFrame(payload, isValidated);
+  }
+
+  /** The rules the first two header bytes decide (see frame-header-rules.ts); fails and returns false on a violation. */
+  private checkFirstBytes(b0: number, b1: number): boolean {
+    const violation = firstBytesViolation(b0, b1, this.isClient, this.isInFragmentedMessage, this.hasCompressor);
+    return violation === undefined || this.failProtocol(violation);
+  }
+
+  /**
+   * Validates a complete header at `buf[o]`; fails the connection on any
+   * violation. `isChecked`: checkFirstBytes already passed (split header).
+   */
+  private onHeader(buf: Buffer, o: number, isChecked = false): void {
+    const b0 = buf[o];
+    const b1 = buf[o + 1];
+    if (!isChecked && !this.checkFirstBytes(b0, b1)) return;
+    const opcode = b0 & 0x0f;
+    const fin = (b0 & 0x80) !== 0;
+    const rsv1 = (b0 & 0x40) !== 0;
+    const isMasked = (b1 & 0x80) !== 0;
+    const length = readPayloadLength(buf, o);
+    if (length < 0) {
+      this.failProtocol('64-bit payload length with the most significant bit set');
+      return;
+    }
+    if (length === Infinity) {
+      this.owner.failWith(new MessageTooLargeError(Number.MAX_SAFE_INTEGER, this.maxMessageBytes));
+      return;
+    }
+    if (opcode >= 8) {
+      // RFC 6455 §5.5: control frames carry at most 125 bytes.
+      if (length > MAX_CONTROL_PAYLOAD_BYTES) {
+        this.failProtocol('control frame payload over 125 bytes');
+        return;
+      }
+    } else {
+      if (!this.messages.checkDataFrame(opcode, fin, rsv1, length)) return;
+      // RFC 6455 §5.4: the first frame names the message's opcode and (RFC 7692 §6) carries its RSV1.
+      if (opcode !== 0) {
+        this.messageOpcode = opcode;
+        this.isMessageCompressed = rsv1;
+      }
+      this.isInFragmentedMessage = !fin;
+    }
+    this.fin = fin;
+    this.rsv1 = rsv1;
+    this.opcode = opcode;
+    this.maskKey = isMasked ? readKey(buf, o + headerBytesFor(b1) - 4) : 0;
+    this.payloadLength = length;
+    this.payloadReceived = 0;
+    if (length === 0) {
+      this.onFrame(EMPTY, false);
+    } else {
+      this.phase = PHASE_PAYLOAD;
+    }
+  }
+
+  /** Fails with 1002; returns false so rule checks can `return this.failProtocol(...)`. */
+  private failProtocol(message: string): false {
+    this.owner.failWith(new ProtocolError(message, 1002));
+    return false;
+  }
+}
