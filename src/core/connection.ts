@@ -69,10 +69,9 @@ export class Connection implements FrameOwner {
   private state: ReadyState;
   private isSendingFragmented = false;
   private sendQueue: SendQueue | undefined;
-  /** Auto-pongs written but not yet flushed (their write callback pending), and the one pong deferred meanwhile. */
-  private pongsInFlight = 0;
+  /** A ping was answered during the current parse run; later ones share one deferred pong (see answerPing). */
+  private hasAnsweredPing = false;
   private deferredPong: Buffer | undefined;
-  private onPongWritten: WriteCallback | undefined;
   /** Created when closing starts, so idle connections carry none of it. */
   private closing: ClosingState | undefined;
 
@@ -202,6 +201,8 @@ export class Connection implements FrameOwner {
       this.sink.event({ type: 'pong', data: payload });
       return;
     }
+    // §5.5.2: pings that came before the close frame are still answered, and before the echo.
+    if (this.deferredPong !== undefined) this.flushDeferredPong();
     let parsed;
     try {
       parsed = parseClosePayload(payload);
@@ -225,25 +226,32 @@ export class Connection implements FrameOwner {
    * RFC 6455 §5.5.3: "If an endpoint receives a Ping frame and has not yet
    * sent Pong frame(s) in response to previous Ping frame(s), the endpoint MAY
    * elect to send a Pong frame for only the most recently processed Ping
-   * frame." While our last pong has not been written out (its write callback
-   * has not run), later pings only replace the payload of one deferred pong,
-   * so a peer that floods pings and never reads cannot grow our output.
+   * frame." The first ping of a parse run (one receive() call, or the parsing
+   * that follows a decompression) is answered at once; later pings of the same
+   * run only replace the payload of one pong written when the run ends (or
+   * before our close echo). So a burst of pings costs at most two pongs per
+   * chunk, whatever the adapter does with write callbacks: the core never
+   * waits for one (issue 11: a sink that ignored them got one pong, ever).
    */
   private answerPing(payload: Buffer): void {
-    if (this.pongsInFlight > 0) {
+    if (this.hasAnsweredPing) {
       this.deferredPong = Buffer.from(payload); // the payload is a view of the socket chunk
       return;
     }
-    this.pongsInFlight++;
-    writeFrame(this.sink, Opcode.PONG, payload, true, false, this.maskSource, (this.onPongWritten ??= () => this.afterPong()));
+    this.hasAnsweredPing = true;
+    writeFrame(this.sink, Opcode.PONG, payload, true, false, this.maskSource, undefined);
   }
 
-  private afterPong(): void {
-    this.pongsInFlight--;
-    const deferred = this.deferredPong;
-    if (deferred === undefined) return;
+  private flushDeferredPong(): void {
+    const deferred = this.deferredPong as Buffer;
     this.deferredPong = undefined;
-    if (this.state === ReadyState.OPEN) this.answerPing(deferred);
+    if (this.state === ReadyState.OPEN) writeFrame(this.sink, Opcode.PONG, deferred, true, false, this.maskSource, undefined);
+  }
+
+  /** @internal The end of a parse run: the deferred pong, if any, goes out. */
+  onParsed(): void {
+    this.hasAnsweredPing = false;
+    if (this.deferredPong !== undefined) this.flushDeferredPong();
   }
 
   /** @internal A peer fault found while receiving. */

@@ -49,6 +49,8 @@ export interface FrameOwner {
    * Called before the exception propagates.
    */
   abortAfterThrow(): void;
+  /** A parse run ended (receive() returns, or the parsing after a pause is done): pending replies may go out. */
+  onParsed(): void;
   /** A pause ended and everything stored meanwhile was parsed (called outside receive()). */
   onReceiveResumed(): void;
 }
@@ -146,6 +148,7 @@ export class FrameParser {
     } finally {
       this.isParsing = false;
     }
+    this.owner.onParsed();
   }
 
   /** An asynchronous step starts (a decompression): parsing waits for resume(). */
@@ -174,6 +177,7 @@ export class FrameParser {
     } finally {
       this.isParsing = false;
     }
+    this.owner.onParsed();
     if (!this.isPaused && this.isReading) this.owner.onReceiveResumed();
   }
 

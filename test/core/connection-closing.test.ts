@@ -296,3 +296,32 @@ describe('diagnostics', () => {
     assert.equal(r.conn.role, 'client');
   });
 });
+
+describe('issue 11: replies that do not wait for write callbacks', () => {
+  for (const role of roles) {
+    test(`${role} echoes the peer's close frame when the sink never calls back`, () => {
+      const writes: Buffer[] = [];
+      const conn = new Connection({ role }, { write: (data) => void writes.push(Buffer.from(data)), event: () => {} });
+      conn.receive(frameFor(role, { opcode: 9, payload: 'x' }));
+      conn.receive(frameFor(role, { opcode: 8, payload: closePayload(1001) }));
+      const frames = decodeWritten(Buffer.concat(writes));
+      assert.deepEqual(
+        frames.map((f) => f.opcode),
+        [10, 8],
+      );
+      assert.equal(frames[1].payload.readUInt16BE(0), 1001);
+    });
+
+    test(`${role} keeps parsing a control frame split across chunks after close() is called between the chunks`, () => {
+      const r = record({ role });
+      const ping = frameFor(role, { opcode: 9, payload: 'abcdefgh' });
+      r.conn.receive(Buffer.from(ping.subarray(0, ping.length - 4)));
+      r.conn.close(1000);
+      assert.doesNotThrow(() => r.conn.receive(Buffer.from(ping.subarray(ping.length - 4))));
+      const ping2 = r.events.find((e) => e.type === 'ping');
+      assert.equal(ping2?.type === 'ping' && ping2.data.toString(), 'abcdefgh');
+      r.conn.receive(frameFor(role, { opcode: 8, payload: closePayload(1000) }));
+      assert.ok(r.types().includes('close-frame'), 'the close reply behind it is still seen');
+    });
+  }
+});
