@@ -16,9 +16,8 @@ export interface ConnectionOptions {
   /** Negotiated permessage-deflate, or undefined (then RSV1 is a protocol error). */
   compressor?: MessageCompressor;
   /**
-   * Messages smaller than this many bytes are sent uncompressed. Default
-   * 1024 (DEFAULT_COMPRESS_THRESHOLD_BYTES): below it, deflate's framing
-   * and CPU cost outweigh the bytes saved.
+   * Messages smaller than this many bytes are sent uncompressed. See
+   * DEFLATE_DEFAULTS.threshold (1024).
    */
   compressThresholdBytes?: number;
   /** Masking key source for clients (default: crypto-random keys, batched). */
@@ -38,5 +37,3 @@ export interface SendOptions {
    */
   fin?: boolean;
 }
-
-export const DEFAULT_COMPRESS_THRESHOLD_BYTES = 1024;

@@ -32,10 +32,10 @@
  *   compression; ping/pong may overtake them (§5.4), the close frame never does.
  */
 import { ConnectionClosedError, ErrorCode, ProtocolError, SockwaveError, type CloseFrameInfo } from './errors.js';
-import { DEFAULTS, validateLimit } from './options.js';
+import { DEFAULTS, DEFLATE_DEFAULTS, validateLimit } from './options.js';
 import { ReadyState, type ConnectionSink, type MaskSource } from './events.js';
 import type { MessageCompressor } from './deflate/compressor.js';
-import { DEFAULT_COMPRESS_THRESHOLD_BYTES, type ConnectionOptions, type SendOptions } from './connection-options.js';
+import type { ConnectionOptions, SendOptions } from './connection-options.js';
 import { ClosingState, truncateUtf8 } from './closing-state.js';
 import { MAX_CONTROL_PAYLOAD_BYTES, Opcode, encodeFrame } from './frame.js';
 import { randomMaskSource } from './mask.js';
@@ -54,7 +54,7 @@ import { SendQueue } from './send-queue.js';
 
 export type { WriteCallback, FramePayload } from './frame-writer.js';
 
-export { DEFAULT_COMPRESS_THRESHOLD_BYTES, type ConnectionOptions, type SendOptions } from './connection-options.js';
+export type { ConnectionOptions, SendOptions } from './connection-options.js';
 
 export class Connection implements FrameOwner {
   private readonly isClient: boolean;
@@ -97,7 +97,7 @@ export class Connection implements FrameOwner {
     this.parser = this.reader.parser;
     this.compressThresholdBytes = validateLimit(
       'compressThresholdBytes',
-      options.compressThresholdBytes ?? DEFAULT_COMPRESS_THRESHOLD_BYTES,
+      options.compressThresholdBytes ?? DEFLATE_DEFAULTS.threshold,
       { allowZero: true },
     );
     this.maskSource = this.isClient ? (options.maskSource ?? randomMaskSource) : undefined;

@@ -1,7 +1,11 @@
 /**
- * Limits and their defaults, in one place. Every entry point validates its
- * options once, at construction, with `validateLimit`, and throws a RangeError
- * naming the option. `Infinity` disables a limit; `0` never means "no limit".
+ * The core's limits and defaults, in one place, and the one validation of
+ * the limits every entry point shares (the Node server and client call
+ * resolveSharedLimits; the Connection and the head parsers validate their
+ * own fields with validateLimit). Validation happens once, at construction,
+ * and throws a RangeError naming the option. `Infinity` disables a limit;
+ * `0` never means "no limit". Adapter-only settings (heartbeats, shutdown,
+ * backpressure) keep their defaults in their own layer.
  */
 
 const KiB = 1024;
@@ -9,30 +13,87 @@ const MiB = 1024 * KiB;
 
 export const DEFAULTS = {
   /**
-   * Largest message (after reassembly and decompression) accepted, in bytes.
-   * 16 MiB: enough for files and JSON documents, small enough that a few
-   * hundred hostile peers cannot exhaust a server. Over it: close 1009.
+   * Largest message accepted (after reassembly and decompression), in bytes.
+   * Default 16 MiB: enough for files and JSON documents, small enough that a
+   * few hundred hostile peers cannot exhaust a server. The limit is checked
+   * from the frame header before any payload is buffered, and while
+   * inflating. Over it: close 1009 (MessageTooLargeError).
    */
   maxMessageBytes: 16 * MiB,
   /**
-   * Bytes charged per fragment on top of its payload when bounding the memory
-   * of a message being reassembled, so a flood of empty fragments is charged
-   * too. 64 bytes is roughly what one retained fragment costs in V8.
+   * Bytes charged per fragment on top of its payload when bounding the
+   * memory of a message being reassembled, so a flood of empty fragments is
+   * charged too. Default 64: roughly what one retained fragment costs in V8.
+   * 0 is allowed (charge payload only), Infinity is not. A message whose
+   * charged size passes maxMessageBytes: close 1009.
    */
   fragmentOverheadBytes: 64,
   /**
-   * Fragments allowed in one message. 65,536 fragments must pass (some
-   * clients split large uploads); more than 1,048,576 is only ever an attack.
+   * Fragments allowed in one message. Default 1,048,576: 65,536 fragments
+   * must pass (some clients split large uploads); more than a million is
+   * only ever an attack. Over it: close 1009.
    */
   maxFragments: 1_048_576,
-  /** Time for the peer to answer our close frame before the transport is destroyed. */
+  /**
+   * Time for the peer to answer our close frame (and, for a client, to close
+   * TCP after the handshake), in milliseconds. Default 10 s: far above any
+   * real round trip, short enough that a silent peer does not hold a socket.
+   * When it runs out the adapter destroys the transport (close code 1006).
+   */
   closeTimeoutMs: 10_000,
-  /** Time for the whole opening handshake (request line to 101) before the socket is dropped. */
+  /**
+   * Time for the whole opening handshake (request line to 101), in
+   * milliseconds. Default 10 s. Bounds slow-loris handshakes; when it runs
+   * out the socket is dropped (server) or the connect fails with a
+   * TimeoutError (client).
+   */
   handshakeTimeoutMs: 10_000,
-  /** Largest HTTP head (request/status line plus headers) accepted during the handshake. */
+  /**
+   * Largest HTTP head (request or status line plus headers, CRLFCRLF
+   * included) accepted during the handshake, in bytes. Default 16 KiB:
+   * browsers send under 2 KiB, Node's own HTTP parser stops at 16 KiB. Over
+   * it: 431 (server) or a HandshakeError with status 0 (client).
+   */
   maxHeaderBytes: 16 * KiB,
-  /** Most header lines accepted during the handshake. */
+  /**
+   * Most header lines accepted during the handshake. Default 100 (Node's
+   * HTTP parser default is 2000; a WebSocket handshake needs about 10).
+   * Over it: 431 (server) or a HandshakeError with status 0 (client).
+   */
   maxHeaderCount: 100,
+} as const;
+
+/**
+ * permessage-deflate (RFC 7692) defaults; the options they fill are
+ * documented on PerMessageDeflateOptions (deflate/options.ts).
+ */
+export const DEFLATE_DEFAULTS = {
+  /**
+   * Messages smaller than this many bytes are sent uncompressed (the
+   * Connection's compressThresholdBytes, the adapters' perMessageDeflate
+   * threshold). Default 1024: below about 1 KiB the deflate framing and CPU
+   * cost outweigh the bytes saved. 0 compresses everything.
+   */
+  threshold: 1024,
+  /** zlib level 0..9. Default 1: the fastest level keeps most of the size benefit on text and JSON, about 3x the throughput of 6. */
+  level: 1,
+  /** zlib memLevel 1..9 (state of 2^(memLevel+9) bytes, times about 4). Default 8, zlib's own. */
+  memLevel: 8,
+  /** The largest LZ77 window, in bits (32 KiB): used unless a side asks for less (8..15). */
+  maxWindowBits: 15,
+  /**
+   * Concurrent zlib operations per process. Default 10: each holds buffers
+   * and a slot of libuv's 4-thread pool (shared with fs and dns); unbounded,
+   * thousands of connections pile up memory and starve the pool (ws#1202,
+   * ws#1617). Further operations wait their turn. Infinity disables it.
+   */
+  concurrency: 10,
+  /**
+   * zlib inputs up to this many bytes run on the main thread, larger ones
+   * on the pool: for small messages the pool's round trip costs more than
+   * zlib itself. Default 16 KiB. 0 sends everything to the pool.
+   */
+  inlineMaxBytes: 16 * KiB,
 } as const;
 
 /**
@@ -47,4 +108,31 @@ export function validateLimit(name: string, value: unknown, { allowZero = false 
     );
   }
   return value;
+}
+
+/** The limits a server and a client both have; each field is documented on DEFAULTS. */
+export interface SharedLimits {
+  maxMessageBytes?: number;
+  maxFragments?: number;
+  maxHeaderBytes?: number;
+  maxHeaderCount?: number;
+  closeTimeoutMs?: number;
+  handshakeTimeoutMs?: number;
+}
+
+export type ResolvedSharedLimits = Required<SharedLimits>;
+
+/**
+ * The one validation of the limits a server and a client share: defaults
+ * from DEFAULTS, a RangeError naming the first invalid option.
+ */
+export function resolveSharedLimits(o: SharedLimits): ResolvedSharedLimits {
+  return {
+    maxMessageBytes: validateLimit('maxMessageBytes', o.maxMessageBytes ?? DEFAULTS.maxMessageBytes),
+    maxFragments: validateLimit('maxFragments', o.maxFragments ?? DEFAULTS.maxFragments),
+    maxHeaderBytes: validateLimit('maxHeaderBytes', o.maxHeaderBytes ?? DEFAULTS.maxHeaderBytes),
+    maxHeaderCount: validateLimit('maxHeaderCount', o.maxHeaderCount ?? DEFAULTS.maxHeaderCount),
+    closeTimeoutMs: validateLimit('closeTimeoutMs', o.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs),
+    handshakeTimeoutMs: validateLimit('handshakeTimeoutMs', o.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs),
+  };
 }

@@ -19,7 +19,6 @@
  */
 export { EXTENSION_NAME, parseExtensionsHeader, type ParsedExtension } from './extension-header.js';
 export {
-  DEFLATE_DEFAULTS,
   resolveDeflateOptions,
   type DeflateParams,
   type PerMessageDeflateOptions,

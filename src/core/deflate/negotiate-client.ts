@@ -2,11 +2,11 @@
  * The client's side of RFC 7692 §5 and §7: building the offer and checking
  * the server's response (anything not offered or not acceptable fails).
  */
+import { DEFLATE_DEFAULTS } from '../options.js';
 import { HandshakeError } from '../errors.js';
 import { parseParameterizedList } from '../handshake/header-tokens.js';
 import { EXTENSION_NAME, MAX_PARAMS, parseWindowBits, toParsedExtension } from './extension-header.js';
 import {
-  DEFLATE_DEFAULTS,
   isResolved,
   resolveDeflateOptions,
   type DeflateParams,

@@ -2,10 +2,10 @@
  * The server's side of RFC 7692 §5 and §7: reading the client's offers and
  * answering the first acceptable one (or none).
  */
+import { DEFLATE_DEFAULTS } from '../options.js';
 import { parseParameterizedList, type ParameterizedElement } from '../handshake/header-tokens.js';
 import { EXTENSION_NAME, MAX_PARAMS, parseWindowBits, toParsedExtension, type ParsedExtension } from './extension-header.js';
 import {
-  DEFLATE_DEFAULTS,
   isResolved,
   resolveDeflateOptions,
   type DeflateParams,

@@ -14,6 +14,8 @@
  * context takeover (contexts are freed between messages), about 1 KiB before
  * the first compressed message (contexts are created lazily).
  */
+import { DEFLATE_DEFAULTS } from '../options.js';
+
 export interface PerMessageDeflateOptions {
   /**
    * Messages smaller than this many bytes are sent uncompressed. Default 1024:
@@ -86,14 +88,6 @@ export interface DeflateParams {
   clientMaxWindowBits: number;
 }
 
-export const DEFLATE_DEFAULTS = {
-  threshold: 1024,
-  level: 1,
-  memLevel: 8,
-  maxWindowBits: 15,
-  concurrency: 10,
-  inlineMaxBytes: 16 * 1024,
-} as const;
 
 /** Options with defaults applied and ranges checked. */
 export interface ResolvedDeflateOptions {
