@@ -1,19 +1,47 @@
 /**
  * sockwave/core: the sans-I/O RFC 6455 core, for adapters and for people who
- * bring their own transport.
+ * bring their own transport. Only the documented API is exported here
+ * (docs/core.md): the Connection, the handshake objects and head parsers,
+ * errors, options and defaults, constants and types. Everything else in
+ * src/core is internal: the Node adapter imports it by file path.
  */
-export * from './errors.js';
-export * from './options.js';
-export * from './events.js';
-export * from './connection.js';
-export * from './frame.js';
-export * from './mask.js';
-export * from './utf8.js';
-export * from './close.js';
-export { MessageAssembler, FREE_FRAGMENT_ALLOWANCE } from './message-assembler.js';
-export { writeFrame, writeBuffers, asBuffer } from './frame-writer.js';
-// Handshake engineer: handshake.ts and deflate-params.ts exports go below.
-export * from './handshake/rules.js';
-export * from './deflate/index.js';
+
+// The connection: bytes in, events out, bytes to write.
+export { Connection } from './connection.js';
+export type { ConnectionOptions, SendOptions } from './connection-options.js';
+export type { FramePayload, WriteCallback } from './frame-writer.js';
+export { ReadyState, type ConnectionSink, type CoreEvent, type CoreEventType, type MaskSource } from './events.js';
+export { encodeFrame, Opcode, MAX_CONTROL_PAYLOAD_BYTES, type EncodeFrameOptions } from './frame.js';
+export { CloseCode, MAX_CLOSE_REASON_BYTES } from './close.js';
+export { fixedMaskSource } from './mask.js';
+
+// The opening handshake.
+export {
+  ServerHandshake,
+  type HandshakeAccepted,
+  type HandshakeRefused,
+  type ProtocolChooser,
+  type ServerHandshakeOptions,
+  type ServerHandshakeResult,
+} from './handshake/server-handshake.js';
+export { ClientHandshake, type ClientHandshakeOptions, type ClientHandshakeResult } from './handshake/client-handshake.js';
+export { RequestHeadParser, type ParsedRequestHead } from './handshake/request-head.js';
+export { ResponseHeadParser, type ParsedResponseHead } from './handshake/response-head.js';
+export type { UpgradeRequestInfo, ValidatedUpgrade } from './handshake/rules.js';
+
+// Compression: the interface an implementation provides, and the negotiated parameters.
 export type { MessageCompressor } from './deflate/compressor.js';
-export { isToken, parseTokenList, listHasToken, splitList, trimOws } from './handshake/header-tokens.js';
+export type { DeflateParams, PerMessageDeflateOptions } from './deflate/options.js';
+
+// Errors, options and defaults.
+export {
+  ErrorCode,
+  SockwaveError,
+  ProtocolError,
+  MessageTooLargeError,
+  HandshakeError,
+  ConnectionClosedError,
+  TimeoutError,
+  type CloseFrameInfo,
+} from './errors.js';
+export { DEFAULTS, DEFLATE_DEFAULTS } from './options.js';
