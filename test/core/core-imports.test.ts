@@ -25,31 +25,4 @@ test('src/core imports no Node I/O module and owns no timers', () => {
   assert.deepEqual(problems, []);
 });
 
-test('the core barrel exports the connection, frame, close, UTF-8 and mask helpers', async () => {
-  const core = await import('../../src/core/index.js');
-  for (const name of [
-    'Connection',
-    'DEFAULT_COMPRESS_THRESHOLD_BYTES',
-    'encodeFrame',
-    'writeHeader',
-    'headerLength',
-    'Opcode',
-    'applyMask',
-    'randomMaskSource',
-    'fixedMaskSource',
-    'Utf8Validator',
-    'isValidUtf8',
-    'CloseCode',
-    'parseClosePayload',
-    'encodeClosePayload',
-    'isValidWireCloseCode',
-    'validateCloseArguments',
-    'ProtocolError',
-    'MessageTooLargeError',
-    'ConnectionClosedError',
-    'ReadyState',
-    'DEFAULTS',
-  ]) {
-    assert.ok(name in core, `sockwave/core exports ${name}`);
-  }
-});
+// The barrel's export list is checked in core-api.test.ts.
