@@ -1,6 +1,6 @@
 /**
  * Frame header decoding helpers and the rules that need only the first two
- * bytes, so a receiver can fail a frame before its extended length and
+ * bytes, so the FrameParser can fail a frame before its extended length and
  * masking key arrive.
  */
 import { Opcode } from './frame.js';

@@ -4,8 +4,9 @@
  *  0               1               2               3
  *  FIN RSV1-3 opcode | MASK len7 | [16- or 64-bit length] | [masking key]
  *
- * Decoding lives in connection.ts (the hot path parses straight out of the
- * incoming chunk); this file holds what encoder and decoder share.
+ * Decoding lives in frame-parser.ts (the hot path parses straight out of
+ * the incoming chunk) with the header rules in frame-header-rules.ts; this
+ * file holds what encoder and decoder share.
  */
 import { applyMask, randomMaskSource } from './mask.js';
 import type { MaskSource } from './events.js';
