@@ -17,7 +17,11 @@ export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
 export type CoreEvent =
   /** A complete, validated message. Text data is valid UTF-8 bytes (not yet decoded). */
   | { type: 'message'; data: Buffer; isBinary: boolean }
-  /** A ping arrived; the core already queued the pong with the same payload. */
+  /**
+   * A ping arrived; the core answers it with a pong of the same payload,
+   * written at once or, for later pings of one burst, once this receive()
+   * call is done (RFC 6455 §5.5.3: only the latest needs an answer).
+   */
   | { type: 'ping'; data: Buffer }
   | { type: 'pong'; data: Buffer }
   /**
@@ -53,7 +57,8 @@ export interface ConnectionSink {
    * Bytes for the wire, in order. A frame may arrive as two calls (header,
    * then an unmodified payload buffer) so large payloads are never copied.
    * `cb`, when given, is for the caller of `send` and runs once the adapter
-   * has handed the bytes to the transport.
+   * has handed the bytes to the transport. The core itself never waits for
+   * a callback: automatic replies (pongs, the close echo) do not depend on it.
    */
   write(data: Buffer, cb?: (error?: Error | null) => void): void;
   /** An event for the application (or the adapter). */
