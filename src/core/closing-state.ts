@@ -3,7 +3,7 @@
  * close frames went out and came in, in what order, and what was already
  * reported. Created only when closing starts, so idle connections carry none.
  */
-import type { CloseFrameInfo } from './errors.js';
+import { ConnectionClosedError, ErrorCode, SockwaveError, type CloseFrameInfo } from './errors.js';
 
 /** Closing handshake bookkeeping (RFC 6455 §7), in the spirit of tungstenite's close sub-states. */
 export class ClosingState {
@@ -34,4 +34,17 @@ export function truncateUtf8(text: string, maxBytes: number): string {
     bytes += size;
   }
   return out;
+}
+
+/** What send(), ping() and pong() throw unless the connection is OPEN: the close frames so far tell why. */
+export function notOpenError(isConnecting: boolean, c: ClosingState | undefined): SockwaveError {
+  if (isConnecting) return new SockwaveError(ErrorCode.CONNECTION_CLOSED, 'the connection is not open yet');
+  const sent = c?.sent ?? null;
+  const received = c?.received ?? null;
+  return new ConnectionClosedError(
+    sent !== null || received !== null ? 'the connection is closing or closed' : 'the connection failed or ended',
+    sent,
+    received,
+    c?.isReceivedFirst ?? false,
+  );
 }

@@ -1,8 +1,12 @@
 /**
- * What a Connection is configured with, and what one send() may ask for.
+ * What a Connection is configured with (validated once, by
+ * resolveConnectionOptions), and what one send() may ask for.
  */
 import type { MaskSource } from './events.js';
 import type { MessageCompressor } from './deflate/compressor.js';
+import { DEFAULTS, DEFLATE_DEFAULTS, validateLimit } from './options.js';
+import { sharedLimits, type ReceiverLimits } from './receiver-limits.js';
+import { randomMaskSource } from './mask.js';
 
 export interface ConnectionOptions {
   /** 'client' masks outgoing frames and fails masked incoming ones; 'server' the reverse. */
@@ -36,4 +40,33 @@ export interface SendOptions {
    * (opcode 0). Fragmented messages are never compressed.
    */
   fin?: boolean;
+}
+
+/** ConnectionOptions with defaults applied and every limit checked (RangeError naming the option). */
+export function resolveConnectionOptions(options: ConnectionOptions): {
+  isClient: boolean;
+  limits: Readonly<ReceiverLimits>;
+  compressThresholdBytes: number;
+  /** Clients only: every frame they send is masked. */
+  maskSource: MaskSource | undefined;
+} {
+  if (options.role !== 'client' && options.role !== 'server') {
+    throw new RangeError(`option role must be 'client' or 'server', got ${String(options.role)}`);
+  }
+  const fragmentOverheadBytes = validateLimit(
+    'fragmentOverheadBytes',
+    options.fragmentOverheadBytes ?? DEFAULTS.fragmentOverheadBytes,
+    { allowZero: true },
+  );
+  if (fragmentOverheadBytes === Infinity) throw new RangeError('option fragmentOverheadBytes must be finite');
+  const limits = sharedLimits(
+    validateLimit('maxMessageBytes', options.maxMessageBytes ?? DEFAULTS.maxMessageBytes),
+    validateLimit('maxFragments', options.maxFragments ?? DEFAULTS.maxFragments),
+    fragmentOverheadBytes,
+  );
+  const compressThresholdBytes = validateLimit('compressThresholdBytes', options.compressThresholdBytes ?? DEFLATE_DEFAULTS.threshold, {
+    allowZero: true,
+  });
+  const isClient = options.role === 'client';
+  return { isClient, limits, compressThresholdBytes, maskSource: isClient ? (options.maskSource ?? randomMaskSource) : undefined };
 }

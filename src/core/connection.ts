@@ -31,14 +31,12 @@
  * - Order: data frames leave in send() order even when one waits for
  *   compression; ping/pong may overtake them (§5.4), the close frame never does.
  */
-import { ConnectionClosedError, ErrorCode, ProtocolError, SockwaveError, type CloseFrameInfo } from './errors.js';
-import { DEFAULTS, DEFLATE_DEFAULTS, validateLimit } from './options.js';
+import { ErrorCode, ProtocolError, SockwaveError, type CloseFrameInfo } from './errors.js';
 import { ReadyState, type ConnectionSink, type MaskSource } from './events.js';
 import type { MessageCompressor } from './deflate/compressor.js';
-import type { ConnectionOptions, SendOptions } from './connection-options.js';
-import { ClosingState, truncateUtf8 } from './closing-state.js';
+import { resolveConnectionOptions, type ConnectionOptions, type SendOptions } from './connection-options.js';
+import { ClosingState, notOpenError, truncateUtf8 } from './closing-state.js';
 import { MAX_CONTROL_PAYLOAD_BYTES, Opcode, encodeFrame } from './frame.js';
-import { randomMaskSource } from './mask.js';
 import {
   encodeClosePayload,
   isValidWireCloseCode,
@@ -48,7 +46,6 @@ import {
 } from './close.js';
 import { MessageReader } from './message-reader.js';
 import type { FrameOwner, FrameParser } from './frame-parser.js';
-import { sharedLimits } from './receiver-limits.js';
 import { asBuffer, writeBuffers, writeFrame, type FramePayload, type WriteCallback } from './frame-writer.js';
 import { SendQueue } from './send-queue.js';
 
@@ -76,31 +73,14 @@ export class Connection implements FrameOwner {
   private closing: ClosingState | undefined;
 
   constructor(options: ConnectionOptions, sink: ConnectionSink) {
-    if (options.role !== 'client' && options.role !== 'server') {
-      throw new RangeError(`option role must be 'client' or 'server', got ${String(options.role)}`);
-    }
-    const fragmentOverheadBytes = validateLimit(
-      'fragmentOverheadBytes',
-      options.fragmentOverheadBytes ?? DEFAULTS.fragmentOverheadBytes,
-      { allowZero: true },
-    );
-    if (fragmentOverheadBytes === Infinity) throw new RangeError('option fragmentOverheadBytes must be finite');
-    const limits = sharedLimits(
-      validateLimit('maxMessageBytes', options.maxMessageBytes ?? DEFAULTS.maxMessageBytes),
-      validateLimit('maxFragments', options.maxFragments ?? DEFAULTS.maxFragments),
-      fragmentOverheadBytes,
-    );
-    this.isClient = options.role === 'client';
+    const resolved = resolveConnectionOptions(options);
+    this.isClient = resolved.isClient;
     this.sink = sink;
     this.compressor = options.compressor;
-    this.reader = new MessageReader(this.isClient, limits, options.compressor, sink, this);
+    this.reader = new MessageReader(this.isClient, resolved.limits, options.compressor, sink, this);
     this.parser = this.reader.parser;
-    this.compressThresholdBytes = validateLimit(
-      'compressThresholdBytes',
-      options.compressThresholdBytes ?? DEFLATE_DEFAULTS.threshold,
-      { allowZero: true },
-    );
-    this.maskSource = this.isClient ? (options.maskSource ?? randomMaskSource) : undefined;
+    this.compressThresholdBytes = resolved.compressThresholdBytes;
+    this.maskSource = resolved.maskSource;
     this.state = options.isOpen === false ? ReadyState.CONNECTING : ReadyState.OPEN;
   }
 
@@ -394,18 +374,7 @@ export class Connection implements FrameOwner {
   }
 
   private notOpenError(): SockwaveError {
-    if (this.state === ReadyState.CONNECTING) {
-      return new SockwaveError(ErrorCode.CONNECTION_CLOSED, 'the connection is not open yet');
-    }
-    const c = this.closing;
-    const sent = c?.sent ?? null;
-    const received = c?.received ?? null;
-    return new ConnectionClosedError(
-      sent !== null || received !== null ? 'the connection is closing or closed' : 'the connection failed or ended',
-      sent,
-      received,
-      c?.isReceivedFirst ?? false,
-    );
+    return notOpenError(this.state === ReadyState.CONNECTING, this.closing);
   }
 
   private queueClose(code: number | undefined, reason: string): void {
