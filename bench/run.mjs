@@ -68,6 +68,18 @@ const SERVERS = {
     unavailable: () => (fs.existsSync(SOCKWAVE_DIST) ? null : 'dist/index.js missing: run `npm run build`'),
   },
 };
+// A second sockwave build measured in the same rounds, to compare two versions
+// (e.g. before and after a refactor): SOCKWAVE_BASE_DIST=/path/to/other/dist/index.js.
+const BASE_DIST = process.env.SOCKWAVE_BASE_DIST;
+if (BASE_DIST) {
+  SERVERS['sockwave base'] = {
+    file: 'servers/sockwave.mjs',
+    env: { SOCKWAVE_DIST: path.resolve(BASE_DIST) },
+    note: `sockwave from ${BASE_DIST}`,
+    unavailable: () => (fs.existsSync(BASE_DIST) ? null : `${BASE_DIST} missing`),
+  };
+}
+const BASE_VARIANTS = BASE_DIST ? ['sockwave base'] : [];
 /** Variants that only matter for the compressed echo. */
 const DEFLATE_VARIANTS = ['ws level 1', 'sockwave level 6'];
 const ALL = Object.keys(SERVERS).filter((s) => !DEFLATE_VARIANTS.includes(s));
@@ -90,10 +102,10 @@ const WORKLOADS = [
   { id: 'broadcast', title: 'broadcast: 32 B to 1,000 conns, 128 broadcasts in flight', unit: 'deliveries/s', servers: FRAMED,
     serverFlags: ['--broadcast'], load: { kind: 'broadcast', conns: 1000, size: 32, window: 128 } },
   { id: 'deflate-echo', title: 'compressed echo: 2 KiB JSON text, permessage-deflate (server context takeover), 50 conns x 4', unit: 'msg/s',
-    servers: ['ws', 'ws+bufferutil', 'ws level 1', 'sockwave level 6', 'sockwave'], serverFlags: ['--deflate'],
+    servers: ['ws', 'ws+bufferutil', 'ws level 1', 'sockwave level 6', 'sockwave', ...BASE_VARIANTS], serverFlags: ['--deflate'],
     load: { kind: 'echo', size: 2048, text: true, deflate: true, conns: 50, inflight: 4, poolCount: 256 } },
   { id: 'deflate-echo-nct', title: 'compressed echo: as above with server_no_context_takeover', unit: 'msg/s',
-    servers: ['ws', 'ws+bufferutil', 'ws level 1', 'sockwave level 6', 'sockwave'], serverFlags: ['--deflate'],
+    servers: ['ws', 'ws+bufferutil', 'ws level 1', 'sockwave level 6', 'sockwave', ...BASE_VARIANTS], serverFlags: ['--deflate'],
     load: { kind: 'echo', size: 2048, text: true, deflate: true, noContextTakeover: true, conns: 50, inflight: 4, poolCount: 256 } },
   { id: 'client-echo', title: 'client side: 32 B echo, 100 conns x 16, against uWebSockets.js', unit: 'msg/s', client: true,
     servers: ['sockwave', 'sockwave-web', 'ws', 'undici'], load: { size: 32, conns: 100, inflight: 16 } },

@@ -1,8 +1,11 @@
 // sockwave, from the built package (run `npm run build` first): default
 // options except the message limit, which every server gets the same.
+// SOCKWAVE_DIST loads another build instead (bench/run.mjs's 'sockwave base').
+import { pathToFileURL } from 'node:url';
 import { HOST, MAX_MESSAGE_BYTES, mode, ready } from './common.mjs';
 
-const { WebSocketServer } = await import(new URL('../../dist/index.js', import.meta.url).href);
+const dist = process.env.SOCKWAVE_DIST ? pathToFileURL(process.env.SOCKWAVE_DIST).href : new URL('../../dist/index.js', import.meta.url).href;
+const { WebSocketServer } = await import(dist);
 // DEFLATE_LEVEL sets zlib's level (sockwave's default is 1) for the like-for-like compressed rows.
 const level = Number(process.env.DEFLATE_LEVEL ?? NaN);
 const perMessageDeflate = mode.deflate && Number.isInteger(level) ? { level } : mode.deflate;
