@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createDeflateCompressor, type DeflateCompressor } from '../src/node/deflate.js';
-import type { DeflateParams } from '../src/core/deflate-params.js';
+import type { DeflateParams } from '../src/core/deflate/index.js';
 
 const SCENARIOS: Record<string, { params: DeflateParams; exchange: boolean }> = {
   'created, no message yet (lazy contexts)': {

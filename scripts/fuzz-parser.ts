@@ -21,7 +21,8 @@
  * Exits 1 if receive() ever threw or a failure used an unexpected code.
  */
 import { Connection } from '../src/core/connection.js';
-import type { CoreEvent, MessageCompressor } from '../src/core/events.js';
+import type { CoreEvent } from '../src/core/events.js';
+import type { MessageCompressor } from '../src/core/deflate/compressor.js';
 import { ProtocolError } from '../src/core/errors.js';
 
 function argument(name: string, fallback: string): string {

@@ -43,4 +43,4 @@ export {
 } from './core/errors.js';
 export { ReadyState } from './core/events.js';
 export { DEFAULTS } from './core/options.js';
-export type { PerMessageDeflateOptions } from './core/deflate-params.js';
+export type { PerMessageDeflateOptions } from './core/deflate/index.js';

@@ -4,9 +4,9 @@
  * `resolveClientOptions`, with a RangeError/TypeError naming the option.
  */
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { DEFAULTS, validateLimit } from '../core/options.js';
+import { resolveSharedLimits, validateLimit } from '../core/options.js';
 import type { MaskSource } from '../core/events.js';
-import { resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../core/deflate-params.js';
+import { resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../core/deflate/index.js';
 
 export interface ClientKeepaliveOptions {
   /**
@@ -168,12 +168,7 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     headers,
     origin: options.origin === undefined ? undefined : String(options.origin),
     tls: { ...(options.tls ?? {}) },
-    handshakeTimeoutMs: validateLimit('handshakeTimeoutMs', options.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs),
-    maxMessageBytes: validateLimit('maxMessageBytes', options.maxMessageBytes ?? DEFAULTS.maxMessageBytes),
-    maxFragments: validateLimit('maxFragments', options.maxFragments ?? DEFAULTS.maxFragments),
-    maxHeaderBytes: validateLimit('maxHeaderBytes', options.maxHeaderBytes ?? DEFAULTS.maxHeaderBytes),
-    maxHeaderCount: validateLimit('maxHeaderCount', options.maxHeaderCount ?? DEFAULTS.maxHeaderCount),
-    closeTimeoutMs: validateLimit('closeTimeoutMs', options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs),
+    ...resolveSharedLimits(options),
     perMessageDeflate,
     proxy,
     keepalive,

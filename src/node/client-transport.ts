@@ -6,10 +6,10 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import type { DeflateParams } from '../core/deflate-params.js';
-import { buildClientOffer } from '../core/deflate-params.js';
+import type { DeflateParams } from '../core/deflate/index.js';
+import { buildClientOffer } from '../core/deflate/index.js';
 import { HandshakeError, TimeoutError } from '../core/errors.js';
-import { buildClientRequest, generateKey, ResponseHeadParser, validateServerResponse } from '../core/handshake.js';
+import { buildClientRequest, generateKey, ResponseHeadParser, validateServerResponse } from '../core/handshake/rules.js';
 import type { ResolvedClientOptions } from './client-options.js';
 import { requestTarget } from '../web/url.js';
 import { decodeUserinfo, openProxyTunnel, stripBrackets } from './client-proxy.js';

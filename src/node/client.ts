@@ -9,7 +9,7 @@
  * Importing this module also makes `new WebSocket(url)` on the ws-style
  * class connect, as with `ws`.
  */
-import type { MessageCompressor } from '../core/events.js';
+import type { MessageCompressor } from '../core/deflate/compressor.js';
 import { getWebSocketUrlRecord } from '../web/url.js';
 import { resolveClientOptions, type ClientOptions } from './client-options.js';
 import { openClientTransport, type EstablishedTransport } from './client-transport.js';

@@ -20,7 +20,7 @@
  * - Window bits 8: zlib cannot deflate with a 256-byte raw window, so we
  *   deflate with 9 bits; zlib never references more than 512 - 262 = 250
  *   bytes back with that window, which a 256-byte peer window covers (see
- *   core/deflate-params.ts).
+ *   core/deflate/index.ts).
  * - Small inputs (up to `inlineMaxBytes`) run on the main thread through
  *   zlib's native handle (zlib-sync.ts), without a thread-pool round trip;
  *   a context's first job always runs on the pool (see #canRunInline).
@@ -34,13 +34,13 @@
  * next tick.
  */
 import * as zlib from 'node:zlib';
-import type { MessageCompressor } from '../core/events.js';
+import type { MessageCompressor } from '../core/deflate/compressor.js';
 import {
   resolveDeflateOptions,
   type DeflateParams,
   type PerMessageDeflateOptions,
   type ResolvedDeflateOptions,
-} from '../core/deflate-params.js';
+} from '../core/deflate/index.js';
 import { ErrorCode, MessageTooLargeError, ProtocolError } from '../core/errors.js';
 import { queueFor } from './zlib-queue.js';
 import { Lane, type Done, type Task } from './zlib-lane.js';

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { buildRejectResponse } from '../core/handshake.js';
+import { buildRejectResponse } from '../core/handshake/rules.js';
 import { SERVER_DEFAULTS } from './server-options.js';
 import { channels } from './diagnostics.js';
 import type { HandshakeGuard } from './handshake-guard.js';

@@ -18,8 +18,8 @@
 import { IncomingMessage } from 'node:http';
 import net, { type Socket } from 'node:net';
 import { HandshakeError } from '../core/errors.js';
-import { listHasToken } from '../core/header-tokens.js';
-import { RequestHeadParser, type ParsedRequestHead } from '../core/request-head.js';
+import { listHasToken } from '../core/handshake/header-tokens.js';
+import { RequestHeadParser, type ParsedRequestHead } from '../core/handshake/request-head.js';
 import type { ResolvedServerOptions } from './server-options.js';
 
 export interface NetServerHooks {

@@ -4,8 +4,8 @@
  */
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import { DEFAULTS, validateLimit } from '../core/options.js';
-import { resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../core/deflate-params.js';
+import { resolveSharedLimits, validateLimit } from '../core/options.js';
+import { resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../core/deflate/index.js';
 import type { BackpressurePolicy } from './socket.js';
 import type { HeartbeatOptions } from './heartbeat.js';
 import { createOriginPolicy, type OriginPolicy, type OriginRule } from './origin-policy.js';
@@ -169,13 +169,9 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
     verify: optionalFunction('verify', o.verify),
     deflate,
     origins: createOriginPolicy(o.allowedOrigins, o.allowMissingOrigin),
-    maxMessageBytes: validateLimit('maxMessageBytes', o.maxMessageBytes ?? o.maxPayload ?? DEFAULTS.maxMessageBytes),
-    maxFragments: validateLimit('maxFragments', o.maxFragments ?? DEFAULTS.maxFragments),
-    closeTimeoutMs: validateLimit('closeTimeoutMs', o.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs),
-    handshakeTimeoutMs: validateLimit('handshakeTimeoutMs', o.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs),
+    // ws's maxPayload is the fallback name for maxMessageBytes.
+    ...resolveSharedLimits({ ...o, maxMessageBytes: o.maxMessageBytes ?? o.maxPayload }),
     idleTimeoutMs: validateLimit('idleTimeoutMs', o.idleTimeoutMs ?? SERVER_DEFAULTS.idleTimeoutMs),
-    maxHeaderBytes: validateLimit('maxHeaderBytes', o.maxHeaderBytes ?? DEFAULTS.maxHeaderBytes),
-    maxHeaderCount: validateLimit('maxHeaderCount', o.maxHeaderCount ?? DEFAULTS.maxHeaderCount),
     maxPendingHandshakes: validateLimit('maxPendingHandshakes', o.maxPendingHandshakes ?? SERVER_DEFAULTS.maxPendingHandshakes),
     maxConnections: validateLimit('maxConnections', o.maxConnections ?? SERVER_DEFAULTS.maxConnections),
     heartbeat,

@@ -177,6 +177,15 @@ export class SocketState {
     return reservedOffset;
   }
 
+  /**
+   * The write batch calls every callback (once written, or with an error when
+   * the transport closes), so the core may keep one automatic pong in flight
+   * and bound a ping flood from a peer that does not read (RFC 6455 §5.5.3).
+   */
+  get callsWriteCallbacks(): boolean {
+    return true;
+  }
+
   event(event: CoreEvent): void {
     onCoreEvent(this, event);
   }

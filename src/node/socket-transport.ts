@@ -6,7 +6,8 @@
  */
 import type { Socket as NetSocket } from 'node:net';
 import { Connection } from '../core/connection.js';
-import type { MaskSource, MessageCompressor } from '../core/events.js';
+import type { MaskSource } from '../core/events.js';
+import type { MessageCompressor } from '../core/deflate/compressor.js';
 import { DEFAULTS } from '../core/options.js';
 import { Liveness, type HeartbeatOptions } from './heartbeat.js';
 import { TrafficCounters } from './stats.js';

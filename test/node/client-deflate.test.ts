@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from '../../src/node/client.js';
-import { computeAcceptKey } from '../../src/core/handshake.js';
+import { computeAcceptKey } from '../../src/core/handshake/rules.js';
 import { HandshakeError } from '../../src/core/errors.js';
 import { nextEvent, requestKey, startRawServer, startWsServer } from './client-peers.js';
 

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from '../../src/node/client.js';
-import { computeAcceptKey } from '../../src/core/handshake.js';
+import { computeAcceptKey } from '../../src/core/handshake/rules.js';
 import { HandshakeError, SockwaveError, TimeoutError } from '../../src/core/errors.js';
 import {
   nextEvent,

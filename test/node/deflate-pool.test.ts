@@ -7,7 +7,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as zlib from 'node:zlib';
 import { createDeflateCompressor, drainZlibPool, zlibPoolStats, type DeflateCompressor } from '../../src/node/deflate.js';
-import type { DeflateParams } from '../../src/core/deflate-params.js';
+import type { DeflateParams } from '../../src/core/deflate/index.js';
 import { MessageTooLargeError } from '../../src/core/errors.js';
 
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);

@@ -11,7 +11,7 @@ import {
   negotiateServer,
   type DeflateParams,
   type PerMessageDeflateOptions,
-} from '../../src/core/deflate-params.js';
+} from '../../src/core/deflate/index.js';
 import { ConnectionClosedError, ErrorCode, MessageTooLargeError, ProtocolError } from '../../src/core/errors.js';
 
 const TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);

@@ -8,7 +8,7 @@ import * as zlib from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { createDeflateCompressor, drainZlibPool, zlibPoolStats, zlibQueueStats, type DeflateCompressor } from '../../src/node/deflate.js';
 import { isSyncZlibAvailable, SLICE_OUTPUT_BYTES } from '../../src/node/zlib-sync.js';
-import type { DeflateParams, PerMessageDeflateOptions } from '../../src/core/deflate-params.js';
+import type { DeflateParams, PerMessageDeflateOptions } from '../../src/core/deflate/index.js';
 import { ConnectionClosedError } from '../../src/core/errors.js';
 
 const TAKEOVER: DeflateParams = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };

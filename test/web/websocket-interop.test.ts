@@ -7,7 +7,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from '../../src/web/websocket.js';
 import type { CloseEvent, ErrorEvent } from '../../src/web/events.js';
-import { computeAcceptKey } from '../../src/core/handshake.js';
+import { computeAcceptKey } from '../../src/core/handshake/rules.js';
 import {
   findPythonWithWebsockets,
   requestKey,
