@@ -66,9 +66,12 @@ export class Connection implements FrameOwner {
   private state: ReadyState;
   private isSendingFragmented = false;
   private sendQueue: SendQueue | undefined;
-  /** A ping was answered during the current parse run; later ones share one deferred pong (see answerPing). */
-  private hasAnsweredPing = false;
+  /** The sink calls every write callback (sink.callsWriteCallbacks), so automatic pongs may wait for them (see answerPing). */
+  private readonly isPongWriteAwaited: boolean;
+  /** Automatic pongs written but not yet flushed (their write callback pending), and the one pong deferred meanwhile. */
+  private pongsInFlight = 0;
   private deferredPong: Buffer | undefined;
+  private onPongWritten: WriteCallback | undefined;
   /** Created when closing starts, so idle connections carry none of it. */
   private closing: ClosingState | undefined;
 
@@ -76,6 +79,7 @@ export class Connection implements FrameOwner {
     const resolved = resolveConnectionOptions(options);
     this.isClient = resolved.isClient;
     this.sink = sink;
+    this.isPongWriteAwaited = sink.callsWriteCallbacks === true;
     this.compressor = options.compressor;
     this.reader = new MessageReader(this.isClient, resolved.limits, options.compressor, sink, this);
     this.parser = this.reader.parser;
@@ -181,8 +185,6 @@ export class Connection implements FrameOwner {
       this.sink.event({ type: 'pong', data: payload });
       return;
     }
-    // §5.5.2: pings that came before the close frame are still answered, and before the echo.
-    if (this.deferredPong !== undefined) this.flushDeferredPong();
     let parsed;
     try {
       parsed = parseClosePayload(payload);
@@ -203,35 +205,36 @@ export class Connection implements FrameOwner {
   }
 
   /**
-   * RFC 6455 §5.5.3: "If an endpoint receives a Ping frame and has not yet
-   * sent Pong frame(s) in response to previous Ping frame(s), the endpoint MAY
-   * elect to send a Pong frame for only the most recently processed Ping
-   * frame." The first ping of a parse run (one receive() call, or the parsing
-   * that follows a decompression) is answered at once; later pings of the same
-   * run only replace the payload of one pong written when the run ends (or
-   * before our close echo). So a burst of pings costs at most two pongs per
-   * chunk, whatever the adapter does with write callbacks: the core never
-   * waits for one (issue 11: a sink that ignored them got one pong, ever).
+   * Every ping is answered at once with the same payload, and the core waits
+   * for no write callback: unless the sink says it calls every one
+   * (sink.callsWriteCallbacks). Then RFC 6455 §5.5.3 applies: "If an endpoint
+   * receives a Ping frame and has not yet sent Pong frame(s) in response to
+   * previous Ping frame(s), the endpoint MAY elect to send a Pong frame for
+   * only the most recently processed Ping frame." While our last pong has not
+   * been written out (its callback has not run), later pings only replace the
+   * payload of one deferred pong, so a peer that floods pings and never reads
+   * cannot grow our output. Issue 11: the core used to wait for callbacks from
+   * every sink, and a sink that ignored them answered one ping, ever.
    */
   private answerPing(payload: Buffer): void {
-    if (this.hasAnsweredPing) {
+    if (!this.isPongWriteAwaited) {
+      writeFrame(this.sink, Opcode.PONG, payload, true, false, this.maskSource, undefined);
+      return;
+    }
+    if (this.pongsInFlight > 0) {
       this.deferredPong = Buffer.from(payload); // the payload is a view of the socket chunk
       return;
     }
-    this.hasAnsweredPing = true;
-    writeFrame(this.sink, Opcode.PONG, payload, true, false, this.maskSource, undefined);
+    this.pongsInFlight++;
+    writeFrame(this.sink, Opcode.PONG, payload, true, false, this.maskSource, (this.onPongWritten ??= () => this.afterPong()));
   }
 
-  private flushDeferredPong(): void {
-    const deferred = this.deferredPong as Buffer;
+  private afterPong(): void {
+    this.pongsInFlight--;
+    const deferred = this.deferredPong;
+    if (deferred === undefined) return;
     this.deferredPong = undefined;
-    if (this.state === ReadyState.OPEN) writeFrame(this.sink, Opcode.PONG, deferred, true, false, this.maskSource, undefined);
-  }
-
-  /** @internal The end of a parse run: the deferred pong, if any, goes out. */
-  onParsed(): void {
-    this.hasAnsweredPing = false;
-    if (this.deferredPong !== undefined) this.flushDeferredPong();
+    if (this.state === ReadyState.OPEN) this.answerPing(deferred);
   }
 
   /** @internal A peer fault found while receiving. */

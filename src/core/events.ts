@@ -18,9 +18,9 @@ export type CoreEvent =
   /** A complete, validated message. Text data is valid UTF-8 bytes (not yet decoded). */
   | { type: 'message'; data: Buffer; isBinary: boolean }
   /**
-   * A ping arrived; the core answers it with a pong of the same payload,
-   * written at once or, for later pings of one burst, once this receive()
-   * call is done (RFC 6455 §5.5.3: only the latest needs an answer).
+   * A ping arrived; the core already wrote the pong with the same payload
+   * (or, with sink.callsWriteCallbacks, deferred it behind a pong not yet
+   * written out: see that field).
    */
   | { type: 'ping'; data: Buffer }
   | { type: 'pong'; data: Buffer }
@@ -57,8 +57,8 @@ export interface ConnectionSink {
    * Bytes for the wire, in order. A frame may arrive as two calls (header,
    * then an unmodified payload buffer) so large payloads are never copied.
    * `cb`, when given, is for the caller of `send` and runs once the adapter
-   * has handed the bytes to the transport. The core itself never waits for
-   * a callback: automatic replies (pongs, the close echo) do not depend on it.
+   * has handed the bytes to the transport. The core itself waits for no
+   * callback unless `callsWriteCallbacks` says it may.
    */
   write(data: Buffer, cb?: (error?: Error | null) => void): void;
   /** An event for the application (or the adapter). */
@@ -84,6 +84,16 @@ export interface ConnectionSink {
    * `isReceivePaused` turned false: the adapter may read the transport again.
    */
   receiveResumed?(): void;
+  /**
+   * Optional, read once: true promises that the sink calls every write
+   * callback once the bytes are handed to the transport (or with an error).
+   * The core then keeps at most one automatic pong in flight and answers
+   * the pings that arrive meanwhile with one pong for the latest (RFC 6455
+   * §5.5.3), which bounds a ping flood from a peer that does not read. Unset,
+   * every ping is answered at once and no callback is waited for; bound a
+   * flood by not reading while the transport is backed up.
+   */
+  readonly callsWriteCallbacks?: boolean;
 }
 
 /** Generates masking keys. Passed in so tests can be deterministic. */

@@ -49,8 +49,6 @@ export interface FrameOwner {
    * Called before the exception propagates.
    */
   abortAfterThrow(): void;
-  /** A parse run ended (receive() returns, or the parsing after a pause is done): pending replies may go out. */
-  onParsed(): void;
   /** A pause ended and everything stored meanwhile was parsed (called outside receive()). */
   onReceiveResumed(): void;
 }
@@ -148,7 +146,6 @@ export class FrameParser {
     } finally {
       this.isParsing = false;
     }
-    this.owner.onParsed();
   }
 
   /** An asynchronous step starts (a decompression): parsing waits for resume(). */
@@ -177,7 +174,6 @@ export class FrameParser {
     } finally {
       this.isParsing = false;
     }
-    this.owner.onParsed();
     if (!this.isPaused && this.isReading) this.owner.onReceiveResumed();
   }
 

@@ -44,6 +44,15 @@ export class SocketSink extends SocketState implements ConnectionSink, LivenessT
     return lastReservedOffset();
   }
 
+  /**
+   * The write batch calls every callback (once written, or with an error when
+   * the transport closes), so the core may keep one automatic pong in flight
+   * and bound a ping flood from a peer that does not read (RFC 6455 §5.5.3).
+   */
+  get callsWriteCallbacks(): boolean {
+    return true;
+  }
+
   // --- events ----------------------------------------------------------------
 
   /** A message, as the app wants it (the core's fast path; also the 'message' event). */
