@@ -106,7 +106,7 @@ function response(index: number, key: string): Buffer {
 }
 
 test(`hostile servers never crash, hang or leak sockwave's client (${SECONDS} s, seed ${SEED})`, { timeout: SECONDS * 1000 + 30_000 }, async (t) => {
-  const specifier = '../../src/node/client.js';
+  const specifier = '../../src/node/socket/connect.js';
   const { connect } = (await import(specifier)) as { connect: (url: string, o?: object) => import('node:events').EventEmitter & { terminate(): void } };
   let index = 0;
   const server = net.createServer((socket) => {

@@ -18,7 +18,7 @@ import { note } from './support/report.js';
 type NodeSocket = any;
 
 async function loadConnect(): Promise<(url: string, options?: object) => NodeSocket> {
-  const specifier = '../../src/node/client.js';
+  const specifier = '../../src/node/socket/connect.js';
   return ((await import(specifier)) as { connect: (url: string, options?: object) => NodeSocket }).connect;
 }
 

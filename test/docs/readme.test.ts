@@ -119,7 +119,7 @@ test('the README opens with the two commands, consistent with package.json and .
 test('README names the real diagnostics channels and Retry-After value', () => {
   for (const channel of Object.values(channels)) assert.ok(README.includes(`\`${channel.name as string}\``), `${String(channel.name)} in README`);
   assert.ok(README.includes(`Retry-After: ${NODE_DEFAULTS.retryAfterSeconds}`));
-  assert.ok(README.includes('allowedOrigins:') && README.includes('allowMissingOrigin:'), 'the option names of src/node/server-options.ts');
+  assert.ok(README.includes('allowedOrigins:') && README.includes('allowMissingOrigin:'), 'the option names of src/node/server/options.ts');
 });
 
 test('README links point at files in the repository', (t) => {

@@ -5,7 +5,7 @@
  * (extension-header.ts), the server's choice among offers
  * (negotiate-server.ts), the client's offer and its check of the
  * server's response (negotiate-client.ts). The zlib work lives in
- * node/deflate.ts.
+ * node/deflate/compressor.ts.
  *
  * Window bits 8. zlib refuses a 256-byte raw deflate window (Node turns 8
  * into 9), and a peer that asked for server/client_max_window_bits=8 may

@@ -75,7 +75,7 @@ export interface PerMessageDeflateOptions {
    * megabytes does not hold the event loop for long. Larger inputs go to the
    * pool, where they run in parallel with the main thread. Default 16384;
    * 0 sends everything to the pool, Infinity nothing (after each context's
-   * first job, which always runs on the pool: see src/node/deflate.ts).
+   * first job, which always runs on the pool: see src/node/deflate/compressor.ts).
    */
   inlineMaxBytes?: number;
 }

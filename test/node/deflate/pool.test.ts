@@ -1,5 +1,5 @@
 // Without context takeover, messages borrow reset zlib contexts from a
-// process-wide pool (src/node/zlib-pool.ts). These tests check that a pooled
+// process-wide pool (src/node/deflate/zlib-pool.ts). These tests check that a pooled
 // context carries nothing from one message (or connection) to the next, that
 // a fragmented message keeps its inflater until its last frame, and that the
 // pool stays within the concurrency bound.

@@ -1,4 +1,4 @@
-// permessage-deflate on the main thread (src/node/zlib-sync.ts): small
+// permessage-deflate on the main thread (src/node/deflate/zlib-sync.ts): small
 // messages skip libuv's thread pool. These tests pin down what that path must
 // keep: the same bytes as the thread-pool path, no queue slot, no long stall
 // of the event loop, and clean cancellation.
