@@ -1,0 +1,395 @@
+/**
+ * TopicHub: the registry of who listens to what, joined to a backplane that
+ * numbers and carries the messages. Socket-agnostic: it hands each message to
+ * one `deliver(topic, message, subscribers)` callback, where the socket layer
+ * frames it once and writes it to each subscriber.
+ *
+ * Ordering: every message reaches the hub through the backplane, in the
+ * backplane's topic order, including this process's own publishes. A local
+ * publish is never short-cut past messages from other processes, so all
+ * subscribers of a topic, everywhere, see one order, and one publisher's
+ * messages arrive in its publish order.
+ *
+ * Recovery: `subscribe(s, topic, { since })` delivers what `s` missed after
+ * `since` to `s` alone (through `deliverTo`), in order and without duplicates,
+ * then the live messages that arrived meanwhile, then joins `s` to the live
+ * fan-out. When the history no longer covers the gap, or `since` is from
+ * another epoch, it answers `recovered: false` and joins `s` from the current
+ * position; the application resyncs from its own source of truth.
+ */
+import type { Backplane, BackplaneMessage, BackplaneState, GapInfo, Position } from './backplane.js';
+import { integerOption, validatePosition } from './backplane.js';
+import { EmbeddedBackplane } from './embedded-backplane.js';
+import { TopicRegistry } from './registry.js';
+import { validateTopic } from './topic-name.js';
+
+/** What a subscriber may publish: text (string) or bytes. */
+export type PublishData = string | Buffer | Uint8Array | ArrayBuffer;
+
+export interface TopicHubOptions<S> {
+  /** Where messages travel between processes. Default: a new EmbeddedBackplane (this process only). */
+  backplane?: Backplane;
+  /** Longest topic name in UTF-8 bytes. Default 256. */
+  maxTopicBytes?: number;
+  /**
+   * Live fan-out: called once per message with the topic's subscribers
+   * (minus an excluded sender). Frame once, write to each. Must not throw;
+   * a throw is rethrown asynchronously and the message still counts as delivered.
+   */
+  deliver(topic: string, message: BackplaneMessage, subscribers: Iterable<S>): void;
+  /** Recovered messages, for one subscriber. Default: `deliver(topic, message, [subscriber])`. */
+  deliverTo?(subscriber: S, message: BackplaneMessage): void;
+  /** A subscriber's topic has a hole it will not get back (see GapInfo); the app should resync it. */
+  onGap?(subscriber: S, gap: GapInfo): void;
+  /** The backplane went down (publishes queue) or came back. */
+  onStateChange?(state: BackplaneState, cause?: unknown): void;
+  /**
+   * Live messages held per recovering subscriber while its history is read.
+   * Default 10000; past it the recovery answers `recovered: false` and the
+   * subscriber joins from the live position (bounded memory, never a silent hole).
+   */
+  maxRecoveryBufferMessages?: number;
+}
+
+export interface SubscribeOptions {
+  /** The last position the subscriber has; it gets everything after it (or `recovered: false`). */
+  since?: Position;
+}
+
+export interface SubscribeResult {
+  /** True when nothing was missed: no `since`, or everything after it was delivered. */
+  readonly recovered: boolean;
+  /** Messages after this position reach the subscriber (recovered ones included). */
+  readonly position: Position;
+}
+
+export interface HubPublishOptions<S> {
+  /** Leave this subscriber out of the fan-out (the sender), even when the message comes back through Redis. */
+  exclude?: S;
+  /** Send as binary. Default: true for bytes, false for a string. */
+  binary?: boolean;
+}
+
+type Buffered = BackplaneMessage | { readonly gap: GapInfo };
+
+interface Recovery {
+  readonly buffer: Buffered[];
+  isOverflowed: boolean;
+  isCancelled: boolean;
+  readonly result: Promise<SubscribeResult>;
+}
+
+interface TopicState {
+  /** The backplane baseline; undefined until the upstream subscription is live. */
+  baseline: Position | undefined;
+  readonly ready: Promise<Position>;
+  /** Messages that arrived before `baseline` was known. */
+  early: BackplaneMessage[];
+  /** The last message delivered live (or the baseline). */
+  position: Position | undefined;
+  readonly recovering: Map<unknown, Recovery>;
+}
+
+export class TopicHub<S> {
+  readonly registry: TopicRegistry<S>;
+  readonly backplane: Backplane;
+  readonly maxRecoveryBufferMessages: number;
+  readonly #options: TopicHubOptions<S>;
+  readonly #topics = new Map<string, TopicState>();
+  /** Publish id → the subscriber to leave out when the message comes back. */
+  readonly #excludes = new Map<number, S>();
+  #nextId = 0;
+  #isClosed = false;
+
+  constructor(options: TopicHubOptions<S>) {
+    if (typeof options?.deliver !== 'function') throw new TypeError('TopicHub needs a deliver(topic, message, subscribers) callback');
+    this.#options = options;
+    this.registry = new TopicRegistry<S>({ maxTopicBytes: options.maxTopicBytes });
+    this.backplane = options.backplane ?? new EmbeddedBackplane({ maxTopicBytes: this.registry.maxTopicBytes });
+    this.maxRecoveryBufferMessages = integerOption(options.maxRecoveryBufferMessages, 'maxRecoveryBufferMessages', 10_000, 0);
+    this.backplane.setListener({
+      onMessage: (message) => this.#onMessage(message),
+      onGap: (gap) => this.#onGap(gap),
+      onStateChange: (state, cause) => options.onStateChange?.(state, cause),
+    });
+  }
+
+  get nodeId(): string {
+    return this.backplane.nodeId;
+  }
+
+  get state(): BackplaneState {
+    return this.backplane.state;
+  }
+
+  /**
+   * Subscribes; without `since` the subscriber is in the fan-out when this
+   * returns (the promise says from which position). With `since`, it joins
+   * after its missed messages were delivered.
+   */
+  subscribe(subscriber: S, topic: string, options: SubscribeOptions = {}): Promise<SubscribeResult> {
+    validateTopic(topic, this.registry.maxTopicBytes);
+    const { since } = options;
+    if (since !== undefined) validatePosition(since);
+    if (this.#isClosed) return Promise.reject(new Error('the hub is closed'));
+    let state = this.#topics.get(topic);
+    const pending = state?.recovering.get(subscriber);
+    if (pending !== undefined) return pending.result;
+    if (state !== undefined && this.registry.isSubscribed(subscriber, topic)) {
+      return Promise.resolve({ recovered: true, position: state.position ?? { offset: 0, epoch: '' } });
+    }
+    state ??= this.#openTopic(topic);
+    if (since === undefined) {
+      this.registry.subscribe(subscriber, topic);
+      if (state.position !== undefined) return Promise.resolve({ recovered: true, position: state.position });
+      return state.ready.then((baseline) => ({ recovered: true, position: baseline }));
+    }
+    return this.#recover(subscriber, topic, state, since);
+  }
+
+  /** Returns false when the subscriber was not subscribed (nor recovering). */
+  unsubscribe(subscriber: S, topic: string): boolean {
+    validateTopic(topic, this.registry.maxTopicBytes);
+    const state = this.#topics.get(topic);
+    const recovery = state?.recovering.get(subscriber);
+    let removed = false;
+    if (recovery !== undefined) {
+      recovery.isCancelled = true;
+      state!.recovering.delete(subscriber);
+      removed = true;
+    }
+    removed = this.registry.unsubscribe(subscriber, topic) || removed;
+    this.#releaseIfIdle(topic);
+    return removed;
+  }
+
+  /** Drops every subscription of the subscriber (call it when its socket closes). */
+  removeSubscriber(subscriber: S): void {
+    const topics = this.registry.removeSubscriber(subscriber);
+    for (const [topic, state] of this.#topics) {
+      const recovery = state.recovering.get(subscriber);
+      if (recovery !== undefined) {
+        recovery.isCancelled = true;
+        state.recovering.delete(subscriber);
+        topics.push(topic);
+      }
+    }
+    for (const topic of topics) this.#releaseIfIdle(topic);
+    for (const [id, excluded] of this.#excludes) if (excluded === subscriber) this.#excludes.delete(id);
+  }
+
+  isSubscribed(subscriber: S, topic: string): boolean {
+    return this.registry.isSubscribed(subscriber, topic);
+  }
+
+  topicsOf(subscriber: S): string[] {
+    return this.registry.topicsOf(subscriber);
+  }
+
+  /** Subscribers in this process (recovering ones not yet counted). */
+  subscriberCount(topic: string): number {
+    return this.registry.subscriberCount(topic);
+  }
+
+  /**
+   * Publishes to every subscriber of the topic in every process on the
+   * backplane; resolves with the message's position once stored. Rejects
+   * (never drops silently) when the backplane's outage queue is full.
+   */
+  publish(topic: string, data: PublishData, options: HubPublishOptions<S> = {}): Promise<Position> {
+    validateTopic(topic, this.registry.maxTopicBytes);
+    const payload = toBuffer(data);
+    const isBinary = options.binary ?? typeof data !== 'string';
+    if (typeof isBinary !== 'boolean') throw new TypeError('options.binary must be a boolean');
+    const id = ++this.#nextId;
+    const { exclude } = options;
+    // Only worth remembering when the message will come back to this process.
+    const isExcluding = exclude !== undefined && this.registry.isSubscribed(exclude, topic);
+    if (isExcluding) this.#excludes.set(id, exclude);
+    const published = this.backplane.publish(topic, payload, { isBinary, id });
+    if (isExcluding) {
+      published.then(
+        (position) => {
+          // Delivered already, or will never come (topic released): forget it.
+          const state = this.#topics.get(topic);
+          const at = state?.position;
+          if (state === undefined || (at !== undefined && at.epoch === position.epoch && at.offset >= position.offset)) {
+            this.#excludes.delete(id);
+          }
+        },
+        () => this.#excludes.delete(id),
+      );
+    }
+    return published;
+  }
+
+  /** Closes the backplane; pending publishes reject. */
+  async close(): Promise<void> {
+    this.#isClosed = true;
+    for (const state of this.#topics.values()) for (const recovery of state.recovering.values()) recovery.isCancelled = true;
+    this.#topics.clear();
+    this.#excludes.clear();
+    this.backplane.setListener(null);
+    await this.backplane.close();
+  }
+
+  #openTopic(topic: string): TopicState {
+    const state: TopicState = {
+      baseline: undefined,
+      ready: this.backplane.subscribe(topic),
+      early: [],
+      position: undefined,
+      recovering: new Map(),
+    };
+    this.#topics.set(topic, state);
+    state.ready.then(
+      (baseline) => {
+        if (this.#topics.get(topic) !== state) return;
+        state.baseline = baseline;
+        state.position = baseline;
+        const early = state.early;
+        state.early = [];
+        for (const message of early) this.#onMessage(message);
+      },
+      () => {
+        // The subscription failed (backplane closed): forget the topic so a later subscribe retries.
+        if (this.#topics.get(topic) === state) this.#topics.delete(topic);
+      },
+    );
+    return state;
+  }
+
+  #releaseIfIdle(topic: string): void {
+    const state = this.#topics.get(topic);
+    if (state === undefined || state.recovering.size > 0 || this.registry.hasTopic(topic)) return;
+    this.#topics.delete(topic);
+    state.ready.then(
+      () => this.backplane.unsubscribe(topic),
+      () => {},
+    ).catch(() => {});
+  }
+
+  async #recover(subscriber: S, topic: string, state: TopicState, since: Position): Promise<SubscribeResult> {
+    let settle!: (result: Promise<SubscribeResult>) => void;
+    const recovery: Recovery = {
+      buffer: [],
+      isOverflowed: false,
+      isCancelled: false,
+      result: new Promise<SubscribeResult>((resolve) => (settle = resolve)),
+    };
+    state.recovering.set(subscriber, recovery);
+    settle(this.#runRecovery(subscriber, topic, state, since, recovery));
+    return recovery.result;
+  }
+
+  async #runRecovery(subscriber: S, topic: string, state: TopicState, since: Position, recovery: Recovery): Promise<SubscribeResult> {
+    try {
+      await state.ready;
+      const history = await this.backplane.history(topic, since);
+      if (recovery.isCancelled || this.#topics.get(topic) !== state) {
+        return { recovered: false, position: history.position };
+      }
+      // From here to the end nothing awaits: no live message can slip between
+      // the recovered ones, the buffered ones and the join.
+      state.recovering.delete(subscriber);
+      if (recovery.isOverflowed) {
+        this.registry.subscribe(subscriber, topic);
+        return { recovered: false, position: state.position ?? history.position };
+      }
+      let cursor: Position = history.position;
+      if (history.recovered) {
+        for (const message of history.messages) this.#deliverTo(subscriber, message);
+      }
+      for (const item of recovery.buffer) {
+        if ('gap' in item) {
+          this.#options.onGap?.(subscriber, item.gap);
+          continue;
+        }
+        if (item.epoch === cursor.epoch && item.offset <= cursor.offset) continue;
+        this.#deliverTo(subscriber, item);
+        cursor = item;
+      }
+      this.registry.subscribe(subscriber, topic);
+      return { recovered: history.recovered, position: history.position };
+    } catch (error) {
+      state.recovering.delete(subscriber);
+      this.#releaseIfIdle(topic);
+      throw error;
+    }
+  }
+
+  #onMessage(message: BackplaneMessage): void {
+    const state = this.#topics.get(message.topic);
+    if (state === undefined) return;
+    if (state.baseline === undefined) {
+      state.early.push(message);
+      return;
+    }
+    const base = state.baseline;
+    if (message.epoch === base.epoch && message.offset <= base.offset) return;
+    state.position = message;
+    let excluded: S | undefined;
+    if (message.origin === this.backplane.nodeId && this.#excludes.size > 0) {
+      excluded = this.#excludes.get(message.id);
+      if (excluded !== undefined) this.#excludes.delete(message.id);
+    }
+    for (const recovery of state.recovering.values()) {
+      if (recovery.isOverflowed) continue;
+      if (recovery.buffer.length >= this.maxRecoveryBufferMessages) {
+        recovery.isOverflowed = true;
+        recovery.buffer.length = 0;
+      } else {
+        recovery.buffer.push(message);
+      }
+    }
+    const subscribers = this.registry.subscribers(message.topic);
+    if (subscribers.size === 0) return;
+    try {
+      this.#options.deliver(message.topic, message, excluded === undefined ? subscribers : without(subscribers, excluded));
+    } catch (error) {
+      rethrowLater(error);
+    }
+  }
+
+  #onGap(gap: GapInfo): void {
+    const state = this.#topics.get(gap.topic);
+    if (state === undefined) return;
+    for (const recovery of state.recovering.values()) if (!recovery.isOverflowed) recovery.buffer.push({ gap });
+    const onGap = this.#options.onGap;
+    if (onGap === undefined) return;
+    for (const subscriber of [...this.registry.subscribers(gap.topic)]) {
+      try {
+        onGap(subscriber, gap);
+      } catch (error) {
+        rethrowLater(error);
+      }
+    }
+  }
+
+  #deliverTo(subscriber: S, message: BackplaneMessage): void {
+    try {
+      if (this.#options.deliverTo !== undefined) this.#options.deliverTo(subscriber, message);
+      else this.#options.deliver(message.topic, message, [subscriber]);
+    } catch (error) {
+      rethrowLater(error);
+    }
+  }
+}
+
+function* without<S>(subscribers: Iterable<S>, excluded: S): Generator<S> {
+  for (const subscriber of subscribers) if (subscriber !== excluded) yield subscriber;
+}
+
+function toBuffer(data: PublishData): Buffer {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (Buffer.isBuffer(data)) return data;
+  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  throw new TypeError(`publish data must be a string, Buffer, Uint8Array or ArrayBuffer, got ${data === null ? 'null' : typeof data}`);
+}
+
+function rethrowLater(error: unknown): void {
+  queueMicrotask(() => {
+    throw error;
+  });
+}
