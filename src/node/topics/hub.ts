@@ -74,12 +74,14 @@ type Buffered = BackplaneMessage | { readonly gap: GapInfo };
 
 interface Recovery {
   readonly buffer: Buffered[];
+  /** Set once the history was delivered: live messages up to here are duplicates. */
+  cursor?: Position;
   isOverflowed: boolean;
   isCancelled: boolean;
   readonly result: Promise<SubscribeResult>;
 }
 
-interface TopicState {
+interface TopicState<S> {
   /** The backplane baseline; undefined until the upstream subscription is live. */
   baseline: Position | undefined;
   readonly ready: Promise<Position>;
@@ -87,7 +89,7 @@ interface TopicState {
   early: BackplaneMessage[];
   /** The last message delivered live (or the baseline). */
   position: Position | undefined;
-  readonly recovering: Map<unknown, Recovery>;
+  readonly recovering: Map<S, Recovery>;
 }
 
 export class TopicHub<S> {
@@ -95,7 +97,7 @@ export class TopicHub<S> {
   readonly backplane: Backplane;
   readonly maxRecoveryBufferMessages: number;
   readonly #options: TopicHubOptions<S>;
-  readonly #topics = new Map<string, TopicState>();
+  readonly #topics = new Map<string, TopicState<S>>();
   /** Publish id → the subscriber to leave out when the message comes back. */
   readonly #excludes = new Map<number, S>();
   #nextId = 0;
@@ -233,8 +235,8 @@ export class TopicHub<S> {
     await this.backplane.close();
   }
 
-  #openTopic(topic: string): TopicState {
-    const state: TopicState = {
+  #openTopic(topic: string): TopicState<S> {
+    const state: TopicState<S> = {
       baseline: undefined,
       ready: this.backplane.subscribe(topic),
       early: [],
@@ -269,7 +271,7 @@ export class TopicHub<S> {
     ).catch(() => {});
   }
 
-  async #recover(subscriber: S, topic: string, state: TopicState, since: Position): Promise<SubscribeResult> {
+  async #recover(subscriber: S, topic: string, state: TopicState<S>, since: Position): Promise<SubscribeResult> {
     let settle!: (result: Promise<SubscribeResult>) => void;
     const recovery: Recovery = {
       buffer: [],
@@ -282,7 +284,7 @@ export class TopicHub<S> {
     return recovery.result;
   }
 
-  async #runRecovery(subscriber: S, topic: string, state: TopicState, since: Position, recovery: Recovery): Promise<SubscribeResult> {
+  async #runRecovery(subscriber: S, topic: string, state: TopicState<S>, since: Position, recovery: Recovery): Promise<SubscribeResult> {
     try {
       await state.ready;
       const history = await this.backplane.history(topic, since);
@@ -309,7 +311,17 @@ export class TopicHub<S> {
         this.#deliverTo(subscriber, item);
         cursor = item;
       }
-      this.registry.subscribe(subscriber, topic);
+      recovery.buffer.length = 0;
+      const live = state.position;
+      if (live !== undefined && (live.epoch !== cursor.epoch || live.offset >= cursor.offset)) {
+        this.registry.subscribe(subscriber, topic);
+      } else {
+        // The history can be ahead of the live feed (the stream is read before
+        // the channel delivers the same messages): skip live messages up to
+        // the cursor, then join.
+        recovery.cursor = cursor;
+        state.recovering.set(subscriber, recovery);
+      }
       return { recovered: history.recovered, position: history.position };
     } catch (error) {
       state.recovering.delete(subscriber);
@@ -333,7 +345,28 @@ export class TopicHub<S> {
       excluded = this.#excludes.get(message.id);
       if (excluded !== undefined) this.#excludes.delete(message.id);
     }
-    for (const recovery of state.recovering.values()) {
+    const subscribers = this.registry.subscribers(message.topic);
+    if (subscribers.size > 0) {
+      try {
+        this.#options.deliver(message.topic, message, excluded === undefined ? subscribers : without(subscribers, excluded));
+      } catch (error) {
+        rethrowLater(error);
+      }
+    }
+    // After the fan-out, so a subscriber that joins here does not get this message twice.
+    if (state.recovering.size > 0) this.#feedRecoveries(state, message);
+  }
+
+  #feedRecoveries(state: TopicState<S>, message: BackplaneMessage): void {
+    for (const [subscriber, recovery] of state.recovering) {
+      const { cursor } = recovery;
+      if (cursor !== undefined) {
+        if (message.epoch === cursor.epoch && message.offset < cursor.offset) continue;
+        if (message.epoch !== cursor.epoch || message.offset > cursor.offset) this.#deliverTo(subscriber, message);
+        state.recovering.delete(subscriber);
+        this.registry.subscribe(subscriber, message.topic);
+        continue;
+      }
       if (recovery.isOverflowed) continue;
       if (recovery.buffer.length >= this.maxRecoveryBufferMessages) {
         recovery.isOverflowed = true;
@@ -342,19 +375,15 @@ export class TopicHub<S> {
         recovery.buffer.push(message);
       }
     }
-    const subscribers = this.registry.subscribers(message.topic);
-    if (subscribers.size === 0) return;
-    try {
-      this.#options.deliver(message.topic, message, excluded === undefined ? subscribers : without(subscribers, excluded));
-    } catch (error) {
-      rethrowLater(error);
-    }
   }
 
   #onGap(gap: GapInfo): void {
     const state = this.#topics.get(gap.topic);
     if (state === undefined) return;
-    for (const recovery of state.recovering.values()) if (!recovery.isOverflowed) recovery.buffer.push({ gap });
+    for (const [subscriber, recovery] of state.recovering) {
+      if (recovery.cursor !== undefined) this.#options.onGap?.(subscriber, gap);
+      else if (!recovery.isOverflowed) recovery.buffer.push({ gap });
+    }
     const onGap = this.#options.onGap;
     if (onGap === undefined) return;
     for (const subscriber of [...this.registry.subscribers(gap.topic)]) {
