@@ -142,6 +142,7 @@ export class RedisBackplane implements Backplane {
       isTransient,
       isReady: () => this.#link.isCommandReady,
       send: (topic, payload, meta) => this.#publishNow(topic, payload, meta),
+      prepare: () => this.#link.loadScripts([PUBLISH_SCRIPT, HISTORY_SCRIPT]),
     });
   }
 
@@ -270,7 +271,10 @@ export class RedisBackplane implements Backplane {
       randomBytes(6).toString('hex'), String(this.historySize), ttlArgument(this.historyMaxAgeMs),
       ttlArgument(this.metaTtlMs), String(Math.max(this.historyMaxAgeMs === Infinity ? 0 : this.historyMaxAgeMs, 600_000)),
     ];
-    return parsePublishReply(await this.#script(keys.meta, PUBLISH_SHA, PUBLISH_SCRIPT, args));
+    // EVALSHA only: the queue loaded the script on this connection, and a
+    // NOSCRIPT here is retried in order by the queue rather than re-sent as
+    // EVAL past publishes that are already in flight.
+    return parsePublishReply(await this.#link.call(keys.meta, ['EVALSHA', PUBLISH_SHA, ...args]));
   }
 
   async #readHistory(topic: string, keys: TopicKeys, since: Position, limit: number): Promise<HistoryReply> {
@@ -278,7 +282,7 @@ export class RedisBackplane implements Backplane {
     return parseHistoryReply(topic, await this.#script(keys.meta, HISTORY_SHA, HISTORY_SCRIPT, args));
   }
 
-  /** EVALSHA, falling back to EVAL when the server does not know the script (after a restart). */
+  /** EVALSHA, falling back to EVAL when the server does not know the script (reads only: no order to keep). */
   async #script(key: string, sha: string, source: string, args: (string | Buffer)[]): Promise<unknown> {
     try {
       return await this.#link.call(key, ['EVALSHA', sha, ...args]);

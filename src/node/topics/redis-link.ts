@@ -33,6 +33,8 @@ export interface RedisLink {
   readonly publishCommand: 'PUBLISH' | 'SPUBLISH';
   subscribe(channel: string, listener: (message: Buffer) => void): Promise<void>;
   unsubscribe(channel: string): Promise<void>;
+  /** SCRIPT LOAD on every node that serves keys (all masters in a cluster). */
+  loadScripts(scripts: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -50,7 +52,7 @@ export interface RedisLinkOptions {
  */
 export function isTransient(error: unknown): boolean {
   if (error instanceof ErrorReply) {
-    return /^(LOADING|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|BUSY|READONLY|MOVED|ASK)\b/.test(error.message);
+    return /^(LOADING|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|BUSY|READONLY|MOVED|ASK|NOSCRIPT)\b/.test(error.message);
   }
   return error instanceof Error && !(error instanceof TypeError) && !(error instanceof RangeError);
 }
@@ -111,11 +113,19 @@ function createSingleLink(options: RedisLinkOptions, events: RedisLinkEvents): R
     unsubscribe(channel) {
       return subscriber.UNSUBSCRIBE(channel);
     },
+    async loadScripts(scripts) {
+      for (const script of scripts) await commands.sendCommand(['SCRIPT', 'LOAD', script]);
+    },
     async close() {
       isClosed = true;
       await Promise.allSettled([commands.close(), subscriber.close()]);
-      commands.destroy();
-      subscriber.destroy();
+      for (const client of [commands, subscriber]) {
+        try {
+          client.destroy();
+        } catch {
+          // Already closed.
+        }
+      }
     },
   };
 }

@@ -34,6 +34,12 @@ export interface PublishQueueOptions {
   isReady(): boolean;
   /** Delay before retrying after a transient error reply while connected (LOADING, TRYAGAIN). */
   retryDelayMs: number;
+  /**
+   * Runs before the first send on a new connection, and after any failure,
+   * once nothing is in flight (loads the scripts: an EVALSHA that fails with
+   * NOSCRIPT while later ones succeed would reorder publishes).
+   */
+  prepare(): Promise<void>;
 }
 
 export class PublishQueue {
@@ -47,6 +53,8 @@ export class PublishQueue {
   #staleInFlight = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #isClosed = false;
+  #needsPrepare = true;
+  #isPreparing = false;
 
   constructor(options: PublishQueueOptions) {
     this.#options = options;
@@ -80,6 +88,7 @@ export class PublishQueue {
   connectionLost(): void {
     this.#generation++;
     this.#staleInFlight = this.#inFlight;
+    this.#needsPrepare = true;
   }
 
   /** Sends waiting publishes, in order, while the connection is ready. */
@@ -87,6 +96,22 @@ export class PublishQueue {
     // Something sent on an older connection has not failed yet: wait for it,
     // so nothing after it can overtake it on the new connection.
     if (this.#isClosed || this.#staleInFlight > 0 || !this.#options.isReady()) return;
+    if (this.#needsPrepare) {
+      if (this.#isPreparing || this.#entries.size === 0) return;
+      this.#isPreparing = true;
+      this.#options.prepare().then(
+        () => {
+          this.#isPreparing = false;
+          this.#needsPrepare = false;
+          this.pump();
+        },
+        () => {
+          this.#isPreparing = false;
+          this.#retryLater();
+        },
+      );
+      return;
+    }
     for (const entry of this.#entries) {
       if (this.#inFlight >= this.#options.maxInFlight) return;
       if (entry.sentOn < 0) this.#send(entry);
@@ -102,6 +127,13 @@ export class PublishQueue {
     }
     this.#entries.clear();
     this.#bytes = 0;
+  }
+
+  #retryLater(): void {
+    this.#retryTimer ??= setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.pump();
+    }, this.#options.retryDelayMs);
   }
 
   #send(entry: Entry): void {
@@ -127,13 +159,8 @@ export class PublishQueue {
           entry.sentOn = -1;
           // Whatever was sent after it must not overtake it: let the rest settle, then resend in order.
           if (wasCurrent) this.connectionLost();
-          if (this.#options.isReady()) {
-            // Connected but refused for now (LOADING after a restart, TRYAGAIN): retry shortly.
-            this.#retryTimer ??= setTimeout(() => {
-              this.#retryTimer = undefined;
-              this.pump();
-            }, this.#options.retryDelayMs);
-          }
+          // Connected but refused for now (LOADING after a restart, TRYAGAIN, NOSCRIPT): retry shortly.
+          if (this.#options.isReady()) this.#retryLater();
           this.pump();
           return;
         }

@@ -1,0 +1,25 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { RedisServer } from '../support/redis.js';
+import { HubProcess } from './fixtures/hub-process-driver.js';
+const redis = await RedisServer.start({ isPersistent: true });
+const env = { REDIS_URL: redis.url, KEY_PREFIX: `dbg:` };
+const [publisher, subscriber] = await Promise.all([HubProcess.start(env), HubProcess.start(env)]);
+await subscriber.subscribe('numbers', ['c1']);
+publisher.send({ type: 'publish', topic: 'numbers', from: 1, to: 600, intervalMs: 2 });
+await publisher.next('publishing');
+await delay(400);
+await redis.stop();
+await delay(300);
+await redis.restart();
+await publisher.next('published', 30_000);
+const sent = await publisher.report();
+const byN = [...sent.published].sort((a, b) => a.n - b.n);
+let bad = 0;
+for (let i = 1; i < byN.length; i++) if (byN[i].offset !== byN[i - 1].offset + 1) { if (bad++ < 10) console.log('jump', byN[i - 1], byN[i]); }
+console.log('published', sent.published.length, 'failed', sent.failed.length, 'states', sent.states.join(','));
+await delay(2000);
+const r = await subscriber.report();
+const log = r.clients[0].log;
+console.log('sub got', log.length, 'first missing', log.findIndex((x, i) => x !== i + 1), 'states', r.states.join(','));
+console.log(JSON.stringify(log.slice(165, 180)));
+await publisher.kill(); await subscriber.kill(); await redis.dispose();
