@@ -131,7 +131,79 @@ function createSingleLink(options: RedisLinkOptions, events: RedisLinkEvents): R
 }
 
 function createClusterLink(options: RedisLinkOptions, events: RedisLinkEvents): RedisLink {
-  void options;
-  void events;
-  throw new Error('Redis Cluster support is not built yet');
+  const cluster = createCluster({
+    rootNodes: options.rootNodes!.map((node) => ({ url: node.url })),
+    defaults: {
+      socket: { reconnectStrategy: reconnectStrategy(options.reconnectDelayMaxMs), connectTimeout: options.connectTimeoutMs },
+      disableOfflineQueue: true,
+    },
+  });
+  let isClosed = false;
+  let isConnected = false;
+  cluster.on('error', (error: unknown) => {
+    if (!isClosed) events.onDown(error);
+  });
+  cluster.on('node-error', (error: unknown) => {
+    if (!isClosed) events.onDown(error);
+  });
+  // Each node client, sharded pub/sub clients included, reports 'ready' after
+  // restoring its subscriptions; the backplane then catches every topic up.
+  cluster.on('node-ready', () => {
+    if (isClosed || !isConnected) return;
+    events.onCommandReady();
+    events.onSubscriberReady();
+  });
+  const connect = (): void => {
+    cluster.connect().then(
+      () => {
+        isConnected = true;
+        events.onCommandReady();
+        events.onSubscriberReady();
+      },
+      (error: unknown) => {
+        if (isClosed) return;
+        events.onDown(error);
+        setTimeout(connect, options.reconnectDelayMaxMs).unref();
+      },
+    );
+  };
+  connect();
+  return {
+    isCluster: true,
+    publishCommand: 'SPUBLISH',
+    get isCommandReady() {
+      return isConnected && cluster.isReady;
+    },
+    get isSubscriberReady() {
+      return isConnected && cluster.isReady;
+    },
+    call(key, args) {
+      return cluster.sendCommand(key, false, args, { typeMapping: BUFFERS });
+    },
+    subscribe(channel, listener) {
+      return cluster.SSUBSCRIBE(channel, listener as (message: Buffer) => void, true);
+    },
+    unsubscribe(channel) {
+      return cluster.SUNSUBSCRIBE(channel);
+    },
+    async loadScripts(scripts) {
+      // Every master that answers; one that does not yet gets its scripts on
+      // the next round (its publishes fail with a transient error meanwhile).
+      await Promise.allSettled(
+        cluster.masters.map(async (master) => {
+          const client = await cluster.nodeClient(master);
+          for (const script of scripts) await client.sendCommand(['SCRIPT', 'LOAD', script]);
+        }),
+      );
+    },
+    async close() {
+      isClosed = true;
+      await cluster.close().catch(() => {});
+      try {
+        cluster.destroy();
+      } catch {
+        // Already closed.
+      }
+    },
+  };
 }
