@@ -8,7 +8,11 @@ import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisBackplane } from '../../src/node/topics/redis-backplane.js';
 import { RedisCluster, redisSkipReason } from '../support/redis.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { accountFor, HubProcess } from './fixtures/hub-process-driver.js';
 import { hubBehaviour, makeHub, sub, until } from './hub-behaviour.js';
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 const skip = redisSkipReason();
 if (skip !== undefined) console.log(`# skipping Redis Cluster tests: ${skip}`);
@@ -52,4 +56,56 @@ test('topics spread over the slots of all three masters, each delivered through 
     assert.ok(channels.length > 0, `master ${node.port} serves sharded channels`);
   }
   await hub.close();
+});
+
+test('a cluster master SIGKILLed and restarted: every client in order without duplicates, gaps reported only where data was lost', { skip }, async (t) => {
+  const prefix = `restart${prefixCounter}:`;
+  // One topic per master, so the restart hits exactly one of them.
+  const topics: string[] = [];
+  const owners = new Set<number>();
+  for (let i = 0; topics.length < 3; i++) {
+    const port = cluster.nodeFor(`${prefix}{feed-${i}}:m`).port;
+    if (!owners.has(port)) {
+      owners.add(port);
+      topics.push(`feed-${i}`);
+    }
+  }
+  const victim = cluster.nodeFor(`${prefix}{${topics[0]}}:m`);
+  const env = { REDIS_ROOT_NODES: JSON.stringify(cluster.rootNodes), KEY_PREFIX: prefix };
+  const [publisher, subscriber] = await Promise.all([HubProcess.start(env), HubProcess.start(env)]);
+  const count = 300;
+  try {
+    for (const topic of topics) await subscriber.subscribe(topic, [`${topic}/c1`, `${topic}/c2`]);
+    publisher.send({ type: 'publish', topics, from: 1, to: count, intervalMs: 3 });
+    await publisher.next('publishing');
+    await delay(300);
+    await victim.kill();
+    await delay(300);
+    await victim.restart();
+    await cluster.waitForOk();
+    await publisher.next('published', 40_000);
+    const sent = await publisher.report();
+    assert.deepEqual(sent.failed, []);
+    const deadline = Date.now() + 15_000;
+    let report = await subscriber.report();
+    while (!report.clients.every((c) => c.log.includes(count)) && Date.now() < deadline) {
+      await delay(100);
+      report = await subscriber.report();
+    }
+    const lines: string[] = [];
+    for (const client of report.clients) {
+      const account = accountFor(client.log, range(1, count));
+      lines.push(`${client.name}: delivered ${account.delivered}/${count}, missing ${account.missing.length}, gap events ${account.gaps}`);
+      assert.deepEqual(account.silentlyMissing, [], `${client.name} lost messages without a gap event`);
+      if (client.topic !== topics[0]) {
+        assert.equal(account.delivered, count, `${client.name}: topics on the other masters lose nothing`);
+        assert.equal(account.gaps, 0);
+      } else {
+        assert.ok(account.gaps >= 1, `${client.name}: the restarted master lost its data, which must be reported`);
+      }
+    }
+    t.diagnostic(`cluster master restart (SIGKILL, no persistence, ${topics[0]} on the restarted master): published ${count} per topic; ${lines.join('; ')}`);
+  } finally {
+    await Promise.all([publisher.kill(), subscriber.kill()]);
+  }
 });
