@@ -55,6 +55,12 @@ export interface RedisOptions {
   isClusterNode?: boolean;
 }
 
+/** Every redis-server this process started and has not stopped: killed on exit, so none outlives a crashed test. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export class RedisServer {
   readonly port: number;
   readonly dir: string;
@@ -105,7 +111,9 @@ export class RedisServer {
     child.stdout!.on('data', (chunk: Buffer) => (this.#log += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (this.#log += chunk.toString()));
     this.#child = child;
+    running.add(child);
     child.once('exit', () => {
+      running.delete(child);
       if (this.#child === child) this.#child = undefined;
     });
     await this.#waitForPing();

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { RedisBackplane } from '../../src/node/topics/redis-backplane.js';
 import { RedisCluster, redisSkipReason } from '../support/redis.js';
 import { setTimeout as delay } from 'node:timers/promises';
-import { accountFor, HubProcess } from './fixtures/hub-process-driver.js';
+import { accountFor, checkPublishOrder, HubProcess } from './fixtures/hub-process-driver.js';
 import { hubBehaviour, makeHub, sub, until } from './hub-behaviour.js';
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -86,6 +86,7 @@ test('a cluster master SIGKILLed and restarted: every client in order without du
     await publisher.next('published', 40_000);
     const sent = await publisher.report();
     assert.deepEqual(sent.failed, []);
+    checkPublishOrder(sent.published);
     const deadline = Date.now() + 15_000;
     let report = await subscriber.report();
     while (!report.clients.every((c) => c.log.includes(count)) && Date.now() < deadline) {

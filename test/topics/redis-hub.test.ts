@@ -65,26 +65,29 @@ test('one channel subscription per topic per process, however many subscribers',
 
 test('publishes wait for Redis in order, and past the bound they are refused with a code', { skip }, async () => {
   const own = await RedisServer.start();
-  await own.stop();
-  const waiting = new RedisBackplane({ url: own.url, maxQueuedPublishes: 5, maxQueuedBytes: 1000 });
-  open.push(waiting);
-  const hub = makeHub(waiting);
-  assert.equal(hub.state, 'down');
-  const queued = [1, 2, 3, 4, 5].map((i) => hub.publish('q', `m${i}`));
-  await assert.rejects(hub.publish('q', 'm6'), { code: 'SW_BACKPLANE_QUEUE_FULL', name: 'BackplaneQueueFullError', message: /maxQueuedPublishes \(5\)/ });
-  assert.equal(waiting.queuedPublishes, 5);
-  const bytes = new RedisBackplane({ url: own.url, maxQueuedBytes: 10 });
-  open.push(bytes);
-  const first = bytes.publish('q', Buffer.alloc(8), { isBinary: true, id: 1 });
-  await assert.rejects(bytes.publish('q', Buffer.alloc(8), { isBinary: true, id: 2 }), { code: 'SW_BACKPLANE_QUEUE_FULL', message: /maxQueuedBytes \(10\)/ });
-  await own.restart();
-  const positions = await Promise.all(queued);
-  assert.deepEqual(positions.map((p) => p.offset), [1, 2, 3, 4, 5], 'stored in publish order once Redis is back');
-  assert.equal((await first).offset, 6);
-  await waiting.ready();
-  assert.equal(hub.state, 'up');
-  await hub.close();
-  await bytes.close();
-  await assert.rejects(bytes.publish('q', Buffer.alloc(1), { isBinary: true, id: 3 }), { code: 'SW_BACKPLANE_CLOSED' });
-  await own.dispose();
+  try {
+    await own.stop();
+    const waiting = new RedisBackplane({ url: own.url, maxQueuedPublishes: 5, maxQueuedBytes: 1000 });
+    open.push(waiting);
+    const hub = makeHub(waiting);
+    assert.equal(hub.state, 'down');
+    const queued = [1, 2, 3, 4, 5].map((i) => hub.publish('q', `m${i}`));
+    await assert.rejects(hub.publish('q', 'm6'), { code: 'SW_BACKPLANE_QUEUE_FULL', name: 'BackplaneQueueFullError', message: /maxQueuedPublishes \(5\)/ });
+    assert.equal(waiting.queuedPublishes, 5);
+    const bytes = new RedisBackplane({ url: own.url, maxQueuedBytes: 10 });
+    open.push(bytes);
+    const first = bytes.publish('bytes', Buffer.alloc(8), { isBinary: true, id: 1 });
+    await assert.rejects(bytes.publish('bytes', Buffer.alloc(8), { isBinary: true, id: 2 }), { code: 'SW_BACKPLANE_QUEUE_FULL', message: /maxQueuedBytes \(10\)/ });
+    await own.restart();
+    const positions = await Promise.all(queued);
+    assert.deepEqual(positions.map((p) => p.offset), [1, 2, 3, 4, 5], 'stored in publish order once Redis is back');
+    assert.equal((await first).offset, 1);
+    await waiting.ready();
+    assert.equal(hub.state, 'up');
+    await hub.close();
+    await bytes.close();
+    await assert.rejects(bytes.publish('bytes', Buffer.alloc(1), { isBinary: true, id: 3 }), { code: 'SW_BACKPLANE_CLOSED' });
+  } finally {
+    await own.dispose();
+  }
 });

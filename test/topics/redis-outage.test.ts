@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { RedisServer, redisSkipReason } from '../support/redis.js';
-import { accountFor, HubProcess, type ProcessReport } from './fixtures/hub-process-driver.js';
+import { accountFor, checkPublishOrder, HubProcess, type ProcessReport } from './fixtures/hub-process-driver.js';
 
 const skip = redisSkipReason();
 if (skip !== undefined) console.log(`# skipping Redis outage tests: ${skip}`);
@@ -46,6 +46,7 @@ async function outage(kind: 'graceful' | 'sigkill', t: { diagnostic(message: str
     const sent = await publisher.report();
     assert.equal(sent.failed.length, 0, `no publish may fail within the queue bound: ${JSON.stringify(sent.failed.slice(0, 3))}`);
     assert.equal(sent.published.length, COUNT);
+    checkPublishOrder(sent.published);
     const report = await settle(subscriber, COUNT);
     const lines: string[] = [];
     for (const client of report.clients) {

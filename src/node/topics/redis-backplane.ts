@@ -141,7 +141,7 @@ export class RedisBackplane implements Backplane {
       retryDelayMs: RETRY_DELAY_MS,
       isTransient,
       isReady: () => this.#link.isCommandReady,
-      send: (topic, payload, meta) => this.#publishNow(topic, payload, meta),
+      send: (topic, payload, meta, previousId) => this.#publishNow(topic, payload, meta, previousId),
       prepare: () => this.#link.loadScripts([PUBLISH_SCRIPT, HISTORY_SCRIPT]),
     });
   }
@@ -263,13 +263,14 @@ export class RedisBackplane implements Backplane {
     if (!entry.sequencer.hasBaseline) entry.sequencer.setBaseline(position);
   }
 
-  async #publishNow(topic: string, payload: Buffer, meta: PublishMeta): Promise<Position> {
+  async #publishNow(topic: string, payload: Buffer, meta: PublishMeta, previousId: number): Promise<Position> {
     const keys = topicKeys(this.keyPrefix, topic);
     const args = [
       '3', keys.meta, keys.stream, keys.dedupe + this.nodeId,
       this.#link.publishCommand, keys.channel, payload, meta.isBinary ? '1' : '0', this.nodeId, String(meta.id),
       randomBytes(6).toString('hex'), String(this.historySize), ttlArgument(this.historyMaxAgeMs),
       ttlArgument(this.metaTtlMs), String(Math.max(this.historyMaxAgeMs === Infinity ? 0 : this.historyMaxAgeMs, 600_000)),
+      String(previousId),
     ];
     // EVALSHA only: the queue loaded the script on this connection, and a
     // NOSCRIPT here is retried in order by the queue rather than re-sent as

@@ -52,7 +52,7 @@ export interface RedisLinkOptions {
  */
 export function isTransient(error: unknown): boolean {
   if (error instanceof ErrorReply) {
-    return /^(LOADING|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|BUSY|READONLY|MOVED|ASK|NOSCRIPT)\b/.test(error.message);
+    return /^(LOADING|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|BUSY|READONLY|MOVED|ASK|NOSCRIPT|ORDER)\b/.test(error.message);
   }
   return error instanceof Error && !(error instanceof TypeError) && !(error instanceof RangeError);
 }

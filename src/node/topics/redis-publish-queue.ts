@@ -18,6 +18,9 @@ interface Entry {
   readonly meta: PublishMeta;
   /** The connection generation it was last sent on; -1 while waiting. */
   sentOn: number;
+  /** The previous and next unstored publishes of the same topic. */
+  previous: Entry | undefined;
+  next: Entry | undefined;
   readonly resolve: (position: Position) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -27,8 +30,15 @@ export interface PublishQueueOptions {
   maxQueuedBytes: number;
   /** Publishes sent before replies come back (pipelining bound). */
   maxInFlight: number;
-  /** Sends one publish; rejects with a transient error when Redis was not reachable. */
-  send(topic: string, payload: Buffer, meta: PublishMeta): Promise<Position>;
+  /**
+   * Sends one publish; rejects with a transient error when Redis was not
+   * reachable. `previousId` is the id of the same topic's previous publish
+   * when that one is not stored yet (else 0): the script refuses to store
+   * this one first, so a publish that failed and is retried can never be
+   * overtaken by a later one that went through (node-redis may hold a
+   * command for a reconnecting cluster node while failing the one before).
+   */
+  send(topic: string, payload: Buffer, meta: PublishMeta, previousId: number): Promise<Position>;
   isTransient(error: unknown): boolean;
   /** Whether commands can be sent now. */
   isReady(): boolean;
@@ -46,6 +56,8 @@ export class PublishQueue {
   readonly #options: PublishQueueOptions;
   // Insertion order is publish order; entries leave when stored (or refused).
   readonly #entries = new Set<Entry>();
+  /** The newest unstored publish per topic (the tail of its chain). */
+  readonly #lastByTopic = new Map<string, Entry>();
   #bytes = 0;
   #inFlight = 0;
   #generation = 0;
@@ -78,7 +90,11 @@ export class PublishQueue {
       return Promise.reject(new BackplaneQueueFullError(topic, this.#entries.size, this.#bytes, `maxQueuedBytes (${maxQueuedBytes})`));
     }
     return new Promise<Position>((resolve, reject) => {
-      this.#entries.add({ topic, payload, meta, sentOn: -1, resolve, reject });
+      const previous = this.#lastByTopic.get(topic);
+      const entry: Entry = { topic, payload, meta, sentOn: -1, previous, next: undefined, resolve, reject };
+      if (previous !== undefined) previous.next = entry;
+      this.#lastByTopic.set(topic, entry);
+      this.#entries.add(entry);
       this.#bytes += payload.length;
       this.pump();
     });
@@ -126,7 +142,20 @@ export class PublishQueue {
       entry.reject(new BackplaneError(TopicErrorCode.CLOSED, 'the backplane closed before this publish was stored', entry.topic));
     }
     this.#entries.clear();
+    this.#lastByTopic.clear();
     this.#bytes = 0;
+  }
+
+  #remove(entry: Entry): boolean {
+    if (!this.#entries.delete(entry)) return false;
+    this.#bytes -= entry.payload.length;
+    if (entry.next !== undefined) entry.next.previous = entry.previous;
+    if (entry.previous !== undefined) entry.previous.next = entry.next;
+    if (this.#lastByTopic.get(entry.topic) === entry) {
+      if (entry.previous !== undefined) this.#lastByTopic.set(entry.topic, entry.previous);
+      else this.#lastByTopic.delete(entry.topic);
+    }
+    return true;
   }
 
   #retryLater(): void {
@@ -143,11 +172,10 @@ export class PublishQueue {
       this.#inFlight--;
       if (entry.sentOn < this.#generation && this.#staleInFlight > 0) this.#staleInFlight--;
     };
-    this.#options.send(entry.topic, entry.payload, entry.meta).then(
+    this.#options.send(entry.topic, entry.payload, entry.meta, entry.previous?.meta.id ?? 0).then(
       (position) => {
         settled();
-        if (!this.#entries.delete(entry)) return;
-        this.#bytes -= entry.payload.length;
+        if (!this.#remove(entry)) return;
         entry.resolve(position);
         this.pump();
       },
@@ -164,8 +192,7 @@ export class PublishQueue {
           this.pump();
           return;
         }
-        this.#entries.delete(entry);
-        this.#bytes -= entry.payload.length;
+        this.#remove(entry);
         entry.reject(new BackplaneError(TopicErrorCode.FAILED, `publish failed: ${(error as Error)?.message ?? String(error)}`, entry.topic, { cause: error }));
         this.pump();
       },

@@ -40,8 +40,9 @@ export function topicKeys(prefix: string, topic: string): TopicKeys {
 // KEYS: 1 meta, 2 stream, 3 dedupe key of the publishing node
 // ARGV: 1 PUBLISH|SPUBLISH, 2 channel, 3 payload, 4 binary flag (1|0), 5 origin node id,
 //       6 publish id, 7 epoch to use if the topic has none, 8 history size (0: none),
-//       9 history max age ms, 10 meta ttl ms (0: none), 11 dedupe ttl ms
-// Returns { epoch, offset, duplicate (1|0) }.
+//       9 history max age ms, 10 meta ttl ms (0: none), 11 dedupe ttl ms,
+//       12 id of this node's previous publish to the topic if not known to be stored yet (else 0)
+// Returns { epoch, offset, duplicate (1|0) }, or an ORDER error when that previous publish is not stored yet.
 export const PUBLISH_SCRIPT = `
 local epoch = redis.call('HGET', KEYS[1], 'e')
 if not epoch then
@@ -50,20 +51,27 @@ if not epoch then
   redis.call('HSET', KEYS[1], 'e', epoch, 'o', 0)
 end
 local last = redis.call('GET', KEYS[3])
+local lastId = 0
+local lastOffset = '0'
 if last then
   local space = string.find(last, ' ', 1, true)
-  local lastId = tonumber(string.sub(last, 1, space - 1))
-  local id = tonumber(ARGV[6])
-  if id <= lastId then
-    -- A retry of a publish that was stored before its reply was lost.
-    if id == lastId then return { epoch, string.sub(last, space + 1), 1 } end
-    local entries = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1000)
-    for _, entry in ipairs(entries) do
-      local f = entry[2]
-      if f[8] == ARGV[5] and f[10] == ARGV[6] then return { epoch, f[2], 1 } end
-    end
-    return { epoch, '0', 1 }
+  lastId = tonumber(string.sub(last, 1, space - 1))
+  lastOffset = string.sub(last, space + 1)
+end
+local id = tonumber(ARGV[6])
+if id <= lastId then
+  -- A retry of a publish that was stored before its reply was lost (this
+  -- node's publishes to a topic are stored in id order, see ORDER below).
+  if id == lastId then return { epoch, lastOffset, 1 } end
+  local entries = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1000)
+  for _, entry in ipairs(entries) do
+    local f = entry[2]
+    if f[8] == ARGV[5] and f[10] == ARGV[6] then return { epoch, f[2], 1 } end
   end
+  return { epoch, '0', 1 }
+end
+if tonumber(ARGV[12]) > lastId then
+  return redis.error_reply('ORDER publish ' .. ARGV[6] .. ' waits for ' .. ARGV[12])
 end
 local offset = redis.call('HINCRBY', KEYS[1], 'o', 1)
 local offsetText = string.format('%d', offset)
