@@ -7,6 +7,7 @@ import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisBackplane } from '../../src/node/topics/redis-backplane.js';
 import { RedisServer, redisSkipReason } from '../support/redis.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 import { hubBehaviour, makeHub, sub, until } from './hub-behaviour.js';
 
 const skip = redisSkipReason();
@@ -90,4 +91,52 @@ test('publishes wait for Redis in order, and past the bound they are refused wit
   } finally {
     await own.dispose();
   }
+});
+
+test('a subscriber cut off longer than the history gets the rest and a gap with the exact missing offsets', { skip }, async () => {
+  const proxy = await TcpProxy.start(redis.port);
+  try {
+    const far = new RedisBackplane({ url: proxy.url, keyPrefix: currentPrefix, historySize: 5 });
+    open.push(far);
+    const farHub = makeHub(far);
+    const near = makeHub(backplane({ historySize: 5 }));
+    const s = sub('s');
+    await farHub.subscribe(s, 'feed');
+    for (let i = 1; i <= 3; i++) await near.publish('feed', `m${i}`);
+    await until(() => s.got.length === 3);
+    proxy.cut();
+    await until(() => far.state === 'down', 3000, 'the far backplane to notice');
+    for (let i = 4; i <= 20; i++) await near.publish('feed', `m${i}`);
+    proxy.restore();
+    await until(() => s.got.includes('m20'), 5000, 'catch-up after the cut');
+    assert.equal(s.gaps.length, 1);
+    assert.deepEqual(
+      { reason: s.gaps[0].reason, fromOffset: s.gaps[0].fromOffset, toOffset: s.gaps[0].toOffset },
+      { reason: 'missed', fromOffset: 4, toOffset: 15 },
+      'offsets 4..15 are past the 5 messages the subscriber may read back',
+    );
+    assert.deepEqual(s.got, ['m1', 'm2', 'm3', 'm16', 'm17', 'm18', 'm19', 'm20']);
+    await near.publish('feed', 'm21');
+    await until(() => s.got.at(-1) === 'm21');
+    await farHub.close();
+    await near.close();
+  } finally {
+    await proxy.close();
+  }
+});
+
+test('history older than historyMaxAgeMs is not offered for recovery', { skip }, async () => {
+  const aging = backplane({ historyMaxAgeMs: 300, metaTtlMs: 60_000 });
+  const first = await aging.publish('aging', Buffer.from('old'), { isBinary: false, id: 1 });
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  await aging.publish('aging', Buffer.from('new'), { isBinary: false, id: 2 });
+  const result = await aging.history('aging', { epoch: first.epoch, offset: 0 });
+  assert.equal(result.recovered, false);
+  assert.deepEqual(result.messages.map((m) => m.payload.toString()), ['new']);
+  const recent = await aging.history('aging', first);
+  assert.equal(recent.recovered, true);
+  assert.deepEqual(recent.messages.map((m) => m.payload.toString()), ['new']);
+  assert.throws(() => new RedisBackplane({ url: redis.url, historyMaxAgeMs: 10_000, metaTtlMs: 1000 }), { name: 'RangeError', message: /metaTtlMs/ });
+  assert.throws(() => new RedisBackplane({ url: redis.url, keyPrefix: 'a{b}' }), { name: 'RangeError', message: /keyPrefix/ });
+  assert.throws(() => new RedisBackplane({} as never), { name: 'TypeError', message: /url or rootNodes/ });
 });
