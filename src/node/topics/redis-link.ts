@@ -11,6 +11,13 @@
  */
 import { createClient, createCluster, ErrorReply, RESP_TYPES } from '@redis/client';
 
+/**
+ * How long loading the scripts may wait for one cluster master. Publishes to
+ * every topic wait for the load (it runs between retries), so a master that
+ * is down costs the others at most this per retry round.
+ */
+const SCRIPT_LOAD_TIMEOUT_MS = 500;
+
 /** Replies with blob strings as Buffers (payloads are bytes). */
 const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
 
@@ -189,11 +196,18 @@ function createClusterLink(options: RedisLinkOptions, events: RedisLinkEvents): 
     async loadScripts(scripts) {
       // Every master that answers; one that does not yet gets its scripts on
       // the next round (its publishes fail with a transient error meanwhile).
+      // A master that is down must not hold up publishes to the others: each
+      // node gets a bounded time.
       await Promise.allSettled(
-        cluster.masters.map(async (master) => {
-          const client = await cluster.nodeClient(master);
-          for (const script of scripts) await client.sendCommand(['SCRIPT', 'LOAD', script]);
-        }),
+        cluster.masters.map((master) =>
+          withTimeout(
+            (async () => {
+              const client = await cluster.nodeClient(master);
+              for (const script of scripts) await client.sendCommand(['SCRIPT', 'LOAD', script]);
+            })(),
+            SCRIPT_LOAD_TIMEOUT_MS,
+          ),
+        ),
       );
     },
     async close() {
@@ -206,4 +220,12 @@ function createClusterLink(options: RedisLinkOptions, events: RedisLinkEvents): 
       }
     },
   };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
