@@ -105,6 +105,7 @@ export class RedisBackplane implements Backplane {
   #listener: BackplaneListener | null = null;
   #state: BackplaneState = 'down';
   #lastId = 0;
+  #epochCounter = 0;
   #isClosed = false;
   #readyWaiters: (() => void)[] = [];
 
@@ -268,7 +269,7 @@ export class RedisBackplane implements Backplane {
     const args = [
       '3', keys.meta, keys.stream, keys.dedupe + this.nodeId,
       this.#link.publishCommand, keys.channel, payload, meta.isBinary ? '1' : '0', this.nodeId, String(meta.id),
-      randomBytes(6).toString('hex'), String(this.historySize), ttlArgument(this.historyMaxAgeMs),
+      this.#epochCandidate(), String(this.historySize), ttlArgument(this.historyMaxAgeMs),
       ttlArgument(this.metaTtlMs), String(Math.max(this.historyMaxAgeMs === Infinity ? 0 : this.historyMaxAgeMs, 600_000)),
       String(previousId),
     ];
@@ -276,6 +277,16 @@ export class RedisBackplane implements Backplane {
     // NOSCRIPT here is retried in order by the queue rather than re-sent as
     // EVAL past publishes that are already in flight.
     return parsePublishReply(await this.#link.call(keys.meta, ['EVALSHA', PUBLISH_SHA, ...args]));
+  }
+
+  /**
+   * The epoch a topic gets if this publish finds none: unique because the
+   * node id is random per backplane and the counter never repeats within it
+   * (cheaper than fresh random bytes per publish; it is only used when the
+   * meta key is missing).
+   */
+  #epochCandidate(): string {
+    return `${this.nodeId.slice(0, 10)}${(++this.#epochCounter).toString(36)}`;
   }
 
   async #readHistory(topic: string, keys: TopicKeys, since: Position, limit: number): Promise<HistoryReply> {
