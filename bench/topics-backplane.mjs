@@ -51,7 +51,7 @@ async function throughput(publisherBackplane, subscriberBackplane) {
   return MESSAGES / seconds;
 }
 
-function bytesPerSubscription() {
+async function bytesPerSubscription() {
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc');
   const hub = new TopicHub({ deliver() {} });
@@ -61,6 +61,8 @@ function bytesPerSubscription() {
   const before = process.memoryUsage().heapUsed;
   let n = 0;
   for (const s of subscribers) for (let k = 0; k < 4; k++) hub.subscribe(s, topics[n++ % topics.length]);
+  // Let the subscribe promises settle: only what the hub keeps should count.
+  await new Promise((resolve) => setImmediate(resolve));
   gc();
   const bytes = (process.memoryUsage().heapUsed - before) / (subscribers.length * 4);
   void hub.close();
@@ -102,7 +104,7 @@ try {
 } finally {
   redis.stop();
 }
-const perSubscription = bytesPerSubscription();
+const perSubscription = await bytesPerSubscription();
 console.log(`messages ${MESSAGES} x ${SIZE} B, one topic, one subscriber per hub`);
 console.log(`embedded backplane: ${Math.round(embedded).toLocaleString('en')} msg/s`);
 console.log(`redis backplane (publisher and subscriber on separate connections): ${Math.round(viaRedis).toLocaleString('en')} msg/s = ${(viaRedis / embedded).toFixed(3)} of embedded`);
