@@ -19,56 +19,22 @@
  */
 import type { Backplane, BackplaneMessage, BackplaneState, GapInfo, Position } from './backplane.js';
 import { integerOption, validatePosition } from './backplane.js';
+import {
+  rethrowLater,
+  toBuffer,
+  without,
+  type HubPublishOptions,
+  type PublishData,
+  type SubscribeOptions,
+  type SubscribeResult,
+  type TopicHubOptions,
+} from './hub-options.js';
 import { EmbeddedBackplane } from './embedded-backplane.js';
+import { BackplaneError, TopicErrorCode } from './errors.js';
 import { TopicRegistry } from './registry.js';
 import { validateTopic } from './topic-name.js';
 
-/** What a subscriber may publish: text (string) or bytes. */
-export type PublishData = string | Buffer | Uint8Array | ArrayBuffer;
-
-export interface TopicHubOptions<S> {
-  /** Where messages travel between processes. Default: a new EmbeddedBackplane (this process only). */
-  backplane?: Backplane;
-  /** Longest topic name in UTF-8 bytes. Default 256. */
-  maxTopicBytes?: number;
-  /**
-   * Live fan-out: called once per message with the topic's subscribers
-   * (minus an excluded sender). Frame once, write to each. Must not throw;
-   * a throw is rethrown asynchronously and the message still counts as delivered.
-   */
-  deliver(topic: string, message: BackplaneMessage, subscribers: Iterable<S>): void;
-  /** Recovered messages, for one subscriber. Default: `deliver(topic, message, [subscriber])`. */
-  deliverTo?(subscriber: S, message: BackplaneMessage): void;
-  /** A subscriber's topic has a hole it will not get back (see GapInfo); the app should resync it. */
-  onGap?(subscriber: S, gap: GapInfo): void;
-  /** The backplane went down (publishes queue) or came back. */
-  onStateChange?(state: BackplaneState, cause?: unknown): void;
-  /**
-   * Live messages held per recovering subscriber while its history is read.
-   * Default 10000; past it the recovery answers `recovered: false` and the
-   * subscriber joins from the live position (bounded memory, never a silent hole).
-   */
-  maxRecoveryBufferMessages?: number;
-}
-
-export interface SubscribeOptions {
-  /** The last position the subscriber has; it gets everything after it (or `recovered: false`). */
-  since?: Position;
-}
-
-export interface SubscribeResult {
-  /** True when nothing was missed: no `since`, or everything after it was delivered. */
-  readonly recovered: boolean;
-  /** Messages after this position reach the subscriber (recovered ones included). */
-  readonly position: Position;
-}
-
-export interface HubPublishOptions<S> {
-  /** Leave this subscriber out of the fan-out (the sender), even when the message comes back through Redis. */
-  exclude?: S;
-  /** Send as binary. Default: true for bytes, false for a string. */
-  binary?: boolean;
-}
+export type { HubPublishOptions, PublishData, SubscribeOptions, SubscribeResult, TopicHubOptions } from './hub-options.js';
 
 type Buffered = BackplaneMessage | { readonly gap: GapInfo };
 
@@ -98,6 +64,8 @@ export class TopicHub<S> {
   readonly maxRecoveryBufferMessages: number;
   readonly #options: TopicHubOptions<S>;
   readonly #topics = new Map<string, TopicState<S>>();
+  /** Topics each subscriber is recovering (so a closing socket does not scan every topic). */
+  readonly #recoveringTopics = new Map<S, Set<string>>();
   /** Publish id → the subscriber to leave out when the message comes back. */
   readonly #excludes = new Map<number, S>();
   #nextId = 0;
@@ -133,7 +101,7 @@ export class TopicHub<S> {
     validateTopic(topic, this.registry.maxTopicBytes);
     const { since } = options;
     if (since !== undefined) validatePosition(since);
-    if (this.#isClosed) return Promise.reject(new Error('the hub is closed'));
+    if (this.#isClosed) return Promise.reject(new BackplaneError(TopicErrorCode.CLOSED, 'the hub is closed', topic));
     let state = this.#topics.get(topic);
     const pending = state?.recovering.get(subscriber);
     if (pending !== undefined) return pending.result;
@@ -157,7 +125,7 @@ export class TopicHub<S> {
     let removed = false;
     if (recovery !== undefined) {
       recovery.isCancelled = true;
-      state!.recovering.delete(subscriber);
+      this.#endRecovery(state!, subscriber, topic);
       removed = true;
     }
     removed = this.registry.unsubscribe(subscriber, topic) || removed;
@@ -168,11 +136,12 @@ export class TopicHub<S> {
   /** Drops every subscription of the subscriber (call it when its socket closes). */
   removeSubscriber(subscriber: S): void {
     const topics = this.registry.removeSubscriber(subscriber);
-    for (const [topic, state] of this.#topics) {
-      const recovery = state.recovering.get(subscriber);
+    for (const topic of this.#recoveringTopics.get(subscriber) ?? []) {
+      const state = this.#topics.get(topic);
+      const recovery = state?.recovering.get(subscriber);
       if (recovery !== undefined) {
         recovery.isCancelled = true;
-        state.recovering.delete(subscriber);
+        this.#endRecovery(state!, subscriber, topic);
         topics.push(topic);
       }
     }
@@ -230,6 +199,7 @@ export class TopicHub<S> {
     this.#isClosed = true;
     for (const state of this.#topics.values()) for (const recovery of state.recovering.values()) recovery.isCancelled = true;
     this.#topics.clear();
+    this.#recoveringTopics.clear();
     this.#excludes.clear();
     this.backplane.setListener(null);
     await this.backplane.close();
@@ -279,7 +249,7 @@ export class TopicHub<S> {
       isCancelled: false,
       result: new Promise<SubscribeResult>((resolve) => (settle = resolve)),
     };
-    state.recovering.set(subscriber, recovery);
+    this.#beginRecovery(state, subscriber, topic, recovery);
     settle(this.#runRecovery(subscriber, topic, state, since, recovery));
     return recovery.result;
   }
@@ -293,7 +263,7 @@ export class TopicHub<S> {
       }
       // From here to the end nothing awaits: no live message can slip between
       // the recovered ones, the buffered ones and the join.
-      state.recovering.delete(subscriber);
+      this.#endRecovery(state, subscriber, topic);
       if (recovery.isOverflowed) {
         this.registry.subscribe(subscriber, topic);
         return { recovered: false, position: state.position ?? history.position };
@@ -320,11 +290,11 @@ export class TopicHub<S> {
         // the channel delivers the same messages): skip live messages up to
         // the cursor, then join.
         recovery.cursor = cursor;
-        state.recovering.set(subscriber, recovery);
+        this.#beginRecovery(state, subscriber, topic, recovery);
       }
       return { recovered: history.recovered, position: history.position };
     } catch (error) {
-      state.recovering.delete(subscriber);
+      if (state.recovering.get(subscriber) === recovery) this.#endRecovery(state, subscriber, topic);
       this.#releaseIfIdle(topic);
       throw error;
     }
@@ -363,7 +333,7 @@ export class TopicHub<S> {
       if (cursor !== undefined) {
         if (message.epoch === cursor.epoch && message.offset < cursor.offset) continue;
         if (message.epoch !== cursor.epoch || message.offset > cursor.offset) this.#deliverTo(subscriber, message);
-        state.recovering.delete(subscriber);
+        this.#endRecovery(state, subscriber, message.topic);
         this.registry.subscribe(subscriber, message.topic);
         continue;
       }
@@ -375,6 +345,19 @@ export class TopicHub<S> {
         recovery.buffer.push(message);
       }
     }
+  }
+
+  #beginRecovery(state: TopicState<S>, subscriber: S, topic: string, recovery: Recovery): void {
+    state.recovering.set(subscriber, recovery);
+    let topics = this.#recoveringTopics.get(subscriber);
+    if (topics === undefined) this.#recoveringTopics.set(subscriber, (topics = new Set()));
+    topics.add(topic);
+  }
+
+  #endRecovery(state: TopicState<S>, subscriber: S, topic: string): void {
+    state.recovering.delete(subscriber);
+    const topics = this.#recoveringTopics.get(subscriber);
+    if (topics !== undefined && topics.delete(topic) && topics.size === 0) this.#recoveringTopics.delete(subscriber);
   }
 
   #onGap(gap: GapInfo): void {
@@ -403,22 +386,4 @@ export class TopicHub<S> {
       rethrowLater(error);
     }
   }
-}
-
-function* without<S>(subscribers: Iterable<S>, excluded: S): Generator<S> {
-  for (const subscriber of subscribers) if (subscriber !== excluded) yield subscriber;
-}
-
-function toBuffer(data: PublishData): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (Buffer.isBuffer(data)) return data;
-  if (data instanceof Uint8Array) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (data instanceof ArrayBuffer) return Buffer.from(data);
-  throw new TypeError(`publish data must be a string, Buffer, Uint8Array or ArrayBuffer, got ${data === null ? 'null' : typeof data}`);
-}
-
-function rethrowLater(error: unknown): void {
-  queueMicrotask(() => {
-    throw error;
-  });
 }
