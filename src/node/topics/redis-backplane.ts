@@ -106,6 +106,9 @@ export class RedisBackplane implements Backplane {
   #state: BackplaneState = 'down';
   #lastId = 0;
   #epochCounter = 0;
+  readonly #keyCache = new Map<string, TopicKeys>();
+  /** historySize, historyMaxAgeMs, metaTtlMs and the retry-recognition TTL, as script arguments. */
+  readonly #limitArguments: readonly [string, string, string, string];
   #isClosed = false;
   #readyWaiters: (() => void)[] = [];
 
@@ -124,6 +127,9 @@ export class RedisBackplane implements Backplane {
       throw new RangeError('metaTtlMs must be at least historyMaxAgeMs (the offsets must outlive the history)');
     }
     this.maxTopicBytes = validateMaxTopicBytes(options.maxTopicBytes);
+    // A retried publish is recognised for 10 minutes, or as long as the history if longer.
+    const dedupeTtlMs = Math.max(this.historyMaxAgeMs === Infinity ? 0 : this.historyMaxAgeMs, 600_000);
+    this.#limitArguments = [String(this.historySize), ttlArgument(this.historyMaxAgeMs), ttlArgument(this.metaTtlMs), String(dedupeTtlMs)];
     const maxQueuedPublishes = integerOption(options.maxQueuedPublishes, 'maxQueuedPublishes', 10_000, 1);
     const maxQueuedBytes = integerOption(options.maxQueuedBytes, 'maxQueuedBytes', 32 * 1024 * 1024, 1);
     const reconnectDelayMaxMs = integerOption(options.reconnectDelayMaxMs, 'reconnectDelayMaxMs', 1000, 1, false);
@@ -189,7 +195,7 @@ export class RedisBackplane implements Backplane {
     }
     let entry = this.#topics.get(topic);
     if (entry === undefined) {
-      const keys = topicKeys(this.keyPrefix, topic);
+      const keys = this.#keys(topic);
       const sequencer = new TopicSequencer(topic, {
         emit: (message) => this.#listener?.onMessage(message),
         gap: (gap) => this.#listener?.onGap(gap),
@@ -231,14 +237,14 @@ export class RedisBackplane implements Backplane {
     } catch (error) {
       return Promise.reject(error);
     }
-    const keys = topicKeys(this.keyPrefix, topic);
+    const keys = this.#keys(topic);
     return this.#retrying(() => this.#readHistory(topic, keys, { epoch: '', offset: -1 }, 0)).then((h) => h.position);
   }
 
   async history(topic: string, since: Position, limit: number = this.historySize): Promise<HistoryResult> {
     validateTopic(topic, this.maxTopicBytes);
     validatePosition(since);
-    const keys = topicKeys(this.keyPrefix, topic);
+    const keys = this.#keys(topic);
     const reply = await this.#retrying(() => this.#readHistory(topic, keys, since, limit));
     return { ...reply, recovered: isRecovered(reply, since, limit) };
   }
@@ -265,18 +271,29 @@ export class RedisBackplane implements Backplane {
   }
 
   async #publishNow(topic: string, payload: Buffer, meta: PublishMeta, previousId: number): Promise<Position> {
-    const keys = topicKeys(this.keyPrefix, topic);
-    const args = [
-      '3', keys.meta, keys.stream, keys.dedupe + this.nodeId,
-      this.#link.publishCommand, keys.channel, payload, meta.isBinary ? '1' : '0', this.nodeId, String(meta.id),
-      this.#epochCandidate(), String(this.historySize), ttlArgument(this.historyMaxAgeMs),
-      ttlArgument(this.metaTtlMs), String(Math.max(this.historyMaxAgeMs === Infinity ? 0 : this.historyMaxAgeMs, 600_000)),
-      String(previousId),
-    ];
+    const keys = this.#keys(topic);
+    const [historySize, historyMaxAge, metaTtl, dedupeTtl] = this.#limitArguments;
     // EVALSHA only: the queue loaded the script on this connection, and a
     // NOSCRIPT here is retried in order by the queue rather than re-sent as
     // EVAL past publishes that are already in flight.
-    return parsePublishReply(await this.#link.call(keys.meta, ['EVALSHA', PUBLISH_SHA, ...args]));
+    const reply = await this.#link.call(keys.meta, [
+      'EVALSHA', PUBLISH_SHA, '3', keys.meta, keys.stream, keys.dedupe + this.nodeId,
+      this.#link.publishCommand, keys.channel, payload, meta.isBinary ? '1' : '0', this.nodeId, String(meta.id),
+      this.#epochCandidate(), historySize, historyMaxAge, metaTtl, dedupeTtl, String(previousId),
+    ]);
+    return parsePublishReply(reply);
+  }
+
+  /** Key names per topic, cached: building them (escaping included) per publish showed up in profiles. */
+  #keys(topic: string): TopicKeys {
+    let keys = this.#keyCache.get(topic);
+    if (keys === undefined) {
+      // A bounded cache, emptied when full: cheap, and hot topics come straight back.
+      if (this.#keyCache.size >= 10_000) this.#keyCache.clear();
+      keys = topicKeys(this.keyPrefix, topic);
+      this.#keyCache.set(topic, keys);
+    }
+    return keys;
   }
 
   /**
