@@ -86,6 +86,8 @@ interface TopicEntry {
   readonly sequencer: TopicSequencer;
   /** Resolves once the channel subscription is active and the baseline read. */
   ready: Promise<void> | undefined;
+  /** Receives the channel's messages (one per topic entry, removed with it). */
+  readonly listener: (raw: Buffer) => void;
   /** Serialises subscribe/unsubscribe of the channel. */
   chain: Promise<void>;
 }
@@ -201,7 +203,11 @@ export class RedisBackplane implements Backplane {
         gap: (gap) => this.#listener?.onGap(gap),
         readHistory: (since) => this.#retrying(() => this.#readHistory(topic, keys, since, this.historySize)),
       });
-      entry = { refs: 0, keys, sequencer, ready: undefined, chain: Promise.resolve() };
+      const listener = (raw: Buffer): void => {
+        const message = parseChannelMessage(topic, raw);
+        if (message !== undefined) sequencer.accept(message);
+      };
+      entry = { refs: 0, keys, sequencer, listener, ready: undefined, chain: Promise.resolve() };
       this.#topics.set(topic, entry);
     }
     entry.refs++;
@@ -225,7 +231,7 @@ export class RedisBackplane implements Backplane {
       if (entry.refs > 0 || this.#topics.get(topic) !== entry) return;
       this.#topics.delete(topic);
       entry.sequencer.close();
-      if (!this.#isClosed) await this.#link.unsubscribe(entry.keys.channel).catch(() => {});
+      if (!this.#isClosed) await this.#link.unsubscribe(entry.keys.channel, entry.listener).catch(() => {});
     });
     entry.chain = closing;
     return closing;
@@ -260,11 +266,7 @@ export class RedisBackplane implements Backplane {
   }
 
   async #open(topic: string, entry: TopicEntry): Promise<void> {
-    const listener = (raw: Buffer): void => {
-      const message = parseChannelMessage(topic, raw);
-      if (message !== undefined) entry.sequencer.accept(message);
-    };
-    await this.#retrying(() => this.#link.subscribe(entry.keys.channel, listener));
+    await this.#retrying(() => this.#link.subscribe(entry.keys.channel, entry.listener));
     // Subscribed first, then read: every message after the baseline reaches the channel.
     const { position } = await this.#retrying(() => this.#readHistory(topic, entry.keys, { epoch: '', offset: -1 }, 0));
     if (!entry.sequencer.hasBaseline) entry.sequencer.setBaseline(position);

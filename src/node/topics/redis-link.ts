@@ -39,7 +39,8 @@ export interface RedisLink {
   /** PUBLISH or SPUBLISH, as the scripts must call it. */
   readonly publishCommand: 'PUBLISH' | 'SPUBLISH';
   subscribe(channel: string, listener: (message: Buffer) => void): Promise<void>;
-  unsubscribe(channel: string): Promise<void>;
+  /** Removes this listener; the channel is unsubscribed when it has no listener left. */
+  unsubscribe(channel: string, listener: (message: Buffer) => void): Promise<void>;
   /** SCRIPT LOAD on every node that serves keys (all masters in a cluster). */
   loadScripts(scripts: readonly string[]): Promise<void>;
   close(): Promise<void>;
@@ -117,8 +118,8 @@ function createSingleLink(options: RedisLinkOptions, events: RedisLinkEvents): R
     subscribe(channel, listener) {
       return subscriber.SUBSCRIBE(channel, listener as (message: Buffer) => void, true);
     },
-    unsubscribe(channel) {
-      return subscriber.UNSUBSCRIBE(channel);
+    unsubscribe(channel, listener) {
+      return subscriber.UNSUBSCRIBE(channel, listener as (message: Buffer) => void, true);
     },
     async loadScripts(scripts) {
       for (const script of scripts) await commands.sendCommand(['SCRIPT', 'LOAD', script]);
@@ -190,8 +191,8 @@ function createClusterLink(options: RedisLinkOptions, events: RedisLinkEvents): 
     subscribe(channel, listener) {
       return cluster.SSUBSCRIBE(channel, listener as (message: Buffer) => void, true);
     },
-    unsubscribe(channel) {
-      return cluster.SUNSUBSCRIBE(channel);
+    unsubscribe(channel, listener) {
+      return cluster.SUNSUBSCRIBE(channel, listener as (message: Buffer) => void, true);
     },
     async loadScripts(scripts) {
       // Every master that answers; one that does not yet gets its scripts on
