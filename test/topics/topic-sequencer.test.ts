@@ -119,3 +119,18 @@ test('a sync requested during a sync runs again after it', async () => {
   await h.respond({ position: { epoch: 'E', offset: 2 }, messages: [msg('E', 2)] });
   assert.deepEqual(h.out, ['E:1', 'E:2']);
 });
+
+test('a store that went back within the same epoch (failover to a stale replica) is reported, and the reused offsets are delivered', async () => {
+  const h = harness();
+  h.sequencer.setBaseline({ epoch: 'E', offset: 0 });
+  for (let i = 1; i <= 5; i++) h.sequencer.accept(msg('E', i, i));
+  h.sequencer.sync();
+  // The promoted replica only had offsets 1..3; a new publish got offset 4 again.
+  await h.respond({ position: { epoch: 'E', offset: 4 }, messages: [] });
+  assert.deepEqual(h.out, ['E:1', 'E:2', 'E:3', 'E:4', 'E:5', 'GAP epoch 5-?']);
+  assert.deepEqual(h.reads.at(-1), { epoch: 'E', offset: 0 }, 'reads the stream again from its start');
+  await h.respond({ position: { epoch: 'E', offset: 4 }, messages: [msg('E', 1, 1), msg('E', 2, 2), msg('E', 3, 3), msg('E', 4, 9)] });
+  assert.deepEqual(h.out.slice(6), ['E:4'], 'only the message that took offset 4 is new');
+  h.sequencer.accept(msg('E', 5, 10));
+  assert.equal(h.out.at(-1), 'E:5');
+});

@@ -76,7 +76,11 @@ export interface HistoryResult {
 /** A hole a subscribed topic's stream has and will never fill. */
 export interface GapInfo {
   readonly topic: string;
-  /** `missed`: offsets lost within one epoch; `epoch`: the history was reset, everything after `fromOffset` of `previousEpoch` may be lost. */
+  /**
+   * `missed`: offsets lost within one epoch. `epoch`: the history was reset
+   * (a new epoch, or the same one rewound by a failover): whatever followed
+   * `fromOffset - 1` in `epoch` may be lost, and the stream goes on in `nextEpoch`.
+   */
   readonly reason: 'missed' | 'epoch';
   /** The epoch the missing offsets belong to. */
   readonly epoch: string;

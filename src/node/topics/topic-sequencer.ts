@@ -140,6 +140,22 @@ export class TopicSequencer {
       }
       this.#epoch = position.epoch;
       this.#offset = 0;
+    } else if (position.offset < this.#offset) {
+      // Same epoch but the store is behind what we delivered: a failover to a
+      // replica that missed the last writes, whose offsets new messages now
+      // reuse. Report it, then read the stream again from its start: (origin,
+      // id) tells the messages we delivered from the ones that took their offsets.
+      this.#hooks.gap({
+        topic: this.topic,
+        reason: 'epoch',
+        epoch: this.#epoch,
+        fromOffset: position.offset + 1,
+        toOffset: null,
+        nextEpoch: position.epoch,
+      });
+      this.#offset = 0;
+      this.#needsAnotherSync = true;
+      return;
     }
     const firstKept = messages.length > 0 ? messages[0].offset : position.offset + 1;
     if (firstKept > this.#offset + 1 && position.offset > this.#offset) {
