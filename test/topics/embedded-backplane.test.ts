@@ -123,3 +123,18 @@ test('bad input is refused with a clear error', async () => {
   await backplane.close();
   await assert.rejects(backplane.publish('t', Buffer.alloc(0), { isBinary: false, id: 9 }), { code: 'SW_BACKPLANE_CLOSED' });
 });
+
+test('a quiet topic keeps its epoch after the last unsubscribe, so a quick return still recovers', async () => {
+  let now = 5_000_000;
+  const backplane = new EmbeddedBackplane({ historyMaxAgeMs: 1000, now: () => now });
+  const position = await backplane.subscribe('quiet');
+  await backplane.unsubscribe('quiet');
+  now += 500;
+  backplane.sweep();
+  const back = await backplane.history('quiet', position);
+  assert.deepEqual([back.recovered, back.position], [true, position]);
+  now += 1000;
+  backplane.sweep();
+  assert.equal(backplane.topicCount, 0, 'forgotten once idle for historyMaxAgeMs');
+  await backplane.close();
+});

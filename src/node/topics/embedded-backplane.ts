@@ -51,6 +51,8 @@ interface TopicRecord {
   /** Oldest first; `times[i]` is when `history[i]` was published. */
   history: BackplaneMessage[];
   times: number[];
+  /** Last publish, subscribe, unsubscribe or read: an idle record is forgotten historyMaxAgeMs after it. */
+  usedAt: number;
 }
 
 const DEFAULT_HISTORY_SIZE = 100;
@@ -144,7 +146,9 @@ export class EmbeddedBackplane implements Backplane {
     const record = this.#topics.get(topic);
     if (record !== undefined && record.refs > 0) {
       record.refs--;
-      if (record.refs === 0 && record.history.length === 0) this.#topics.delete(topic);
+      // Kept until the sweep: a client that comes back soon with a position
+      // in this epoch still recovers, even on a topic that had no message.
+      record.usedAt = this.#now();
     }
     return Promise.resolve();
   }
@@ -179,12 +183,14 @@ export class EmbeddedBackplane implements Backplane {
     return Promise.resolve();
   }
 
-  /** Drops aged messages everywhere and forgets topics nobody holds. Runs on a timer; public for tests. */
+  /** Drops aged messages everywhere and forgets idle topics nobody holds. Runs on a timer; public for tests. */
   sweep(): void {
     const now = this.#now();
     for (const [topic, record] of this.#topics) {
       this.#trim(record, now);
-      if (record.refs === 0 && record.history.length === 0) this.#topics.delete(topic);
+      if (record.refs === 0 && record.history.length === 0 && now - record.usedAt >= this.historyMaxAgeMs) {
+        this.#topics.delete(topic);
+      }
     }
   }
 
@@ -194,10 +200,13 @@ export class EmbeddedBackplane implements Backplane {
   }
 
   #record(topic: string): TopicRecord {
+    const now = this.#now();
     let record = this.#topics.get(topic);
     if (record === undefined) {
-      record = { epoch: `${this.#processEpoch}.${++this.#epochCounter}`, offset: 0, refs: 0, history: [], times: [] };
+      record = { epoch: `${this.#processEpoch}.${++this.#epochCounter}`, offset: 0, refs: 0, history: [], times: [], usedAt: now };
       this.#topics.set(topic, record);
+    } else {
+      record.usedAt = now;
     }
     return record;
   }
