@@ -84,7 +84,13 @@ async function startRedis() {
     if (ok) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { url: `redis://127.0.0.1:${port}`, stop: () => (child.kill('SIGKILL'), rmSync(dir, { recursive: true, force: true })) };
+  const stop = () => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // Also on a crash: never leave a redis-server behind.
+  process.once('exit', stop);
+  return { url: `redis://127.0.0.1:${port}`, stop };
 }
 
 // Each figure is the best of three runs (the first warms the JIT up).

@@ -57,9 +57,17 @@ export interface RedisOptions {
 
 /** Every redis-server this process started and has not stopped: killed on exit, so none outlives a crashed test. */
 const running = new Set<ChildProcess>();
-process.once('exit', () => {
+function killRunning(): void {
   for (const child of running) child.kill('SIGKILL');
-});
+}
+process.once('exit', killRunning);
+// The test runner stops a timed-out file with a signal, which skips 'exit' handlers.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    killRunning();
+    process.exit(128 + (signal === 'SIGTERM' ? 15 : 2));
+  });
+}
 
 export class RedisServer {
   readonly port: number;
