@@ -45,3 +45,20 @@ export {
 export { ReadyState } from './core/events.js';
 export { DEFAULTS } from './core/options.js';
 export type { PerMessageDeflateOptions } from './core/deflate/index.js';
+export { TopicHub } from './node/topics/hub.js';
+export type { TopicHubOptions, SubscribeOptions, SubscribeResult, HubPublishOptions, PublishData } from './node/topics/hub.js';
+export { TopicRegistry } from './node/topics/registry.js';
+export type { TopicRegistryOptions } from './node/topics/registry.js';
+export { EmbeddedBackplane } from './node/topics/embedded-backplane.js';
+export type { EmbeddedBackplaneOptions } from './node/topics/embedded-backplane.js';
+export type {
+  Backplane,
+  BackplaneListener,
+  BackplaneMessage,
+  BackplaneState,
+  GapInfo,
+  HistoryResult,
+  Position,
+  PublishMeta,
+} from './node/topics/backplane.js';
+export { BackplaneError, BackplaneQueueFullError, TopicErrorCode } from './node/topics/errors.js';
