@@ -94,25 +94,29 @@ export function openClientTransport(
   const onError = (error: Error): void => finish(error);
   const onClose = (): void => finish(new HandshakeError('connection closed before the handshake response was complete', 0));
   const onData = (chunk: Buffer): void => {
-    let head;
+    let established: EstablishedTransport;
     try {
-      head = parser.push(chunk);
+      const head = parser.push(chunk);
       if (head === null) return;
       const deflate = options.perMessageDeflate === false ? false : options.perMessageDeflate;
       const accepted = validateServerResponse(head, { key, protocols: options.protocols, deflate });
-      const transport = socket!;
-      transport.pause();
-      finish(null, {
-        socket: transport,
+      established = {
+        socket: socket!,
         head: head.rest,
         protocol: accepted.protocol,
         extensions: accepted.extensions,
         deflate: accepted.deflate,
         response: { status: head.status, statusText: head.statusText, headers: head.headers },
-      });
+      };
     } catch (error) {
       finish(error as Error);
+      return;
     }
+    established.socket.pause();
+    // Outside the try: what the app's 'upgrade' and 'open' listeners throw
+    // must surface, not be taken for a handshake failure (finish() would
+    // ignore it, being done already) and leave the connection hanging.
+    finish(null, established);
   };
 
   const startHandshake = (transport: net.Socket): void => {

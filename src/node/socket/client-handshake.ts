@@ -13,7 +13,8 @@
 import type { MessageCompressor } from '../../core/deflate/compressor.js';
 import { getWebSocketUrlRecord } from '../../core/url.js';
 import { resolveClientOptions, type ClientOptions } from '../client/options.js';
-import { openClientTransport, type EstablishedTransport } from '../client/transport.js';
+import { openClientTransport, type EstablishedTransport, type HandshakeAttempt } from '../client/transport.js';
+import { openHttpUpgrade, splitWsRequestOptions, wsUrlRecord, type WsRequestOptions } from '../client/http-upgrade.js';
 import { fromWsOptions } from '../client/ws-options.js';
 import { createDeflateCompressor } from '../deflate/compressor.js';
 import type { SocketSink } from './sink.js';
@@ -25,12 +26,12 @@ import { failConnecting, setConnecting } from './close.js';
  * invalid URL (SyntaxError DOMException) or invalid options (RangeError/
  * TypeError naming the option); later failures are 'error' then 'close'.
  */
-export function startClient(s: SocketSink, address: string | URL, options: ClientOptions): void {
-  const url = getWebSocketUrlRecord(address);
+export function startClient(s: SocketSink, address: string | URL, options: ClientOptions, ws?: WsRequestOptions): void {
+  const url = ws === undefined ? getWebSocketUrlRecord(address) : wsUrlRecord(address);
   const resolved = resolveClientOptions(options);
   const signal = resolved.signal;
   const onAbort = (): void => attempt.abort(abortError(signal!));
-  const attempt = openClientTransport(url, resolved, (error, established) => {
+  const onHandshakeDone = (error: Error | null, established?: EstablishedTransport): void => {
     signal?.removeEventListener('abort', onAbort);
     if (error || !established) {
       // Deferred so an abort from close() reports after close() returns.
@@ -48,25 +49,55 @@ export function startClient(s: SocketSink, address: string | URL, options: Clien
       failConnecting(s, compressorError as Error);
       return;
     }
-    // Like ws's 'upgrade' event: lets the app read response headers (cookies, server info) before 'open'.
-    s.ws.emit('upgrade', toUpgradeResponse(established.response));
-    attachTransport(s, established.socket, established.head, {
-      role: 'client',
-      url: url.href,
-      protocol: established.protocol,
-      extensions: established.extensions,
-      compressor,
-      compressThresholdBytes: resolved.perMessageDeflate === false ? undefined : resolved.perMessageDeflate.threshold,
-      maxMessageBytes: resolved.maxMessageBytes,
-      maxFragments: resolved.maxFragments,
-      closeTimeoutMs: resolved.closeTimeoutMs,
-      heartbeat: resolved.keepalive,
-      maskSource: resolved.maskSource,
-    });
-    // client/transport.ts paused the transport so no byte was read before the
-    // socket's listener; it stays paused only if the app paused the socket.
-    if (!s.isUserPaused) established.socket.resume();
-  });
+    if (ws === undefined) {
+      // Like ws's 'upgrade' event: lets the app read response headers (cookies,
+      // server info) before 'open'. close()/terminate() in a listener abort the
+      // connection, and an exception from a listener fails it (then surfaces,
+      // as ws lets it), instead of leaving it CONNECTING forever.
+      let aborted: Error | undefined;
+      setConnecting(s, { url: url.href, abort: (abortError) => (aborted ??= abortError) });
+      try {
+        s.ws.emit('upgrade', toUpgradeResponse(established.response));
+      } catch (listenerError) {
+        aborted ??= listenerError as Error;
+        throw listenerError;
+      } finally {
+        if (aborted !== undefined) {
+          established.socket.destroy();
+          process.nextTick(failConnecting, s, aborted);
+        }
+      }
+      if (aborted !== undefined) return;
+    }
+    try {
+      attachTransport(s, established.socket, established.head, {
+        role: 'client',
+        url: url.href,
+        protocol: established.protocol,
+        extensions: established.extensions,
+        compressor,
+        compressThresholdBytes: resolved.perMessageDeflate === false ? undefined : resolved.perMessageDeflate.threshold,
+        maxMessageBytes: resolved.maxMessageBytes,
+        maxFragments: resolved.maxFragments,
+        closeTimeoutMs: resolved.closeTimeoutMs,
+        heartbeat: resolved.keepalive,
+        maskSource: resolved.maskSource,
+      });
+    } finally {
+      // client/transport.ts paused the transport so no byte was read before the
+      // socket's listener; it stays paused only if the app paused the socket.
+      // In a finally: an 'open' listener that throws must not stall the connection.
+      if (!s.isUserPaused) established.socket.resume();
+    }
+  };
+  const attempt: HandshakeAttempt =
+    ws === undefined
+      ? openClientTransport(url, resolved, onHandshakeDone)
+      : openHttpUpgrade(url, resolved, ws, {
+          socket: s.ws,
+          onUpgrade: (response) => s.ws.emit('upgrade', response),
+          onUnexpectedResponse: (request, response) => s.ws.emit('unexpected-response', request, response),
+        }, onHandshakeDone);
   setConnecting(s, { url: url.href, abort: (error) => attempt.abort(error) });
   if (signal?.aborted) onAbort();
   else signal?.addEventListener('abort', onAbort, { once: true });
@@ -108,7 +139,9 @@ export function startWsClient(s: SocketSink, address: string | URL, protocols: u
     options = protocols;
     protocols = undefined;
   }
-  const clientOptions = fromWsOptions(options as Record<string, unknown> | undefined);
+  const { ws, rest } = splitWsRequestOptions(options as Record<string, unknown> | undefined);
+  const clientOptions = fromWsOptions(rest);
   if (protocols !== undefined) clientOptions.protocols = protocols as string | string[];
-  startClient(s, address, clientOptions);
+  // A `proxy` (a sockwave extra) needs the raw handshake, which tunnels with CONNECT.
+  startClient(s, address, clientOptions, clientOptions.proxy === undefined ? ws : undefined);
 }
