@@ -36,12 +36,21 @@ function call(listener: DomListener, target: unknown, event: NodeSocketEvent): v
   else listener.handleEvent(event);
 }
 
+/** A text message's data as a string, from any binaryType's shape (Buffer, ArrayBuffer, Buffer[]). */
+function textOf(data: unknown): unknown {
+  if (Buffer.isBuffer(data)) return data.toString();
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString();
+  if (Array.isArray(data) && data.every((part) => Buffer.isBuffer(part))) return Buffer.concat(data).toString();
+  return data;
+}
+
 function makeWrapper(type: DomEventType, listener: DomListener): Wrapper | undefined {
   switch (type) {
     case 'message':
       return function (this: Target, data: unknown, isBinary: unknown) {
-        // Text arrives as UTF-8 bytes; the DOM API hands strings to listeners.
-        const value = isBinary === false && Buffer.isBuffer(data) ? data.toString() : data;
+        // Text arrives as UTF-8 bytes; the DOM API hands strings to listeners,
+        // whatever binaryType says (it applies to binary messages only).
+        const value = isBinary === false ? textOf(data) : data;
         call(listener, this, { type, target: this, data: value });
       } as Wrapper;
     case 'close':

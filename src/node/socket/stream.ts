@@ -29,7 +29,21 @@ export function createWebSocketStream(socket: NodeWebSocket, options: DuplexOpti
       socket.send(chunk, callback);
     },
     final(callback) {
-      // Ending the writable side starts the closing handshake.
+      // Ending the writable side starts the closing handshake; while the
+      // handshake runs, once the socket is open (or closed, if it fails).
+      if (socket.readyState === ReadyState.CONNECTING) {
+        const onOpen = (): void => {
+          socket.removeListener('close', onClose);
+          stream._final(callback);
+        };
+        const onClose = (): void => {
+          socket.removeListener('open', onOpen);
+          callback();
+        };
+        socket.once('open', onOpen);
+        socket.once('close', onClose);
+        return;
+      }
       if (socket.readyState === ReadyState.CLOSED) return callback();
       socket.once('close', () => callback());
       if (socket.readyState === ReadyState.OPEN) socket.close();
@@ -39,9 +53,16 @@ export function createWebSocketStream(socket: NodeWebSocket, options: DuplexOpti
       callback(error);
     },
   });
-  socket.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
-    const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-    if (!stream.push(chunk)) socket.pause();
+  // ws: a readable side in object mode reads text messages as strings.
+  const isTextAsString = stream.readableObjectMode;
+  socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (!stream.push(isTextAsString && !isBinary ? bytes.toString() : bytes)) socket.pause();
+  });
+  // Destroyed as soon as both sides are done, as ws does, so that an 'end'
+  // listener already sees `destroyed` (autoDestroy would wait a tick).
+  stream.on('end', () => {
+    if (!stream.destroyed && stream.writableFinished) stream.destroy();
   });
   socket.once('close', () => {
     if (!stream.destroyed) stream.push(null);
