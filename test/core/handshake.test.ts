@@ -116,8 +116,10 @@ describe('validateUpgradeRequest', () => {
     assert.equal(validateUpgradeRequest(request({ httpVersion: '1.2' })).key, KEY);
   });
 
-  test('rejects a method other than GET with 400', () => {
-    rejects(request({ method: 'POST' }), 400, /method must be GET/);
+  test('issue 12: rejects a method other than GET with 405 and Allow: GET', () => {
+    // Issue 12: 405 (ws answers the same), with the Allow header RFC 9110 §15.5.6 requires.
+    const error = rejects(request({ method: 'POST' }), 405, /method must be GET/);
+    assert.equal(error.headers?.Allow, 'GET');
   });
 
   test('rejects HTTP/1.0 and HTTP/2.0 with 400', () => {

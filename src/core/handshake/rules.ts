@@ -61,7 +61,8 @@ function badRequest(message: string, headers?: Record<string, string>): Handshak
 /**
  * RFC 6455 §4.2.1: checks the client's opening handshake. Throws a
  * HandshakeError whose `status` and `headers` are the HTTP answer to send:
- * - 400 for a malformed request (method, HTTP version, Host, Upgrade,
+ * - 405 with `Allow: GET` for another method;
+ * - 400 for a malformed request (HTTP version, Host, Upgrade,
  *   Connection, Sec-WebSocket-Key, a duplicate Origin, an invalid or
  *   repeated subprotocol token);
  * - 400 with `Sec-WebSocket-Version: 13` when Sec-WebSocket-Version is
@@ -72,7 +73,11 @@ function badRequest(message: string, headers?: Record<string, string>): Handshak
  *   asks for another version (§4.2.2 step 4, §4.4).
  */
 export function validateUpgradeRequest(req: UpgradeRequestInfo): ValidatedUpgrade {
-  if (req.method !== undefined && req.method !== 'GET') throw badRequest(`method must be GET, got ${req.method}`);
+  // RFC 6455 §4.1: the handshake is a GET; RFC 9110 §15.5.6: another
+  // method on this resource is 405 with the methods it allows.
+  if (req.method !== undefined && req.method !== 'GET') {
+    throw new HandshakeError(`method must be GET, got ${req.method}`, 405, { Allow: 'GET' });
+  }
   // RFC 6455 §4.1: "HTTP/1.1 or higher"; in practice HTTP/1.x with x >= 1.
   const version = /^1\.(\d+)$/.exec(req.httpVersion);
   if (!version || Number(version[1]) < 1) throw badRequest(`HTTP version must be 1.1, got ${req.httpVersion}`);

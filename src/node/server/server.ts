@@ -167,8 +167,10 @@ export class WebSocketServer extends EventEmitter {
     const cb = typeof arg === 'function' ? arg : undefined;
     return new Promise<void>((resolve) => {
       if (this.#state === CLOSED) {
+        // ws emits 'close' again for every later close(), and apps wait for it.
         process.nextTick(() => {
           cb?.(new Error('the server is not running'));
+          this.emit('close');
           resolve();
         });
         return;

@@ -7,7 +7,7 @@
  *   server closing / over maxPendingHandshakes -> 503 + Retry-After
  *   head over maxHeaderBytes / maxHeaderCount  -> 431
  *   path (shouldHandle)                        -> 400
- *   RFC 6455 §4.2.1 validation                 -> 400 / 426 + Sec-WebSocket-Version
+ *   RFC 6455 §4.2.1 validation                 -> 400 / 405 + Allow / 426 + Sec-WebSocket-Version
  *   over maxConnections                        -> 503 + Retry-After
  *   Origin not allowed                         -> 403
  *   verifyClient, then verify                  -> their status (default 401)
@@ -159,8 +159,9 @@ function accept(
 ): void {
   const o = server.options;
   const guard = server.guard;
-  // The client may have given up while an async hook ran.
-  if (socket.destroyed || !socket.writable) {
+  // The client may have given up while an async hook ran: gone, or
+  // half-closed (its FIN arrived: it will never read our frames' answers).
+  if (socket.destroyed || !socket.writable || !socket.readable) {
     guard.untrack(socket);
     socket.destroy();
     return;

@@ -18,8 +18,11 @@ export interface VerifyInfo {
 
 export type VerifyResult =
   | boolean
-  | { accept: true; data?: unknown; protocol?: string; headers?: Record<string, string> }
-  | { accept: false; status?: number; headers?: Record<string, string>; body?: string };
+  | { accept: true; data?: unknown; protocol?: string; headers?: ResponseHeaders }
+  | { accept: false; status?: number; headers?: ResponseHeaders; body?: string };
+
+/** Header values as Node's `res.setHeader` takes them (numbers too, e.g. `{ 'Retry-After': 120 }`). */
+export type ResponseHeaders = Record<string, string | number | readonly string[]>;
 
 export type VerifyHook = (info: VerifyInfo) => VerifyResult | Promise<VerifyResult>;
 
@@ -32,7 +35,7 @@ export type VerifyClient =
   | ((info: VerifyClientInfo) => boolean)
   | ((
       info: VerifyClientInfo,
-      callback: (result: boolean, code?: number, message?: string, headers?: Record<string, string>) => void,
+      callback: (result: boolean, code?: number, message?: string, headers?: ResponseHeaders) => void,
     ) => void);
 
 /** The normalized outcome of a hook. */
@@ -45,6 +48,21 @@ const ACCEPT: Decision = { accept: true };
 /** 401 mirrors ws's verifyClient default: the hook usually checks credentials. */
 const DEFAULT_REJECT_STATUS = 401;
 
+/**
+ * Header values as strings: ws writes whatever the hook gives (numbers from
+ * `{ 'Retry-After': 120 }`, as `res.setHeader` accepts them), and such a
+ * refusal must keep its status instead of becoming a 500. Arrays become
+ * repeated lines' values joined with ", " (RFC 9110 §5.3).
+ */
+function toHeaderStrings(headers: unknown): Record<string, string> | undefined {
+  if (headers === undefined || headers === null || typeof headers !== 'object') return undefined;
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+    out[name] = Array.isArray(value) ? value.map(String).join(', ') : String(value);
+  }
+  return out;
+}
+
 export function normalizeVerifyResult(result: unknown): Decision {
   if (result === true) return ACCEPT;
   if (result === false || result === undefined || result === null) return { accept: false, status: DEFAULT_REJECT_STATUS };
@@ -55,13 +73,13 @@ export function normalizeVerifyResult(result: unknown): Decision {
         accept: true,
         data: r.data,
         protocol: typeof r.protocol === 'string' ? r.protocol : undefined,
-        headers: r.headers as Record<string, string> | undefined,
+        headers: toHeaderStrings(r.headers),
       };
     }
     return {
       accept: false,
       status: typeof r.status === 'number' ? r.status : DEFAULT_REJECT_STATUS,
-      headers: r.headers as Record<string, string> | undefined,
+      headers: toHeaderStrings(r.headers),
       body: typeof r.body === 'string' ? r.body : undefined,
     };
   }
@@ -74,8 +92,9 @@ export function runVerifyClient(hook: VerifyClient, info: VerifyClientInfo): Dec
     return new Promise((resolve) => {
       (hook as (i: VerifyClientInfo, cb: (...args: never[]) => void) => void)(
         info,
-        ((result: boolean, code?: number, message?: string, headers?: Record<string, string>) => {
-          resolve(result ? ACCEPT : { accept: false, status: code ?? DEFAULT_REJECT_STATUS, body: message, headers });
+        ((result: boolean, code?: number, message?: string, headers?: ResponseHeaders) => {
+          const refusal = { accept: false, status: code ?? DEFAULT_REJECT_STATUS, body: message, headers: toHeaderStrings(headers) } as const;
+          resolve(result ? ACCEPT : refusal);
         }) as (...args: never[]) => void,
       );
     });
