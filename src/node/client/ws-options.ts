@@ -15,9 +15,11 @@ const TLS_KEYS = [
 
 export function fromWsOptions(options: Record<string, unknown> | undefined): ClientOptions {
   if (options === undefined || options === null) return {};
-  const { maxPayload, handshakeTimeout, ...rest } = options as Record<string, unknown> & {
+  const { maxPayload, handshakeTimeout, closeTimeout, generateMask, ...rest } = options as Record<string, unknown> & {
     maxPayload?: number;
     handshakeTimeout?: number;
+    closeTimeout?: number;
+    generateMask?: (mask: Buffer) => void;
   };
   const result: ClientOptions & Record<string, unknown> = {};
   const tls: TlsConnectionOptions & Record<string, unknown> = {};
@@ -31,5 +33,15 @@ export function fromWsOptions(options: Record<string, unknown> | undefined): Cli
     result.maxMessageBytes = maxPayload === 0 ? Infinity : maxPayload;
   }
   if (handshakeTimeout !== undefined && result.handshakeTimeoutMs === undefined) result.handshakeTimeoutMs = handshakeTimeout;
+  if (closeTimeout !== undefined && result.closeTimeoutMs === undefined) result.closeTimeoutMs = closeTimeout;
+  // ws fills a 4-byte buffer per frame; sockwave's mask source writes into the frame.
+  if (generateMask !== undefined && result.maskSource === undefined) {
+    if (typeof generateMask !== 'function') throw new TypeError('option generateMask must be a function');
+    const mask = Buffer.alloc(4);
+    result.maskSource = (target, offset) => {
+      generateMask(mask);
+      mask.copy(target, offset);
+    };
+  }
   return result;
 }

@@ -247,3 +247,26 @@ for (const [name, make] of [
     }
   });
 }
+
+test('issue 12 (generateMask, closeTimeout): ws option names on sockwave/ws: the mask comes from generateMask, closeTimeout is taken as closeTimeoutMs', async () => {
+  const masks: string[] = [];
+  const peer = await startWsServer({}, (socket) => {
+    const raw = (socket as unknown as { _socket: net.Socket })._socket;
+    raw.prependListener('data', (chunk: Buffer) => {
+      // A short masked client frame: the key is bytes 2..5.
+      if ((chunk[1] & 0x80) !== 0) masks.push(chunk.subarray(2, 6).toString('hex'));
+    });
+    socket.on('message', () => socket.send('got it'));
+  });
+  try {
+    const socket = new WsStyle(peer.url, { generateMask: (mask: Buffer) => mask.fill(7), closeTimeout: 1234 } as never);
+    await nextEvent(socket, 'open');
+    socket.send('x');
+    await nextEvent(socket, 'message');
+    assert.deepEqual(masks, ['07070707']);
+    socket.close();
+    await nextEvent(socket, 'close');
+  } finally {
+    await peer.close();
+  }
+});
