@@ -64,23 +64,45 @@ export function terminate(s: SocketState): void {
 export function armCloseTimer(s: SocketState): void {
   if (s.closeTimeoutMs === Infinity || s.isClosedEmitted) return;
   if (s.closeEntry === undefined) {
-    s.closeEntry = { bucket: -1, lastBuffered: -1, onTimer: () => onCloseTimer(s) };
+    s.closeEntry = { bucket: -1, lastBuffered: -1, lastInLibuv: -1, onTimer: () => onCloseTimer(s) };
   } else if (s.closeEntry.bucket !== -1) {
     return;
   }
   s.closeEntry.lastBuffered = bufferedAmountOf(s);
+  s.closeEntry.lastInLibuv = bytesInLibuv(s);
   sharedWheel.schedule(s.closeEntry, s.closeTimeoutMs);
 }
 
+/**
+ * Bytes of the current write requests that libuv has not yet handed to the
+ * kernel. While a big batch is one write request, `writableLength` (and so
+ * bufferedAmount) only drops when the whole request completes; libuv's
+ * `writeQueueSize` drops with every partial write. Without it a slow but
+ * reading peer looked silent and lost the rest of the queue to the close
+ * timeout (issue #12 section 3). 0 for a transport without such a handle.
+ */
+function bytesInLibuv(s: SocketState): number {
+  const handle = (s.transport as { _handle?: { writeQueueSize?: unknown } } | undefined)?._handle;
+  return typeof handle?.writeQueueSize === 'number' ? handle.writeQueueSize : 0;
+}
+
 function onCloseTimer(s: SocketState): void {
-  const entry = s.closeEntry as TimerEntry & { lastBuffered: number };
+  const entry = s.closeEntry as TimerEntry & { lastBuffered: number; lastInLibuv: number };
   const buffered = bufferedAmountOf(s);
+  const inLibuv = bytesInLibuv(s);
+  // Progress: a write request completed, libuv wrote part of one, or the
+  // batch queued before close() went out to libuv since the last check.
+  const isDraining =
+    (entry.lastBuffered > 0 && buffered < entry.lastBuffered) ||
+    (entry.lastInLibuv > 0 && inLibuv < entry.lastInLibuv) ||
+    (entry.lastInLibuv === 0 && inLibuv > 0);
   // The timeout measures silence, not transfer time: while data queued
   // before close() still drains to a reading peer, wait on; once our queue
   // emptied (the close frame is in the kernel), the peer gets one more full
   // period to read what the kernel holds and answer.
-  if (entry.lastBuffered > 0 && buffered < entry.lastBuffered) {
+  if (isDraining) {
     entry.lastBuffered = buffered;
+    entry.lastInLibuv = inLibuv;
     sharedWheel.schedule(entry, s.closeTimeoutMs);
     return;
   }

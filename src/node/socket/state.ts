@@ -78,7 +78,7 @@ export class SocketState {
   highWaterMarkBytes = Infinity;
   policy: BackpressurePolicy = 'queue';
   closeTimeoutMs: number = DEFAULTS.closeTimeoutMs;
-  closeEntry: (TimerEntry & { lastBuffered: number }) | undefined = undefined;
+  closeEntry: (TimerEntry & { lastBuffered: number; lastInLibuv: number }) | undefined = undefined;
   liveness: Liveness | undefined = undefined;
   counters: TrafficCounters | undefined = undefined;
   onClose: ((socket: SocketEmitter, code: number, reason: string) => void) | undefined = undefined;

@@ -232,29 +232,39 @@ test('the close timeout measures silence, not transfer time: a slow but reading 
   const { wss, port } = await startServer({ heartbeat: false, closeTimeoutMs });
   const connected = once(wss, 'connection');
   const { raw, frames } = await lazyReader(port);
-  const [socket] = (await within(connected)) as [NodeWebSocket];
-  const closed = closeEvent(socket);
-  // 24 MiB: far more than the kernel buffers (about 4 MiB on loopback), so
-  // most of it waits in our queue while the peer reads slowly.
-  const count = 384;
-  for (let i = 0; i < count; i++) socket.send(numbered(i, 64 * 1024));
-  socket.close(1000, 'all sent');
-  // Slow while our queue drains (that is the transfer the timeout must not
-  // cut short); what the kernel still holds once the queue is empty (several
-  // MiB on loopback) is read at full speed, within the one more period the
-  // server grants, even on a loaded machine.
-  raw.on('data', () => {
-    if (socket.bufferedAmount === 0) return;
-    raw.pause();
-    setTimeout(() => raw.resume(), 2);
-  });
-  const started = performance.now();
-  raw.resume();
-  const [code] = await within(closed, 20_000);
-  const elapsed = performance.now() - started;
-  assert.equal(frames().length, count, 'every message queued before close() arrived');
-  assert.ok(elapsed > closeTimeoutMs, `the transfer took ${elapsed.toFixed(0)} ms, longer than closeTimeoutMs`);
-  assert.ok(code === 1006 || code === 1005 || code === 1000, `close code ${code}`);
-  raw.destroy();
-  await wss.close({ timeoutMs: 500 });
+  // Issue 12: cleanup in finally, so a failing assertion fails the test at
+  // once instead of leaving sockets open until the file timeout.
+  try {
+    const [socket] = (await within(connected)) as [NodeWebSocket];
+    const closed = closeEvent(socket);
+    const rawClosed = once(raw, 'close');
+    // 24 MiB: far more than the kernel buffers (about 4 MiB on loopback), so
+    // most of it waits in our queue while the peer reads slowly.
+    const count = 384;
+    for (let i = 0; i < count; i++) socket.send(numbered(i, 64 * 1024));
+    socket.close(1000, 'all sent');
+    // Slow while our queue drains (that is the transfer the timeout must not
+    // cut short); what the kernel still holds once the queue is empty is
+    // read at full speed.
+    raw.on('data', () => {
+      if (socket.bufferedAmount === 0) return;
+      raw.pause();
+      setTimeout(() => raw.resume(), 2);
+    });
+    const started = performance.now();
+    raw.resume();
+    const [code] = await within(closed, 20_000, "the server's close");
+    const elapsed = performance.now() - started;
+    // Count at the peer's end of stream: the server's 'close' comes before
+    // the peer has read what the kernels still hold.
+    await within(rawClosed, 20_000, "the peer's end of stream");
+    const ids = new Set(frames().map((frame) => frame.readUInt32BE(0)));
+    const missing = [...Array(count).keys()].filter((i) => !ids.has(i));
+    assert.deepEqual(missing, [], 'every message queued before close() arrived');
+    assert.ok(elapsed > closeTimeoutMs, `the transfer took ${elapsed.toFixed(0)} ms, longer than closeTimeoutMs`);
+    assert.ok(code === 1006 || code === 1005 || code === 1000, `close code ${code}`);
+  } finally {
+    raw.destroy();
+    await wss.close({ timeoutMs: 500 });
+  }
 });
