@@ -59,7 +59,10 @@ function answerAndClose(socket: Socket, response: string): void {
   // closing with unread input would send an RST that can destroy our
   // answer before the client reads it.
   socket.resume();
-  socket.destroySoon();
+  // destroySoon() is net.Socket's; any other Duplex (handleUpgrade takes
+  // one) closes once end() has flushed.
+  if (typeof socket.destroySoon === 'function') socket.destroySoon();
+  else socket.once('finish', () => socket.destroy());
 }
 
 /**

@@ -5,8 +5,12 @@
  */
 export type SendData = string | Buffer | ArrayBuffer | SharedArrayBuffer | ArrayBufferView | number;
 
+const EMPTY = Buffer.alloc(0);
+
 export function toPayload(data: SendData): Buffer | string {
   if (typeof data === 'string') return data;
+  // ws: send() with no data sends an empty binary message.
+  if (data === undefined || data === null) return EMPTY;
   if (Buffer.isBuffer(data)) return data;
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (data instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && data instanceof SharedArrayBuffer)) {

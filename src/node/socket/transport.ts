@@ -82,8 +82,10 @@ export function attachTransport(s: SocketSink, transport: NetSocket, head: Buffe
   const idleTimeoutMs = options.idleTimeoutMs ?? Infinity;
   if (heartbeat !== false || idleTimeoutMs !== Infinity) s.liveness = new Liveness(s, heartbeat, idleTimeoutMs);
   t[kSocket] = s;
-  t.setNoDelay(true);
-  t.setTimeout(0);
+  // handleUpgrade() takes any Duplex (as ws does: a stream between the
+  // net.Socket and us, a test pair); only a net.Socket has these.
+  if (typeof t.setNoDelay === 'function') t.setNoDelay(true);
+  if (typeof t.setTimeout === 'function') t.setTimeout(0);
   t.on('error', onTransportError);
   t.on('end', onTransportEnd);
   t.on('close', onTransportClose);

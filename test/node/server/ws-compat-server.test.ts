@@ -89,3 +89,73 @@ test("issue 12 (second close): close() on a closed server emits 'close' again (a
   await within(closed, 2000, "the second 'close' event");
   assert.ok(callbackError instanceof Error);
 });
+
+test('issue 12 (any Duplex): handleUpgrade() works over a stream that is not a net.Socket', async () => {
+  const { PassThrough, Duplex } = await import('node:stream');
+  const server = http.createServer();
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket: net.Socket, head: Buffer) => {
+    // A plain Duplex between the TCP socket and the WebSocket: no setNoDelay, no destroySoon.
+    const toServer = new PassThrough();
+    const toClient = new PassThrough();
+    const duplex = new Duplex({
+      read() {
+        toServer.resume();
+      },
+      write(chunk, _encoding, callback) {
+        toClient.write(chunk, callback);
+      },
+      final(callback) {
+        toClient.end();
+        callback();
+      },
+    });
+    toServer.on('data', (chunk) => duplex.push(chunk));
+    toServer.on('end', () => duplex.push(null));
+    socket.pipe(toServer);
+    toClient.pipe(socket);
+    wss.handleUpgrade(req, duplex, head, (ws) => {
+      ws.send('over a duplex');
+      ws.on('message', (data, isBinary) => ws.send(`${isBinary ? 'binary' : 'text'}:${(data as Buffer).length}`));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { default: WS } = await import('ws');
+    const client = new WS(`ws://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+    const messages: string[] = [];
+    const done = new Promise<void>((resolve) =>
+      client.on('message', (data) => {
+        messages.push(String(data));
+        if (messages.length === 1) client.send(Buffer.alloc(0));
+        else resolve();
+      }),
+    );
+    await within(done, 5000, 'two messages over the duplex');
+    assert.deepEqual(messages, ['over a duplex', 'binary:0']);
+    client.terminate();
+  } finally {
+    await wss.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+test('issue 12 (send with no data): send() sends an empty binary message, as in ws', async () => {
+  const { wss, url } = await startServer();
+  try {
+    const received = new Promise<[Buffer, boolean]>((resolve) =>
+      wss.on('connection', (socket) => socket.on('message', (data: Buffer, isBinary: boolean) => resolve([data, isBinary]))),
+    );
+    const { default: WsStyle } = await import('../../../src/ws.js');
+    const client = new WsStyle(url);
+    await once(client, 'open');
+    (client.send as (data?: unknown) => boolean)();
+    const [data, isBinary] = await within(received, 5000, 'the empty message');
+    assert.equal(data.length, 0);
+    assert.equal(isBinary, true);
+    client.close();
+  } finally {
+    await wss.close({ timeoutMs: 500 });
+  }
+});
