@@ -136,3 +136,54 @@ export function resolveSharedLimits(o: SharedLimits): ResolvedSharedLimits {
     handshakeTimeoutMs: validateLimit('handshakeTimeoutMs', o.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs),
   };
 }
+
+/**
+ * Rejects option names nobody reads. A misspelled option (`maxPayloadBytes`,
+ * `heartbeat: { interval }`) used to be ignored silently, so the app ran on
+ * the default it meant to change (issue #12). Throws a TypeError naming the
+ * option and, when one is close, the known name it was probably meant to be.
+ * `prefix` names the enclosing option (`heartbeat.`); `hints` maps names
+ * from other libraries or older docs to ours when spelling alone cannot.
+ */
+export function rejectUnknownOptions(
+  options: object,
+  known: readonly string[],
+  prefix = '',
+  hints: Readonly<Record<string, string>> = {},
+): void {
+  for (const name of Object.keys(options)) {
+    if (known.includes(name)) continue;
+    const guess = Object.hasOwn(hints, name) ? hints[name] : closestName(name, known);
+    const advice = guess === undefined ? `known options: ${known.join(', ')}` : `did you mean ${prefix}${guess}?`;
+    throw new TypeError(`unknown option ${prefix}${name}: ${advice}`);
+  }
+}
+
+/** The known name within a small edit distance (case-insensitive), or undefined. */
+function closestName(name: string, known: readonly string[]): string | undefined {
+  // A third of the length: catches typos and unit suffixes (interval ->
+  // intervalMs), not unrelated names.
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
+  for (const candidate of known) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance; names are short, so the plain O(n·m) table is fine. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}

@@ -8,7 +8,7 @@
  * RangeError naming the option; `Infinity` disables a limit, `0` never
  * means "no limit".
  */
-import { DEFAULTS, resolveSharedLimits, validateLimit } from '../core/options.js';
+import { DEFAULTS, rejectUnknownOptions, resolveSharedLimits, validateLimit } from '../core/options.js';
 import type { BackpressurePolicy } from './backpressure.js';
 import type { HeartbeatOptions } from './heartbeat.js';
 
@@ -122,6 +122,7 @@ export function resolveConnectionLimits(o: ConnectionLimitOptions): ResolvedConn
  * `name` is the option ('heartbeat' or 'keepalive') for the error message.
  */
 export function resolveLiveness(name: string, value: Partial<HeartbeatOptions>, defaults: HeartbeatOptions): HeartbeatOptions {
+  rejectUnknownOptions(value, ['intervalMs', 'timeoutMs'], `${name}.`);
   return {
     intervalMs: validateLimit(`${name}.intervalMs`, value.intervalMs ?? defaults.intervalMs),
     timeoutMs: validateLimit(`${name}.timeoutMs`, value.timeoutMs ?? defaults.timeoutMs),

@@ -14,7 +14,7 @@
  * context takeover (contexts are freed between messages), about 1 KiB before
  * the first compressed message (contexts are created lazily).
  */
-import { DEFLATE_DEFAULTS } from '../options.js';
+import { DEFLATE_DEFAULTS, rejectUnknownOptions } from '../options.js';
 
 export interface PerMessageDeflateOptions {
   /**
@@ -78,7 +78,18 @@ export interface PerMessageDeflateOptions {
    * first job, which always runs on the pool: see src/node/deflate/compressor.ts).
    */
   inlineMaxBytes?: number;
+  /** ws's name for `concurrency` (accepted so ws options keep working). */
+  concurrencyLimit?: number;
+  /** ws's zlib options: `level` and `memLevel` are used when the fields above are not given; the rest is ignored. */
+  zlibDeflateOptions?: { level?: number; memLevel?: number; [name: string]: unknown };
+  /** ws's inflate options: accepted, not used (sockwave's inflater needs none of them). */
+  zlibInflateOptions?: Record<string, unknown>;
 }
+
+const DEFLATE_OPTION_NAMES = [
+  'threshold', 'level', 'memLevel', 'serverMaxWindowBits', 'clientMaxWindowBits', 'serverNoContextTakeover',
+  'clientNoContextTakeover', 'concurrency', 'inlineMaxBytes', 'concurrencyLimit', 'zlibDeflateOptions', 'zlibInflateOptions',
+] as const;
 
 /** What both ends agreed; "max window bits" is the window the compressor of that side may use. */
 export interface DeflateParams {
@@ -137,12 +148,14 @@ export function resolveDeflateOptions(o: PerMessageDeflateOptions | true = {}): 
   if (typeof options !== 'object' || options === null) {
     throw new RangeError('option perMessageDeflate must be a boolean or an object');
   }
+  if (!isResolved(options as ResolvedDeflateOptions)) rejectUnknownOptions(options, DEFLATE_OPTION_NAMES, 'perMessageDeflate.');
+  const zlib = options.zlibDeflateOptions ?? {};
   const threshold = checkInteger('threshold', options.threshold ?? DEFLATE_DEFAULTS.threshold, 0, Number.MAX_SAFE_INTEGER);
-  const level = checkInteger('level', options.level ?? DEFLATE_DEFAULTS.level, 0, 9);
-  const memLevel = checkInteger('memLevel', options.memLevel ?? DEFLATE_DEFAULTS.memLevel, 1, 9);
+  const level = checkInteger('level', options.level ?? zlib.level ?? DEFLATE_DEFAULTS.level, 0, 9);
+  const memLevel = checkInteger('memLevel', options.memLevel ?? zlib.memLevel ?? DEFLATE_DEFAULTS.memLevel, 1, 9);
   const serverBits = checkWindowBits('serverMaxWindowBits', options.serverMaxWindowBits);
   const clientBits = checkWindowBits('clientMaxWindowBits', options.clientMaxWindowBits);
-  const concurrency = options.concurrency ?? DEFLATE_DEFAULTS.concurrency;
+  const concurrency = options.concurrency ?? options.concurrencyLimit ?? DEFLATE_DEFAULTS.concurrency;
   if (concurrency !== Infinity) checkInteger('concurrency', concurrency, 1, Number.MAX_SAFE_INTEGER);
   const inlineMaxBytes = options.inlineMaxBytes ?? DEFLATE_DEFAULTS.inlineMaxBytes;
   if (inlineMaxBytes !== Infinity) checkInteger('inlineMaxBytes', inlineMaxBytes, 0, Number.MAX_SAFE_INTEGER);

@@ -6,6 +6,7 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { MaskSource } from '../../core/events.js';
 import { resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../../core/deflate/index.js';
+import { rejectUnknownOptions } from '../../core/options.js';
 import { NODE_DEFAULTS, resolveConnectionLimits, resolveLiveness, type ConnectionLimitOptions, type ResolvedConnectionLimits } from '../options.js';
 
 /** Client keepalive timing; the defaults and their reasons are NODE_DEFAULTS.keepalive (node/options.ts). */
@@ -77,11 +78,27 @@ export interface ResolvedClientOptions extends ResolvedConnectionLimits {
   signal: AbortSignal | undefined;
 }
 
+/** Every ClientOptions name: anything else is a mistake (issue #12) and throws, naming the closest one. */
+export const CLIENT_OPTION_NAMES = [
+  'protocols', 'headers', 'origin', 'tls', 'perMessageDeflate', 'proxy', 'keepalive', 'maskSource', 'signal',
+  'maxMessageBytes', 'maxFragments', 'closeTimeoutMs', 'handshakeTimeoutMs', 'maxHeaderBytes', 'maxHeaderCount',
+] as const;
+
+/** Names from ws and from guesses that spelling distance alone would not lead to ours. */
+const CLIENT_HINTS: Record<string, string> = {
+  maxPayload: 'maxMessageBytes (maxPayload is ws\'s name; sockwave/ws accepts it)',
+  maxPayloadBytes: 'maxMessageBytes',
+  handshakeTimeout: 'handshakeTimeoutMs (handshakeTimeout is ws\'s name; sockwave/ws accepts it)',
+  heartbeat: 'keepalive (the client\'s heartbeat)',
+  rejectUnauthorized: 'tls: { rejectUnauthorized } (sockwave/ws accepts it at the top level)',
+};
+
 // RFC 7230 §3.2.6 token, the syntax of a subprotocol (RFC 6455 §4.1 item 10).
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export function resolveClientOptions(options: ClientOptions = {}): ResolvedClientOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  rejectUnknownOptions(options, CLIENT_OPTION_NAMES, '', CLIENT_HINTS);
   const protocols =
     options.protocols === undefined ? [] : typeof options.protocols === 'string' ? [options.protocols] : [...options.protocols];
   const seen = new Set<string>();

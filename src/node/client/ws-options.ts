@@ -5,7 +5,9 @@
  * 'sockwave/ws'. sockwave's own names pass through unchanged and win.
  */
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import type { ClientOptions } from './options.js';
+import { rejectUnknownOptions } from '../../core/options.js';
+import { WS_REQUEST_KEYS } from './http-upgrade.js';
+import { CLIENT_OPTION_NAMES, type ClientOptions } from './options.js';
 
 /** ws puts TLS options at the top level (it spreads them into tls.connect). */
 const TLS_KEYS = [
@@ -13,8 +15,24 @@ const TLS_KEYS = [
   'checkServerIdentity', 'minVersion', 'maxVersion', 'secureContext', 'secureProtocol', 'crl', 'ALPNProtocols', 'session',
 ] as const;
 
+/**
+ * ws client options sockwave accepts without acting on them, each a
+ * deliberate difference (docs/migrating-from-ws.md): events are always
+ * dispatched as ws's default does, UTF-8 is always validated, messages are
+ * bounded by bytes not chunks, and 3xx answers fail the handshake.
+ */
+const WS_ACCEPTED_NAMES = [
+  'allowSynchronousEvents', 'skipUTF8Validation', 'maxBufferedChunks', 'followRedirects', 'maxRedirects', 'autoPong',
+] as const;
+
 export function fromWsOptions(options: Record<string, unknown> | undefined): ClientOptions {
   if (options === undefined || options === null) return {};
+  // ws's names and sockwave's are both fine here; anything else is a typo
+  // (ws would pass it to http.request, which ignores it).
+  rejectUnknownOptions(options, [
+    ...CLIENT_OPTION_NAMES, ...WS_ACCEPTED_NAMES, ...TLS_KEYS, ...WS_REQUEST_KEYS,
+    'maxPayload', 'handshakeTimeout', 'closeTimeout', 'generateMask', 'finishRequest', 'protocolVersion',
+  ]);
   const { maxPayload, handshakeTimeout, closeTimeout, generateMask, ...rest } = options as Record<string, unknown> & {
     maxPayload?: number;
     handshakeTimeout?: number;
@@ -24,6 +42,7 @@ export function fromWsOptions(options: Record<string, unknown> | undefined): Cli
   const result: ClientOptions & Record<string, unknown> = {};
   const tls: TlsConnectionOptions & Record<string, unknown> = {};
   for (const [name, value] of Object.entries(rest)) {
+    if ((WS_ACCEPTED_NAMES as readonly string[]).includes(name)) continue;
     if ((TLS_KEYS as readonly string[]).includes(name)) tls[name] = value;
     else result[name] = value;
   }

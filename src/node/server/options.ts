@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import { validateLimit } from '../../core/options.js';
+import { rejectUnknownOptions, validateLimit } from '../../core/options.js';
 import { resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../../core/deflate/index.js';
 import type { BackpressurePolicy } from '../backpressure.js';
 import type { HeartbeatOptions } from '../heartbeat.js';
@@ -15,8 +15,8 @@ import type { VerifyClient, VerifyHook } from './verify.js';
 /** The server's options; the limits it shares with the client (and their defaults) are ConnectionLimitOptions in node/options.ts. */
 export interface ServerOptions extends ConnectionLimitOptions {
   // --- ws-compatible --------------------------------------------------------
-  /** Create an HTTP server listening on this port (0 = any free port). */
-  port?: number;
+  /** Create an HTTP server listening on this port (0 = any free port). A decimal string (`process.env.PORT`) is accepted, as ws does. */
+  port?: number | string;
   /** Host to listen on with `port`. Default: all interfaces (Node's default). */
   host?: string;
   /** listen() backlog with `port`. */
@@ -88,6 +88,30 @@ export interface ResolvedServerOptions extends ResolvedConnectionLimits {
   backpressurePolicy: BackpressurePolicy;
 }
 
+/**
+ * ws server options that sockwave accepts without acting on them (the
+ * server is the same class on 'sockwave' and 'sockwave/ws'), each a
+ * deliberate difference listed in docs/migrating-from-ws.md. `closeTimeout`
+ * is ws's name for closeTimeoutMs and is honoured.
+ */
+const WS_SERVER_NAMES = ['allowSynchronousEvents', 'autoPong', 'skipUTF8Validation', 'maxBufferedChunks', 'closeTimeout', 'WebSocket'];
+
+/** Every ServerOptions name; anything else is a mistake (issue #12) and throws, naming the closest one. */
+const SERVER_OPTION_NAMES = [
+  'port', 'host', 'backlog', 'server', 'noServer', 'path', 'clientTracking', 'handleProtocols', 'verifyClient',
+  'perMessageDeflate', 'maxPayload', 'verify', 'allowedOrigins', 'allowMissingOrigin', 'idleTimeoutMs',
+  'maxPendingHandshakes', 'maxConnections', 'heartbeat', 'highWaterMarkBytes', 'backpressurePolicy',
+  'maxMessageBytes', 'maxFragments', 'closeTimeoutMs', 'handshakeTimeoutMs', 'maxHeaderBytes', 'maxHeaderCount',
+  ...WS_SERVER_NAMES,
+];
+
+const SERVER_HINTS: Record<string, string> = {
+  maxPayloadBytes: 'maxMessageBytes',
+  allowedOrigin: 'allowedOrigins',
+  origins: 'allowedOrigins',
+  keepalive: 'heartbeat (the server\'s keepalive)',
+};
+
 function optionalFunction<T>(name: string, value: unknown): T | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'function') throw new TypeError(`option ${name} must be a function`);
@@ -96,13 +120,16 @@ function optionalFunction<T>(name: string, value: unknown): T | undefined {
 
 export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
   if (typeof o !== 'object' || o === null) throw new TypeError('WebSocketServer options must be an object');
-  const modes = (o.port !== undefined && o.port !== null ? 1 : 0) + (o.server ? 1 : 0) + (o.noServer ? 1 : 0);
+  rejectUnknownOptions(o, SERVER_OPTION_NAMES, '', SERVER_HINTS);
+  // ws hands `port` to server.listen(), which takes a decimal string too (process.env.PORT).
+  const port = typeof o.port === 'string' && /^\d{1,5}$/.test(o.port) ? Number(o.port) : o.port;
+  const modes = (port !== undefined && port !== null ? 1 : 0) + (o.server ? 1 : 0) + (o.noServer ? 1 : 0);
   if (modes !== 1) {
     throw new TypeError('exactly one of the "port", "server" or "noServer" options must be given');
   }
-  if (o.port !== undefined && o.port !== null) {
-    if (typeof o.port !== 'number' || !Number.isInteger(o.port) || o.port < 0 || o.port > 65535) {
-      throw new RangeError(`option port must be an integer in 0..65535, got ${String(o.port)}`);
+  if (port !== undefined && port !== null) {
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new RangeError(`option port must be an integer in 0..65535, got ${String(port)}`);
     }
   }
   if (o.path !== undefined && typeof o.path !== 'string') throw new TypeError('option path must be a string');
@@ -122,7 +149,7 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
   }
   const deflate = o.perMessageDeflate ? resolveDeflateOptions(o.perMessageDeflate) : undefined;
   return {
-    port: o.port ?? undefined,
+    port: (port as number | undefined) ?? undefined,
     host: o.host,
     backlog: o.backlog,
     server: o.server,
@@ -134,7 +161,11 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
     verify: optionalFunction('verify', o.verify),
     deflate,
     origins: createOriginPolicy(o.allowedOrigins, o.allowMissingOrigin),
-    ...resolveConnectionLimits({ ...o, maxMessageBytes: o.maxMessageBytes ?? o.maxPayload }),
+    ...resolveConnectionLimits({
+      ...o,
+      maxMessageBytes: o.maxMessageBytes ?? o.maxPayload,
+      closeTimeoutMs: o.closeTimeoutMs ?? (o as { closeTimeout?: number }).closeTimeout,
+    }),
     idleTimeoutMs: validateLimit('idleTimeoutMs', o.idleTimeoutMs ?? NODE_DEFAULTS.idleTimeoutMs),
     maxPendingHandshakes: validateLimit('maxPendingHandshakes', o.maxPendingHandshakes ?? NODE_DEFAULTS.maxPendingHandshakes),
     maxConnections: validateLimit('maxConnections', o.maxConnections ?? NODE_DEFAULTS.maxConnections),
