@@ -5,8 +5,8 @@
 //
 //   node scripts/wpt/run.mjs --wpt <wpt-root> --pywebsocket <dir> [--filter text] [--jobs 2] [--json out.json]
 //
-// Exit status: 0 when every result matches expectations.json, 1 otherwise
-// (a new failure, or a listed failure that now passes), 2 on a setup error.
+// Exit status: 0 when no failure is missing from expectations.json, 1 otherwise
+// (with --strict also when a listed failure now passes), 2 on a setup error.
 import { Worker } from 'node:worker_threads';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, availableParallelism } from 'node:os';
@@ -27,9 +27,11 @@ const { values: opts } = parseArgs({
     pywebsocket: { type: 'string', default: process.env.PYWEBSOCKET3_DIR },
     module: { type: 'string', default: join(here, '../../dist/index.js') },
     filter: { type: 'string' },
-    jobs: { type: 'string', default: String(Math.min(2, availableParallelism())) },
+    // Jobs wait on sockets and timers far more than on the CPU, so run a few more than the cores.
+    jobs: { type: 'string', default: String(Math.max(4, availableParallelism())) },
     json: { type: 'string' },
     verbose: { type: 'boolean', default: false },
+    strict: { type: 'boolean', default: false },
   },
 });
 
@@ -90,8 +92,9 @@ async function main(key, cert) {
   const runOne = async () => {
     while (next < toRun.length) {
       const job = toRun[next++];
+      const jobStarted = Date.now();
       const result = await runJob(job, config, modulePath);
-      results.push({ job, ...result });
+      results.push({ job, ms: Date.now() - jobStarted, ...result });
       if (opts.verbose) process.stderr.write(`${job.id}: ${summarize(result)}\n`);
     }
   };
@@ -178,6 +181,10 @@ function compare(results, expectations, elapsedMs) {
       if (row.status !== 'PASS') failures.push({ id: job.id, ...row });
     }
   }
+  if (opts.verbose) {
+    const slowest = results.filter((r) => r.ms !== undefined).sort((a, b) => b.ms - a.ms).slice(0, 15);
+    for (const r of slowest) console.log(`slow: ${r.job.id} ${r.ms} ms`);
+  }
   if (opts.json) writeFileSync(opts.json, JSON.stringify(results, null, 2));
   for (const f of failures) {
     const tag = f.id in expectations.fail && f.name in expectations.fail[f.id] ? 'expected' : 'UNEXPECTED';
@@ -189,5 +196,6 @@ function compare(results, expectations, elapsedMs) {
     `wpt websockets: ${passed} passed, ${failed} failed (${failed - unexpected.length} expected), ` +
       `${skippedJobs} files/variants skipped, ${(elapsedMs / 1000).toFixed(1)} s`,
   );
-  return unexpected.length === 0 && fixed.length === 0 ? 0 : 1;
+  // A listed failure that passes (a newer Node, a fix merged) only fails the run with --strict.
+  return unexpected.length === 0 && (fixed.length === 0 || !opts.strict) ? 0 : 1;
 }
