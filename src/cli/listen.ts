@@ -12,6 +12,8 @@ import { once } from 'node:events';
 import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { WebSocketServer } from '../node/server/server.js';
+import { limitRequestHeadTime } from '../node/server/head-timeout.js';
+import { DEFAULTS } from '../core/options.js';
 import type { NodeWebSocket } from '../node/socket/websocket.js';
 import { LISTEN_USAGE } from './usage.js';
 import { ExitCode, UsageError, withUsageErrors, parseIntegerOption, type CliIo } from './args.js';
@@ -30,6 +32,7 @@ const OPTIONS = {
   'tls-key': { type: 'string' },
   deflate: { type: 'boolean', default: false },
   'max-message': { type: 'string' },
+  'handshake-timeout': { type: 'string' },
   'binary-as': { type: 'string', default: 'hex' },
   json: { type: 'boolean', default: false },
   quiet: { type: 'boolean', short: 'q', default: false },
@@ -48,6 +51,8 @@ export interface ListenSettings {
   tls: { certFile: string; keyFile: string } | undefined;
   isDeflateEnabled: boolean;
   maxMessageBytes: number;
+  /** Milliseconds a client has from TCP connect to a complete upgrade (request head included). */
+  handshakeTimeoutMs: number;
   format: FormatOptions;
   isQuiet: boolean;
 }
@@ -75,6 +80,7 @@ export function parseListenArgs(argv: string[]): ListenSettings | null {
     tls: values['tls-cert'] ? { certFile: values['tls-cert'], keyFile: values['tls-key']! } : undefined,
     isDeflateEnabled: values.deflate,
     maxMessageBytes: parseIntegerOption('--max-message', values['max-message'], 1, 2 ** 31) ?? 16 * 1024 * 1024,
+    handshakeTimeoutMs: parseIntegerOption('--handshake-timeout', values['handshake-timeout'], 1, 2 ** 31) ?? DEFAULTS.handshakeTimeoutMs,
     format: { binaryAs, isJson: values.json },
     isQuiet: values.quiet,
   };
@@ -98,11 +104,19 @@ export async function runListen(argv: string[], io: CliIo): Promise<number> {
 
 function createTransport(s: ListenSettings): Server {
   const handler = s.staticDir ? createStaticHandler(s.staticDir) : upgradeRequired;
-  if (!s.tls) return createHttpServer(handler);
-  // Read the PEM files up front so a typo is one clear error line, not a TLS failure later.
-  const cert = readFileSync(s.tls.certFile);
-  const key = readFileSync(s.tls.keyFile);
-  return createHttpsServer({ cert, key }, handler) as unknown as Server;
+  let server: Server;
+  if (!s.tls) server = createHttpServer(handler);
+  else {
+    // Read the PEM files up front so a typo is one clear error line, not a TLS failure later.
+    const cert = readFileSync(s.tls.certFile);
+    const key = readFileSync(s.tls.keyFile);
+    // handshakeTimeout: the TLS handshake gets the same deadline as the WebSocket one.
+    server = createHttpsServer({ cert, key, handshakeTimeout: s.handshakeTimeoutMs }, handler) as unknown as Server;
+  }
+  // Node's HTTP parser reads the request head, under its own 60 s headersTimeout;
+  // hold it to the handshake timeout instead, so slow or silent clients go (issue #12).
+  limitRequestHeadTime(server, s.handshakeTimeoutMs);
+  return server;
 }
 
 function upgradeRequired(_req: IncomingMessage, res: ServerResponse): void {
@@ -130,6 +144,7 @@ class ListenSession {
       path: s.path,
       perMessageDeflate: s.isDeflateEnabled,
       maxPayload: s.maxMessageBytes,
+      handshakeTimeoutMs: s.handshakeTimeoutMs,
       handleProtocols: (offered: Set<string>) => this.selectProtocol(offered),
     });
   }
