@@ -16,6 +16,7 @@ import { resolveClientOptions, type ClientOptions } from '../client/options.js';
 import { openClientTransport, type EstablishedTransport } from '../client/transport.js';
 import { fromWsOptions } from '../client/ws-options.js';
 import { createDeflateCompressor } from '../deflate/compressor.js';
+import { channels } from '../diagnostics.js';
 import type { SocketSink } from './sink.js';
 import { attachTransport } from './transport.js';
 import { failConnecting, setConnecting } from './close.js';
@@ -49,7 +50,8 @@ export function startClient(s: SocketSink, address: string | URL, options: Clien
       return;
     }
     // Like ws's 'upgrade' event: lets the app read response headers (cookies, server info) before 'open'.
-    s.ws.emit('upgrade', toUpgradeResponse(established.response));
+    const response = toUpgradeResponse(established.response);
+    s.ws.emit('upgrade', response);
     attachTransport(s, established.socket, established.head, {
       role: 'client',
       url: url.href,
@@ -63,6 +65,17 @@ export function startClient(s: SocketSink, address: string | URL, options: Clien
       heartbeat: resolved.keepalive,
       maskSource: resolved.maskSource,
     });
+    // The same channel as server sockets (issue #12): request is undefined on
+    // this side, response is the 101 the server sent.
+    if (channels.connectionOpen.hasSubscribers) {
+      channels.connectionOpen.publish({
+        socket: s.ws,
+        request: undefined,
+        response,
+        protocol: established.protocol,
+        extensions: established.extensions,
+      });
+    }
     // client/transport.ts paused the transport so no byte was read before the
     // socket's listener; it stays paused only if the app paused the socket.
     if (!s.isUserPaused) established.socket.resume();
