@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { WebSocketServer } from '../node/server/server.js';
+import type { VerifyInfo, VerifyResult } from '../node/server/verify.js';
 import { limitRequestHeadTime } from '../node/server/head-timeout.js';
 import { DEFAULTS } from '../core/options.js';
 import type { NodeWebSocket } from '../node/socket/websocket.js';
@@ -146,6 +147,8 @@ class ListenSession {
       maxPayload: s.maxMessageBytes,
       handshakeTimeoutMs: s.handshakeTimeoutMs,
       handleProtocols: (offered: Set<string>) => this.selectProtocol(offered),
+      // -s/--subprotocol: accept only clients that offer one of them, as the help says.
+      verify: s.protocols.length === 0 ? undefined : (info) => this.requireProtocol(info),
     });
   }
 
@@ -166,6 +169,18 @@ class ListenSession {
     process.on('SIGINT', this.onSignal);
     process.on('SIGTERM', this.onSignal);
     return done;
+  }
+
+  private requireProtocol({ request, protocols }: VerifyInfo): VerifyResult {
+    const chosen = protocols.find((protocol) => this.s.protocols.includes(protocol));
+    if (chosen !== undefined) return { accept: true, protocol: chosen };
+    const offered = protocols.length > 0 ? `offered ${protocols.join(', ')}` : 'offered no subprotocol';
+    this.log(`refused ${request.socket.remoteAddress ?? '?'}: ${offered}; this server requires ${this.s.protocols.join(' or ')}`);
+    return {
+      accept: false,
+      status: 400,
+      body: `This server requires the subprotocol ${this.s.protocols.join(' or ')} (Sec-WebSocket-Protocol).\n`,
+    };
   }
 
   private selectProtocol(offered: Set<string>): string | false {
@@ -192,8 +207,19 @@ class ListenSession {
     const extra = details.filter(Boolean).join(', ');
     this.log(`[#${id}] connected from ${request.socket.remoteAddress ?? '?'}${extra ? ` (${extra})` : ''}`);
     socket.on('message', (data: Buffer, isBinary: boolean) => this.received(socket, id, data, isBinary));
-    socket.on('error', (error: unknown) => this.log(`[#${id}] error: ${errorLine(error)}`));
-    socket.on('close', (code: number, reason: Buffer) => this.log(`[#${id}] closed: ${describeClose(code, reason)}`));
+    // When we fail a connection (1009 message too big, 1002, 1007) we close TCP
+    // right after our close frame, so the socket reports 1006 (no close frame
+    // received); the log shows the code we actually sent instead (issue #12).
+    let sentCloseCode: number | undefined;
+    socket.on('error', (error: unknown) => {
+      const closeCode = (error as { closeCode?: unknown } | null)?.closeCode;
+      if (typeof closeCode === 'number') sentCloseCode = closeCode;
+      this.log(`[#${id}] error: ${errorLine(error)}`);
+    });
+    socket.on('close', (code: number, reason: Buffer) => {
+      if (code === 1006 && sentCloseCode !== undefined) this.log(`[#${id}] closed: ${sentCloseCode} (sent by the server)`);
+      else this.log(`[#${id}] closed: ${describeClose(code, reason)}`);
+    });
   }
 
   private received(socket: NodeWebSocket, id: number, data: Buffer, isBinary: boolean): void {
