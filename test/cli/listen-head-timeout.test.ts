@@ -26,6 +26,7 @@ test('issue 12: listen drops slow, half-sent and silent request heads within --h
     halfHead(server.port, 5_000),
     silentConnection(server.port, 5_000),
   ]);
+  console.log(`# dropped after: dribbling ${dribbled?.toFixed(0)} ms, half-sent ${half?.toFixed(0)} ms, silent ${silent?.toFixed(0)} ms`);
   for (const [name, ms] of [['dribbling', dribbled], ['half-sent', half], ['silent', silent]] as const) {
     assert.notEqual(ms, null, `${name} client still connected after 5 s`);
     assert.ok(ms! >= 700 && ms! < 2_500, `${name} client dropped after ${ms!.toFixed(0)} ms (timeout 800)`);

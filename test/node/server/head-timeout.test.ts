@@ -23,6 +23,7 @@ async function expectDropped(port: number): Promise<void> {
     halfHead(port, 4_000),
     silentConnection(port, 4_000),
   ]);
+  console.log(`# dropped after: dribbling ${dribbled?.toFixed(0)} ms, half-sent ${half?.toFixed(0)} ms, silent ${silent?.toFixed(0)} ms`);
   for (const [name, ms] of [['dribbling', dribbled], ['half-sent', half], ['silent', silent]] as const) {
     assert.notEqual(ms, null, `${name} client still connected after 4 s`);
     assert.ok(ms! >= TIMEOUT_MS - 100 && ms! < TIMEOUT_MS + 1_500, `${name} client dropped after ${ms!.toFixed(0)} ms`);
