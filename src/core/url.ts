@@ -46,6 +46,16 @@ export function currentLocation(): { href: string; origin: string; protocol: str
 }
 
 /**
+ * The Origin a page's WebSocket sends (the request's origin in "establish a
+ * WebSocket connection"): the page's origin when the page was served over
+ * http: or https:, else undefined (plain Node, file: pages), and then no
+ * Origin header is sent unless the caller sets one.
+ */
+export function pageOrigin(location = currentLocation()): string | undefined {
+  return location !== null && /^https?:$/.test(location.protocol) ? location.origin : undefined;
+}
+
+/**
  * The request target of the opening handshake (RFC 6455 §3 "resource name"):
  * the path ("/" when empty), then "?" and the query when a query component is
  * present, even an empty one ("ws://h/?" asks for "/?").

@@ -15,7 +15,7 @@ import { messageEventData, toSendItem, type BinaryType, type SendItem } from './
 import { EventHandlers } from './event-handlers.js';
 import { CloseEvent, ErrorEvent, MessageEvent } from './events.js';
 import { enqueueEstablish, establishKey, type QueueTicket } from './establish-queue.js';
-import { currentLocation, getWebSocketUrlRecord } from '../core/url.js';
+import { currentLocation, getWebSocketUrlRecord, pageOrigin } from '../core/url.js';
 import { defineClassString, makeMembersEnumerable } from './webidl.js';
 
 /** Node extras accepted as the third constructor argument (or the second, as an object with `protocols`). */
@@ -95,11 +95,8 @@ export class WebSocket extends EventTarget {
     // Step 5.
     this.#url = urlRecord;
     this.#origin = urlRecord.origin;
-    // A page's WebSocket sends the page's origin (the request's origin in
-    // "establish a WebSocket connection"); outside a page there is none.
-    if (clientOptions.origin === undefined && pageLocation !== null && /^https?:$/.test(pageLocation.protocol)) {
-      clientOptions.origin = pageLocation.origin;
-    }
+    // A page's WebSocket sends the page's origin; an explicit option wins.
+    if (clientOptions.origin === undefined) clientOptions.origin = pageOrigin(pageLocation);
     const connectOptions: ClientOptions = { ...clientOptions, protocols: protocolList };
     // Invalid options throw here, even when the connection has to wait its turn.
     resolveClientOptions(connectOptions);
