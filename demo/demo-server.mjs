@@ -192,6 +192,12 @@ export async function startDemoServer({
     });
   });
 
+  // The WebSocketServer re-emits the HTTP server's errors (as ws does); a listen
+  // error (port taken) is reported by the promise below, so only log later ones.
+  // Without a listener it would be thrown as an unhandled 'error' (issue #12).
+  wss.on('error', (error) => {
+    if (server.listening) log(`! server error: ${error.message}`);
+  });
   await new Promise((resolveListen, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

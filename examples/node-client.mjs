@@ -49,6 +49,12 @@ export function firstReply(url, message) {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const [url = 'ws://localhost:8080', ...messages] = process.argv.slice(2);
-  for (const reply of await exchange(url, messages.length ? messages : ['hello'])) console.log(reply);
-  console.log(`WebSocket class: ${await firstReply(url, 'one more')}`);
+  try {
+    for (const reply of await exchange(url, messages.length ? messages : ['hello'])) console.log(reply);
+    console.log(`WebSocket class: ${await firstReply(url, 'one more')}`);
+  } catch (error) {
+    // One line, not a stack trace: the usual cause is that no server is running at url.
+    console.error(`error: could not talk to ${url}: ${error.message} (is a server running? try: npx sockwave listen --echo)`);
+    process.exitCode = 1;
+  }
 }

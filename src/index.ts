@@ -12,6 +12,7 @@ export type { CloseEventInit, ErrorEventInit } from './web/events.js';
 export { connect } from './node/socket/connect.js';
 export type { ClientOptions, ClientKeepaliveOptions, UpgradeResponse } from './node/socket/connect.js';
 export { WebSocketServer } from './node/server/server.js';
+export { limitRequestHeadTime } from './node/server/head-timeout.js';
 export type {
   BroadcastOptions,
   ServerOptions,

@@ -183,13 +183,15 @@ function connect() {
     }
     if (ws !== socket) return;
     const text = describeClose(event);
-    setStatus('closed', text);
     let entry;
     if (closeRequest) {
       const asked = `${closeRequest.code}${closeRequest.reason ? ` · ${closeRequest.reason}` : ''}`;
+      // The pill shows what this tab typed, not only the server's echo (which may drop the reason).
+      setStatus('closed', `you: ${asked} · server: ${text}`);
       entry = addSystem(`you closed with ${asked}; the server answered ${text}`);
       closeRequest = null;
     } else {
+      setStatus('closed', text);
       entry = addSystem(`connection closed: ${text}`);
     }
     // Reconnect right where the news is (on a phone the Connection panel is far below).
@@ -364,7 +366,9 @@ chat.addEventListener('drop', (event) => {
 $('name-form').addEventListener('submit', (event) => {
   event.preventDefault();
   const name = $('name').value.trim();
-  localStorage.setItem('sockwave-demo-name', name);
+  // Per tab (sessionStorage): a second tab starts as its own guest instead of
+  // joining under this tab's name (issue #12); a reload keeps the name.
+  sessionStorage.setItem('sockwave-demo-name', name);
   if (ws?.readyState === WebSocket.OPEN) sendJson({ type: 'hello', name });
 });
 
@@ -378,7 +382,7 @@ $('close-form').addEventListener('submit', (event) => {
     const reason = $('close-reason').value;
     ws.close(code, reason);
     closeRequest = { code, reason };
-    setStatus('closing');
+    setStatus('closing', reason ? `${code} · ${reason}` : String(code));
   } catch (e) {
     error.textContent = `${e.name}: ${e.message}`;
     error.hidden = false;
@@ -397,5 +401,5 @@ setInterval(() => {
   if (ws && document.body.dataset.state !== STATE_NAMES[ws.readyState] && ws.readyState === WebSocket.CLOSING) setStatus('closing');
 }, 500);
 
-$('name').value = localStorage.getItem('sockwave-demo-name') ?? '';
+$('name').value = sessionStorage.getItem('sockwave-demo-name') ?? '';
 connect();

@@ -10,14 +10,14 @@ export const ExitCode = {
   OK: 0,
   /** The connection could not be made: DNS, refused, TLS, or the handshake was rejected. */
   CONNECTION_ERROR: 1,
-  /** Bad command line; usage was printed. */
+  /** Bad command line; the error and a hint to --help were printed. */
   USAGE: 2,
   /** The connection ended abnormally (1006) or the peer closed with an error code. */
   ABNORMAL_CLOSE: 3,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** A bad command line. `main` prints the message and the command's usage, then exits 2. */
+/** A bad command line. `main` prints the message and a hint to `--help`, then exits 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }

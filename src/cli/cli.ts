@@ -1,19 +1,20 @@
 /**
  * The `sockwave` command as a function: dispatches to one file per
- * subcommand. Usage errors print one line plus the command's usage on stderr
- * and return 2; every other failure is one `error: ...` line with the exit
+ * subcommand. Usage errors print one line plus a hint to `--help` on stderr
+ * (not the whole usage, which would scroll the error away) and return 2;
+ * every other failure is one `error: ...` line with the exit
  * code the command chose. `main.ts` is the bin that calls it.
  */
 import { readFileSync } from 'node:fs';
 import { ExitCode, UsageError, type CliIo } from './args.js';
-import { errorLine } from './format.js';
-import { AUTOBAHN_USAGE, CONNECT_USAGE, LISTEN_USAGE, MAIN_USAGE } from './usage.js';
+import { errorLine, lowerFirst } from './format.js';
+import { MAIN_USAGE } from './usage.js';
 
 // Commands load lazily: `--help` and usage errors stay fast, and `connect` never loads the server.
-const COMMANDS: Record<string, { usage: string; run: (argv: string[], io: CliIo) => Promise<number> }> = {
-  connect: { usage: CONNECT_USAGE, run: async (argv, io) => (await import('./connect.js')).runConnect(argv, io) },
-  listen: { usage: LISTEN_USAGE, run: async (argv, io) => (await import('./listen.js')).runListen(argv, io) },
-  autobahn: { usage: AUTOBAHN_USAGE, run: async (argv, io) => (await import('./autobahn.js')).runAutobahn(argv, io) },
+const COMMANDS: Record<string, { run: (argv: string[], io: CliIo) => Promise<number> }> = {
+  connect: { run: async (argv, io) => (await import('./connect.js')).runConnect(argv, io) },
+  listen: { run: async (argv, io) => (await import('./listen.js')).runListen(argv, io) },
+  autobahn: { run: async (argv, io) => (await import('./autobahn.js')).runAutobahn(argv, io) },
 };
 
 function version(): string {
@@ -35,14 +36,14 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) {
-    io.stderr.write(`error: unknown command '${name}'\n\n${MAIN_USAGE}\n`);
+    io.stderr.write(`error: unknown command '${name}'\nRun 'sockwave --help' for the list of commands.\n`);
     return ExitCode.USAGE;
   }
   try {
     return await command.run(rest, io);
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr.write(`error: ${error.message}\n\n${command.usage}\n`);
+      io.stderr.write(`error: ${lowerFirst(error.message)}\nRun 'sockwave ${name} --help' for its options.\n`);
       return ExitCode.USAGE;
     }
     io.stderr.write(`error: ${errorLine(error)}\n`);

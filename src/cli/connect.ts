@@ -19,7 +19,7 @@ import {
   parseTargetUrl,
   type CliIo,
 } from './args.js';
-import { describeClose, errorLine, formatMessage, isBinaryFormat, type FormatOptions } from './format.js';
+import { connectErrorLine, describeClose, errorLine, formatMessage, isBinaryFormat, type FormatOptions } from './format.js';
 
 const OPTIONS = {
   header: { type: 'string', short: 'H', multiple: true },
@@ -72,6 +72,13 @@ function parseProxyUrl(raw: string): string {
     throw new UsageError(`--proxy must be an http:// or https:// URL, got '${raw}'`);
   }
   return url.href;
+}
+
+/** The proxy URL without its password, for messages. */
+function redactedProxy(href: string): string {
+  const url = new URL(href);
+  if (url.password !== '') url.password = '***';
+  return url.origin === 'null' ? href : `${url.protocol}//${url.username ? `${url.username}${url.password ? ':***' : ''}@` : ''}${url.host}`;
 }
 
 /** Parses the command line; returns null when --help was asked. */
@@ -297,8 +304,10 @@ class ConnectSession {
     this.lines?.close();
     if (this.isInteractive) readline.clearLine(this.io.stdout, 0);
     if (!this.isOpen) {
-      const why = this.connectError === undefined ? `connection closed (${code})` : errorLine(this.connectError);
-      this.status(`error: could not connect to ${this.s.url.href}: ${why}`, true);
+      const why = this.connectError === undefined ? `connection closed (${code})` : connectErrorLine(this.connectError);
+      // With --proxy, say so: the failure may be the proxy's (unreachable, refused CONNECT).
+      const via = this.s.proxy === undefined ? '' : ` through proxy ${redactedProxy(this.s.proxy)}`;
+      this.status(`error: could not connect to ${this.s.url.href}${via}: ${why}`, true);
       this.finish(ExitCode.CONNECTION_ERROR);
       return;
     }

@@ -52,12 +52,47 @@ export function describeClose(code: number, reason: Buffer | string): string {
   return text ? `${code} ${text}` : String(code);
 }
 
-/** The first line of an error message, so every failure is one clear line. */
+/**
+ * The first line of an error message, so every failure is one clear line,
+ * starting in lower case like the CLI's own messages ("error: unknown option"),
+ * except where the first word is an acronym ("URL", "TLS").
+ */
 export function errorLine(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
-    const first = error.message.split('\n')[0] || error.name;
+    const first = lowerFirst(error.message.split('\n')[0] || error.name);
     return typeof code === 'string' && !first.includes(code) ? `${first} (${code})` : first;
   }
-  return String(error);
+  return lowerFirst(String(error));
+}
+
+export function lowerFirst(text: string): string {
+  return /^[A-Z][a-z]/.test(text) ? text[0].toLowerCase() + text.slice(1) : text;
+}
+
+/** TLS verification failures a self-signed or private-CA test server causes. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * Why a connection could not be made, in plain words with the next step:
+ * an untrusted certificate suggests --no-check, a TLS hello answered in plain
+ * HTTP says so instead of OpenSSL's "wrong version number".
+ */
+export function connectErrorLine(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (typeof code === 'string' && UNTRUSTED_CERTIFICATE.has(code)) {
+    return `${errorLine(error)}; the server's TLS certificate is not trusted (a self-signed test server? add --no-check to skip verification)`;
+  }
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' || /wrong version number|packet length too long/i.test(message)) {
+    return 'the server did not answer in TLS: it looks like a plain ws:// (not wss://) port; try ws:// instead';
+  }
+  return errorLine(error);
 }

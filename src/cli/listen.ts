@@ -12,6 +12,9 @@ import { once } from 'node:events';
 import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { WebSocketServer } from '../node/server/server.js';
+import type { VerifyInfo, VerifyResult } from '../node/server/verify.js';
+import { limitRequestHeadTime } from '../node/server/head-timeout.js';
+import { DEFAULTS } from '../core/options.js';
 import type { NodeWebSocket } from '../node/socket/websocket.js';
 import { LISTEN_USAGE } from './usage.js';
 import { ExitCode, UsageError, withUsageErrors, parseIntegerOption, type CliIo } from './args.js';
@@ -30,6 +33,7 @@ const OPTIONS = {
   'tls-key': { type: 'string' },
   deflate: { type: 'boolean', default: false },
   'max-message': { type: 'string' },
+  'handshake-timeout': { type: 'string' },
   'binary-as': { type: 'string', default: 'hex' },
   json: { type: 'boolean', default: false },
   quiet: { type: 'boolean', short: 'q', default: false },
@@ -48,6 +52,8 @@ export interface ListenSettings {
   tls: { certFile: string; keyFile: string } | undefined;
   isDeflateEnabled: boolean;
   maxMessageBytes: number;
+  /** Milliseconds a client has from TCP connect to a complete upgrade (request head included). */
+  handshakeTimeoutMs: number;
   format: FormatOptions;
   isQuiet: boolean;
 }
@@ -75,6 +81,7 @@ export function parseListenArgs(argv: string[]): ListenSettings | null {
     tls: values['tls-cert'] ? { certFile: values['tls-cert'], keyFile: values['tls-key']! } : undefined,
     isDeflateEnabled: values.deflate,
     maxMessageBytes: parseIntegerOption('--max-message', values['max-message'], 1, 2 ** 31) ?? 16 * 1024 * 1024,
+    handshakeTimeoutMs: parseIntegerOption('--handshake-timeout', values['handshake-timeout'], 1, 2 ** 31) ?? DEFAULTS.handshakeTimeoutMs,
     format: { binaryAs, isJson: values.json },
     isQuiet: values.quiet,
   };
@@ -98,11 +105,19 @@ export async function runListen(argv: string[], io: CliIo): Promise<number> {
 
 function createTransport(s: ListenSettings): Server {
   const handler = s.staticDir ? createStaticHandler(s.staticDir) : upgradeRequired;
-  if (!s.tls) return createHttpServer(handler);
-  // Read the PEM files up front so a typo is one clear error line, not a TLS failure later.
-  const cert = readFileSync(s.tls.certFile);
-  const key = readFileSync(s.tls.keyFile);
-  return createHttpsServer({ cert, key }, handler) as unknown as Server;
+  let server: Server;
+  if (!s.tls) server = createHttpServer(handler);
+  else {
+    // Read the PEM files up front so a typo is one clear error line, not a TLS failure later.
+    const cert = readFileSync(s.tls.certFile);
+    const key = readFileSync(s.tls.keyFile);
+    // handshakeTimeout: the TLS handshake gets the same deadline as the WebSocket one.
+    server = createHttpsServer({ cert, key, handshakeTimeout: s.handshakeTimeoutMs }, handler) as unknown as Server;
+  }
+  // Node's HTTP parser reads the request head, under its own 60 s headersTimeout;
+  // hold it to the handshake timeout instead, so slow or silent clients go (issue #12).
+  limitRequestHeadTime(server, s.handshakeTimeoutMs);
+  return server;
 }
 
 function upgradeRequired(_req: IncomingMessage, res: ServerResponse): void {
@@ -130,7 +145,10 @@ class ListenSession {
       path: s.path,
       perMessageDeflate: s.isDeflateEnabled,
       maxPayload: s.maxMessageBytes,
+      handshakeTimeoutMs: s.handshakeTimeoutMs,
       handleProtocols: (offered: Set<string>) => this.selectProtocol(offered),
+      // -s/--subprotocol: accept only clients that offer one of them, as the help says.
+      verify: s.protocols.length === 0 ? undefined : (info) => this.requireProtocol(info),
     });
   }
 
@@ -151,6 +169,18 @@ class ListenSession {
     process.on('SIGINT', this.onSignal);
     process.on('SIGTERM', this.onSignal);
     return done;
+  }
+
+  private requireProtocol({ request, protocols }: VerifyInfo): VerifyResult {
+    const chosen = protocols.find((protocol) => this.s.protocols.includes(protocol));
+    if (chosen !== undefined) return { accept: true, protocol: chosen };
+    const offered = protocols.length > 0 ? `offered ${protocols.join(', ')}` : 'offered no subprotocol';
+    this.log(`refused ${request.socket.remoteAddress ?? '?'}: ${offered}; this server requires ${this.s.protocols.join(' or ')}`);
+    return {
+      accept: false,
+      status: 400,
+      body: `This server requires the subprotocol ${this.s.protocols.join(' or ')} (Sec-WebSocket-Protocol).\n`,
+    };
   }
 
   private selectProtocol(offered: Set<string>): string | false {
@@ -177,8 +207,19 @@ class ListenSession {
     const extra = details.filter(Boolean).join(', ');
     this.log(`[#${id}] connected from ${request.socket.remoteAddress ?? '?'}${extra ? ` (${extra})` : ''}`);
     socket.on('message', (data: Buffer, isBinary: boolean) => this.received(socket, id, data, isBinary));
-    socket.on('error', (error: unknown) => this.log(`[#${id}] error: ${errorLine(error)}`));
-    socket.on('close', (code: number, reason: Buffer) => this.log(`[#${id}] closed: ${describeClose(code, reason)}`));
+    // When we fail a connection (1009 message too big, 1002, 1007) we close TCP
+    // right after our close frame, so the socket reports 1006 (no close frame
+    // received); the log shows the code we actually sent instead (issue #12).
+    let sentCloseCode: number | undefined;
+    socket.on('error', (error: unknown) => {
+      const closeCode = (error as { closeCode?: unknown } | null)?.closeCode;
+      if (typeof closeCode === 'number') sentCloseCode = closeCode;
+      this.log(`[#${id}] error: ${errorLine(error)}`);
+    });
+    socket.on('close', (code: number, reason: Buffer) => {
+      if (code === 1006 && sentCloseCode !== undefined) this.log(`[#${id}] closed: ${sentCloseCode} (sent by the server)`);
+      else this.log(`[#${id}] closed: ${describeClose(code, reason)}`);
+    });
   }
 
   private received(socket: NodeWebSocket, id: number, data: Buffer, isBinary: boolean): void {

@@ -74,6 +74,8 @@ Options:
       --tls-key FILE        PEM private key for --tls-cert
       --deflate             enable permessage-deflate compression
       --max-message BYTES   largest message accepted (default 16777216)
+      --handshake-timeout MS  drop a client whose request head and upgrade
+                            are not complete after MS (default 10000)
       --binary-as FORMAT    print binary messages as hex (default), base64, utf8
       --json                pretty-print text messages that are JSON
   -q, --quiet               no connection log on stderr

@@ -38,7 +38,7 @@ export function truncateUtf8(text: string, maxBytes: number): string {
 
 /** What send(), ping() and pong() throw unless the connection is OPEN: the close frames so far tell why. */
 export function notOpenError(isConnecting: boolean, c: ClosingState | undefined): SockwaveError {
-  if (isConnecting) return new SockwaveError(ErrorCode.CONNECTION_CLOSED, 'the connection is not open yet');
+  if (isConnecting) return new SockwaveError(ErrorCode.NOT_OPEN_YET, 'the connection is not open yet');
   const sent = c?.sent ?? null;
   const received = c?.received ?? null;
   return new ConnectionClosedError(

@@ -22,6 +22,8 @@ export const ErrorCode = {
   HANDSHAKE: 'SW_HANDSHAKE',
   /** The operation needs an open connection but it is closing or closed. */
   CONNECTION_CLOSED: 'SW_CONNECTION_CLOSED',
+  /** The operation needs an open connection but it is still opening (send/ping/pong while CONNECTING). */
+  NOT_OPEN_YET: 'SW_NOT_OPEN_YET',
   /** A policy hook or limit refused the peer (close code 1008). */
   POLICY: 'SW_POLICY',
   /** A timer ran out (handshake, close handshake, heartbeat). */

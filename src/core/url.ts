@@ -23,7 +23,7 @@ export function getWebSocketUrlRecord(url: string | URL, base?: string | URL): U
   else if (record.protocol === 'https:') record.protocol = 'wss:';
   // Step 5.
   if (record.protocol !== 'ws:' && record.protocol !== 'wss:') {
-    throw new DOMException(`URL scheme must be ws: or wss:, got ${record.protocol}`, 'SyntaxError');
+    throw new DOMException(`URL scheme must be ws:, wss:, http: or https:, got ${record.protocol}`, 'SyntaxError');
   }
   // Step 6: a fragment is an error even when empty ("ws://h/#"); the URL API
   // reports an empty fragment as hash === '', hence the href check.
@@ -31,6 +31,28 @@ export function getWebSocketUrlRecord(url: string | URL, base?: string | URL): U
     throw new DOMException('URL must not contain a fragment', 'SyntaxError');
   }
   return record;
+}
+
+/**
+ * The runtime's page location (`globalThis.location`, defined by browsers,
+ * Deno and test environments that emulate a page), or null in plain Node.
+ */
+export function currentLocation(): { href: string; origin: string; protocol: string } | null {
+  const location = (globalThis as { location?: unknown }).location;
+  if (typeof location !== 'object' || location === null) return null;
+  const { href, origin, protocol } = location as Record<string, unknown>;
+  if (typeof href !== 'string' || typeof origin !== 'string' || typeof protocol !== 'string') return null;
+  return { href, origin, protocol };
+}
+
+/**
+ * The Origin a page's WebSocket sends (the request's origin in "establish a
+ * WebSocket connection"): the page's origin when the page was served over
+ * http: or https:, else undefined (plain Node, file: pages), and then no
+ * Origin header is sent unless the caller sets one.
+ */
+export function pageOrigin(location = currentLocation()): string | undefined {
+  return location !== null && /^https?:$/.test(location.protocol) ? location.origin : undefined;
 }
 
 /**

@@ -3,7 +3,7 @@
  * subscribed (`hasSubscribers`), so observability costs nothing by default.
  *
  * Channel                          message
- * sockwave:connection-open         { socket, request, protocol, extensions }
+ * sockwave:connection-open         { socket, request, response, protocol, extensions } (server and client sockets)
  * sockwave:connection-close        { socket, code, reason, wasClean }
  * sockwave:handshake-rejected      { request, socket, status, reason }
  * sockwave:protocol-error          { socket, error, closeCode }

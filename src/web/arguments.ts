@@ -9,7 +9,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
  * Constructor steps 3-4 (https://websockets.spec.whatwg.org/#dom-websocket-websocket):
- * a single string becomes a one-element list; duplicates and values that are
+ * a single string becomes a one-element list; duplicates (ignoring ASCII case) and values that are
  * not RFC 6455 §4.1 subprotocol tokens are a "SyntaxError" DOMException.
  */
 export function normalizeProtocols(protocols: string | readonly string[] | undefined): string[] {
@@ -24,10 +24,13 @@ export function normalizeProtocols(protocols: string | readonly string[] | undef
     if (!TOKEN.test(protocol)) {
       throw new DOMException(`Invalid subprotocol: ${JSON.stringify(protocol)}`, 'SyntaxError');
     }
-    if (seen.has(protocol)) {
+    // Subprotocol names compare ASCII case-insensitively here ("chat" and "CHAT"
+    // repeat each other; WPT Create-protocols-repeated-case-insensitive).
+    const folded = protocol.toLowerCase();
+    if (seen.has(folded)) {
       throw new DOMException(`Duplicate subprotocol: ${JSON.stringify(protocol)}`, 'SyntaxError');
     }
-    seen.add(protocol);
+    seen.add(folded);
   }
   return list;
 }

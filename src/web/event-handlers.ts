@@ -7,7 +7,8 @@
  * as the HTML standard says; setting null removes it.
  */
 
-type Handler = ((this: EventTarget, event: Event) => unknown) | null;
+/** A callable, or (kept as the standard says, never called) any other object; null when unset. */
+type Handler = ((this: EventTarget, event: Event) => unknown) | object | null;
 
 export class EventHandlers {
   readonly #target: EventTarget;
@@ -22,8 +23,10 @@ export class EventHandlers {
   }
 
   set(type: string, value: unknown): void {
-    // WebIDL: a non-callable object or primitive assigned to an EventHandler attribute is treated as null.
-    const handler = typeof value === 'function' ? (value as Handler) : null;
+    // EventHandler is [LegacyTreatNonObjectAsNull]: a primitive means null, but
+    // any object is kept (and read back) even when it cannot be called.
+    // https://webidl.spec.whatwg.org/#LegacyTreatNonObjectAsNull
+    const handler = (typeof value === 'function' || (typeof value === 'object' && value !== null)) ? (value as Handler) : null;
     const entry = this.#handlers.get(type);
     if (handler === null) {
       if (entry) {
@@ -42,7 +45,8 @@ export class EventHandlers {
       listener(event: Event): void {
         const fn = created.current;
         // A handler returning false does not cancel anything for these events (only `error` on window does).
-        if (fn) fn.call(target, event);
+        // A non-callable object is not invoked (a browser would report a TypeError to the page's console).
+        if (typeof fn === 'function') Reflect.apply(fn, target, [event]);
       },
     };
     this.#handlers.set(type, created);

@@ -3,16 +3,21 @@
  *
  * Node 20 has global Event, EventTarget and MessageEvent but no CloseEvent or
  * ErrorEvent, so those two are defined here on top of the global Event.
- * MessageEvent is the platform's own, re-exported so `event instanceof
- * MessageEvent` holds for events from our WebSocket and from MessagePort alike.
+ * MessageEvent extends the platform's own only to give it its class string
+ * (Node 20's prints as "[object Event]"), so `event instanceof
+ * globalThis.MessageEvent` still holds for the events our WebSocket fires.
  *
  * CloseEvent: https://websockets.spec.whatwg.org/#the-closeevent-interface
  * ErrorEvent: https://html.spec.whatwg.org/multipage/webappapis.html#errorevent
  */
 
-import { toUnsignedShort, toUSVString } from './webidl.js';
+import { defineClassString, makeMembersEnumerable, toUnsignedShort, toUSVString } from './webidl.js';
 
-export const MessageEvent: typeof globalThis.MessageEvent = globalThis.MessageEvent;
+class SockwaveMessageEvent<T = unknown> extends globalThis.MessageEvent<T> {}
+defineClassString(SockwaveMessageEvent.prototype, 'MessageEvent');
+Object.defineProperty(SockwaveMessageEvent, 'name', { value: 'MessageEvent' });
+
+export const MessageEvent: typeof globalThis.MessageEvent = SockwaveMessageEvent;
 export type MessageEvent<T = unknown> = globalThis.MessageEvent<T>;
 
 export interface CloseEventInit extends EventInit {
@@ -46,10 +51,6 @@ export class CloseEvent extends Event {
 
   get reason(): string {
     return this.#reason;
-  }
-
-  get [Symbol.toStringTag](): string {
-    return 'CloseEvent';
   }
 }
 
@@ -101,8 +102,10 @@ export class ErrorEvent extends Event {
   get error(): unknown {
     return this.#error;
   }
-
-  get [Symbol.toStringTag](): string {
-    return 'ErrorEvent';
-  }
 }
+
+// WebIDL interface shape: enumerable attributes, "[object CloseEvent]" / "[object ErrorEvent]".
+makeMembersEnumerable(CloseEvent.prototype, ['wasClean', 'code', 'reason']);
+defineClassString(CloseEvent.prototype, 'CloseEvent');
+makeMembersEnumerable(ErrorEvent.prototype, ['message', 'filename', 'lineno', 'colno', 'error']);
+defineClassString(ErrorEvent.prototype, 'ErrorEvent');

@@ -34,3 +34,25 @@ export function toUnsignedShort(value: unknown): number {
   if (!Number.isFinite(x)) return 0;
   return ((Math.trunc(x) % 0x10000) + 0x10000) % 0x10000;
 }
+
+/**
+ * Attributes and operations of a WebIDL interface are enumerable properties of
+ * its prototype (https://webidl.spec.whatwg.org/#es-attributes, #es-operations);
+ * class syntax makes them non-enumerable, so flip the flag after the fact.
+ */
+export function makeMembersEnumerable(prototype: object, names: readonly string[]): void {
+  for (const name of names) {
+    const descriptor = Object.getOwnPropertyDescriptor(prototype, name);
+    if (descriptor === undefined) throw new Error(`makeMembersEnumerable: no member ${name}`);
+    Object.defineProperty(prototype, name, { ...descriptor, enumerable: true });
+  }
+}
+
+/**
+ * The class string (`Object.prototype.toString` gives "[object Name]"): a
+ * non-writable, non-enumerable, configurable data property on the prototype
+ * (https://webidl.spec.whatwg.org/#dfn-class-string).
+ */
+export function defineClassString(prototype: object, name: string): void {
+  Object.defineProperty(prototype, Symbol.toStringTag, { value: name, writable: false, enumerable: false, configurable: true });
+}

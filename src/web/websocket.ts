@@ -9,15 +9,24 @@
  */
 import type { EventEmitter } from 'node:events';
 import { connect } from '../node/socket/connect.js';
-import type { ClientOptions } from '../node/client/options.js';
+import { resolveClientOptions, type ClientOptions } from '../node/client/options.js';
 import { normalizeProtocols, validateCloseArguments } from './arguments.js';
 import { messageEventData, toSendItem, type BinaryType, type SendItem } from './binary.js';
 import { EventHandlers } from './event-handlers.js';
 import { CloseEvent, ErrorEvent, MessageEvent } from './events.js';
-import { getWebSocketUrlRecord } from '../core/url.js';
+import { enqueueEstablish, establishKey, type QueueTicket } from './establish-queue.js';
+import { currentLocation, getWebSocketUrlRecord, pageOrigin } from '../core/url.js';
+import { defineClassString, makeMembersEnumerable } from './webidl.js';
 
 /** Node extras accepted as the third constructor argument (or the second, as an object with `protocols`). */
-export type WebSocketOptions = ClientOptions;
+export interface WebSocketOptions extends ClientOptions {
+  /**
+   * Base URL that relative URLs ("/chat", "?room=1") are resolved against, as
+   * a page's URL is in a browser. Default: `globalThis.location.href` when the
+   * runtime defines `location`, else none, and a relative URL is a SyntaxError.
+   */
+  baseUrl?: string | URL;
+}
 
 /** What this class needs from the Node client socket (src/node/socket/websocket.ts). */
 interface NodeClientSocket extends EventEmitter {
@@ -49,7 +58,9 @@ export class WebSocket extends EventTarget {
   readonly #url: URL;
   /** Serialized origin of the URL, the `origin` of every MessageEvent (computed once). */
   readonly #origin: string;
-  readonly #socket: NodeClientSocket;
+  /** Null while this connection waits for another one to the same host to leave CONNECTING. */
+  #socket: NodeClientSocket | null = null;
+  readonly #ticket: QueueTicket;
   readonly #handlers = new EventHandlers(this);
   #readyState: number = CONNECTING;
   #protocol = '';
@@ -66,27 +77,73 @@ export class WebSocket extends EventTarget {
 
   constructor(url: string | URL, protocols?: string | readonly string[] | WebSocketOptions, options?: WebSocketOptions) {
     super();
+    // WebIDL: the url argument is required (an explicit undefined is converted to "undefined").
+    if (arguments.length === 0) throw new TypeError("Failed to construct 'WebSocket': 1 argument required, but only 0 present");
     // Node extra, like undici: new WebSocket(url, { protocols, headers, ... }).
     if (typeof protocols === 'object' && protocols !== null && !isIterable(protocols)) {
       options = { ...(protocols as WebSocketOptions), ...options };
       protocols = (protocols as WebSocketOptions).protocols;
     }
-    // Constructor steps 1-2: URL record (no base URL in Node: relative URLs fail).
-    const urlRecord = getWebSocketUrlRecord(url);
+    const { baseUrl, ...clientOptions } = options ?? {};
+    // Constructor steps 1-2: URL record, parsed against the base URL: the
+    // `baseUrl` option, else `globalThis.location` where a runtime defines it
+    // (Deno, browsers, test environments), else none and relative URLs fail.
+    const pageLocation = currentLocation();
+    const urlRecord = getWebSocketUrlRecord(url, baseUrl ?? pageLocation?.href);
     // Steps 3-4: protocols.
     const protocolList = normalizeProtocols(protocols as string | readonly string[] | undefined);
     // Step 5.
     this.#url = urlRecord;
     this.#origin = urlRecord.origin;
-    // Step 7: establish the connection (asynchronously; events arrive in later tasks).
-    this.#socket = connect(urlRecord, { ...options, protocols: protocolList }) as unknown as NodeClientSocket;
+    // A page's WebSocket sends the page's origin; an explicit option wins.
+    if (clientOptions.origin === undefined) clientOptions.origin = pageOrigin(pageLocation);
+    const connectOptions: ClientOptions = { ...clientOptions, protocols: protocolList };
+    // Invalid options throw here, even when the connection has to wait its turn.
+    resolveClientOptions(connectOptions);
+    // Step 7: establish the connection, after any other one to the same host
+    // has left CONNECTING (events arrive in later tasks either way).
+    this.#ticket = enqueueEstablish(establishKey(urlRecord), () => this.#start(urlRecord, connectOptions));
+  }
+
+  /** WebIDL: an operation or setter called on anything but a WebSocket throws TypeError before looking at its arguments. */
+  static #checkThis(self: unknown): void {
+    if (typeof self !== 'object' || self === null || !(#readyState in self)) throw new TypeError('Illegal invocation');
+  }
+
+  /** The socket on paths that run only once the connection opened, where it always exists. */
+  get #live(): NodeClientSocket {
+    return this.#socket!;
+  }
+
+  #start(url: URL, options: ClientOptions): void {
+    if (this.#readyState !== CONNECTING) return;
+    try {
+      this.#socket = connect(url, options) as unknown as NodeClientSocket;
+    } catch (error) {
+      // Options were checked in the constructor; anything else fails this connection, not the next one's caller.
+      this.#ticket.release();
+      this.#failWithoutSocket(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
     this.#socket.binaryType = 'nodebuffer';
     this.#attach(this.#socket);
+  }
+
+  /** "Fail the WebSocket connection" before any socket existed: error, then close 1006, in a later task. */
+  #failWithoutSocket(error: Error | null): void {
+    setImmediate(() => {
+      this.#readyState = CLOSED;
+      this.dispatchEvent(
+        new ErrorEvent('error', { message: error?.message ?? 'WebSocket connection closed before it was established', error }),
+      );
+      this.dispatchEvent(new CloseEvent('close', { wasClean: false, code: 1006, reason: '' }));
+    });
   }
 
   #attach(socket: NodeClientSocket): void {
     // "When the WebSocket connection is established" steps 1-4.
     socket.on('open', () => {
+      this.#ticket.release();
       this.#readyState = OPEN;
       this.#extensions = socket.extensions ?? '';
       this.#protocol = socket.protocol ?? '';
@@ -104,6 +161,7 @@ export class WebSocket extends EventTarget {
     });
     // "When the WebSocket connection is closed" steps 1-3.
     socket.on('close', (code: number, reason: Buffer | string) => {
+      this.#ticket.release();
       this.#readyState = CLOSED;
       this.#outbox.length = 0;
       const reasonText = typeof reason === 'string' ? reason : reason.toString('utf8');
@@ -127,7 +185,7 @@ export class WebSocket extends EventTarget {
 
   get readyState(): number {
     // "When the WebSocket closing handshake is started" (by the peer's close frame): CLOSING.
-    if (this.#readyState === OPEN && this.#socket.readyState >= CLOSING) return CLOSING;
+    if (this.#readyState === OPEN && this.#socket !== null && this.#socket.readyState >= CLOSING) return CLOSING;
     return this.#readyState;
   }
 
@@ -155,6 +213,8 @@ export class WebSocket extends EventTarget {
   }
 
   set binaryType(value: BinaryType) {
+    // WebIDL: a setter called on another object throws, like the getters' private-field access does.
+    WebSocket.#checkThis(this);
     // WebIDL enumeration attribute: values outside the enumeration are ignored.
     if (value === 'blob' || value === 'arraybuffer') this.#binaryType = value;
   }
@@ -186,6 +246,7 @@ export class WebSocket extends EventTarget {
 
   /** https://websockets.spec.whatwg.org/#dom-websocket-close */
   close(code?: number, reason?: string): void {
+    WebSocket.#checkThis(this);
     // Steps 1-2: argument checks throw before any state change.
     const checked = validateCloseArguments(code, reason);
     // Step 3, first matching branch.
@@ -194,7 +255,12 @@ export class WebSocket extends EventTarget {
     this.#readyState = CLOSING;
     if (state === CONNECTING) {
       // Not yet established: fail the connection; the socket reports error, then close 1006.
-      this.#socket.close();
+      if (this.#socket !== null) this.#socket.close();
+      else {
+        // Still waiting for its turn: give the turn up and never connect.
+        this.#ticket.release();
+        this.#failWithoutSocket(null);
+      }
       return;
     }
     if (this.#outbox.length > 0) {
@@ -206,13 +272,14 @@ export class WebSocket extends EventTarget {
 
   #startClosingHandshake({ code, reason }: { code: number | undefined; reason: string | undefined }): void {
     // A reason without a code is sent with 1000, the only frame that can carry it.
-    if (code === undefined && reason !== undefined) this.#socket.close(1000, reason);
-    else if (code === undefined) this.#socket.close();
-    else this.#socket.close(code, reason);
+    if (code === undefined && reason !== undefined) this.#live.close(1000, reason);
+    else if (code === undefined) this.#live.close();
+    else this.#live.close(code, reason);
   }
 
   /** https://websockets.spec.whatwg.org/#dom-websocket-send */
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
+    WebSocket.#checkThis(this);
     // WebIDL checks the argument count before the method's steps run.
     if (arguments.length === 0) throw new TypeError("Failed to execute 'send': 1 argument required");
     // Step 1.
@@ -234,7 +301,7 @@ export class WebSocket extends EventTarget {
 
   /** Hands one message to the socket; its bytes leave bufferedAmount once written. */
   #transmit(data: Buffer | string, isBinary: boolean, size: number): void {
-    this.#socket.send(data, { binary: isBinary }, (error) => {
+    this.#live.send(data, { binary: isBinary }, (error) => {
       if (!error) this.#bufferedAmount -= size;
     });
   }
@@ -260,25 +327,22 @@ export class WebSocket extends EventTarget {
             // A Blob that cannot be read cannot be sent; the message would be lost silently otherwise.
             this.#outbox.length = 0;
             this.#pendingClose = null;
-            this.#socket.close(1011);
+            this.#live.close(1011);
           },
         );
         return;
       }
       this.#outbox.shift();
-      if (this.#socket.readyState !== OPEN) continue; // stays counted in bufferedAmount
+      if (this.#live.readyState !== OPEN) continue; // stays counted in bufferedAmount
       this.#transmit(item.data, item.kind === 'binary', item.size);
     }
     if (this.#outbox.length === 0 && this.#pendingClose !== null) {
       const pending = this.#pendingClose;
       this.#pendingClose = null;
-      if (this.#socket.readyState === OPEN) this.#startClosingHandshake(pending);
+      if (this.#live.readyState === OPEN) this.#startClosingHandshake(pending);
     }
   }
 
-  get [Symbol.toStringTag](): string {
-    return 'WebSocket';
-  }
 }
 
 // The constants are on the interface object and on the prototype (WebIDL §3.7.5 "constants").
@@ -286,6 +350,18 @@ for (const [name, value] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED }
   Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
   Object.defineProperty(WebSocket, name, { value, enumerable: true, writable: false, configurable: false });
 }
+
+// WebIDL interface shape (https://webidl.spec.whatwg.org/#es-interfaces):
+// the constructor's length counts required arguments only (url), attributes
+// and operations are enumerable, and the class string is "WebSocket".
+Object.defineProperty(WebSocket, 'length', { value: 1 });
+// close()'s arguments are both optional: length 0.
+Object.defineProperty(WebSocket.prototype.close, 'length', { value: 0 });
+makeMembersEnumerable(WebSocket.prototype, [
+  'url', 'readyState', 'bufferedAmount', 'extensions', 'protocol', 'binaryType',
+  'onopen', 'onmessage', 'onerror', 'onclose', 'close', 'send',
+]);
+defineClassString(WebSocket.prototype, 'WebSocket');
 
 function isIterable(value: object): boolean {
   return typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function';

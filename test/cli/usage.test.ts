@@ -76,7 +76,7 @@ describe('sockwave command line', { timeout: 55_000 }, () => {
     [['connect'], /^error: missing URL$/],
     [['connect', 'ws://a', 'ws://b'], /^error: unexpected argument 'ws:\/\/b'$/],
     [['connect', 'ftp://host'], /^error: URL scheme must be ws, wss, http or https, got 'ftp'$/],
-    [['connect', 'ws://a', '--nope'], /^error: Unknown option '--nope'/],
+    [['connect', 'ws://a', '--nope'], /^error: unknown option '--nope'/],
     [['connect', 'ws://a', '--binary-as', 'octal'], /^error: --binary-as must be hex, base64 or utf8, got 'octal'$/],
     [['connect', 'ws://a', '-H', 'no colon'], /^error: header must look like 'Name: value', got 'no colon'$/],
     [['connect', 'ws://a', '--wait', 'soon'], /^error: --wait must be an integer, got 'soon'$/],
@@ -92,10 +92,12 @@ describe('sockwave command line', { timeout: 55_000 }, () => {
     test(`'sockwave ${args.join(' ')}' is a usage error with exit 2`, async () => {
       const r = await runHere(args);
       assert.equal(r.code, 2, r.stderr);
-      const [first, blank, usage] = r.stderr.split('\n');
-      assert.match(first, message);
-      assert.equal(blank, '');
-      assert.match(usage, new RegExp(`^Usage: sockwave ${args[0]}`));
+      // Issue 12: the error and a one-line hint, not the whole usage that would scroll it away.
+      const lines = r.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 2, r.stderr);
+      assert.match(lines[0], message);
+      assert.match(lines[0], /^error: (?![A-Z][a-z])/, 'errors start in lower case (acronyms aside)');
+      assert.equal(lines[1], `Run 'sockwave ${args[0]} --help' for its options.`);
     });
   }
 

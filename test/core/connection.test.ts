@@ -336,7 +336,7 @@ describe('messages, fragments and control frames', () => {
   test('a connection created CONNECTING refuses to send until open()', () => {
     const r = record({ role: 'client', isOpen: false });
     assert.equal(r.conn.readyState, ReadyState.CONNECTING);
-    assert.throws(() => r.conn.send('x'), { code: 'SW_CONNECTION_CLOSED' });
+    assert.throws(() => r.conn.send('x'), { code: 'SW_NOT_OPEN_YET' });
     r.conn.open();
     assert.equal(r.conn.readyState, ReadyState.OPEN);
     r.conn.send('x');

@@ -22,7 +22,7 @@ describe('demo page', { skip, timeout: 55_000 }, () => {
   const openTab = async (name: string): Promise<Page> => {
     const page = await newPage(browser, { viewport: { width: 1200, height: 800 } });
     page.on('pageerror', (error) => console.log(`# page error in ${name}: ${error.message}`));
-    await page.addInitScript((n) => localStorage.setItem('sockwave-demo-name', n), name);
+    await page.addInitScript((n) => sessionStorage.setItem('sockwave-demo-name', n), name);
     await page.goto(demo.url);
     await page.waitForSelector('#status[data-state="open"]', { timeout: 10_000 });
     return page;
@@ -121,8 +121,8 @@ describe('demo page', { skip, timeout: 55_000 }, () => {
     await alice.fill('#close-reason', 'bye from Alice');
     await alice.click('#close');
     await alice.waitForSelector('#status[data-state="closed"]');
-    // The reason in our own CloseEvent is the one the server echoed (it may send none).
-    assert.match((await alice.textContent('#status-text')) ?? '', /^closed · 4000 · (bye from Alice · )?clean$/);
+    // Issue 12: the pill shows the reason typed here, then what the server echoed (it may send none).
+    assert.match((await alice.textContent('#status-text')) ?? '', /^closed · you: 4000 · bye from Alice · server: 4000 · (bye from Alice · )?clean$/);
     assert.match((await alice.textContent('.entry.system:last-child')) ?? '', /^you closed with 4000 · bye from Alice; the server answered 4000/);
     const states = await alice.evaluate(() => (window as any).demo.states);
     assert.deepEqual(states, ['connecting', 'open', 'closing', 'closed']);
@@ -130,6 +130,30 @@ describe('demo page', { skip, timeout: 55_000 }, () => {
     assert.equal(await left.textContent(), 'Alice left · 4000 · bye from Alice');
     assert.ok(demo.events.some((e) => e.type === 'close' && e.name === 'Alice' && e.code === 4000 && e.reason === 'bye from Alice'));
     await bob.waitForFunction(() => document.querySelectorAll('#peers li').length === 1);
+  });
+
+  test('issue 12: a second tab in the same browser starts as its own guest, not under the first tab\'s name', async () => {
+    const context = await browser.newContext();
+    try {
+      const first = await context.newPage();
+      await first.goto(demo.url);
+      await first.waitForSelector('#status[data-state="open"]', { timeout: 10_000 });
+      await first.fill('#name', 'Carol');
+      await first.press('#name', 'Enter');
+      await first.waitForFunction(() => document.querySelector('#peers li.me .name')?.textContent === 'Carol');
+      const second = await context.newPage();
+      await second.goto(demo.url);
+      await second.waitForSelector('#status[data-state="open"]', { timeout: 10_000 });
+      await second.waitForFunction(() => Boolean(document.querySelector('#peers li.me .name')?.textContent));
+      assert.match((await second.textContent('#peers li.me .name')) ?? '', /^guest-/);
+      assert.equal(await second.inputValue('#name'), '');
+      // A reload of the first tab keeps its name.
+      await first.reload();
+      await first.waitForSelector('#status[data-state="open"]', { timeout: 10_000 });
+      assert.equal(await first.inputValue('#name'), 'Carol');
+    } finally {
+      await context.close();
+    }
   });
 
   test('reconnect (offered right under the close notice) opens a new connection that the other tab sees', async () => {

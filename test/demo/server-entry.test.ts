@@ -101,4 +101,20 @@ describe('demo server entry point', { skip, timeout: 55_000 }, () => {
     assert.equal(await demo.done, 2);
     assert.match(demo.stderr(), /^error: port must be an integer from 0 to 65535, got 'eighty'/);
   });
+
+  test('issue 12: a busy port is one error line and exit 1, no stack trace', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer().listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    try {
+      const port = (blocker.address() as { port: number }).port;
+      const demo = run(['--port', String(port), '--host', '127.0.0.1']);
+      assert.equal(await demo.done, 1);
+      assert.match(demo.stderr(), new RegExp(`^error: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+      assert.equal(demo.stderr().trimEnd().split('\n').length, 1, demo.stderr());
+      assert.doesNotMatch(demo.stderr(), /^\s+at /m);
+    } finally {
+      blocker.close();
+    }
+  });
 });

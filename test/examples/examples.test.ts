@@ -165,4 +165,19 @@ describe('examples', { skip, timeout: 55_000 }, () => {
       await app.close();
     }
   });
+
+  test('issue 12: node-client without a server prints one error line and exits 1, no stack trace', async () => {
+    const { createServer } = await import('node:net');
+    const probe = createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as { port: number }).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const child = spawn(process.execPath, [`${ROOT}examples/node-client.mjs`, `ws://127.0.0.1:${port}`], { cwd: ROOT });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const [code] = await once(child, 'close');
+    assert.equal(code, 1);
+    assert.match(err, new RegExp(`^error: could not talk to ws://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
+    assert.equal(err.trimEnd().split('\n').length, 1, err);
+  });
 });

@@ -151,6 +151,13 @@ test('our WebSocket and Chromium record the same outcomes for the same probe scr
   assert.equal(theirs.undefinedCode, 'DOMException:InvalidAccessError');
   delete ours.undefinedCode;
   delete theirs.undefinedCode;
+  // Known divergence (issue 12): protocols repeated in another case
+  // (['chat', 'Chat']) are a SyntaxError per WPT
+  // Create-protocols-repeated-case-insensitive, which Firefox and undici pass;
+  // this Chromium accepts them.
+  const caseIndex = 8;
+  assert.equal((ours.protocols as string[])[caseIndex], 'DOMException:SyntaxError');
+  for (const record of [ours, theirs]) (record.protocols as string[]).splice(caseIndex, 1);
   for (const key of Object.keys(theirs)) {
     assert.deepEqual(ours[key], theirs[key], `${key}:\n  sockwave ${JSON.stringify(ours[key])}\n  chromium ${JSON.stringify(theirs[key])}`);
   }

@@ -208,7 +208,7 @@ function accept(
   });
   registry.add(ws);
   if (channels.connectionOpen.hasSubscribers) {
-    channels.connectionOpen.publish({ socket: ws, request: req, protocol: ws.protocol, extensions: ws.extensions });
+    channels.connectionOpen.publish({ socket: ws, request: req, response: undefined, protocol: ws.protocol, extensions: ws.extensions });
   }
   cb(ws, req);
 }

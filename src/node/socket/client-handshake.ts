@@ -17,6 +17,7 @@ import { openClientTransport, type EstablishedTransport, type HandshakeAttempt }
 import { openHttpUpgrade, splitWsRequestOptions, wsUrlRecord, type WsRequestOptions } from '../client/http-upgrade.js';
 import { fromWsOptions } from '../client/ws-options.js';
 import { createDeflateCompressor } from '../deflate/compressor.js';
+import { channels } from '../diagnostics.js';
 import type { SocketSink } from './sink.js';
 import { attachTransport } from './transport.js';
 import { failConnecting, setConnecting } from './close.js';
@@ -49,6 +50,7 @@ export function startClient(s: SocketSink, address: string | URL, options: Clien
       failConnecting(s, compressorError as Error);
       return;
     }
+    const response = toUpgradeResponse(established.response);
     if (ws === undefined) {
       // Like ws's 'upgrade' event: lets the app read response headers (cookies,
       // server info) before 'open'. close()/terminate() in a listener abort the
@@ -57,7 +59,7 @@ export function startClient(s: SocketSink, address: string | URL, options: Clien
       let aborted: Error | undefined;
       setConnecting(s, { url: url.href, abort: (abortError) => (aborted ??= abortError) });
       try {
-        s.ws.emit('upgrade', toUpgradeResponse(established.response));
+        s.ws.emit('upgrade', response);
       } catch (listenerError) {
         aborted ??= listenerError as Error;
         throw listenerError;
@@ -83,6 +85,17 @@ export function startClient(s: SocketSink, address: string | URL, options: Clien
         heartbeat: resolved.keepalive,
         maskSource: resolved.maskSource,
       });
+      // The same channel as server sockets (issue #12): request is undefined on
+      // this side, response is the 101 the server sent.
+      if (channels.connectionOpen.hasSubscribers) {
+        channels.connectionOpen.publish({
+          socket: s.ws,
+          request: undefined,
+          response,
+          protocol: established.protocol,
+          extensions: established.extensions,
+        });
+      }
     } finally {
       // client/transport.ts paused the transport so no byte was read before the
       // socket's listener; it stays paused only if the app paused the socket.

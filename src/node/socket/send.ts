@@ -40,7 +40,8 @@ const TEXT_OPTION: SocketSendOptions = { binary: false };
 const BINARY_OPTION: SocketSendOptions = { binary: true };
 
 function notOpenWhileConnecting(): SockwaveError {
-  return new SockwaveError(ErrorCode.CONNECTION_CLOSED, 'WebSocket is not open: readyState 0 (CONNECTING)');
+  // Nothing closed: the connection is not open yet (the web layer's InvalidStateError).
+  return new SockwaveError(ErrorCode.NOT_OPEN_YET, 'WebSocket is not open yet: readyState 0 (CONNECTING); wait for open');
 }
 
 export function sendMessage(s: SocketState, data: SendData, options: SocketSendOptions | undefined, cb: SendCallback | undefined): boolean {

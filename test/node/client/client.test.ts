@@ -196,7 +196,7 @@ test('invalid options and URLs throw at once with the option named', () => {
   assert.throws(() => connect('ws://127.0.0.1:1', { protocols: ['a b'] }), /protocols/);
   assert.throws(() => connect('ws://127.0.0.1:1', { headers: { 'X-A': 'a\r\nInjected: 1' } }), /headers/);
   assert.throws(() => connect('ws://127.0.0.1:1', { headers: { 'Sec-WebSocket-Key': 'x' } }), TypeError);
-  assert.throws(() => connect('ftp://127.0.0.1:1'), /ws: or wss:/);
+  assert.throws(() => connect('ftp://127.0.0.1:1'), /ws:, wss:, http: or https:/);
   assert.throws(() => connect('ws://127.0.0.1:1/#x'), /fragment/);
   assert.throws(() => connect('ws://127.0.0.1:1', { proxy: 'socks5://127.0.0.1:1' }), /proxy/);
 });
