@@ -15,6 +15,9 @@ export { WebSocketServer } from './node/server/server.js';
 export type {
   BroadcastOptions,
   ServerOptions,
+  ServerPublishOptions,
+  ServerTopicsOptions,
+  TopicStats,
   ServerStats,
   ShutdownOptions,
   VerifyClient,
@@ -30,6 +33,9 @@ export type {
   BinaryType as NodeBinaryType,
   SendData,
   SocketSendOptions,
+  SocketPublishOptions,
+  TopicData,
+  TopicPosition,
 } from './node/socket/websocket.js';
 export type { HeartbeatOptions } from './node/heartbeat.js';
 export type { OriginRule } from './node/server/origin-policy.js';
