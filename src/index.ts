@@ -16,6 +16,9 @@ export { limitRequestHeadTime } from './node/server/head-timeout.js';
 export type {
   BroadcastOptions,
   ServerOptions,
+  ServerPublishOptions,
+  ServerTopicsOptions,
+  TopicStats,
   ServerStats,
   ShutdownOptions,
   VerifyClient,
@@ -31,6 +34,9 @@ export type {
   BinaryType as NodeBinaryType,
   SendData,
   SocketSendOptions,
+  SocketPublishOptions,
+  TopicData,
+  TopicPosition,
 } from './node/socket/websocket.js';
 export type { HeartbeatOptions } from './node/heartbeat.js';
 export type { OriginRule } from './node/server/origin-policy.js';

@@ -3,6 +3,8 @@
  * `--echo` sends every message back unchanged, `--broadcast` relays every
  * message to all clients, and the default prints messages and sends stdin
  * lines to every client. `--static DIR` serves files on the same port.
+ * `--broadcast --redis URL` makes one room per request path across every
+ * server given the same Redis (topics on the Redis backplane).
  */
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -16,6 +18,7 @@ import type { VerifyInfo, VerifyResult } from '../node/server/verify.js';
 import { limitRequestHeadTime } from '../node/server/head-timeout.js';
 import { DEFAULTS } from '../core/options.js';
 import type { NodeWebSocket } from '../node/socket/websocket.js';
+import type { Backplane } from '../node/topics/backplane.js';
 import { LISTEN_USAGE } from './usage.js';
 import { ExitCode, UsageError, withUsageErrors, parseIntegerOption, type CliIo } from './args.js';
 import { describeClose, errorLine, formatMessage, isBinaryFormat, type FormatOptions } from './format.js';
@@ -27,6 +30,7 @@ const OPTIONS = {
   path: { type: 'string' },
   echo: { type: 'boolean', default: false },
   broadcast: { type: 'boolean', default: false },
+  redis: { type: 'string' },
   subprotocol: { type: 'string', short: 's', multiple: true },
   static: { type: 'string' },
   'tls-cert': { type: 'string' },
@@ -56,6 +60,8 @@ export interface ListenSettings {
   handshakeTimeoutMs: number;
   format: FormatOptions;
   isQuiet: boolean;
+  /** --redis: the backplane's URL (broadcast mode only). */
+  redisUrl: string | undefined;
 }
 
 export function parseListenArgs(argv: string[]): ListenSettings | null {
@@ -69,6 +75,10 @@ export function parseListenArgs(argv: string[]): ListenSettings | null {
     throw new UsageError('--tls-cert and --tls-key must be given together');
   }
   if (values.path !== undefined && !values.path.startsWith('/')) throw new UsageError(`--path must start with '/'`);
+  if (values.redis !== undefined) {
+    if (!values.broadcast) throw new UsageError('--redis needs --broadcast (it joins the broadcast rooms of several servers)');
+    if (!/^rediss?:\/\//.test(values.redis)) throw new UsageError(`--redis must be a redis:// or rediss:// URL, got '${values.redis}'`);
+  }
   const binaryAs = values['binary-as'];
   if (!isBinaryFormat(binaryAs)) throw new UsageError(`--binary-as must be hex, base64 or utf8, got '${binaryAs}'`);
   return {
@@ -84,6 +94,7 @@ export function parseListenArgs(argv: string[]): ListenSettings | null {
     handshakeTimeoutMs: parseIntegerOption('--handshake-timeout', values['handshake-timeout'], 1, 2 ** 31) ?? DEFAULTS.handshakeTimeoutMs,
     format: { binaryAs, isJson: values.json },
     isQuiet: values.quiet,
+    redisUrl: values.redis,
   };
 }
 
@@ -94,13 +105,19 @@ export async function runListen(argv: string[], io: CliIo): Promise<number> {
     return ExitCode.OK;
   }
   let httpServer: Server;
+  let backplane: Backplane | undefined;
   try {
     httpServer = createTransport(settings);
+    if (settings.redisUrl !== undefined) {
+      // Loaded only here: @redis/client is an optional peer dependency.
+      const { RedisBackplane } = await import('../node/topics/redis-backplane.js');
+      backplane = new RedisBackplane({ url: settings.redisUrl });
+    }
   } catch (error) {
     io.stderr.write(`error: ${errorLine(error)}\n`);
     return ExitCode.CONNECTION_ERROR;
   }
-  return new ListenSession(settings, io, httpServer).run();
+  return new ListenSession(settings, io, httpServer, backplane).run();
 }
 
 function createTransport(s: ListenSettings): Server {
@@ -139,10 +156,12 @@ class ListenSession {
     private readonly s: ListenSettings,
     private readonly io: CliIo,
     private readonly httpServer: Server,
+    private readonly backplane: Backplane | undefined,
   ) {
     this.wss = new WebSocketServer({
       server: httpServer,
       path: s.path,
+      topics: backplane === undefined ? undefined : { backplane },
       perMessageDeflate: s.isDeflateEnabled,
       maxPayload: s.maxMessageBytes,
       handshakeTimeoutMs: s.handshakeTimeoutMs,
@@ -165,6 +184,9 @@ class ListenSession {
       if (this.httpServer.listening) this.log(`error: ${errorLine(error)}`);
     });
     this.wss.on('connection', (socket: NodeWebSocket, request: IncomingMessage) => this.accepted(socket, request));
+    this.wss.on('backplane', (state: string, cause: unknown) => {
+      this.log(state === 'up' ? 'redis: connected' : `redis: unreachable, messages wait (${errorLine(cause)})`);
+    });
     this.httpServer.listen(this.s.port, this.s.host, () => this.listening());
     process.on('SIGINT', this.onSignal);
     process.on('SIGTERM', this.onSignal);
@@ -196,6 +218,7 @@ class ListenSession {
     const scheme = this.s.tls ? 'wss' : 'ws';
     // Always printed (even with --quiet): scripts read the port from this line when --port 0.
     this.io.stderr.write(`listening on ${scheme}://${host}:${port}${this.s.path ?? '/'} (${this.s.mode})\n`);
+    if (this.s.redisUrl !== undefined) this.io.stderr.write(`rooms shared through ${this.s.redisUrl} (one per request path)\n`);
     if (this.s.staticDir) this.io.stderr.write(`serving ${this.s.staticDir} at ${this.s.tls ? 'https' : 'http'}://${host}:${port}/\n`);
     if (this.s.mode === 'print') this.readStdin();
   }
@@ -206,6 +229,7 @@ class ListenSession {
     const details = [socket.protocol && `protocol: ${socket.protocol}`, socket.extensions && `extensions: ${socket.extensions}`];
     const extra = details.filter(Boolean).join(', ');
     this.log(`[#${id}] connected from ${request.socket.remoteAddress ?? '?'}${extra ? ` (${extra})` : ''}`);
+    if (this.backplane !== undefined) this.joinRoom(socket, id, request);
     socket.on('message', (data: Buffer, isBinary: boolean) => this.received(socket, id, data, isBinary));
     // When we fail a connection (1009 message too big, 1002, 1007) we close TCP
     // right after our close frame, so the socket reports 1006 (no close frame
@@ -233,6 +257,13 @@ class ListenSession {
         }
         return;
       case 'broadcast':
+        if (this.backplane !== undefined) {
+          // To every other client of this path, on every server of the Redis.
+          const room = socket.topics[0];
+          if (room === undefined) return;
+          socket.publish(room, data, { binary: isBinary }).catch((error: unknown) => this.log(`[#${id}] not delivered: ${errorLine(error)}`));
+          return;
+        }
         for (const client of this.wss.clients) {
           if (client.readyState === 1) client.send(data, { binary: isBinary });
         }
@@ -241,6 +272,19 @@ class ListenSession {
         const text = formatMessage(data, isBinary, this.s.format);
         this.io.stdout.write(this.io.stdout.isTTY ? `< [#${id}] ${text}\n` : `${text}\n`);
       }
+    }
+  }
+
+  /** The room is the request path (the query string is not part of it). */
+  private joinRoom(socket: NodeWebSocket, id: number, request: IncomingMessage): void {
+    const url = request.url ?? '/';
+    const index = url.indexOf('?');
+    const room = index === -1 ? url : url.slice(0, index);
+    try {
+      socket.subscribe(room);
+    } catch (error) {
+      this.log(`[#${id}] cannot join room: ${errorLine(error)}`);
+      socket.close(1008, 'path is not a valid room name');
     }
   }
 

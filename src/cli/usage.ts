@@ -67,6 +67,10 @@ Options:
       --path PATH           only accept WebSocket upgrades on PATH (default: any)
       --echo                echo every message back unchanged (text and binary)
       --broadcast           send every message to all connected clients
+      --redis URL           with --broadcast: one room per request path shared
+                            by every server given the same Redis (each message
+                            reaches every other client on that path); needs
+                            npm install @redis/client
   -s, --subprotocol NAME    accept only these subprotocols (repeatable); by
                             default the client's first offer is selected
       --static DIR          serve the files in DIR over HTTP on the same port
@@ -87,6 +91,7 @@ Exit codes: 0 stopped by a signal, 1 could not listen, 2 bad arguments.
 Examples:
   sockwave listen --port 8080 --echo
   sockwave listen --broadcast --static ./public
+  sockwave listen --port 8081 --broadcast --redis redis://127.0.0.1:6379
   sockwave listen --port 8443 --tls-cert cert.pem --tls-key key.pem --echo`;
 
 export const AUTOBAHN_USAGE = `Usage: sockwave autobahn URL --agent NAME [options]

@@ -34,6 +34,12 @@ export const ErrorCode = {
   EXTENSION: 'SW_EXTENSION',
   /** A failure inside sockwave or the platform; the peer sees 1011 with no details. */
   INTERNAL: 'SW_INTERNAL',
+  /** Topics: a publish was refused because the backplane's outage queue is full (nothing is dropped silently). */
+  BACKPLANE_QUEUE_FULL: 'SW_BACKPLANE_QUEUE_FULL',
+  /** Topics: the backplane or the server's topics were closed; pending publishes reject with it. */
+  BACKPLANE_CLOSED: 'SW_BACKPLANE_CLOSED',
+  /** Topics: the backing store (Redis) refused an operation for a reason retrying will not fix. */
+  BACKPLANE_FAILED: 'SW_BACKPLANE_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -9,6 +9,7 @@ import { kState } from '../socket/state.js';
 import { sendPrepared } from '../socket/send.js';
 import { isBinaryMessage, toPayload, type SendData } from '../socket/send-data.js';
 import { TrafficCounters, type ServerStats } from '../stats.js';
+import type { TopicFanout } from '../topics/fanout.js';
 
 export interface BroadcastOptions {
   /** Binary frame (default: false for strings, true otherwise). */
@@ -29,13 +30,18 @@ export class ConnectionRegistry {
     return this.sockets.size;
   }
 
+  /** The server's topics: every accepted socket gets it as its TopicPort and leaves its topics on close. */
+  topics: TopicFanout | undefined = undefined;
+
   add(ws: NodeWebSocket): void {
     this.sockets.add(ws);
+    if (this.topics !== undefined) ws[kState].topicPort = this.topics;
   }
 
   /** Passed to each socket as its onClose hook. */
   readonly remove = (ws: object): void => {
     this.sockets.delete(ws as NodeWebSocket);
+    this.topics?.removeSocket(ws as NodeWebSocket);
     if (this.#onEmpty !== undefined && this.sockets.size === 0) {
       const onEmpty = this.#onEmpty;
       this.#onEmpty = undefined;

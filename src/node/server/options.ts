@@ -11,6 +11,7 @@ import type { HeartbeatOptions } from '../heartbeat.js';
 import { NODE_DEFAULTS, resolveConnectionLimits, resolveLiveness, type ConnectionLimitOptions, type ResolvedConnectionLimits } from '../options.js';
 import { createOriginPolicy, type OriginPolicy, type OriginRule } from './origin-policy.js';
 import type { VerifyClient, VerifyHook } from './verify.js';
+import type { ServerTopicsOptions } from '../topics/fanout.js';
 
 /** The server's options; the limits it shares with the client (and their defaults) are ConnectionLimitOptions in node/options.ts. */
 export interface ServerOptions extends ConnectionLimitOptions {
@@ -65,6 +66,8 @@ export interface ServerOptions extends ConnectionLimitOptions {
   highWaterMarkBytes?: number;
   /** What send() does above highWaterMarkBytes: 'queue' (default), 'drop' (emits 'dropped'), 'close' (1008). */
   backpressurePolicy?: BackpressurePolicy;
+  /** Topics (socket.subscribe, server.publish): the backplane and fan-out options. Default: one process, no Redis. */
+  topics?: ServerTopicsOptions;
 }
 
 export interface ResolvedServerOptions extends ResolvedConnectionLimits {

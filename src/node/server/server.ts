@@ -31,12 +31,16 @@ import { attachToHttpServer } from './http.js';
 import { createOwnNetServer } from './net.js';
 import { handleUpgrade, type UpgradeCallback, type UpgradeServer } from './upgrade.js';
 import { answerHeadError, answerPlainRequest, publishRejected } from './handshake-reject.js';
+import { TopicFanout, type ServerPublishOptions, type TopicStats } from '../topics/fanout.js';
+import type { TopicData } from '../topic-port.js';
+import type { Position } from '../topics/backplane.js';
 
 export type { ServerOptions } from './options.js';
 export type { ServerStats } from '../stats.js';
 export type { ShutdownOptions } from './shutdown.js';
 export type { VerifyHook, VerifyInfo, VerifyResult, VerifyClient } from './verify.js';
 export type { BroadcastOptions } from './connection-registry.js';
+export type { ServerTopicsOptions, ServerPublishOptions, TopicStats } from '../topics/fanout.js';
 
 const RUNNING = 0;
 const CLOSING = 1;
@@ -54,11 +58,20 @@ export class WebSocketServer extends EventEmitter {
   #removeListeners: (() => void) | undefined;
   #state = RUNNING;
   #shutdown: Promise<void> | undefined;
+  readonly #topics: TopicFanout;
 
   constructor(options: ServerOptions, callback?: () => void) {
     super();
     const o = resolveServerOptions(options);
     this.options = o;
+    this.#topics = new TopicFanout(options.topics, o.deflate, {
+      onGap: (socket, gap) => {
+        socket.emit('gap', gap);
+        this.emit('gap', socket, gap);
+      },
+      onStateChange: (state, cause) => this.emit('backplane', state, cause),
+    });
+    this.#registry.topics = this.#topics;
     const guard = new HandshakeGuard(o.handshakeTimeoutMs, o.maxPendingHandshakes, (socket) => {
       publishRejected(undefined, socket, 0, 'handshake timeout');
       socket.destroy();
@@ -134,6 +147,27 @@ export class WebSocketServer extends EventEmitter {
    */
   broadcast(data: SendData, options: BroadcastOptions = {}): number {
     return this.#registry.broadcast(data, options);
+  }
+
+  /**
+   * Publishes to every subscriber of `topic` on every server sharing the
+   * backplane (this process only by default). Text for a string, binary for
+   * bytes. Resolves with the message's `{ offset, epoch }` once stored;
+   * rejects with SW_BACKPLANE_QUEUE_FULL rather than drop it while Redis is
+   * away. Throws at once for a bad topic or data.
+   */
+  publish(topic: string, data: TopicData, options?: ServerPublishOptions): Promise<Position> {
+    return this.#topics.publishFromServer(topic, data, options);
+  }
+
+  /** Sockets of this server subscribed to `topic` (other processes not counted). */
+  subscriberCount(topic: string): number {
+    return this.#topics.hub.subscriberCount(topic);
+  }
+
+  /** Fan-out counters: messages, frames encoded, compressions, deliveries, topics. */
+  topicStats(): TopicStats {
+    return this.#topics.stats();
   }
 
   /**
@@ -214,6 +248,10 @@ export class WebSocketServer extends EventEmitter {
   #finishClose(): void {
     if (this.#state === CLOSED) return;
     this.#state = CLOSED;
+    // The backplane goes with the server; a failure to close it is the app's to see, not a reason to hang.
+    this.#topics.close().catch((error: unknown) => {
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+    });
     this.emit('close');
   }
 }

@@ -14,6 +14,7 @@ import type { TimerEntry } from '../timer-wheel.js';
 import type { Liveness } from '../heartbeat.js';
 import type { TrafficCounters } from '../stats.js';
 import type { BackpressurePolicy } from '../backpressure.js';
+import type { TopicPort } from '../topic-port.js';
 
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments';
 export type SendCallback = (error?: Error | null) => void;
@@ -84,6 +85,8 @@ export class SocketState {
   onClose: ((socket: SocketEmitter, code: number, reason: string) => void) | undefined = undefined;
   connecting: ConnectingHooks | undefined = undefined;
   drainCheck: SendCallback | undefined = undefined;
+  /** The server's topics (set when a server accepts the socket; undefined for clients). */
+  topicPort: TopicPort | undefined = undefined;
 
   constructor(ws: SocketEmitter) {
     this.ws = ws;

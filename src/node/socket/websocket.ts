@@ -35,11 +35,22 @@ import { sendControl, sendMessage, type SocketSendOptions } from './send.js';
 import { startClose, terminate } from './close.js';
 import { SocketSink } from './sink.js';
 import { startWsClient } from './client-handshake.js';
+import { ConnectionClosedError } from '../../core/errors.js';
+import {
+  markHandled,
+  requirePort,
+  type SocketPublishOptions,
+  type TopicData,
+  type TopicPosition,
+  type TopicSubscribeOptions,
+  type TopicSubscribeResult,
+} from '../topic-port.js';
 
 export type { BinaryType, SendCallback } from './state.js';
 export type { SocketSendOptions } from './send.js';
 export type { BackpressurePolicy } from '../backpressure.js';
 export type { SendData } from './send-data.js';
+export type { SocketPublishOptions, TopicData, TopicPosition, TopicSubscribeOptions, TopicSubscribeResult } from '../topic-port.js';
 
 /**
  * EventEmitter starts `_events` as `{ __proto__: null }`, which V8 keeps in
@@ -192,6 +203,48 @@ export class NodeWebSocket extends EventEmitter {
   /** Destroys the transport now; 'close' follows with 1006. */
   terminate(): void {
     terminate(this[kState]);
+  }
+
+  // --- topics (server sockets; see node/topics/fanout.ts) ------------------
+
+  /**
+   * Subscribes this socket to `topic`. Without `since` the socket receives
+   * the topic's messages from the moment this returns (the promise says from
+   * which position; its rejection is handled for you). With `since`, it
+   * first gets every message after that position, in order, then the live
+   * ones; `recovered: false` when the history no longer covers the gap.
+   * Throws at once for a bad topic or `since`.
+   */
+  subscribe(topic: string, options?: TopicSubscribeOptions): Promise<TopicSubscribeResult> {
+    const s = this[kState];
+    const port = requirePort(s.topicPort);
+    // A closed socket was already removed from every topic: adding it back would leak it.
+    if (s.isClosedEmitted) return markHandled(Promise.reject(new ConnectionClosedError('WebSocket is closed: cannot subscribe')));
+    const result = port.subscribe(this, topic, options);
+    return options?.since === undefined ? markHandled(result) : result;
+  }
+
+  /** Returns false when the socket was not subscribed. */
+  unsubscribe(topic: string): boolean {
+    return requirePort(this[kState].topicPort).unsubscribe(this, topic);
+  }
+
+  isSubscribed(topic: string): boolean {
+    return this[kState].topicPort?.isSubscribed(this, topic) ?? false;
+  }
+
+  /** The topics this socket is subscribed to (a copy). */
+  get topics(): string[] {
+    return this[kState].topicPort?.topicsOf(this) ?? [];
+  }
+
+  /**
+   * Publishes to every subscriber of `topic` on every server of the
+   * backplane, except this socket unless `{ self: true }`. Resolves with the
+   * message's position once stored; rejects when the backplane refuses it.
+   */
+  publish(topic: string, data: TopicData, options?: SocketPublishOptions): Promise<TopicPosition> {
+    return requirePort(this[kState].topicPort).publish(this, topic, data, options);
   }
 
   /** Stops reading from the transport (TCP flow control pushes back on the peer). */

@@ -2,16 +2,16 @@
  * Errors of the topic layer. They extend SockwaveError so `instanceof` and the
  * `code` field work like everywhere else in sockwave.
  */
-import { SockwaveError, type ErrorCode } from '../../core/errors.js';
+import { ErrorCode, SockwaveError } from '../../core/errors.js';
 
-/** Stable codes of the topic layer (to be listed with the others in the README's error table). */
+/** Stable codes of the topic layer: the SW_BACKPLANE_* entries of the core's ErrorCode, under shorter names. */
 export const TopicErrorCode = {
   /** The backplane could not take the publish: its outage queue is full (count or bytes). */
-  QUEUE_FULL: 'SW_BACKPLANE_QUEUE_FULL',
+  QUEUE_FULL: ErrorCode.BACKPLANE_QUEUE_FULL,
   /** The backplane or hub was closed; pending publishes reject with this. */
-  CLOSED: 'SW_BACKPLANE_CLOSED',
+  CLOSED: ErrorCode.BACKPLANE_CLOSED,
   /** The backing store refused the operation for a reason that retrying will not fix. */
-  FAILED: 'SW_BACKPLANE_FAILED',
+  FAILED: ErrorCode.BACKPLANE_FAILED,
 } as const;
 export type TopicErrorCode = (typeof TopicErrorCode)[keyof typeof TopicErrorCode];
 
@@ -20,9 +20,7 @@ export class BackplaneError extends SockwaveError {
   /** The topic concerned, when there is one. */
   readonly topic: string | undefined;
   constructor(code: TopicErrorCode, message: string, topic?: string, options?: { cause?: unknown }) {
-    // The core's ErrorCode union does not list the topic codes yet (src/core is
-    // owned by another change); the cast keeps the field's type until it does.
-    super(code as unknown as ErrorCode, message, options);
+    super(code, message, options);
     this.topic = topic;
   }
 }
