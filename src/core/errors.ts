@@ -32,6 +32,14 @@ export const ErrorCode = {
   EXTENSION: 'SW_EXTENSION',
   /** A failure inside sockwave or the platform; the peer sees 1011 with no details. */
   INTERNAL: 'SW_INTERNAL',
+  /** Client: the proxy could not be reached, refused the tunnel or the credentials. */
+  PROXY: 'SW_PROXY',
+  /** Client: the server's host name did not resolve. */
+  DNS: 'SW_DNS',
+  /** Client: the TCP connection to the server was refused, reset or unreachable. */
+  CONNECT: 'SW_CONNECT',
+  /** Client: TLS with the server failed (certificate, protocol, or a plain port). */
+  TLS: 'SW_TLS',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -6,6 +6,7 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { MaskSource } from '../../core/events.js';
 import { resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../../core/deflate/index.js';
+import { parseProxyUrl } from './proxy-env.js';
 import { NODE_DEFAULTS, resolveConnectionLimits, resolveLiveness, type ConnectionLimitOptions, type ResolvedConnectionLimits } from '../options.js';
 
 /** Client keepalive timing; the defaults and their reasons are NODE_DEFAULTS.keepalive (node/options.ts). */
@@ -41,12 +42,19 @@ export interface ClientOptions extends ConnectionLimitOptions {
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /**
-   * HTTP proxy URL (`http://host:port` or `https://host:port`, optional
-   * `user:pass@`) reached with CONNECT; the WebSocket (and TLS for wss:) runs
-   * inside the tunnel. An https: proxy's certificate is verified with the
-   * same `tls` options. Default none.
+   * The proxy to tunnel through. Default: the environment, read at each
+   * connect (client/proxy-env.ts): `ws:` uses WS_PROXY then HTTP_PROXY,
+   * `wss:` uses WSS_PROXY then HTTPS_PROXY, then ALL_PROXY (lower case first),
+   * minus the hosts NO_PROXY lists. A URL sets the proxy explicitly and
+   * ignores the environment; `false` connects directly.
+   *
+   * Kinds: `http://` and `https://` (CONNECT, RFC 9110 §9.3.6; an https:
+   * proxy's certificate is verified with the same `tls` options),
+   * `socks5://` (we resolve the host name), `socks5h://` (the proxy does),
+   * `socks4://`, `socks4a://`. `user:pass@` in the URL is sent as Basic
+   * Proxy-Authorization or SOCKS5 username/password (RFC 1929).
    */
-  proxy?: string | URL;
+  proxy?: string | URL | false;
   /**
    * Client keepalive: ping after `intervalMs` of silence and fail the
    * connection if no pong arrives within `timeoutMs`; the measured round
@@ -71,7 +79,8 @@ export interface ResolvedClientOptions extends ResolvedConnectionLimits {
   origin: string | undefined;
   tls: TlsConnectionOptions;
   perMessageDeflate: ResolvedDeflateOptions | false;
-  proxy: URL | undefined;
+  /** A URL, `false` (direct), or undefined: read the environment at connect time. */
+  proxy: URL | false | undefined;
   keepalive: { intervalMs: number; timeoutMs: number } | false;
   maskSource: MaskSource | undefined;
   signal: AbortSignal | undefined;
@@ -106,17 +115,9 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
   if (options.origin !== undefined && /[\r\n\0]/.test(String(options.origin))) {
     throw new TypeError('option origin: invalid value');
   }
-  let proxy: URL | undefined;
-  if (options.proxy !== undefined) {
-    try {
-      proxy = new URL(String(options.proxy));
-    } catch {
-      throw new TypeError(`option proxy: invalid URL ${String(options.proxy)}`);
-    }
-    if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') {
-      throw new TypeError(`option proxy: only http: and https: proxies are supported, got ${proxy.protocol}`);
-    }
-  }
+  let proxy: URL | false | undefined;
+  if (options.proxy === false) proxy = false;
+  else if (options.proxy !== undefined) proxy = parseProxyUrl(options.proxy, 'option proxy');
   let keepalive: ResolvedClientOptions['keepalive'] = false;
   if (options.keepalive) {
     keepalive = resolveLiveness('keepalive', options.keepalive === true ? {} : options.keepalive, NODE_DEFAULTS.keepalive);

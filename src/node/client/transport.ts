@@ -14,6 +14,9 @@ import { buildClientRequest, generateKey, ResponseHeadParser, validateServerResp
 import type { ResolvedClientOptions } from './options.js';
 import { requestTarget } from '../../core/url.js';
 import { decodeUserinfo, openProxyTunnel, stripBrackets } from './proxy.js';
+import { proxyFromEnvironment } from './proxy-env.js';
+import { openSocksTunnel } from './socks.js';
+import { explainNetworkError } from './errors.js';
 
 export interface EstablishedTransport {
   /** The connected transport, paused; no 'data' listener attached. */
@@ -66,6 +69,9 @@ export function openClientTransport(
     origin: options.origin,
     headers,
   });
+  // Read here, not in resolveClientOptions: the choice depends on the URL,
+  // and a bad variable throws from connect() like a bad option.
+  const proxy = options.proxy === undefined ? proxyFromEnvironment(url) : options.proxy || undefined;
   const parser = new ResponseHeadParser({ maxHeaderBytes: options.maxHeaderBytes, maxHeaderCount: options.maxHeaderCount });
   let socket: net.Socket | undefined;
   let isDone = false;
@@ -91,7 +97,8 @@ export function openClientTransport(
   // the timer covers proxy, TCP, TLS and the response.
   const timer = setTimeout(() => finish(new TimeoutError('handshake', options.handshakeTimeoutMs)), options.handshakeTimeoutMs);
 
-  const onError = (error: Error): void => finish(error);
+  // Transport errors after the tunnel (or on a direct connection) concern the WebSocket server.
+  const onError = (error: Error): void => finish(explainNetworkError(error, { host, port }, isSecure));
   const onClose = (): void => finish(new HandshakeError('connection closed before the handshake response was complete', 0));
   const onData = (chunk: Buffer): void => {
     let head;
@@ -139,37 +146,41 @@ export function openClientTransport(
     return tls.connect({ ...tlsOptions, host, port });
   };
 
-  const openTunnel = (proxy: URL): net.Socket =>
-    openProxyTunnel(proxy, { host, port }, { maxHeaderBytes: options.maxHeaderBytes }, options.tls, (error, tunnel) => {
-      if (isDone) {
-        tunnel?.destroy();
+  const onTunnel = (error: Error | null, tunnel?: net.Socket): void => {
+    if (isDone) {
+      tunnel?.destroy();
+      return;
+    }
+    if (error || !tunnel) {
+      finish(error ?? new Error('proxy tunnel failed'));
+      return;
+    }
+    if (isSecure) {
+      // Invalid tls options throw synchronously; here that would be inside a socket callback.
+      let secure: tls.TLSSocket;
+      try {
+        secure = connectTls(tunnel);
+      } catch (tlsError) {
+        tunnel.destroy();
+        finish(tlsError as Error);
         return;
       }
-      if (error || !tunnel) {
-        finish(error ?? new Error('proxy tunnel failed'));
-        return;
-      }
-      if (isSecure) {
-        // Invalid tls options throw synchronously; here that would be inside a socket callback.
-        let secure: tls.TLSSocket;
-        try {
-          secure = connectTls(tunnel);
-        } catch (tlsError) {
-          tunnel.destroy();
-          finish(tlsError as Error);
-          return;
-        }
-        attachTransport(secure, 'secureConnect');
-      } else {
-        // Listener first, then resume: the tunnel was paused with any early bytes unshifted.
-        attachTransport(tunnel, null);
-        tunnel.resume();
-      }
-    });
+      attachTransport(secure, 'secureConnect');
+    } else {
+      // Listener first, then resume: the tunnel was paused with any early bytes unshifted.
+      attachTransport(tunnel, null);
+      tunnel.resume();
+    }
+  };
+
+  const openTunnel = (via: URL): net.Socket =>
+    via.protocol === 'http:' || via.protocol === 'https:'
+      ? openProxyTunnel(via, { host, port }, { maxHeaderBytes: options.maxHeaderBytes }, options.tls, onTunnel)
+      : openSocksTunnel(via, { host, port }, onTunnel);
 
   try {
     // Until the tunnel is up, aborting destroys the proxy connection.
-    if (options.proxy) socket = openTunnel(options.proxy);
+    if (proxy) socket = openTunnel(proxy);
     else if (isSecure) attachTransport(connectTls(undefined), 'secureConnect');
     else attachTransport(net.connect({ host, port }), 'connect');
   } catch (error) {

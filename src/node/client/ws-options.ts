@@ -14,12 +14,14 @@ const TLS_KEYS = [
 ] as const;
 
 export function fromWsOptions(options: Record<string, unknown> | undefined): ClientOptions {
-  if (options === undefined || options === null) return {};
+  // ws never reads proxy variables (it takes an `agent`); code moving from ws
+  // keeps connecting directly unless it passes `proxy` itself.
+  if (options === undefined || options === null) return { proxy: false };
   const { maxPayload, handshakeTimeout, ...rest } = options as Record<string, unknown> & {
     maxPayload?: number;
     handshakeTimeout?: number;
   };
-  const result: ClientOptions & Record<string, unknown> = {};
+  const result: ClientOptions & Record<string, unknown> = { proxy: false };
   const tls: TlsConnectionOptions & Record<string, unknown> = {};
   for (const [name, value] of Object.entries(rest)) {
     if ((TLS_KEYS as readonly string[]).includes(name)) tls[name] = value;

@@ -15,6 +15,7 @@ import { getWebSocketUrlRecord } from '../../core/url.js';
 import { resolveClientOptions, type ClientOptions } from '../client/options.js';
 import { openClientTransport, type EstablishedTransport } from '../client/transport.js';
 import { fromWsOptions } from '../client/ws-options.js';
+import { NetworkError } from '../client/errors.js';
 import { createDeflateCompressor } from '../deflate/compressor.js';
 import type { SocketSink } from './sink.js';
 import { attachTransport } from './transport.js';
@@ -25,7 +26,12 @@ import { failConnecting, setConnecting } from './close.js';
  * invalid URL (SyntaxError DOMException) or invalid options (RangeError/
  * TypeError naming the option); later failures are 'error' then 'close'.
  */
-export function startClient(s: SocketSink, address: string | URL, options: ClientOptions): void {
+export function startClient(
+  s: SocketSink,
+  address: string | URL,
+  options: ClientOptions,
+  reportError: (error: Error) => Error = (error) => error,
+): void {
   const url = getWebSocketUrlRecord(address);
   const resolved = resolveClientOptions(options);
   const signal = resolved.signal;
@@ -34,7 +40,7 @@ export function startClient(s: SocketSink, address: string | URL, options: Clien
     signal?.removeEventListener('abort', onAbort);
     if (error || !established) {
       // Deferred so an abort from close() reports after close() returns.
-      process.nextTick(failConnecting, s, error ?? new Error('handshake failed'));
+      process.nextTick(failConnecting, s, reportError(error ?? new Error('handshake failed')));
       return;
     }
     let compressor: MessageCompressor | undefined;
@@ -110,5 +116,8 @@ export function startWsClient(s: SocketSink, address: string | URL, protocols: u
   }
   const clientOptions = fromWsOptions(options as Record<string, unknown> | undefined);
   if (protocols !== undefined) clientOptions.protocols = protocols as string | string[];
-  startClient(s, address, clientOptions);
+  // ws reports DNS, TCP and TLS failures as the Node error itself (apps test
+  // `error.code === 'ECONNREFUSED'`): the ws-compatible class keeps that, the
+  // others explain it (NetworkError, with the Node error as cause).
+  startClient(s, address, clientOptions, (error) => (error instanceof NetworkError && error.cause instanceof Error ? error.cause : error));
 }
