@@ -52,23 +52,37 @@ const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', '
  * (kept as `cause`); errors that are already ours, or unknown, pass through.
  * `isSecure` says a TLS handshake was under way, for the hints.
  */
-export function explainNetworkError(error: Error, target: { host: string; port: number }, isSecure: boolean): Error {
+export function explainNetworkError(
+  error: Error,
+  target: { host: string; port: number },
+  isSecure: boolean,
+  isDuringTls = false,
+): Error {
   if (error instanceof SockwaveError) return error;
   const code = (error as NodeJS.ErrnoException).code ?? '';
   const where = `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
   if (DNS_CODES.has(code)) {
     return new NetworkError(ErrorCode.DNS, `cannot resolve ${target.host} (${code})`, target, { cause: error });
   }
+  // A plain server reading a ClientHello usually just hangs up.
+  if (isDuringTls && (code === 'ECONNRESET' || code === 'EPIPE')) {
+    const hint = 'is it a plain ws:// port?';
+    return new NetworkError(ErrorCode.TLS, `${where} closed the connection during the TLS handshake (${hint})`, target, {
+      hint,
+      cause: error,
+    });
+  }
   if (CONNECT_CODES.has(code)) {
-    const what = code === 'ECONNREFUSED' ? 'refused the connection' : `failed (${code})`;
-    return new NetworkError(ErrorCode.CONNECT, `${where} ${what}`, target, { cause: error });
+    // The system code stays in the message: it is what people search for.
+    const what = code === 'ECONNREFUSED' ? 'refused the connection' : 'failed';
+    return new NetworkError(ErrorCode.CONNECT, `${where} ${what} (${code})`, target, { cause: error });
   }
   if (isSecure && (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /CERT|SELF_SIGNED|UNABLE_TO|HOSTNAME|ALTNAME/.test(code))) {
     let hint = '';
     if (/SELF_SIGNED|UNABLE_TO_GET_ISSUER|UNABLE_TO_VERIFY/.test(code)) {
       hint = 'the certificate is not trusted: pass its CA in tls.ca (CLI: --no-check to skip verification, for tests only)';
-    } else if (/WRONG_VERSION_NUMBER|PACKET_LENGTH|UNKNOWN_PROTOCOL|RECORD_LAYER/.test(code)) {
-      hint = 'the port does not speak TLS: use ws:// for a plain port';
+    } else if (/WRONG_VERSION_NUMBER|PACKET_LENGTH|UNKNOWN_PROTOCOL|RECORD_LAYER|HTTP_REQUEST/.test(code)) {
+      hint = 'the port does not speak TLS: is it a plain ws:// port?';
     } else if (/HOSTNAME|ALTNAME/.test(code)) {
       hint = 'the certificate is for another host name';
     }

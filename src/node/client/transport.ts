@@ -9,14 +9,16 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { DeflateParams } from '../../core/deflate/index.js';
 import { buildClientOffer } from '../../core/deflate/index.js';
-import { HandshakeError, TimeoutError } from '../../core/errors.js';
+import { ErrorCode, HandshakeError, TimeoutError } from '../../core/errors.js';
+import type { ParsedResponseHead } from '../../core/handshake/response-head.js';
 import { buildClientRequest, generateKey, ResponseHeadParser, validateServerResponse } from '../../core/handshake/rules.js';
 import type { ResolvedClientOptions } from './options.js';
 import { requestTarget } from '../../core/url.js';
 import { decodeUserinfo, openProxyTunnel, stripBrackets } from './proxy.js';
-import { proxyFromEnvironment } from './proxy-env.js';
+import { describeProxy, proxyFromEnvironment } from './proxy-env.js';
 import { openSocksTunnel } from './socks.js';
-import { explainNetworkError } from './errors.js';
+import { explainNetworkError, NetworkError } from './errors.js';
+import { headerRecord, readBodyExcerpt, UnexpectedResponseError } from './unexpected-response.js';
 
 export interface EstablishedTransport {
   /** The connected transport, paused; no 'data' listener attached. */
@@ -75,6 +77,9 @@ export function openClientTransport(
   const parser = new ResponseHeadParser({ maxHeaderBytes: options.maxHeaderBytes, maxHeaderCount: options.maxHeaderCount });
   let socket: net.Socket | undefined;
   let isDone = false;
+  const authority = `${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
+  /** What the handshake waits for now, for timeout messages. */
+  let stage = proxy ? `the proxy ${describeProxy(proxy)}` : `the TCP connection to ${authority}`;
 
   const finish = (error: Error | null, result?: EstablishedTransport): void => {
     if (isDone) return;
@@ -95,16 +100,31 @@ export function openClientTransport(
 
   // RFC 6455 §4.1: the client may abandon a handshake that takes too long;
   // the timer covers proxy, TCP, TLS and the response.
-  const timer = setTimeout(() => finish(new TimeoutError('handshake', options.handshakeTimeoutMs)), options.handshakeTimeoutMs);
+  const timer = setTimeout(() => {
+    const error = new TimeoutError('handshake', options.handshakeTimeoutMs);
+    // Which step hung tells a user whether to look at the proxy, the network or the server.
+    error.message += ` while waiting for ${stage}`;
+    finish(error);
+  }, options.handshakeTimeoutMs);
 
   // Transport errors after the tunnel (or on a direct connection) concern the WebSocket server.
-  const onError = (error: Error): void => finish(explainNetworkError(error, { host, port }, isSecure));
-  const onClose = (): void => finish(new HandshakeError('connection closed before the handshake response was complete', 0));
+  const onError = (error: Error): void => finish(explainNetworkError(error, { host, port }, isSecure, stage === 'the TLS handshake'));
+  let hasReceived = false;
+  const onClose = (): void => {
+    // A TLS server reading a plain HTTP request typically hangs up without a byte (Node, Go).
+    const hint = !isSecure && !hasReceived && stage === 'the handshake response' ? ' without answering (if the port speaks TLS, use wss://)' : '';
+    finish(new HandshakeError(`connection closed before the handshake response was complete${hint}`, 0));
+  };
   const onData = (chunk: Buffer): void => {
+    hasReceived = true;
     let head;
     try {
       head = parser.push(chunk);
       if (head === null) return;
+      if (head.status !== 101) {
+        readUnexpectedResponse(head);
+        return;
+      }
       const deflate = options.perMessageDeflate === false ? false : options.perMessageDeflate;
       const accepted = validateServerResponse(head, { key, protocols: options.protocols, deflate });
       const transport = socket!;
@@ -118,11 +138,34 @@ export function openClientTransport(
         response: { status: head.status, statusText: head.statusText, headers: head.headers },
       });
     } catch (error) {
+      // A TLS record (alert 0x15, handshake 0x16) where an HTTP answer belongs: the port speaks TLS.
+      if (!isSecure && error instanceof HandshakeError && (chunk[0] === 0x15 || chunk[0] === 0x16)) {
+        finish(
+          new NetworkError(ErrorCode.TLS, `${authority} answered with TLS: use wss:// for this port`, { host, port }, {
+            hint: 'use wss:// for this port',
+            cause: error,
+          }),
+        );
+        return;
+      }
       finish(error as Error);
     }
   };
 
+  const readUnexpectedResponse = (head: ParsedResponseHead): void => {
+    const transport = socket!;
+    // The body reader owns the socket now: a close after the body is the normal end, not a failure.
+    transport.removeListener('data', onData);
+    transport.removeListener('close', onClose);
+    stage = 'the response body';
+    const headers = headerRecord(head.headers);
+    readBodyExcerpt(transport, headers, head.rest, (body) =>
+      finish(new UnexpectedResponseError(head.status, head.statusText, headers, body)),
+    );
+  };
+
   const startHandshake = (transport: net.Socket): void => {
+    stage = 'the handshake response';
     transport.on('data', onData);
     transport.write(request);
   };
@@ -132,6 +175,7 @@ export function openClientTransport(
     transport.on('error', onError);
     transport.on('close', onClose);
     if (transport instanceof net.Socket && !(transport instanceof tls.TLSSocket)) transport.setNoDelay(true);
+    if (readyEvent === 'secureConnect') stage = 'the TLS handshake';
     if (readyEvent === null) startHandshake(transport);
     else transport.once(readyEvent, () => startHandshake(transport));
   };

@@ -175,7 +175,7 @@ test('a refused TCP connection fails with SW_CONNECT naming the address, the sys
   const { error, code } = await expectFailure(connect(url));
   assert.equal(code, 1006);
   assert.equal((error as NodeJS.ErrnoException).code, 'SW_CONNECT');
-  assert.equal(error.message, `${new URL(url).host} refused the connection`);
+  assert.equal(error.message, `${new URL(url).host} refused the connection (ECONNREFUSED)`);
   assert.equal((error.cause as NodeJS.ErrnoException).code, 'ECONNREFUSED');
 });
 
