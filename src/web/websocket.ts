@@ -79,7 +79,8 @@ export class WebSocket extends EventTarget {
     this.#url = urlRecord;
     this.#origin = urlRecord.origin;
     // Step 7: establish the connection (asynchronously; events arrive in later tasks).
-    this.#socket = connect(urlRecord, { ...options, protocols: protocolList }) as unknown as NodeClientSocket;
+    // The WebSocket standard fetches with redirect mode "error": a 3xx fails the connection.
+    this.#socket = connect(urlRecord, { ...options, protocols: protocolList, followRedirects: false }) as unknown as NodeClientSocket;
     this.#socket.binaryType = 'nodebuffer';
     this.#attach(this.#socket);
   }

@@ -56,6 +56,20 @@ export interface ClientOptions extends ConnectionLimitOptions {
    */
   proxy?: string | URL | false;
   /**
+   * Follow 301, 302, 303, 307 and 308 answers to the opening handshake
+   * (ws's option of the same name). Authorization and Cookie headers, and
+   * credentials from the URL, are dropped when the scheme, host or port
+   * changes. Each redirect emits 'redirect' (url) on the Node socket. Default
+   * false: a 3xx fails the connection like any non-101 answer.
+   */
+  followRedirects?: boolean;
+  /**
+   * Most redirects followed for one connection. Default 10 (as ws): enough
+   * for real chains, and a loop fails fast. Past it the connection fails
+   * with a HandshakeError. Only used with followRedirects.
+   */
+  maxRedirects?: number;
+  /**
    * Client keepalive: ping after `intervalMs` of silence and fail the
    * connection if no pong arrives within `timeoutMs`; the measured round
    * trip is exposed as `socket.latencyMs`. `true` uses the defaults
@@ -82,6 +96,8 @@ export interface ResolvedClientOptions extends ResolvedConnectionLimits {
   /** A URL, `false` (direct), or undefined: read the environment at connect time. */
   proxy: URL | false | undefined;
   keepalive: { intervalMs: number; timeoutMs: number } | false;
+  followRedirects: boolean;
+  maxRedirects: number;
   maskSource: MaskSource | undefined;
   signal: AbortSignal | undefined;
 }
@@ -118,6 +134,10 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
   let proxy: URL | false | undefined;
   if (options.proxy === false) proxy = false;
   else if (options.proxy !== undefined) proxy = parseProxyUrl(options.proxy, 'option proxy');
+  const maxRedirects = options.maxRedirects ?? 10;
+  if (typeof maxRedirects !== 'number' || !(Number.isInteger(maxRedirects) || maxRedirects === Infinity) || maxRedirects < 0) {
+    throw new RangeError(`option maxRedirects must be a non-negative integer or Infinity, got ${String(options.maxRedirects)}`);
+  }
   let keepalive: ResolvedClientOptions['keepalive'] = false;
   if (options.keepalive) {
     keepalive = resolveLiveness('keepalive', options.keepalive === true ? {} : options.keepalive, NODE_DEFAULTS.keepalive);
@@ -136,6 +156,8 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     perMessageDeflate,
     proxy,
     keepalive,
+    followRedirects: options.followRedirects === true,
+    maxRedirects,
     maskSource: options.maskSource,
     signal: options.signal,
   };

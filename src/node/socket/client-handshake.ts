@@ -16,6 +16,7 @@ import { resolveClientOptions, type ClientOptions } from '../client/options.js';
 import { openClientTransport, type EstablishedTransport } from '../client/transport.js';
 import { fromWsOptions } from '../client/ws-options.js';
 import { NetworkError } from '../client/errors.js';
+import { planRedirect } from '../client/redirect.js';
 import { createDeflateCompressor } from '../deflate/compressor.js';
 import type { SocketSink } from './sink.js';
 import { attachTransport } from './transport.js';
@@ -35,14 +36,39 @@ export function startClient(
   const url = getWebSocketUrlRecord(address);
   const resolved = resolveClientOptions(options);
   const signal = resolved.signal;
+  let current = url;
+  let currentOptions = resolved;
+  let redirects = 0;
   const onAbort = (): void => attempt.abort(abortError(signal!));
-  const attempt = openClientTransport(url, resolved, (error, established) => {
+  const fail = (error: Error): void => {
     signal?.removeEventListener('abort', onAbort);
+    // Deferred so an abort from close() reports after close() returns.
+    process.nextTick(failConnecting, s, reportError(error));
+  };
+  const onDone = (error: Error | null, established?: EstablishedTransport): void => {
     if (error || !established) {
-      // Deferred so an abort from close() reports after close() returns.
-      process.nextTick(failConnecting, s, reportError(error ?? new Error('handshake failed')));
+      const failure = error ?? new Error('handshake failed');
+      const next = planRedirect(current, failure, currentOptions, redirects);
+      if (next === null || next instanceof Error) {
+        fail(next ?? failure);
+        return;
+      }
+      redirects++;
+      current = next.url;
+      currentOptions = next.options;
+      // Like ws: the app sees each hop (and socket.url follows it).
+      s.ws.emit('redirect', current.href);
+      try {
+        attempt = openClientTransport(current, currentOptions, onDone);
+      } catch (startError) {
+        // e.g. a proxy variable that is unusable for the new URL's scheme.
+        fail(startError as Error);
+        return;
+      }
+      setConnecting(s, { url: current.href, abort: (abortWith) => attempt.abort(abortWith) });
       return;
     }
+    signal?.removeEventListener('abort', onAbort);
     let compressor: MessageCompressor | undefined;
     try {
       if (established.deflate !== null && resolved.perMessageDeflate !== false) {
@@ -58,7 +84,7 @@ export function startClient(
     s.ws.emit('upgrade', toUpgradeResponse(established.response));
     attachTransport(s, established.socket, established.head, {
       role: 'client',
-      url: url.href,
+      url: current.href,
       protocol: established.protocol,
       extensions: established.extensions,
       compressor,
@@ -72,7 +98,8 @@ export function startClient(
     // client/transport.ts paused the transport so no byte was read before the
     // socket's listener; it stays paused only if the app paused the socket.
     if (!s.isUserPaused) established.socket.resume();
-  });
+  };
+  let attempt = openClientTransport(url, resolved, onDone);
   setConnecting(s, { url: url.href, abort: (error) => attempt.abort(error) });
   if (signal?.aborted) onAbort();
   else signal?.addEventListener('abort', onAbort, { once: true });
