@@ -35,6 +35,14 @@ export interface EstablishedTransport {
   response: { status: number; statusText: string; headers: Array<[string, string]> };
 }
 
+/**
+ * Called with a non-101 answer before it becomes an error. Returning true
+ * takes the transport over (its listeners are removed, the rest of the body
+ * is the caller's to read): the attempt then stays pending until abort() or
+ * the handshake timeout, as ws's 'unexpected-response' requires.
+ */
+export type UnexpectedResponseHook = (head: ParsedResponseHead, transport: net.Socket) => boolean;
+
 export interface HandshakeAttempt {
   /** Stops the attempt: destroys the transport and reports `error` through `done`. */
   abort(error: Error): void;
@@ -48,6 +56,7 @@ export function openClientTransport(
   url: URL,
   options: ResolvedClientOptions,
   done: (error: Error | null, result?: EstablishedTransport) => void,
+  onUnexpectedResponse?: UnexpectedResponseHook,
 ): HandshakeAttempt {
   const isSecure = url.protocol === 'wss:';
   const host = stripBrackets(url.hostname);
@@ -122,6 +131,10 @@ export function openClientTransport(
       head = parser.push(chunk);
       if (head === null) return;
       if (head.status !== 101) {
+        const transport = socket!;
+        transport.removeListener('data', onData);
+        transport.removeListener('close', onClose);
+        if (onUnexpectedResponse?.(head, transport)) return;
         readUnexpectedResponse(head);
         return;
       }
@@ -154,9 +167,7 @@ export function openClientTransport(
 
   const readUnexpectedResponse = (head: ParsedResponseHead): void => {
     const transport = socket!;
-    // The body reader owns the socket now: a close after the body is the normal end, not a failure.
-    transport.removeListener('data', onData);
-    transport.removeListener('close', onClose);
+    // The body reader owns the socket now (onData and onClose were removed): a close after the body is the normal end.
     stage = 'the response body';
     const headers = headerRecord(head.headers);
     readBodyExcerpt(transport, headers, head.rest, (body) =>

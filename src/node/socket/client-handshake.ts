@@ -13,9 +13,13 @@
 import type { MessageCompressor } from '../../core/deflate/compressor.js';
 import { getWebSocketUrlRecord } from '../../core/url.js';
 import { resolveClientOptions, type ClientOptions } from '../client/options.js';
-import { openClientTransport, type EstablishedTransport } from '../client/transport.js';
+import { openClientTransport, type EstablishedTransport, type UnexpectedResponseHook } from '../client/transport.js';
 import { fromWsOptions } from '../client/ws-options.js';
 import { NetworkError } from '../client/errors.js';
+import { Readable } from 'node:stream';
+import type { Socket } from 'node:net';
+import type { ParsedResponseHead } from '../../core/handshake/response-head.js';
+import { ErrorCode, SockwaveError } from '../../core/errors.js';
 import { planRedirect } from '../client/redirect.js';
 import { createDeflateCompressor } from '../deflate/compressor.js';
 import type { SocketSink } from './sink.js';
@@ -31,8 +35,9 @@ export function startClient(
   s: SocketSink,
   address: string | URL,
   options: ClientOptions,
-  reportError: (error: Error) => Error = (error) => error,
+  hooks: { reportError?: (error: Error) => Error; onUnexpectedResponse?: UnexpectedResponseHook } = {},
 ): void {
+  const reportError = hooks.reportError ?? ((error: Error) => error);
   const url = getWebSocketUrlRecord(address);
   const resolved = resolveClientOptions(options);
   const signal = resolved.signal;
@@ -59,7 +64,7 @@ export function startClient(
       // Like ws: the app sees each hop (and socket.url follows it).
       s.ws.emit('redirect', current.href);
       try {
-        attempt = openClientTransport(current, currentOptions, onDone);
+        attempt = openClientTransport(current, currentOptions, onDone, hooks.onUnexpectedResponse);
       } catch (startError) {
         // e.g. a proxy variable that is unusable for the new URL's scheme.
         fail(startError as Error);
@@ -99,7 +104,7 @@ export function startClient(
     // socket's listener; it stays paused only if the app paused the socket.
     if (!s.isUserPaused) established.socket.resume();
   };
-  let attempt = openClientTransport(url, resolved, onDone);
+  let attempt = openClientTransport(url, resolved, onDone, hooks.onUnexpectedResponse);
   setConnecting(s, { url: url.href, abort: (error) => attempt.abort(error) });
   if (signal?.aborted) onAbort();
   else signal?.addEventListener('abort', onAbort, { once: true });
@@ -146,5 +151,38 @@ export function startWsClient(s: SocketSink, address: string | URL, protocols: u
   // ws reports DNS, TCP and TLS failures as the Node error itself (apps test
   // `error.code === 'ECONNREFUSED'`): the ws-compatible class keeps that, the
   // others explain it (NetworkError, with the Node error as cause).
-  startClient(s, address, clientOptions, (error) => (error instanceof NetworkError && error.cause instanceof Error ? error.cause : error));
+  startClient(s, address, clientOptions, {
+    reportError: (error) => (error instanceof NetworkError && error.cause instanceof Error ? error.cause : error),
+    onUnexpectedResponse: (head, transport) => emitUnexpectedResponse(s, head, transport),
+  });
+}
+
+/**
+ * ws's 'unexpected-response' (request, response): with a listener, a non-101
+ * answer is handed to the app, which reads the body from `response` (a
+ * Readable with statusCode, statusMessage, headers, rawHeaders) and ends the
+ * attempt with `request.destroy()` or `socket.terminate()`; the socket stays
+ * CONNECTING until then (or until the handshake timeout). Without a
+ * listener the connection fails as usual.
+ */
+function emitUnexpectedResponse(s: SocketSink, head: ParsedResponseHead, transport: Socket): boolean {
+  if (s.ws.listenerCount('unexpected-response') === 0) return false;
+  const fields = toUpgradeResponse({ status: head.status, statusText: head.statusText, headers: head.headers });
+  const response = Object.assign(new Readable({ read: () => transport.resume() }), fields, { httpVersion: '1.1' });
+  if (head.rest.length > 0) response.push(head.rest);
+  transport.on('data', (chunk: Buffer) => {
+    if (!response.push(chunk)) transport.pause();
+  });
+  transport.once('end', () => response.push(null));
+  transport.once('close', () => response.push(null));
+  transport.on('error', (error) => response.destroy(error));
+  const request = {
+    method: 'GET',
+    path: new URL(s.url).pathname + new URL(s.url).search,
+    /** Ends the attempt: 'error' then 'close' 1006, as destroying ws's request does. */
+    destroy: (error?: Error): void => s.connecting?.abort(error ?? new SockwaveError(ErrorCode.HANDSHAKE, `Unexpected server response: ${head.status}`)),
+    abort: (): void => request.destroy(),
+  };
+  s.ws.emit('unexpected-response', request, response);
+  return true;
 }
