@@ -80,13 +80,13 @@ export function explainNetworkError(
   if (isSecure && (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /CERT|SELF_SIGNED|UNABLE_TO|HOSTNAME|ALTNAME/.test(code))) {
     let hint = '';
     if (/SELF_SIGNED|UNABLE_TO_GET_ISSUER|UNABLE_TO_VERIFY/.test(code)) {
-      hint = 'the certificate is not trusted: pass its CA in tls.ca (CLI: --no-check to skip verification, for tests only)';
+      hint = 'the certificate is not trusted: pass its CA in tls.ca (CLI: --no-check skips verification, for tests only)';
     } else if (/WRONG_VERSION_NUMBER|PACKET_LENGTH|UNKNOWN_PROTOCOL|RECORD_LAYER|HTTP_REQUEST/.test(code)) {
       hint = 'the port does not speak TLS: is it a plain ws:// port?';
     } else if (/HOSTNAME|ALTNAME/.test(code)) {
       hint = 'the certificate is for another host name';
     }
-    return new NetworkError(ErrorCode.TLS, `TLS with ${where} failed: ${error.message}${hint ? ` (${hint})` : ''}`, target, {
+    return new NetworkError(ErrorCode.TLS, `TLS with ${where} failed: ${error.message}${hint ? `; ${hint}` : ''}`, target, {
       hint,
       cause: error,
     });

@@ -150,3 +150,23 @@ test('CONNECT proxy auth: right credentials pass, a 407 names the proxy and its 
     await peer.close();
   }
 });
+
+test('wss: uses HTTPS_PROXY (not HTTP_PROXY) and runs TLS to the server inside the tunnel', async (t) => {
+  const { makeSelfSignedCertificate, startSecureWsServer } = await import('./peers.js');
+  const certificate = makeSelfSignedCertificate();
+  if ('skip' in certificate) return t.skip(certificate.skip);
+  const peer = await startSecureWsServer(certificate);
+  const httpProxy = await startConnectProxy();
+  const httpsProxy = await startConnectProxy();
+  try {
+    setEnvironment({ HTTP_PROXY: httpProxy.url, HTTPS_PROXY: httpsProxy.url });
+    assert.equal(await echo(connect(peer.url, { tls: { ca: certificate.cert } }), 'secure via env'), 'secure via env');
+    assert.equal(httpProxy.tunnels.length, 0);
+    assert.deepEqual(httpsProxy.tunnels, [new URL(peer.url).host]);
+    assert.deepEqual(peer.servernames, ['localhost']);
+  } finally {
+    await httpProxy.close();
+    await httpsProxy.close();
+    await peer.close();
+  }
+});

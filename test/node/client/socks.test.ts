@@ -158,3 +158,23 @@ test('ipv6Bytes expands "::" and embedded IPv4 tails', () => {
   assert.equal(ipv6Bytes('::ffff:127.0.0.1').toString('hex'), '00000000000000000000ffff7f000001');
   assert.equal(ipv6Bytes('1:2:3:4:5:6:7:8').toString('hex'), '00010002000300040005000600070008');
 });
+
+test('socks5h: an IPv6 literal target is sent as an IPv6 address (ATYP 4)', async (t) => {
+  const { WebSocketServer } = await import('ws');
+  const server = new WebSocketServer({ host: '::1', port: 0 });
+  const listening = await new Promise<boolean>((resolve) => {
+    server.once('listening', () => resolve(true));
+    server.once('error', () => resolve(false));
+  });
+  if (!listening) return t.skip('no IPv6 loopback on this machine');
+  server.on('connection', (socket) => socket.on('message', (data) => socket.send(data)));
+  const proxy = await startSocksServer();
+  try {
+    const { port } = server.address() as import('node:net').AddressInfo;
+    assert.equal(await echoThrough(`ws://[::1]:${port}/`, { proxy: proxy.url('socks5h') }, 'v6'), 'v6');
+    assert.deepEqual([proxy.tunnels[0].addressType, proxy.tunnels[0].host], ['ipv6', '0:0:0:0:0:0:0:1']);
+  } finally {
+    await proxy.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
