@@ -91,7 +91,7 @@ export function openSocksTunnel(
   // The destination as the request carries it: an address, or the name for remote DNS.
   const withAddress = (then: (address: string) => void): void => {
     const host = target.host;
-    if (net.isIP(host) !== 0 || (isRemoteDns && !(isVersion4 && net.isIPv6(host)))) {
+    if (net.isIP(host) !== 0 || isRemoteDns) {
       then(host);
       return;
     }

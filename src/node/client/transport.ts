@@ -121,7 +121,7 @@ export function openClientTransport(
   let hasReceived = false;
   const onClose = (): void => {
     // A TLS server reading a plain HTTP request typically hangs up without a byte (Node, Go).
-    const hint = !isSecure && !hasReceived && stage === 'the handshake response' ? ' without answering (if the port speaks TLS, use wss://)' : '';
+    const hint = !isSecure && !hasReceived && stage === 'the handshake response' ? ' (no byte received: if the port speaks TLS, use wss://)' : '';
     finish(new HandshakeError(`connection closed before the handshake response was complete${hint}`, 0));
   };
   const onData = (chunk: Buffer): void => {

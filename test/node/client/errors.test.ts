@@ -73,7 +73,7 @@ test('ws:// against a TLS port that hangs up says to try wss://', async (t) => {
     const { port } = server.address() as net.AddressInfo;
     const { error } = await failure(connect(`ws://127.0.0.1:${port}/`, { proxy: false }));
     assert.equal(error.code, 'SW_HANDSHAKE');
-    assert.equal(error.message, 'connection closed before the handshake response was complete without answering (if the port speaks TLS, use wss://)');
+    assert.equal(error.message, 'connection closed before the handshake response was complete (no byte received: if the port speaks TLS, use wss://)');
   } finally {
     server.close();
   }
