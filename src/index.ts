@@ -49,6 +49,8 @@ export {
   TimeoutError,
   ErrorCode,
 } from './core/errors.js';
+export { ProxyError, NetworkError } from './node/client/errors.js';
+export { UnexpectedResponseError } from './node/client/unexpected-response.js';
 export { ReadyState } from './core/events.js';
 export { DEFAULTS } from './core/options.js';
 export type { PerMessageDeflateOptions } from './core/deflate/index.js';

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { connect } from '../node/socket/connect.js';
 import type { NodeWebSocket } from '../node/socket/websocket.js';
 import { CONNECT_USAGE } from './usage.js';
+import { parseProxyUrl } from '../node/client/proxy-env.js';
 import {
   ExitCode,
   UsageError,
@@ -35,6 +36,8 @@ const OPTIONS = {
   json: { type: 'boolean', default: false },
   deflate: { type: 'boolean', default: true },
   proxy: { type: 'string' },
+  // Declared so parseArgs accepts --no-proxy; with allowNegative it arrives as `proxy: false`.
+  'no-proxy': { type: 'boolean' },
   'max-message': { type: 'string' },
   timeout: { type: 'string' },
   quiet: { type: 'boolean', short: 'q', default: false },
@@ -55,23 +58,22 @@ export interface ConnectSettings {
   isBinary: boolean;
   format: FormatOptions;
   isDeflateOffered: boolean;
-  proxy: string | undefined;
+  /** A proxy URL, false for --no-proxy, undefined to read the proxy variables. */
+  proxy: string | false | undefined;
   maxMessageBytes: number | undefined;
   handshakeTimeoutMs: number;
   isQuiet: boolean;
 }
 
-function parseProxyUrl(raw: string): string {
-  let url: URL;
+/** `--proxy URL`, or `--no-proxy` (parseArgs' negation of --proxy: false; the last one given wins). */
+function parseProxyOption(raw: string | boolean | undefined): string | false | undefined {
+  if (raw === false) return false;
+  if (raw === undefined || raw === true) return undefined;
   try {
-    url = new URL(raw);
-  } catch {
-    throw new UsageError(`--proxy must be a URL like http://host:port, got '${raw}'`);
+    return parseProxyUrl(raw, '--proxy').href;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`--proxy must be an http:// or https:// URL, got '${raw}'`);
-  }
-  return url.href;
 }
 
 /** The proxy URL without its password, for messages. */
@@ -105,7 +107,7 @@ export function parseConnectArgs(argv: string[]): ConnectSettings | null {
     isBinary: values.binary,
     format: { binaryAs, isJson: values.json },
     isDeflateOffered: values.deflate,
-    proxy: values.proxy === undefined ? undefined : parseProxyUrl(values.proxy),
+    proxy: parseProxyOption(values.proxy as string | boolean | undefined),
     maxMessageBytes: parseIntegerOption('--max-message', values['max-message'], 1, 2 ** 31),
     handshakeTimeoutMs: parseIntegerOption('--timeout', values.timeout, 1, 86_400_000) ?? 10_000,
     isQuiet: values.quiet,
@@ -306,7 +308,7 @@ class ConnectSession {
     if (!this.isOpen) {
       const why = this.connectError === undefined ? `connection closed (${code})` : connectErrorLine(this.connectError);
       // With --proxy, say so: the failure may be the proxy's (unreachable, refused CONNECT).
-      const via = this.s.proxy === undefined ? '' : ` through proxy ${redactedProxy(this.s.proxy)}`;
+      const via = this.s.proxy === undefined || this.s.proxy === false ? '' : ` through proxy ${redactedProxy(this.s.proxy)}`;
       this.status(`error: could not connect to ${this.s.url.href}${via}: ${why}`, true);
       this.finish(ExitCode.CONNECTION_ERROR);
       return;

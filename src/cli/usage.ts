@@ -38,8 +38,13 @@ Options:
                               or utf8
       --json                  pretty-print text messages that are JSON
       --no-deflate            do not offer permessage-deflate compression
-      --proxy URL             reach the server through an HTTP(S) proxy
-                              (http://[user:pass@]host:port, CONNECT)
+      --proxy URL             reach the server through this proxy:
+                              http://, https:// (CONNECT), socks5://,
+                              socks5h:// (the proxy resolves names),
+                              socks4://, socks4a://; [user:pass@] for auth.
+                              Default: WS_PROXY/WSS_PROXY, HTTP_PROXY/
+                              HTTPS_PROXY, ALL_PROXY minus NO_PROXY
+      --no-proxy              connect directly, ignoring proxy variables
       --max-message BYTES     largest message accepted (default 16777216)
       --timeout MS            opening handshake timeout (default 10000)
   -q, --quiet                 no status lines on stderr

@@ -40,6 +40,14 @@ export const ErrorCode = {
   BACKPLANE_CLOSED: 'SW_BACKPLANE_CLOSED',
   /** Topics: the backing store (Redis) refused an operation for a reason retrying will not fix. */
   BACKPLANE_FAILED: 'SW_BACKPLANE_FAILED',
+  /** Client: the proxy could not be reached, refused the tunnel or the credentials. */
+  PROXY: 'SW_PROXY',
+  /** Client: the server's host name did not resolve. */
+  DNS: 'SW_DNS',
+  /** Client: the TCP connection to the server was refused, reset or unreachable. */
+  CONNECT: 'SW_CONNECT',
+  /** Client: TLS with the server failed (certificate, protocol, or a plain port). */
+  TLS: 'SW_TLS',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -97,7 +97,8 @@ export class WebSocket extends EventTarget {
     this.#origin = urlRecord.origin;
     // A page's WebSocket sends the page's origin; an explicit option wins.
     if (clientOptions.origin === undefined) clientOptions.origin = pageOrigin(pageLocation);
-    const connectOptions: ClientOptions = { ...clientOptions, protocols: protocolList };
+    // The WebSocket standard fetches with redirect mode "error": a 3xx fails the connection.
+    const connectOptions: ClientOptions = { ...clientOptions, protocols: protocolList, followRedirects: false };
     // Invalid options throw here, even when the connection has to wait its turn.
     resolveClientOptions(connectOptions);
     // Step 7: establish the connection, after any other one to the same host

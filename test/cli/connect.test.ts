@@ -230,7 +230,7 @@ describe('sockwave connect', { timeout: 55_000 }, () => {
       const { port } = silent.address() as AddressInfo;
       const r = await runCli(['connect', `ws://127.0.0.1:${port}/`, '--timeout', '300']);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /^error: could not connect to ws:\/\/127\.0\.0\.1:\d+\/: handshake timed out after 300 ms \(SW_TIMEOUT\)\n$/);
+      assert.match(r.stderr, /^error: could not connect to ws:\/\/127\.0\.0\.1:\d+\/: handshake timed out after 300 ms while waiting for the handshake response \(SW_TIMEOUT\)\n$/);
     } finally {
       silent.close();
     }

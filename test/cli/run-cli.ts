@@ -25,8 +25,8 @@ export interface CliProcess {
   done: Promise<CliResult>;
 }
 
-export function startCli(args: string[], { timeoutMs = 20_000 } = {}): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+export function startCli(args: string[], { timeoutMs = 20_000, env = {} as Record<string, string> } = {}): CliProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env } });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -63,8 +63,11 @@ export function startCli(args: string[], { timeoutMs = 20_000 } = {}): CliProces
 }
 
 /** Runs the CLI to completion with `input` on stdin (stdin is closed after it). */
-export async function runCli(args: string[], { input = '', timeoutMs = 20_000 } = {}): Promise<CliResult> {
-  const cli = startCli(args, { timeoutMs });
+export async function runCli(
+  args: string[],
+  { input = '', timeoutMs = 20_000, env = {} as Record<string, string> } = {},
+): Promise<CliResult> {
+  const cli = startCli(args, { timeoutMs, env });
   cli.child.stdin.end(input);
   return cli.done;
 }

@@ -80,7 +80,7 @@ describe('sockwave command line', { timeout: 55_000 }, () => {
     [['connect', 'ws://a', '--binary-as', 'octal'], /^error: --binary-as must be hex, base64 or utf8, got 'octal'$/],
     [['connect', 'ws://a', '-H', 'no colon'], /^error: header must look like 'Name: value', got 'no colon'$/],
     [['connect', 'ws://a', '--wait', 'soon'], /^error: --wait must be an integer, got 'soon'$/],
-    [['connect', 'ws://a', '--proxy', 'socks5://p:1080'], /^error: --proxy must be an http:\/\/ or https:\/\/ URL, got 'socks5:\/\/p:1080'$/],
+    [['connect', 'ws://a', '--proxy', 'gopher://p:70'], /^error: --proxy: unsupported proxy scheme gopher; use http, https, socks5, socks5h, socks4 or socks4a$/],
     [['connect', 'ws://a', '--max-message', '0'], /^error: --max-message must be between 1 and 2147483648, got 0$/],
     [['listen', '--port', '70000'], /^error: --port must be between 0 and 65535, got 70000$/],
     [['listen', '--echo', '--broadcast'], /^error: --echo and --broadcast cannot be combined$/],

@@ -24,6 +24,7 @@ import type { ResolvedClientOptions } from './options.js';
 import { getWebSocketUrlRecord } from '../../core/url.js';
 import type { EstablishedTransport, HandshakeAttempt } from './transport.js';
 import { decodeUserinfo, stripBrackets } from './proxy.js';
+import { UnexpectedResponseError, headerRecord } from './unexpected-response.js';
 
 /** The ws client options that are `http.request` options, or ws hooks around the request. */
 export interface WsRequestOptions {
@@ -178,6 +179,13 @@ export function openHttpUpgrade(
     if (isDone) return;
     if (hooks.onUnexpectedResponse(request, response)) return;
     response.resume();
+    // A redirect the options allow: socket/client-handshake.ts follows it
+    // (client/redirect.ts reads the Location from this error).
+    const status = response.statusCode ?? 0;
+    if (options.followRedirects && status >= 300 && status < 400) {
+      finish(new UnexpectedResponseError(status, response.statusMessage ?? '', headerRecord(toHead(response, Buffer.alloc(0)).headers), Buffer.alloc(0)));
+      return;
+    }
     // A status other than 101: the core's check names it (HandshakeError with `status`).
     let error: Error = new HandshakeError(`server answered ${response.statusCode}`, response.statusCode ?? 0);
     try {

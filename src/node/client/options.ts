@@ -7,6 +7,7 @@ import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { MaskSource } from '../../core/events.js';
 import { resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../../core/deflate/index.js';
 import { rejectUnknownOptions } from '../../core/options.js';
+import { parseProxyUrl } from './proxy-env.js';
 import { NODE_DEFAULTS, resolveConnectionLimits, resolveLiveness, type ConnectionLimitOptions, type ResolvedConnectionLimits } from '../options.js';
 
 /** Client keepalive timing; the defaults and their reasons are NODE_DEFAULTS.keepalive (node/options.ts). */
@@ -42,12 +43,33 @@ export interface ClientOptions extends ConnectionLimitOptions {
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /**
-   * HTTP proxy URL (`http://host:port` or `https://host:port`, optional
-   * `user:pass@`) reached with CONNECT; the WebSocket (and TLS for wss:) runs
-   * inside the tunnel. An https: proxy's certificate is verified with the
-   * same `tls` options. Default none.
+   * The proxy to tunnel through. Default: the environment, read at each
+   * connect (client/proxy-env.ts): `ws:` uses WS_PROXY then HTTP_PROXY,
+   * `wss:` uses WSS_PROXY then HTTPS_PROXY, then ALL_PROXY (lower case first),
+   * minus the hosts NO_PROXY lists. A URL sets the proxy explicitly and
+   * ignores the environment; `false` connects directly.
+   *
+   * Kinds: `http://` and `https://` (CONNECT, RFC 9110 §9.3.6; an https:
+   * proxy's certificate is verified with the same `tls` options),
+   * `socks5://` (we resolve the host name), `socks5h://` (the proxy does),
+   * `socks4://`, `socks4a://`. `user:pass@` in the URL is sent as Basic
+   * Proxy-Authorization or SOCKS5 username/password (RFC 1929).
    */
-  proxy?: string | URL;
+  proxy?: string | URL | false;
+  /**
+   * Follow 301, 302, 303, 307 and 308 answers to the opening handshake
+   * (ws's option of the same name). Authorization and Cookie headers, and
+   * credentials from the URL, are dropped when the scheme, host or port
+   * changes. Each redirect emits 'redirect' (url) on the Node socket. Default
+   * false: a 3xx fails the connection like any non-101 answer.
+   */
+  followRedirects?: boolean;
+  /**
+   * Most redirects followed for one connection. Default 10 (as ws): enough
+   * for real chains, and a loop fails fast. Past it the connection fails
+   * with a HandshakeError. Only used with followRedirects.
+   */
+  maxRedirects?: number;
   /**
    * Client keepalive: ping after `intervalMs` of silence and fail the
    * connection if no pong arrives within `timeoutMs`; the measured round
@@ -72,15 +94,18 @@ export interface ResolvedClientOptions extends ResolvedConnectionLimits {
   origin: string | undefined;
   tls: TlsConnectionOptions;
   perMessageDeflate: ResolvedDeflateOptions | false;
-  proxy: URL | undefined;
+  /** A URL, `false` (direct), or undefined: read the environment at connect time. */
+  proxy: URL | false | undefined;
   keepalive: { intervalMs: number; timeoutMs: number } | false;
+  followRedirects: boolean;
+  maxRedirects: number;
   maskSource: MaskSource | undefined;
   signal: AbortSignal | undefined;
 }
 
 /** Every ClientOptions name: anything else is a mistake (issue #12) and throws, naming the closest one. */
 export const CLIENT_OPTION_NAMES = [
-  'protocols', 'headers', 'origin', 'tls', 'perMessageDeflate', 'proxy', 'keepalive', 'maskSource', 'signal',
+  'protocols', 'headers', 'origin', 'tls', 'perMessageDeflate', 'proxy', 'followRedirects', 'maxRedirects', 'keepalive', 'maskSource', 'signal',
   'maxMessageBytes', 'maxFragments', 'closeTimeoutMs', 'handshakeTimeoutMs', 'maxHeaderBytes', 'maxHeaderCount',
 ] as const;
 
@@ -123,16 +148,12 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
   if (options.origin !== undefined && /[\r\n\0]/.test(String(options.origin))) {
     throw new TypeError('option origin: invalid value');
   }
-  let proxy: URL | undefined;
-  if (options.proxy !== undefined) {
-    try {
-      proxy = new URL(String(options.proxy));
-    } catch {
-      throw new TypeError(`option proxy: invalid URL ${String(options.proxy)}`);
-    }
-    if (proxy.protocol !== 'http:' && proxy.protocol !== 'https:') {
-      throw new TypeError(`option proxy: only http: and https: proxies are supported, got ${proxy.protocol}`);
-    }
+  let proxy: URL | false | undefined;
+  if (options.proxy === false) proxy = false;
+  else if (options.proxy !== undefined) proxy = parseProxyUrl(options.proxy, 'option proxy');
+  const maxRedirects = options.maxRedirects ?? 10;
+  if (typeof maxRedirects !== 'number' || !(Number.isInteger(maxRedirects) || maxRedirects === Infinity) || maxRedirects < 0) {
+    throw new RangeError(`option maxRedirects must be a non-negative integer or Infinity, got ${String(options.maxRedirects)}`);
   }
   let keepalive: ResolvedClientOptions['keepalive'] = false;
   if (options.keepalive) {
@@ -152,6 +173,8 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     perMessageDeflate,
     proxy,
     keepalive,
+    followRedirects: options.followRedirects === true,
+    maxRedirects,
     maskSource: options.maskSource,
     signal: options.signal,
   };

@@ -7,6 +7,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { HandshakeError } from '../../core/errors.js';
+import { ProxyError } from './errors.js';
+import { describeProxy, proxyPort } from './proxy-env.js';
 
 export interface TunnelTarget {
   /** Host name or IP address of the WebSocket server (no brackets). */
@@ -35,10 +37,11 @@ export function openProxyTunnel(
         ALPNProtocols: ['http/1.1'],
         ...tlsOptions,
         host: proxyHost,
-        port: Number(proxy.port || 443),
+        port: proxyPort(proxy),
         servername: net.isIP(proxyHost) === 0 ? proxyHost : undefined,
       })
-    : net.connect({ host: proxyHost, port: Number(proxy.port || 80) });
+    : net.connect({ host: proxyHost, port: proxyPort(proxy) });
+  const name = describeProxy(proxy);
   const reader = new ConnectResponseReader(limits.maxHeaderBytes);
   let isDone = false;
   const finish = (error: Error | null): void => {
@@ -54,19 +57,21 @@ export function openProxyTunnel(
       done(null, socket);
     }
   };
-  const onError = (error: Error): void => finish(error);
-  const onClose = (): void => finish(new HandshakeError('proxy closed the connection before answering CONNECT', 502));
+  // Errors name the proxy: a TLS or TCP failure here is the proxy's, not the WebSocket server's.
+  const onError = (error: Error): void => finish(new ProxyError(name, `could not be reached: ${error.message}`, { cause: error }));
+  const onClose = (): void => finish(new ProxyError(name, 'closed the connection before answering CONNECT', { status: 502 }));
   const onData = (chunk: Buffer): void => {
     let head;
     try {
       head = reader.push(chunk);
     } catch (error) {
-      finish(error as Error);
+      finish(new ProxyError(name, `answered CONNECT badly: ${(error as Error).message}`, { cause: error }));
       return;
     }
     if (head === null) return;
     if (head.status < 200 || head.status > 299) {
-      finish(new HandshakeError(`proxy refused CONNECT with status ${head.status}`, head.status));
+      const reason = head.reason === '' ? '' : ` ${head.reason}`;
+      finish(new ProxyError(name, `refused the tunnel: ${head.status}${reason}`, { status: head.status }));
       return;
     }
     socket.pause();
@@ -108,7 +113,7 @@ export class ConnectResponseReader {
   }
 
   /** Null while the head is incomplete; throws HandshakeError when it is malformed or too large. */
-  push(chunk: Buffer): { status: number; rest: Buffer } | null {
+  push(chunk: Buffer): { status: number; reason: string; rest: Buffer } | null {
     let end = -1;
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i];
@@ -130,9 +135,11 @@ export class ConnectResponseReader {
     const head = Buffer.concat(this.#chunks, this.#length);
     const lineEnd = head.indexOf('\r\n', 0, 'latin1');
     const statusLine = head.subarray(0, lineEnd).toString('latin1');
-    const match = /^HTTP\/1\.[01] ([1-5][0-9][0-9])(?: |$)/.exec(statusLine);
+    const match = /^HTTP\/1\.[01] ([1-5][0-9][0-9])(?: |$)(.*)$/.exec(statusLine);
     if (match === null) throw new HandshakeError(`malformed proxy response: ${JSON.stringify(statusLine.slice(0, 64))}`, 0);
-    return { status: Number(match[1]), rest: chunk.subarray(end) };
+    // The reason phrase ends up in an error message: printable ASCII only, bounded.
+    const reason = match[2].replace(/[^\x20-\x7e]/g, '').slice(0, 64).trim();
+    return { status: Number(match[1]), reason, rest: chunk.subarray(end) };
   }
 }
 

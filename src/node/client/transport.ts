@@ -9,11 +9,16 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { DeflateParams } from '../../core/deflate/index.js';
 import { buildClientOffer } from '../../core/deflate/index.js';
-import { HandshakeError, TimeoutError } from '../../core/errors.js';
+import { ErrorCode, HandshakeError, TimeoutError } from '../../core/errors.js';
+import type { ParsedResponseHead } from '../../core/handshake/response-head.js';
 import { buildClientRequest, generateKey, ResponseHeadParser, validateServerResponse } from '../../core/handshake/rules.js';
 import type { ResolvedClientOptions } from './options.js';
 import { requestTarget } from '../../core/url.js';
 import { decodeUserinfo, openProxyTunnel, stripBrackets } from './proxy.js';
+import { describeProxy, proxyFromEnvironment } from './proxy-env.js';
+import { openSocksTunnel } from './socks.js';
+import { explainNetworkError, NetworkError } from './errors.js';
+import { headerRecord, readBodyExcerpt, UnexpectedResponseError } from './unexpected-response.js';
 
 export interface EstablishedTransport {
   /** The connected transport, paused; no 'data' listener attached. */
@@ -30,6 +35,14 @@ export interface EstablishedTransport {
   response: { status: number; statusText: string; headers: Array<[string, string]> };
 }
 
+/**
+ * Called with a non-101 answer before it becomes an error. Returning true
+ * takes the transport over (its listeners are removed, the rest of the body
+ * is the caller's to read): the attempt then stays pending until abort() or
+ * the handshake timeout, as ws's 'unexpected-response' requires.
+ */
+export type UnexpectedResponseHook = (head: ParsedResponseHead, transport: net.Socket) => boolean;
+
 export interface HandshakeAttempt {
   /** Stops the attempt: destroys the transport and reports `error` through `done`. */
   abort(error: Error): void;
@@ -43,6 +56,7 @@ export function openClientTransport(
   url: URL,
   options: ResolvedClientOptions,
   done: (error: Error | null, result?: EstablishedTransport) => void,
+  onUnexpectedResponse?: UnexpectedResponseHook,
 ): HandshakeAttempt {
   const isSecure = url.protocol === 'wss:';
   const host = stripBrackets(url.hostname);
@@ -66,9 +80,15 @@ export function openClientTransport(
     origin: options.origin,
     headers,
   });
+  // Read here, not in resolveClientOptions: the choice depends on the URL,
+  // and a bad variable throws from connect() like a bad option.
+  const proxy = options.proxy === undefined ? proxyFromEnvironment(url) : options.proxy || undefined;
   const parser = new ResponseHeadParser({ maxHeaderBytes: options.maxHeaderBytes, maxHeaderCount: options.maxHeaderCount });
   let socket: net.Socket | undefined;
   let isDone = false;
+  const authority = `${net.isIPv6(host) ? `[${host}]` : host}:${port}`;
+  /** What the handshake waits for now, for timeout messages. */
+  let stage = proxy ? `the proxy ${describeProxy(proxy)}` : `the TCP connection to ${authority}`;
 
   const finish = (error: Error | null, result?: EstablishedTransport): void => {
     if (isDone) return;
@@ -89,15 +109,35 @@ export function openClientTransport(
 
   // RFC 6455 §4.1: the client may abandon a handshake that takes too long;
   // the timer covers proxy, TCP, TLS and the response.
-  const timer = setTimeout(() => finish(new TimeoutError('handshake', options.handshakeTimeoutMs)), options.handshakeTimeoutMs);
+  const timer = setTimeout(() => {
+    const error = new TimeoutError('handshake', options.handshakeTimeoutMs);
+    // Which step hung tells a user whether to look at the proxy, the network or the server.
+    error.message += ` while waiting for ${stage}`;
+    finish(error);
+  }, options.handshakeTimeoutMs);
 
-  const onError = (error: Error): void => finish(error);
-  const onClose = (): void => finish(new HandshakeError('connection closed before the handshake response was complete', 0));
+  // Transport errors after the tunnel (or on a direct connection) concern the WebSocket server.
+  const onError = (error: Error): void => finish(explainNetworkError(error, { host, port }, isSecure, stage === 'the TLS handshake'));
+  let hasReceived = false;
+  const onClose = (): void => {
+    // A TLS server reading a plain HTTP request typically hangs up without a byte (Node, Go).
+    const hint = !isSecure && !hasReceived && stage === 'the handshake response' ? ' (no byte received: if the port speaks TLS, use wss://)' : '';
+    finish(new HandshakeError(`connection closed before the handshake response was complete${hint}`, 0));
+  };
   const onData = (chunk: Buffer): void => {
+    hasReceived = true;
     let established: EstablishedTransport;
     try {
       const head = parser.push(chunk);
       if (head === null) return;
+      if (head.status !== 101) {
+        const transport = socket!;
+        transport.removeListener('data', onData);
+        transport.removeListener('close', onClose);
+        if (onUnexpectedResponse?.(head, transport)) return;
+        readUnexpectedResponse(head);
+        return;
+      }
       const deflate = options.perMessageDeflate === false ? false : options.perMessageDeflate;
       const accepted = validateServerResponse(head, { key, protocols: options.protocols, deflate });
       established = {
@@ -109,6 +149,16 @@ export function openClientTransport(
         response: { status: head.status, statusText: head.statusText, headers: head.headers },
       };
     } catch (error) {
+      // A TLS record (alert 0x15, handshake 0x16) where an HTTP answer belongs: the port speaks TLS.
+      if (!isSecure && error instanceof HandshakeError && (chunk[0] === 0x15 || chunk[0] === 0x16)) {
+        finish(
+          new NetworkError(ErrorCode.TLS, `${authority} answered with TLS: use wss:// for this port`, { host, port }, {
+            hint: 'use wss:// for this port',
+            cause: error,
+          }),
+        );
+        return;
+      }
       finish(error as Error);
       return;
     }
@@ -119,7 +169,18 @@ export function openClientTransport(
     finish(null, established);
   };
 
+  const readUnexpectedResponse = (head: ParsedResponseHead): void => {
+    const transport = socket!;
+    // The body reader owns the socket now (onData and onClose were removed): a close after the body is the normal end.
+    stage = 'the response body';
+    const headers = headerRecord(head.headers);
+    readBodyExcerpt(transport, headers, head.rest, (body) =>
+      finish(new UnexpectedResponseError(head.status, head.statusText, headers, body)),
+    );
+  };
+
   const startHandshake = (transport: net.Socket): void => {
+    stage = 'the handshake response';
     transport.on('data', onData);
     transport.write(request);
   };
@@ -129,6 +190,7 @@ export function openClientTransport(
     transport.on('error', onError);
     transport.on('close', onClose);
     if (transport instanceof net.Socket && !(transport instanceof tls.TLSSocket)) transport.setNoDelay(true);
+    if (readyEvent === 'secureConnect') stage = 'the TLS handshake';
     if (readyEvent === null) startHandshake(transport);
     else transport.once(readyEvent, () => startHandshake(transport));
   };
@@ -143,37 +205,41 @@ export function openClientTransport(
     return tls.connect({ ...tlsOptions, host, port });
   };
 
-  const openTunnel = (proxy: URL): net.Socket =>
-    openProxyTunnel(proxy, { host, port }, { maxHeaderBytes: options.maxHeaderBytes }, options.tls, (error, tunnel) => {
-      if (isDone) {
-        tunnel?.destroy();
+  const onTunnel = (error: Error | null, tunnel?: net.Socket): void => {
+    if (isDone) {
+      tunnel?.destroy();
+      return;
+    }
+    if (error || !tunnel) {
+      finish(error ?? new Error('proxy tunnel failed'));
+      return;
+    }
+    if (isSecure) {
+      // Invalid tls options throw synchronously; here that would be inside a socket callback.
+      let secure: tls.TLSSocket;
+      try {
+        secure = connectTls(tunnel);
+      } catch (tlsError) {
+        tunnel.destroy();
+        finish(tlsError as Error);
         return;
       }
-      if (error || !tunnel) {
-        finish(error ?? new Error('proxy tunnel failed'));
-        return;
-      }
-      if (isSecure) {
-        // Invalid tls options throw synchronously; here that would be inside a socket callback.
-        let secure: tls.TLSSocket;
-        try {
-          secure = connectTls(tunnel);
-        } catch (tlsError) {
-          tunnel.destroy();
-          finish(tlsError as Error);
-          return;
-        }
-        attachTransport(secure, 'secureConnect');
-      } else {
-        // Listener first, then resume: the tunnel was paused with any early bytes unshifted.
-        attachTransport(tunnel, null);
-        tunnel.resume();
-      }
-    });
+      attachTransport(secure, 'secureConnect');
+    } else {
+      // Listener first, then resume: the tunnel was paused with any early bytes unshifted.
+      attachTransport(tunnel, null);
+      tunnel.resume();
+    }
+  };
+
+  const openTunnel = (via: URL): net.Socket =>
+    via.protocol === 'http:' || via.protocol === 'https:'
+      ? openProxyTunnel(via, { host, port }, { maxHeaderBytes: options.maxHeaderBytes }, options.tls, onTunnel)
+      : openSocksTunnel(via, { host, port }, onTunnel);
 
   try {
     // Until the tunnel is up, aborting destroys the proxy connection.
-    if (options.proxy) socket = openTunnel(options.proxy);
+    if (proxy) socket = openTunnel(proxy);
     else if (isSecure) attachTransport(connectTls(undefined), 'secureConnect');
     else attachTransport(net.connect({ host, port }), 'connect');
   } catch (error) {

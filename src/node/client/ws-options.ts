@@ -19,14 +19,17 @@ const TLS_KEYS = [
  * ws client options sockwave accepts without acting on them, each a
  * deliberate difference (docs/migrating-from-ws.md): events are always
  * dispatched as ws's default does, UTF-8 is always validated, messages are
- * bounded by bytes not chunks, and 3xx answers fail the handshake.
+ * bounded by bytes not chunks. (followRedirects and maxRedirects are
+ * sockwave's own options too, so they pass through.)
  */
 const WS_ACCEPTED_NAMES = [
-  'allowSynchronousEvents', 'skipUTF8Validation', 'maxBufferedChunks', 'followRedirects', 'maxRedirects', 'autoPong',
+  'allowSynchronousEvents', 'skipUTF8Validation', 'maxBufferedChunks', 'autoPong',
 ] as const;
 
 export function fromWsOptions(options: Record<string, unknown> | undefined): ClientOptions {
-  if (options === undefined || options === null) return {};
+  // ws never reads proxy variables (it takes an `agent`); code moving from ws
+  // keeps connecting directly unless it passes `proxy` itself.
+  if (options === undefined || options === null) return { proxy: false };
   // ws's names and sockwave's are both fine here; anything else is a typo
   // (ws would pass it to http.request, which ignores it).
   rejectUnknownOptions(options, [
@@ -39,7 +42,7 @@ export function fromWsOptions(options: Record<string, unknown> | undefined): Cli
     closeTimeout?: number;
     generateMask?: (mask: Buffer) => void;
   };
-  const result: ClientOptions & Record<string, unknown> = {};
+  const result: ClientOptions & Record<string, unknown> = { proxy: false };
   const tls: TlsConnectionOptions & Record<string, unknown> = {};
   for (const [name, value] of Object.entries(rest)) {
     if ((WS_ACCEPTED_NAMES as readonly string[]).includes(name)) continue;

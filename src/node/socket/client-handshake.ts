@@ -13,9 +13,15 @@
 import type { MessageCompressor } from '../../core/deflate/compressor.js';
 import { getWebSocketUrlRecord } from '../../core/url.js';
 import { resolveClientOptions, type ClientOptions } from '../client/options.js';
-import { openClientTransport, type EstablishedTransport, type HandshakeAttempt } from '../client/transport.js';
+import { openClientTransport, type EstablishedTransport, type HandshakeAttempt, type UnexpectedResponseHook } from '../client/transport.js';
 import { openHttpUpgrade, splitWsRequestOptions, wsUrlRecord, type WsRequestOptions } from '../client/http-upgrade.js';
 import { fromWsOptions } from '../client/ws-options.js';
+import { NetworkError } from '../client/errors.js';
+import { Readable } from 'node:stream';
+import type { Socket } from 'node:net';
+import type { ParsedResponseHead } from '../../core/handshake/response-head.js';
+import { ErrorCode, SockwaveError } from '../../core/errors.js';
+import { planRedirect } from '../client/redirect.js';
 import { createDeflateCompressor } from '../deflate/compressor.js';
 import { channels } from '../diagnostics.js';
 import type { SocketSink } from './sink.js';
@@ -27,18 +33,55 @@ import { failConnecting, setConnecting } from './close.js';
  * invalid URL (SyntaxError DOMException) or invalid options (RangeError/
  * TypeError naming the option); later failures are 'error' then 'close'.
  */
-export function startClient(s: SocketSink, address: string | URL, options: ClientOptions, ws?: WsRequestOptions): void {
+export function startClient(
+  s: SocketSink,
+  address: string | URL,
+  options: ClientOptions,
+  hooks: {
+    /** ws's request options: the handshake then runs over http.request (client/http-upgrade.ts). */
+    ws?: WsRequestOptions;
+    reportError?: (error: Error) => Error;
+    onUnexpectedResponse?: UnexpectedResponseHook;
+  } = {},
+): void {
+  const reportError = hooks.reportError ?? ((error: Error) => error);
+  const ws = hooks.ws;
   const url = ws === undefined ? getWebSocketUrlRecord(address) : wsUrlRecord(address);
   const resolved = resolveClientOptions(options);
   const signal = resolved.signal;
+  let current = url;
+  let currentOptions = resolved;
+  let redirects = 0;
   const onAbort = (): void => attempt.abort(abortError(signal!));
-  const onHandshakeDone = (error: Error | null, established?: EstablishedTransport): void => {
+  const fail = (error: Error): void => {
     signal?.removeEventListener('abort', onAbort);
+    // Deferred so an abort from close() reports after close() returns.
+    process.nextTick(failConnecting, s, reportError(error));
+  };
+  const onDone = (error: Error | null, established?: EstablishedTransport): void => {
     if (error || !established) {
-      // Deferred so an abort from close() reports after close() returns.
-      process.nextTick(failConnecting, s, error ?? new Error('handshake failed'));
+      const failure = error ?? new Error('handshake failed');
+      const next = planRedirect(current, failure, currentOptions, redirects);
+      if (next === null || next instanceof Error) {
+        fail(next ?? failure);
+        return;
+      }
+      redirects++;
+      current = next.url;
+      currentOptions = next.options;
+      // Like ws: the app sees each hop (and socket.url follows it).
+      s.ws.emit('redirect', current.href);
+      try {
+        attempt = open(current, currentOptions);
+      } catch (startError) {
+        // e.g. a proxy variable that is unusable for the new URL's scheme.
+        fail(startError as Error);
+        return;
+      }
+      setConnecting(s, { url: current.href, abort: (abortWith) => attempt.abort(abortWith) });
       return;
     }
+    signal?.removeEventListener('abort', onAbort);
     let compressor: MessageCompressor | undefined;
     try {
       if (established.deflate !== null && resolved.perMessageDeflate !== false) {
@@ -57,7 +100,7 @@ export function startClient(s: SocketSink, address: string | URL, options: Clien
       // connection, and an exception from a listener fails it (then surfaces,
       // as ws lets it), instead of leaving it CONNECTING forever.
       let aborted: Error | undefined;
-      setConnecting(s, { url: url.href, abort: (abortError) => (aborted ??= abortError) });
+      setConnecting(s, { url: current.href, abort: (abortError) => (aborted ??= abortError) });
       try {
         s.ws.emit('upgrade', response);
       } catch (listenerError) {
@@ -74,7 +117,7 @@ export function startClient(s: SocketSink, address: string | URL, options: Clien
     try {
       attachTransport(s, established.socket, established.head, {
         role: 'client',
-        url: url.href,
+        url: current.href,
         protocol: established.protocol,
         extensions: established.extensions,
         compressor,
@@ -103,14 +146,15 @@ export function startClient(s: SocketSink, address: string | URL, options: Clien
       if (!s.isUserPaused) established.socket.resume();
     }
   };
-  const attempt: HandshakeAttempt =
+  const open = (target: URL, targetOptions: typeof resolved): HandshakeAttempt =>
     ws === undefined
-      ? openClientTransport(url, resolved, onHandshakeDone)
-      : openHttpUpgrade(url, resolved, ws, {
+      ? openClientTransport(target, targetOptions, onDone, hooks.onUnexpectedResponse)
+      : openHttpUpgrade(target, targetOptions, ws, {
           socket: s.ws,
           onUpgrade: (response) => s.ws.emit('upgrade', response),
           onUnexpectedResponse: (request, response) => s.ws.emit('unexpected-response', request, response),
-        }, onHandshakeDone);
+        }, onDone);
+  let attempt = open(url, resolved);
   setConnecting(s, { url: url.href, abort: (error) => attempt.abort(error) });
   if (signal?.aborted) onAbort();
   else signal?.addEventListener('abort', onAbort, { once: true });
@@ -156,5 +200,43 @@ export function startWsClient(s: SocketSink, address: string | URL, protocols: u
   const clientOptions = fromWsOptions(rest);
   if (protocols !== undefined) clientOptions.protocols = protocols as string | string[];
   // A `proxy` (a sockwave extra) needs the raw handshake, which tunnels with CONNECT.
-  startClient(s, address, clientOptions, clientOptions.proxy === undefined ? ws : undefined);
+  const wantsProxy = rest !== undefined && rest !== null && rest.proxy !== undefined && rest.proxy !== false;
+  // ws reports DNS, TCP and TLS failures as the Node error itself (apps test
+  // `error.code === 'ECONNREFUSED'`): the ws-compatible class keeps that, the
+  // others explain it (NetworkError, with the Node error as cause).
+  startClient(s, address, clientOptions, {
+    ws: wantsProxy ? undefined : ws,
+    reportError: (error) => (error instanceof NetworkError && error.cause instanceof Error ? error.cause : error),
+    onUnexpectedResponse: (head, transport) => emitUnexpectedResponse(s, head, transport),
+  });
+}
+
+/**
+ * ws's 'unexpected-response' (request, response): with a listener, a non-101
+ * answer is handed to the app, which reads the body from `response` (a
+ * Readable with statusCode, statusMessage, headers, rawHeaders) and ends the
+ * attempt with `request.destroy()` or `socket.terminate()`; the socket stays
+ * CONNECTING until then (or until the handshake timeout). Without a
+ * listener the connection fails as usual.
+ */
+function emitUnexpectedResponse(s: SocketSink, head: ParsedResponseHead, transport: Socket): boolean {
+  if (s.ws.listenerCount('unexpected-response') === 0) return false;
+  const fields = toUpgradeResponse({ status: head.status, statusText: head.statusText, headers: head.headers });
+  const response = Object.assign(new Readable({ read: () => transport.resume() }), fields, { httpVersion: '1.1' });
+  if (head.rest.length > 0) response.push(head.rest);
+  transport.on('data', (chunk: Buffer) => {
+    if (!response.push(chunk)) transport.pause();
+  });
+  transport.once('end', () => response.push(null));
+  transport.once('close', () => response.push(null));
+  transport.on('error', (error) => response.destroy(error));
+  const request = {
+    method: 'GET',
+    path: new URL(s.url).pathname + new URL(s.url).search,
+    /** Ends the attempt: 'error' then 'close' 1006, as destroying ws's request does. */
+    destroy: (error?: Error): void => s.connecting?.abort(error ?? new SockwaveError(ErrorCode.HANDSHAKE, `Unexpected server response: ${head.status}`)),
+    abort: (): void => request.destroy(),
+  };
+  s.ws.emit('unexpected-response', request, response);
+  return true;
 }

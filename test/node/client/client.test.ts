@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { ProxyError } from '../../../src/node/client/errors.js';
 import { connect } from '../../../src/node/socket/connect.js';
 import { computeAcceptKey } from '../../../src/core/handshake/rules.js';
 import { HandshakeError, SockwaveError, TimeoutError } from '../../../src/core/errors.js';
@@ -167,13 +168,15 @@ test('a server that never answers hits handshakeTimeoutMs: error then close 1006
   }
 });
 
-test('a refused TCP connection fails with the system error', async () => {
+test('a refused TCP connection fails with SW_CONNECT naming the address, the system error as cause', async () => {
   const server = await startRawServer(() => {});
   const url = server.url;
   await server.close();
   const { error, code } = await expectFailure(connect(url));
   assert.equal(code, 1006);
-  assert.equal((error as NodeJS.ErrnoException).code, 'ECONNREFUSED');
+  assert.equal((error as NodeJS.ErrnoException).code, 'SW_CONNECT');
+  assert.equal(error.message, `${new URL(url).host} refused the connection (ECONNREFUSED)`);
+  assert.equal((error.cause as NodeJS.ErrnoException).code, 'ECONNREFUSED');
 });
 
 test('close() while connecting fails the connection: error then close 1006, nothing opened', async () => {
@@ -198,7 +201,7 @@ test('invalid options and URLs throw at once with the option named', () => {
   assert.throws(() => connect('ws://127.0.0.1:1', { headers: { 'Sec-WebSocket-Key': 'x' } }), TypeError);
   assert.throws(() => connect('ftp://127.0.0.1:1'), /ws:, wss:, http: or https:/);
   assert.throws(() => connect('ws://127.0.0.1:1/#x'), /fragment/);
-  assert.throws(() => connect('ws://127.0.0.1:1', { proxy: 'socks5://127.0.0.1:1' }), /proxy/);
+  assert.throws(() => connect('ws://127.0.0.1:1', { proxy: 'gopher://127.0.0.1:1' }), /option proxy: unsupported proxy scheme gopher/);
 });
 
 test('custom headers, origin and the request path reach the server', async () => {
@@ -239,7 +242,9 @@ test('wss: connects to a ws server on https with a self-signed CA, SNI set, and 
 
     const { error, code } = await expectFailure(connect(peer.url));
     assert.equal(code, 1006);
-    assert.match((error as NodeJS.ErrnoException).code ?? '', /SELF_SIGNED|UNABLE_TO_VERIFY|DEPTH_ZERO/);
+    assert.equal((error as NodeJS.ErrnoException).code, 'SW_TLS');
+    assert.match((error.cause as NodeJS.ErrnoException).code ?? '', /SELF_SIGNED|UNABLE_TO_VERIFY|DEPTH_ZERO/);
+    assert.match(error.message, /^TLS with localhost:\d+ failed: .+; the certificate is not trusted: pass its CA in tls\.ca \(CLI: --no-check skips/);
 
     const insecure = connect(peer.url, { tls: { rejectUnauthorized: false } });
     insecure.on('error', () => {});
@@ -309,13 +314,14 @@ test('proxy: wss through the tunnel verifies the server certificate end to end',
   }
 });
 
-test('proxy: a refused CONNECT fails with the proxy status', async () => {
+test('proxy: a refused CONNECT fails with a ProxyError naming the proxy and its status', async () => {
   const proxy = await startConnectProxy({ refuseWith: 403 });
   try {
     const { error, code } = await expectFailure(connect('ws://127.0.0.1:9/', { proxy: proxy.url }));
     assert.equal(code, 1006);
-    assert.ok(error instanceof HandshakeError);
-    assert.match(error.message, /proxy refused CONNECT with status 403/);
+    assert.ok(error instanceof ProxyError);
+    assert.equal(error.status, 403);
+    assert.equal(error.message, `proxy ${new URL(proxy.url).host} refused the tunnel: 403 Refused`);
   } finally {
     await proxy.close();
   }

@@ -36,7 +36,8 @@ test('each invalid option throws naming it', () => {
     [{ headers: { 'X-Ok': 'a\nb' } }, /headers/],
     [{ origin: 'https://a\r\nb' }, /origin/],
     [{ proxy: 'not a url' }, /proxy/],
-    [{ proxy: 'socks5://proxy:1080' }, /only http: and https: proxies/],
+    [{ proxy: 'gopher://proxy:70' }, /option proxy: unsupported proxy scheme gopher/],
+    [{ proxy: 'socks6://proxy:1080' }, /option proxy: unsupported proxy scheme socks6/],
     [{ perMessageDeflate: { memLevel: 0 } }, /perMessageDeflate.memLevel/],
   ];
   for (const [options, pattern] of cases) {

@@ -95,7 +95,9 @@ test('proxy: an https: proxy is verified with the tls options and carries ws: an
     untrusted.on('error', (error: Error) => errors.push(error));
     const [code] = (await nextEvent(untrusted, 'close')) as [number];
     assert.equal(code, 1006);
-    assert.match((errors[0] as NodeJS.ErrnoException).code ?? '', /SELF_SIGNED|UNABLE_TO_VERIFY|DEPTH_ZERO/);
+    assert.equal((errors[0] as NodeJS.ErrnoException).code, 'SW_PROXY');
+    assert.match(errors[0].message, new RegExp(`^proxy localhost:${new URL(proxy.url).port} could not be reached`));
+    assert.match((errors[0].cause as NodeJS.ErrnoException).code ?? '', /SELF_SIGNED|UNABLE_TO_VERIFY|DEPTH_ZERO/);
     assert.equal(proxy.tunnels.length, 2);
   } finally {
     await proxy.close();
