@@ -177,7 +177,13 @@ export function openHttpUpgrade(
   request.on('error', (error) => finish(error));
   request.on('response', (response) => {
     if (isDone) return;
-    if (hooks.onUnexpectedResponse(request, response)) return;
+    if (hooks.onUnexpectedResponse(request, response)) {
+      // The app owns the response now; when it destroys the request (or the
+      // exchange ends), the attempt ends too instead of waiting for the timeout.
+      const status = response.statusCode ?? 0;
+      request.once('close', () => finish(new HandshakeError(`Unexpected server response: ${status}`, status)));
+      return;
+    }
     response.resume();
     // A redirect the options allow: socket/client-handshake.ts follows it
     // (client/redirect.ts reads the Location from this error).
