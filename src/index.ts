@@ -10,6 +10,9 @@ export type { WebSocketOptions } from './web/websocket.js';
 export { MessageEvent, CloseEvent, ErrorEvent } from './web/events.js';
 export type { CloseEventInit, ErrorEventInit } from './web/events.js';
 export { connect } from './node/socket/connect.js';
+export { ReconnectingWebSocket } from './node/reconnect/reconnecting-websocket.js';
+export type { UrlSource, DropReason, DisconnectEventInfo } from './node/reconnect/reconnecting-websocket.js';
+export type { ReconnectingClientOptions, ReconnectOptions, QueueOverflowPolicy, DisconnectInfo } from './node/reconnect/options.js';
 export type { ClientOptions, ClientKeepaliveOptions, UpgradeResponse } from './node/socket/connect.js';
 export { WebSocketServer } from './node/server/server.js';
 export type {

@@ -194,6 +194,25 @@ export class NodeWebSocket extends EventEmitter {
     terminate(this[kState]);
   }
 
+  /**
+   * Lets the process exit while this socket is its only work, as
+   * net.Socket#unref does (a client that idles, a CLI that must not hang).
+   * Called while CONNECTING, it takes effect when the connection opens; the
+   * handshake itself still holds the process until it ends.
+   */
+  unref(): this {
+    this[kState].isUnref = true;
+    this[kState].transport?.unref();
+    return this;
+  }
+
+  /** Undoes unref(): the socket keeps the process alive again. */
+  ref(): this {
+    this[kState].isUnref = false;
+    this[kState].transport?.ref();
+    return this;
+  }
+
   /** Stops reading from the transport (TCP flow control pushes back on the peer). */
   pause(): void {
     const s = this[kState];
