@@ -8,6 +8,9 @@
 export { WebSocket } from './web/websocket.js';
 export type { WebSocketOptions } from './web/websocket.js';
 export { MessageEvent, CloseEvent, ErrorEvent } from './web/events.js';
+export { WebSocketStream } from './web/websocket-stream.js';
+export type { WebSocketStreamOptions, WebSocketOpenInfo, WebSocketCloseInfo } from './web/websocket-stream.js';
+export { WebSocketError } from './web/websocket-error.js';
 export type { CloseEventInit, ErrorEventInit } from './web/events.js';
 export { connect } from './node/socket/connect.js';
 export { ReconnectingWebSocket } from './node/reconnect/reconnecting-websocket.js';
