@@ -35,11 +35,13 @@ import { sendControl, sendMessage, type SocketSendOptions } from './send.js';
 import { startClose, terminate } from './close.js';
 import { SocketSink } from './sink.js';
 import { startWsClient } from './client-handshake.js';
+import { iterateMessages, type IteratedMessage } from './iterate.js';
 
 export type { BinaryType, SendCallback } from './state.js';
 export type { SocketSendOptions } from './send.js';
 export type { BackpressurePolicy } from '../backpressure.js';
 export type { SendData } from './send-data.js';
+export type { IteratedMessage } from './iterate.js';
 
 /**
  * EventEmitter starts `_events` as `{ __proto__: null }`, which V8 keeps in
@@ -211,6 +213,16 @@ export class NodeWebSocket extends EventEmitter {
     this[kState].isUnref = false;
     this[kState].transport?.ref();
     return this;
+  }
+
+  /**
+   * `for await (const message of socket)`: text as strings, binary as
+   * binaryType makes it; ends after a normal close, throws
+   * ConnectionClosedError after an abnormal one; pauses the socket while
+   * the loop falls behind (iterate.ts).
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<IteratedMessage> {
+    return iterateMessages(this);
   }
 
   /** Stops reading from the transport (TCP flow control pushes back on the peer). */
