@@ -209,6 +209,29 @@ test('shouldReconnect can allow an application close code; a connection that dro
   }
 });
 
+test('a connection that stayed up minUptimeMs resets the backoff: every retry is a first retry', async () => {
+  const server = new RestartableServer();
+  await server.start();
+  server.onConnection = (socket) => setTimeout(() => socket.terminate(), 120);
+  const client = new ReconnectingWebSocket(server.url, { ...FAST, minUptimeMs: 50, random: () => 1 });
+  const disconnects: DisconnectEventInfo[] = [];
+  client.on('disconnect', (info: DisconnectEventInfo) => disconnects.push(info));
+  try {
+    await until(() => disconnects.length >= 3, 'three disconnects');
+    assert.deepEqual(
+      disconnects.slice(0, 3).map((d) => [d.attempt, d.delayMs]),
+      [
+        [1, 40],
+        [1, 40],
+        [1, 40],
+      ],
+    );
+  } finally {
+    client.close();
+    await server.kill();
+  }
+});
+
 test('a URL function is called before every attempt (fresh tokens); a rejected one is a failed attempt', async () => {
   const server = new RestartableServer();
   await server.start();
