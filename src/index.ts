@@ -8,8 +8,14 @@
 export { WebSocket } from './web/websocket.js';
 export type { WebSocketOptions } from './web/websocket.js';
 export { MessageEvent, CloseEvent, ErrorEvent } from './web/events.js';
+export { WebSocketStream } from './web/websocket-stream.js';
+export type { WebSocketStreamOptions, WebSocketOpenInfo, WebSocketCloseInfo } from './web/websocket-stream.js';
+export { WebSocketError } from './web/websocket-error.js';
 export type { CloseEventInit, ErrorEventInit } from './web/events.js';
 export { connect } from './node/socket/connect.js';
+export { ReconnectingWebSocket } from './node/reconnect/reconnecting-websocket.js';
+export type { UrlSource, DropReason, DisconnectEventInfo } from './node/reconnect/reconnecting-websocket.js';
+export type { ReconnectingClientOptions, ReconnectOptions, QueueOverflowPolicy, DisconnectInfo } from './node/reconnect/options.js';
 export type { ClientOptions, ClientKeepaliveOptions, UpgradeResponse } from './node/socket/connect.js';
 export { WebSocketServer } from './node/server/server.js';
 export { limitRequestHeadTime } from './node/server/head-timeout.js';

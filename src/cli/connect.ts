@@ -8,6 +8,7 @@ import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { connect } from '../node/socket/connect.js';
 import type { NodeWebSocket } from '../node/socket/websocket.js';
+import { ReconnectingWebSocket, type DisconnectEventInfo } from '../node/reconnect/reconnecting-websocket.js';
 import { CONNECT_USAGE } from './usage.js';
 import { parseProxyUrl } from '../node/client/proxy-env.js';
 import {
@@ -40,6 +41,10 @@ const OPTIONS = {
   'no-proxy': { type: 'boolean' },
   'max-message': { type: 'string' },
   timeout: { type: 'string' },
+  reconnect: { type: 'boolean', default: false },
+  'reconnect-delay': { type: 'string' },
+  'reconnect-max-delay': { type: 'string' },
+  'max-retries': { type: 'string' },
   quiet: { type: 'boolean', short: 'q', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -62,6 +67,8 @@ export interface ConnectSettings {
   proxy: string | false | undefined;
   maxMessageBytes: number | undefined;
   handshakeTimeoutMs: number;
+  /** --reconnect: a ReconnectingWebSocket with these bounds instead of one connection. */
+  reconnect: { minDelayMs: number; maxDelayMs: number; maxAttempts: number } | undefined;
   isQuiet: boolean;
 }
 
@@ -110,8 +117,31 @@ export function parseConnectArgs(argv: string[]): ConnectSettings | null {
     proxy: parseProxyOption(values.proxy as string | boolean | undefined),
     maxMessageBytes: parseIntegerOption('--max-message', values['max-message'], 1, 2 ** 31),
     handshakeTimeoutMs: parseIntegerOption('--timeout', values.timeout, 1, 86_400_000) ?? 10_000,
+    reconnect: parseReconnect(values),
     isQuiet: values.quiet,
   };
+}
+
+function parseReconnect(values: {
+  reconnect: boolean;
+  'reconnect-delay'?: string;
+  'reconnect-max-delay'?: string;
+  'max-retries'?: string;
+}): ConnectSettings['reconnect'] {
+  const minDelayMs = parseIntegerOption('--reconnect-delay', values['reconnect-delay'], 0, 86_400_000);
+  const maxDelayMs = parseIntegerOption('--reconnect-max-delay', values['reconnect-max-delay'], 0, 86_400_000);
+  const maxAttempts = parseIntegerOption('--max-retries', values['max-retries'], 0, 2 ** 31);
+  if (!values.reconnect) {
+    if (minDelayMs !== undefined || maxDelayMs !== undefined || maxAttempts !== undefined) {
+      throw new UsageError('--reconnect-delay, --reconnect-max-delay and --max-retries need --reconnect');
+    }
+    return undefined;
+  }
+  const settings = { minDelayMs: minDelayMs ?? 1000, maxDelayMs: maxDelayMs ?? 30_000, maxAttempts: maxAttempts ?? Infinity };
+  if (settings.maxDelayMs < settings.minDelayMs) {
+    throw new UsageError(`--reconnect-max-delay (${settings.maxDelayMs}) must be >= --reconnect-delay (${settings.minDelayMs})`);
+  }
+  return settings;
 }
 
 export async function runConnect(argv: string[], io: CliIo): Promise<number> {
@@ -125,7 +155,8 @@ export async function runConnect(argv: string[], io: CliIo): Promise<number> {
 
 /** One client session: owns the socket, the stdin reader and the timers, and resolves with the exit code. */
 class ConnectSession {
-  private socket!: NodeWebSocket;
+  /** One connection, or with --reconnect the client that replaces it when it drops. */
+  private socket!: NodeWebSocket | ReconnectingWebSocket;
   private lines: readline.Interface | undefined;
   private isOpen = false;
   private connectError: unknown;
@@ -147,28 +178,34 @@ class ConnectSession {
   run(): Promise<number> {
     const done = new Promise<number>((resolve) => (this.finish = resolve));
     try {
-      this.socket = connect(this.s.url, {
+      const options = {
         protocols: this.s.protocols,
         headers: this.s.headers,
         origin: this.s.origin,
         tls: this.s.isTlsChecked ? undefined : { rejectUnauthorized: false },
-        perMessageDeflate: this.s.isDeflateOffered ? undefined : false,
+        perMessageDeflate: this.s.isDeflateOffered ? undefined : (false as const),
         handshakeTimeoutMs: this.s.handshakeTimeoutMs,
         proxy: this.s.proxy,
         maxMessageBytes: this.s.maxMessageBytes,
-      });
+      };
+      this.socket =
+        this.s.reconnect === undefined
+          ? connect(this.s.url, options)
+          : new ReconnectingWebSocket(this.s.url, { ...options, ...this.s.reconnect });
     } catch (error) {
       // Invalid options are reported synchronously (e.g. a bad header value).
       this.status(`error: ${errorLine(error)}`, true);
       return Promise.resolve(ExitCode.CONNECTION_ERROR);
     }
-    this.socket.on('open', () => this.opened());
+    this.socket.on('open', (socket?: NodeWebSocket) => this.opened(socket));
+    this.socket.on('disconnect', (info: DisconnectEventInfo) => this.disconnected(info));
+    this.socket.on('dropped', () => this.status('message dropped: not connected and the queue is full', true));
     this.socket.on('message', (data: Buffer, isBinary: boolean) => this.received(data, isBinary));
     this.socket.on('error', (error: unknown) => {
       if (!this.isOpen) this.connectError = error;
       else this.status(`error: ${errorLine(error)}`, true);
     });
-    this.socket.on('close', (code: number, reason: Buffer) => this.closed(code, reason));
+    this.socket.on('close', (code: number, reason: Buffer | string) => this.closed(code, Buffer.from(reason)));
     if (this.s.hasCommands) {
       this.socket.on('ping', (data: Buffer) => this.status(`< ping ${data.toString('utf8')}`.trimEnd(), true));
       this.socket.on('pong', (data: Buffer) => this.status(`< pong ${data.toString('utf8')}`.trimEnd(), true));
@@ -177,11 +214,25 @@ class ConnectSession {
     return done;
   }
 
-  private opened(): void {
+  /** The open connection: the socket itself, or the reconnecting client's current one. */
+  private get live(): NodeWebSocket | undefined {
+    return this.socket instanceof ReconnectingWebSocket ? this.socket.socket : this.socket;
+  }
+
+  /** True while lines can be sent (or, with --reconnect, queued for the next connection). */
+  private get isAccepting(): boolean {
+    const state = this.socket.readyState;
+    return state === 1 || (this.socket instanceof ReconnectingWebSocket && state === 0 && this.isOpen);
+  }
+
+  private opened(socket = this.live as NodeWebSocket): void {
+    const isReconnect = this.isOpen;
     this.isOpen = true;
-    const { protocol, extensions } = this.socket;
+    const { protocol, extensions } = socket;
     const details = [protocol && `protocol: ${protocol}`, extensions && `extensions: ${extensions}`].filter(Boolean);
-    this.status(`connected to ${this.s.url.href}${details.length ? ` (${details.join(', ')})` : ''}`);
+    this.status(`${isReconnect ? 'reconnected' : 'connected'} to ${this.s.url.href}${details.length ? ` (${details.join(', ')})` : ''}`);
+    // Input is read once; a reconnect only resumes sending.
+    if (isReconnect) return;
     if (this.s.execute.length > 0) {
       for (const message of this.s.execute) this.sendLine(message);
       this.scheduleClose();
@@ -205,11 +256,11 @@ class ConnectSession {
     }
     rl.on('line', (line) => {
       this.handleLine(line);
-      if (this.isInteractive && this.socket.readyState === 1) rl.prompt();
+      if (this.isInteractive && this.isAccepting) rl.prompt();
     });
     rl.on('close', () => {
       this.lines = undefined;
-      if (this.socket.readyState !== 1) return;
+      if (!this.isAccepting) return;
       // Ctrl+D at a terminal closes now; a pipe that ended leaves time for replies.
       if (this.isInteractive) this.closeNormally();
       else this.scheduleClose();
@@ -217,7 +268,7 @@ class ConnectSession {
   }
 
   private handleLine(line: string): void {
-    if (this.socket.readyState !== 1) return;
+    if (!this.isAccepting) return;
     if (this.s.hasCommands && line.startsWith('/')) {
       if (line.startsWith('//')) this.sendLine(line.slice(1));
       else this.runCommand(line);
@@ -229,11 +280,12 @@ class ConnectSession {
   private sendLine(text: string): void {
     const data = this.s.isBinary ? Buffer.from(text, 'utf8') : text;
     const isFlushed = this.socket.send(data, { binary: this.s.isBinary });
-    if (!isFlushed && this.lines) {
+    const live = this.live;
+    if (!isFlushed && this.lines && live !== undefined && live.bufferedAmount > 0) {
       // Backpressure: stop reading stdin until the socket's queue drains.
       const rl = this.lines;
       rl.pause();
-      this.socket.once('drain', () => rl.resume());
+      live.once('drain', () => rl.resume());
     }
   }
 
@@ -243,10 +295,10 @@ class ConnectSession {
     try {
       switch (command) {
         case 'ping':
-          this.socket.ping(Buffer.from(argument, 'utf8'));
+          this.live?.ping(Buffer.from(argument, 'utf8'));
           return;
         case 'pong':
-          this.socket.pong(Buffer.from(argument, 'utf8'));
+          this.live?.pong(Buffer.from(argument, 'utf8'));
           return;
         case 'close': {
           const [code, ...reason] = rest;
@@ -286,7 +338,7 @@ class ConnectSession {
   }
 
   private closeNormally(): void {
-    if (this.socket.readyState !== 1) return;
+    if (!this.isAccepting) return;
     this.socket.close(1000);
     this.isCloseOurs = true;
   }
@@ -298,6 +350,14 @@ class ConnectSession {
       return;
     }
     this.closeNormally();
+  }
+
+  /** --reconnect only: a connection ended or an attempt failed. */
+  private disconnected(info: DisconnectEventInfo): void {
+    if (info.error !== undefined) this.connectError = info.error;
+    const why = info.error === undefined ? describeClose(info.code, Buffer.from(info.reason)) : errorLine(info.error);
+    const next = info.willReconnect ? `reconnecting in ${Math.round(info.delayMs ?? 0)} ms (attempt ${info.attempt})` : 'giving up';
+    this.status(`${info.wasOpen ? 'disconnected' : 'could not connect'}: ${why}; ${next}`, !info.willReconnect);
   }
 
   private closed(code: number, reason: Buffer): void {
@@ -326,6 +386,6 @@ class ConnectSession {
       readline.cursorTo(this.io.stdout, 0);
     }
     this.io.stderr.write(`${line}\n`);
-    if (this.isInteractive && this.lines && this.socket.readyState === 1) this.lines.prompt(true);
+    if (this.isInteractive && this.lines && this.isAccepting) this.lines.prompt(true);
   }
 }

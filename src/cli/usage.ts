@@ -47,6 +47,14 @@ Options:
       --no-proxy              connect directly, ignoring proxy variables
       --max-message BYTES     largest message accepted (default 16777216)
       --timeout MS            opening handshake timeout (default 10000)
+      --reconnect             when the connection fails or drops, connect again
+                              (exponential backoff with jitter); lines typed
+                              meanwhile are queued (up to 1000)
+      --reconnect-delay MS    shortest wait before reconnecting (default 1000)
+      --reconnect-max-delay MS
+                              longest wait before reconnecting (default 30000)
+      --max-retries N         give up after N failed attempts in a row
+                              (default: never)
   -q, --quiet                 no status lines on stderr
   -h, --help                  show this help
 

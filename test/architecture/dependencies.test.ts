@@ -5,8 +5,8 @@
  *   index.ts, ws.ts  ->  cli/, web/  ->  node/  ->  core/
  *
  * Inside node/, the role folders are ranked the same way: the shared modules
- * beside them at the bottom, then deflate/ and client/, socket/, topics/,
- * server/; a folder imports only itself and lower ranks. socket/state.ts,
+ * beside them at the bottom, then deflate/ and client/, socket/,
+ * reconnect/ and topics/, server/; a folder imports only itself and lower ranks. socket/state.ts,
  * the bottom of the socket, imports no other file of socket/. And no file
  * takes part in an import cycle, type-only imports included (a cycle of
  * types is still two files that cannot be read one without the other).
@@ -72,7 +72,7 @@ const ALLOWED_LAYERS: Record<string, readonly string[]> = {
  * imports only itself and lower ranks. socket/ ranks above client/ because
  * the socket runs the client handshake (`new WebSocket(url)`, connect()).
  */
-const NODE_RANK: Record<string, number> = { '': 0, deflate: 1, client: 1, socket: 2, topics: 3, server: 4 };
+const NODE_RANK: Record<string, number> = { '': 0, deflate: 1, client: 1, socket: 2, reconnect: 3, topics: 3, server: 4 };
 
 function nodeFolderOf(file: string): string {
   const parts = file.split('/');

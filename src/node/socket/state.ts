@@ -55,6 +55,7 @@ const IS_RECEIVING = 64;
 const NEED_DRAIN = 128;
 const IS_DRAIN_LISTENING = 256;
 const IS_FRAGMENTING = 512;
+const IS_UNREF = 1024;
 
 /** `flags` with `bit` set or cleared. */
 function withFlag(flags: number, bit: number, value: boolean): number {
@@ -180,6 +181,15 @@ export class SocketState {
 
   set isFragmenting(value: boolean) {
     this.flags = withFlag(this.flags, IS_FRAGMENTING, value);
+  }
+
+  /** True when the app called unref(): the transport must not keep the process alive. */
+  get isUnref(): boolean {
+    return (this.flags & IS_UNREF) !== 0;
+  }
+
+  set isUnref(value: boolean) {
+    this.flags = withFlag(this.flags, IS_UNREF, value);
   }
 }
 

@@ -94,6 +94,7 @@ export function attachTransport(s: SocketSink, transport: NetSocket, head: Buffe
   if (head.length > 0) t.unshift(head);
   t.on('data', onTransportData);
   if (s.isUserPaused) t.pause();
+  if (s.isUnref) t.unref();
   if (t.destroyed) process.nextTick(onTransportClose.bind(t));
   s.ws.emit('open');
 }

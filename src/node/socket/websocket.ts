@@ -45,12 +45,14 @@ import {
   type TopicSubscribeOptions,
   type TopicSubscribeResult,
 } from '../topic-port.js';
+import { iterateMessages, type IteratedMessage } from './iterate.js';
 
 export type { BinaryType, SendCallback } from './state.js';
 export type { SocketSendOptions } from './send.js';
 export type { BackpressurePolicy } from '../backpressure.js';
 export type { SendData } from './send-data.js';
 export type { SocketPublishOptions, TopicData, TopicPosition, TopicSubscribeOptions, TopicSubscribeResult } from '../topic-port.js';
+export type { IteratedMessage } from './iterate.js';
 
 /**
  * EventEmitter starts `_events` as `{ __proto__: null }`, which V8 keeps in
@@ -245,6 +247,35 @@ export class NodeWebSocket extends EventEmitter {
    */
   publish(topic: string, data: TopicData, options?: SocketPublishOptions): Promise<TopicPosition> {
     return requirePort(this[kState].topicPort).publish(this, topic, data, options);
+  }
+
+  /**
+   * Lets the process exit while this socket is its only work, as
+   * net.Socket#unref does (a client that idles, a CLI that must not hang).
+   * Called while CONNECTING, it takes effect when the connection opens; the
+   * handshake itself still holds the process until it ends.
+   */
+  unref(): this {
+    this[kState].isUnref = true;
+    this[kState].transport?.unref();
+    return this;
+  }
+
+  /** Undoes unref(): the socket keeps the process alive again. */
+  ref(): this {
+    this[kState].isUnref = false;
+    this[kState].transport?.ref();
+    return this;
+  }
+
+  /**
+   * `for await (const message of socket)`: text as strings, binary as
+   * binaryType makes it; ends after a normal close, throws
+   * ConnectionClosedError after an abnormal one; pauses the socket while
+   * the loop falls behind (iterate.ts).
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<IteratedMessage> {
+    return iterateMessages(this);
   }
 
   /** Stops reading from the transport (TCP flow control pushes back on the peer). */
