@@ -82,7 +82,8 @@ export function attachTransport(s: SocketSink, transport: NetSocket, head: Buffe
   const idleTimeoutMs = options.idleTimeoutMs ?? Infinity;
   if (heartbeat !== false || idleTimeoutMs !== Infinity) s.liveness = new Liveness(s, heartbeat, idleTimeoutMs);
   t[kSocket] = s;
-  t.setNoDelay(true);
+  // An HTTP/2 stream (RFC 8441) has no setNoDelay: its session's socket does.
+  if (typeof t.setNoDelay === 'function') t.setNoDelay(true);
   t.setTimeout(0);
   t.on('error', onTransportError);
   t.on('end', onTransportEnd);
