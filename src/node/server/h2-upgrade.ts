@@ -20,7 +20,7 @@
  * are not emitted (their listeners write or edit HTTP/1.1 text).
  */
 import type { IncomingMessage } from 'node:http';
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { HandshakeError } from '../../core/errors.js';
 import {
@@ -61,6 +61,7 @@ export interface Http2UpgradeRequest {
 }
 
 const EMPTY = Buffer.alloc(0);
+const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL } = constants;
 
 function ignoreError(): void {
   // During the handshake a reset stream simply goes away ('close' cleans up).
@@ -126,7 +127,22 @@ export function refuseStream(
   stream.respond(fields);
   // The client may have sent frames already: drop them, the stream is over.
   stream.resume();
-  stream.end(body ?? `${status} ${reason}`);
+  // RFC 9113 §8.1: after a complete response the server may reset with
+  // NO_ERROR so a client that never ends its side does not keep the stream.
+  stream.end(body ?? `${status} ${reason}`, () => stream.close(NGHTTP2_NO_ERROR));
+}
+
+/** True for an HTTP/2 stream tracked by the HandshakeGuard (it holds net.Sockets and these). */
+export function isHttp2Stream(transport: object): transport is ServerHttp2Stream {
+  return typeof (transport as { respond?: unknown }).respond === 'function';
+}
+
+/**
+ * Handshake timeout on a stream (a verify hook that never settled): reset
+ * it with CANCEL; the session and its other streams go on.
+ */
+export function cancelStream(stream: ServerHttp2Stream): void {
+  if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
 }
 
 /**

@@ -35,7 +35,7 @@ import { handleUpgrade, type UpgradeCallback, type UpgradeServer } from './upgra
 import { answerHeadError, answerPlainRequest, publishRejected } from './handshake-reject.js';
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import { attachToHttp2Server, isHttp2Server, type Http2Attachment } from './h2-attach.js';
-import { handleExtendedConnect } from './h2-upgrade.js';
+import { cancelStream, handleExtendedConnect, isHttp2Stream } from './h2-upgrade.js';
 
 export type { ServerOptions } from './options.js';
 export type { ServerStats } from '../stats.js';
@@ -69,7 +69,8 @@ export class WebSocketServer extends EventEmitter {
     this.options = o;
     const guard = new HandshakeGuard(o.handshakeTimeoutMs, o.maxPendingHandshakes, (socket) => {
       publishRejected(undefined, socket, 0, 'handshake timeout');
-      socket.destroy();
+      if (isHttp2Stream(socket)) cancelStream(socket);
+      else socket.destroy();
     });
     this.#guard = guard;
     this.#upgradeServer = {
