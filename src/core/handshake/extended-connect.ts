@@ -14,7 +14,15 @@
  */
 import { HandshakeError } from '../errors.js';
 import { isToken } from './header-tokens.js';
-import { assertHeaderField, groupHeaders, validateOfferFields, WEBSOCKET_VERSION, type ValidatedUpgrade } from './rules.js';
+import { acceptServerResponse, type DeflateParams, type PerMessageDeflateOptions } from '../deflate/index.js';
+import {
+  assertHeaderField,
+  groupHeaders,
+  validateOfferFields,
+  WEBSOCKET_VERSION,
+  type ValidatedServerResponse,
+  type ValidatedUpgrade,
+} from './rules.js';
 
 /** RFC 8441 §3: the SETTINGS parameter a server sends to allow extended CONNECT. */
 export const SETTINGS_ENABLE_CONNECT_PROTOCOL = 0x8;
@@ -141,4 +149,99 @@ export function buildExtendedConnectRefusal(status: number, headers: Record<stri
     out[lower] = String(value);
   }
   return out;
+}
+
+// --- client side ------------------------------------------------------------
+
+/** Fields the extended CONNECT request sets itself; passing them in `headers` is a TypeError. */
+const REQUEST_OWNED = new Set([
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-protocol',
+  'sec-websocket-extensions',
+  'host',
+]);
+
+/**
+ * RFC 8441 §5: the client's extended CONNECT as an HTTP/2 header object.
+ * `headers` may add fields (Authorization, Cookie) but not the ones the
+ * handshake owns (TypeError) or connection-specific ones (dropped).
+ */
+export function buildExtendedConnectRequest(o: {
+  authority: string;
+  path: string;
+  protocols?: readonly string[];
+  extensions?: string;
+  origin?: string;
+  headers?: Record<string, string>;
+}): Record<string, string> {
+  for (let i = 0; i < o.path.length; i++) {
+    const c = o.path.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f) throw new TypeError('request path contains whitespace or a control character');
+  }
+  const out: Record<string, string> = {
+    ':method': 'CONNECT',
+    ':protocol': 'websocket',
+    ':scheme': 'https',
+    ':path': o.path,
+    ':authority': o.authority,
+    'sec-websocket-version': WEBSOCKET_VERSION,
+  };
+  for (const [name, value] of Object.entries(o.headers ?? {})) {
+    assertHeaderField(name, value);
+    const lower = name.toLowerCase();
+    if (REQUEST_OWNED.has(lower)) throw new TypeError(`header ${lower} is set by the handshake; use the dedicated option`);
+    if (OWNED.has(lower)) continue;
+    out[lower] = value;
+  }
+  if (o.protocols !== undefined && o.protocols.length > 0) {
+    for (const protocol of o.protocols) if (!isToken(protocol)) throw new TypeError(`invalid subprotocol ${JSON.stringify(protocol)}`);
+    out['sec-websocket-protocol'] = o.protocols.join(', ');
+  }
+  if (o.extensions !== undefined && o.extensions !== '') {
+    assertHeaderField('Sec-WebSocket-Extensions', o.extensions);
+    out['sec-websocket-extensions'] = o.extensions;
+  }
+  if (o.origin !== undefined && out.origin === undefined) {
+    assertHeaderField('Origin', o.origin);
+    out.origin = o.origin;
+  }
+  return out;
+}
+
+/**
+ * RFC 8441 §5 and RFC 6455 §4.1 items 5-6: the client's checks of the
+ * answer: a 2xx, a subprotocol we offered (none if we offered none),
+ * extensions we offered. Throws a HandshakeError whose status is the
+ * answer's.
+ */
+export function validateExtendedConnectResponse(
+  headers: Record<string, string | string[] | number | undefined>,
+  o: { protocols: readonly string[]; deflate?: PerMessageDeflateOptions | false },
+): ValidatedServerResponse {
+  const status = Number(headers[':status']);
+  const fail = (message: string): never => {
+    throw new HandshakeError(message, status);
+  };
+  if (!(status >= 200 && status < 300)) fail(`server answered ${status}`);
+  const protocolField = headers['sec-websocket-protocol'];
+  let protocol = '';
+  if (protocolField !== undefined) {
+    if (Array.isArray(protocolField)) fail('duplicate Sec-WebSocket-Protocol header');
+    protocol = String(protocolField);
+    if (!o.protocols.includes(protocol)) fail(`server chose subprotocol ${JSON.stringify(protocol)} that was not offered`);
+  }
+  const extensionField = headers['sec-websocket-extensions'];
+  const extensions = extensionField === undefined ? '' : Array.isArray(extensionField) ? extensionField.join(', ') : String(extensionField);
+  let deflate: DeflateParams | null = null;
+  if (extensions !== '') {
+    if (!o.deflate) fail(`server accepted extensions ${JSON.stringify(extensions)} but none were offered`);
+    try {
+      deflate = acceptServerResponse(extensions, o.deflate as PerMessageDeflateOptions);
+    } catch (error) {
+      if (error instanceof HandshakeError) fail(error.message);
+      throw error;
+    }
+  }
+  return { protocol, extensions, deflate };
 }

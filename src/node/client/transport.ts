@@ -26,8 +26,8 @@ export interface EstablishedTransport {
   extensions: string;
   /** Negotiated permessage-deflate parameters, or null. */
   deflate: DeflateParams | null;
-  /** The status line and headers of the 101 response. */
-  response: { status: number; statusText: string; headers: Array<[string, string]> };
+  /** The status line and headers of the 101 response (the 200 over HTTP/2: httpVersion '2.0'). */
+  response: { status: number; statusText: string; headers: Array<[string, string]>; httpVersion?: '1.1' | '2.0' };
 }
 
 export interface HandshakeAttempt {
@@ -37,12 +37,14 @@ export interface HandshakeAttempt {
 
 /**
  * Starts the opening handshake for `url` (already a ws:/wss: URL). Calls
- * `done` exactly once, asynchronously.
+ * `done` exactly once, asynchronously. `connected`: a TLS connection already
+ * open to the server (the HTTP/2 probe's, whose ALPN chose http/1.1).
  */
 export function openClientTransport(
   url: URL,
   options: ResolvedClientOptions,
   done: (error: Error | null, result?: EstablishedTransport) => void,
+  connected?: tls.TLSSocket,
 ): HandshakeAttempt {
   const isSecure = url.protocol === 'wss:';
   const host = stripBrackets(url.hostname);
@@ -169,7 +171,10 @@ export function openClientTransport(
 
   try {
     // Until the tunnel is up, aborting destroys the proxy connection.
-    if (options.proxy) socket = openTunnel(options.proxy);
+    if (connected !== undefined) {
+      attachTransport(connected, null);
+      connected.resume();
+    } else if (options.proxy) socket = openTunnel(options.proxy);
     else if (isSecure) attachTransport(connectTls(undefined), 'secureConnect');
     else attachTransport(net.connect({ host, port }), 'connect');
   } catch (error) {

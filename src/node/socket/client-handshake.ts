@@ -13,7 +13,8 @@
 import type { MessageCompressor } from '../../core/deflate/compressor.js';
 import { getWebSocketUrlRecord } from '../../core/url.js';
 import { resolveClientOptions, type ClientOptions } from '../client/options.js';
-import { openClientTransport, type EstablishedTransport } from '../client/transport.js';
+import type { EstablishedTransport } from '../client/transport.js';
+import { openTransport } from '../client/h2-session-pool.js';
 import { fromWsOptions } from '../client/ws-options.js';
 import { createDeflateCompressor } from '../deflate/compressor.js';
 import type { SocketSink } from './sink.js';
@@ -30,7 +31,7 @@ export function startClient(s: SocketSink, address: string | URL, options: Clien
   const resolved = resolveClientOptions(options);
   const signal = resolved.signal;
   const onAbort = (): void => attempt.abort(abortError(signal!));
-  const attempt = openClientTransport(url, resolved, (error, established) => {
+  const attempt = openTransport(url, resolved, (error, established) => {
     signal?.removeEventListener('abort', onAbort);
     if (error || !established) {
       // Deferred so an abort from close() reports after close() returns.
@@ -86,6 +87,8 @@ export interface UpgradeResponse {
   headers: Record<string, string | string[]>;
   /** Names and values alternating, as received. */
   rawHeaders: string[];
+  /** '2.0' when the socket is a stream of an HTTP/2 session (RFC 8441), else '1.1'. */
+  httpVersion: '1.1' | '2.0';
 }
 
 function toUpgradeResponse(response: EstablishedTransport['response']): UpgradeResponse {
@@ -98,7 +101,7 @@ function toUpgradeResponse(response: EstablishedTransport['response']): UpgradeR
     if (key === 'set-cookie') headers[key] = [...((previous as string[] | undefined) ?? []), value];
     else headers[key] = previous === undefined ? value : `${previous as string}, ${value}`;
   }
-  return { statusCode: response.status, statusMessage: response.statusText, headers, rawHeaders };
+  return { statusCode: response.status, statusMessage: response.statusText, headers, rawHeaders, httpVersion: response.httpVersion ?? '1.1' };
 }
 
 /** `new WebSocket(url, protocols, options)` on the ws-style class: ws's argument shapes and option names. */
