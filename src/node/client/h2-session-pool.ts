@@ -112,7 +112,11 @@ export function openHttp2Transport(
     }
     isDone = true;
     clearTimeout(timer);
-    if (error !== null) stream?.close(http2.constants.NGHTTP2_CANCEL);
+    if (error !== null && stream !== undefined) {
+      // A paused stream with unread data never emits 'close': drain it, then reset.
+      stream.resume();
+      stream.close(http2.constants.NGHTTP2_CANCEL);
+    }
     process.nextTick(done, error, outcome);
   };
   const timer = setTimeout(() => finish(new TimeoutError('handshake', options.handshakeTimeoutMs)), options.handshakeTimeoutMs);

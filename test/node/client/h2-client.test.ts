@@ -122,7 +122,7 @@ test('an HTTP/1.1-only server: ALPN picks http/1.1 and the same TLS connection c
     await closeAll([ws]);
     // 'require' refuses to fall back.
     const strict = connect(`wss://localhost:${port}/`, { tls: { ca: creds.cert }, http2: 'require' });
-    const [error] = (await within(once(strict, 'error'))) as [Error];
+    const error = await within(new Promise<Error>((resolve) => strict.once('error', resolve)));
     assert.match(error.message, /HTTP\/2/);
   } finally {
     await wss.close({ timeoutMs: 200 });
@@ -164,11 +164,11 @@ test('a server refusal over HTTP/2 is an error with its status, then close 1006'
   const fx = await startH2Server(creds, { verify: () => ({ accept: false, status: 403 }) });
   try {
     const ws = connect(`wss://localhost:${fx.port}/`, { tls: { ca: creds.cert } });
-    const errored = once(ws, 'error');
-    const closed = once(ws, 'close');
-    const [error] = (await within(errored)) as [Error & { status?: number }];
+    const errored = new Promise<Error & { status?: number }>((resolve) => ws.once('error', resolve));
+    const closed = new Promise<number>((resolve) => ws.once('close', resolve));
+    const error = await within(errored);
     assert.equal(error.status, 403);
-    const [code] = (await within(closed)) as [number];
+    const code = await within(closed);
     assert.equal(code, 1006);
   } finally {
     await fx.stop();
