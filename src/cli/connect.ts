@@ -8,6 +8,7 @@ import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { connect } from '../node/socket/connect.js';
 import type { NodeWebSocket } from '../node/socket/websocket.js';
+import type { Http2Mode } from '../node/client/options.js';
 import { CONNECT_USAGE } from './usage.js';
 import {
   ExitCode,
@@ -35,6 +36,7 @@ const OPTIONS = {
   json: { type: 'boolean', default: false },
   deflate: { type: 'boolean', default: true },
   proxy: { type: 'string' },
+  http2: { type: 'string', default: 'auto' },
   'max-message': { type: 'string' },
   timeout: { type: 'string' },
   quiet: { type: 'boolean', short: 'q', default: false },
@@ -56,6 +58,8 @@ export interface ConnectSettings {
   format: FormatOptions;
   isDeflateOffered: boolean;
   proxy: string | undefined;
+  /** wss:// over HTTP/2 (RFC 8441): 'auto', 'require' or 'never'. */
+  http2: Http2Mode;
   maxMessageBytes: number | undefined;
   handshakeTimeoutMs: number;
   isQuiet: boolean;
@@ -99,6 +103,7 @@ export function parseConnectArgs(argv: string[]): ConnectSettings | null {
     format: { binaryAs, isJson: values.json },
     isDeflateOffered: values.deflate,
     proxy: values.proxy === undefined ? undefined : parseProxyUrl(values.proxy),
+    http2: parseHttp2Mode(values.http2),
     maxMessageBytes: parseIntegerOption('--max-message', values['max-message'], 1, 2 ** 31),
     handshakeTimeoutMs: parseIntegerOption('--timeout', values.timeout, 1, 86_400_000) ?? 10_000,
     isQuiet: values.quiet,
@@ -119,6 +124,8 @@ class ConnectSession {
   private socket!: NodeWebSocket;
   private lines: readline.Interface | undefined;
   private isOpen = false;
+  /** From the 'upgrade' event: '2.0' when the socket is an HTTP/2 stream. */
+  private httpVersion = '1.1';
   private connectError: unknown;
   private closeTimer: NodeJS.Timeout | undefined;
   private finish!: (code: number) => void;
@@ -147,12 +154,14 @@ class ConnectSession {
         handshakeTimeoutMs: this.s.handshakeTimeoutMs,
         proxy: this.s.proxy,
         maxMessageBytes: this.s.maxMessageBytes,
+        http2: this.s.http2,
       });
     } catch (error) {
       // Invalid options are reported synchronously (e.g. a bad header value).
       this.status(`error: ${errorLine(error)}`, true);
       return Promise.resolve(ExitCode.CONNECTION_ERROR);
     }
+    this.socket.once('upgrade', (response: { httpVersion?: string }) => (this.httpVersion = response.httpVersion ?? '1.1'));
     this.socket.on('open', () => this.opened());
     this.socket.on('message', (data: Buffer, isBinary: boolean) => this.received(data, isBinary));
     this.socket.on('error', (error: unknown) => {
@@ -171,7 +180,11 @@ class ConnectSession {
   private opened(): void {
     this.isOpen = true;
     const { protocol, extensions } = this.socket;
-    const details = [protocol && `protocol: ${protocol}`, extensions && `extensions: ${extensions}`].filter(Boolean);
+    const details = [
+      protocol && `protocol: ${protocol}`,
+      extensions && `extensions: ${extensions}`,
+      `over: HTTP/${this.httpVersion === '2.0' ? '2' : '1.1'}`,
+    ].filter(Boolean);
     this.status(`connected to ${this.s.url.href}${details.length ? ` (${details.join(', ')})` : ''}`);
     if (this.s.execute.length > 0) {
       for (const message of this.s.execute) this.sendLine(message);
@@ -317,4 +330,9 @@ class ConnectSession {
     this.io.stderr.write(`${line}\n`);
     if (this.isInteractive && this.lines && this.socket.readyState === 1) this.lines.prompt(true);
   }
+}
+
+function parseHttp2Mode(value: string): Http2Mode {
+  if (value === 'auto' || value === 'require' || value === 'never') return value;
+  throw new UsageError(`--http2 must be auto, require or never, got '${value}'`);
 }
