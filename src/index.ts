@@ -14,6 +14,7 @@ export type { ClientOptions, ClientKeepaliveOptions, UpgradeResponse } from './n
 export { WebSocketServer } from './node/server/server.js';
 export type {
   BroadcastOptions,
+  Http2UpgradeRequest,
   ServerOptions,
   ServerStats,
   ShutdownOptions,
