@@ -72,7 +72,7 @@ async function main() {
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=localhost',
     '-addext', 'subjectAltName=DNS:localhost', '-days', '1', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
   const ca = readFileSync(certFile);
-  const results = { h2: { hs: [], serverMem: [], clientMem: [], serverRss: [] }, h1: { hs: [], serverMem: [], clientMem: [], serverRss: [] } };
+  const results = { h2: { hs: [], serverMem: [], clientMem: [], serverRss: [], clientRss: [] }, h1: { hs: [], serverMem: [], clientMem: [], serverRss: [], clientRss: [] } };
   try {
     for (let round = 0; round < rounds; round++) {
       for (const proto of round % 2 === 0 ? ['h2', 'h1'] : ['h1', 'h2']) {
@@ -114,6 +114,7 @@ async function main() {
         results[proto].serverMem.push((serverAfter.heap - serverBefore.heap) / sockets);
         results[proto].serverRss.push((serverAfter.rss - serverBefore.rss) / sockets);
         results[proto].clientMem.push((clientAfter.heap - clientBefore.heap) / sockets);
+        results[proto].clientRss.push((clientAfter.rss - clientBefore.rss) / sockets);
         await Promise.all(held.map(closeOne));
         await server.stop();
         process.stderr.write(`round ${round + 1} ${proto}: ${Math.round(count / seconds)} handshakes/s\n`);
@@ -128,6 +129,7 @@ async function main() {
     ['server heap+external bytes per idle socket', 'serverMem', (v) => v.toFixed(0)],
     ['server RSS bytes per idle socket', 'serverRss', (v) => v.toFixed(0)],
     ['client heap+external bytes per idle socket', 'clientMem', (v) => v.toFixed(0)],
+    ['client RSS bytes per idle socket', 'clientRss', (v) => v.toFixed(0)],
   ];
   console.log(`\nWebSockets over TLS, ${rounds} rounds, medians; ${concurrency} concurrent handshake loops for ${duration} ms; ${sockets} idle sockets\n`);
   console.log('| measure | HTTP/2 (one session) | HTTP/1.1 (a connection each) | h2 / h1 |');

@@ -250,3 +250,55 @@ test('graceful shutdown sends the close frames, then GOAWAY; new sessions no lon
   session.destroy();
   await new Promise<void>((resolve) => fx.server.close(() => resolve()));
 });
+
+test('HTTP/2 flow control is the socket\'s backpressure: bufferedAmount grows while the peer does not read, then drain', { skip }, async () => {
+  const fx = await startH2Server(creds);
+  let serverSocket: NodeWebSocket | undefined;
+  fx.wss.on('connection', (ws: NodeWebSocket) => (serverSocket = ws));
+  const session = await connectSession(fx, creds);
+  try {
+    const { stream } = await extendedConnect(session);
+    // We never read: the stream's 64 KiB window fills and the rest waits in the server.
+    stream.pause();
+    const ws = serverSocket as NodeWebSocket;
+    const chunk = Buffer.alloc(256 * 1024, 1);
+    for (let i = 0; i < 4; i++) ws.send(chunk);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(ws.bufferedAmount > 512 * 1024, `bufferedAmount ${ws.bufferedAmount}`);
+    assert.ok(fx.wss.stats().queuedBytes > 512 * 1024);
+    const drained = once(ws, 'drain');
+    let received = 0;
+    stream.on('data', (data: Buffer) => (received += data.length));
+    stream.resume();
+    await within(drained);
+    assert.equal(ws.bufferedAmount, 0);
+    await within(new Promise<void>((resolve) => {
+      const poll = (): void => (received >= 4 * chunk.length ? resolve() : void setTimeout(poll, 10));
+      poll();
+    }));
+  } finally {
+    session.destroy();
+    await fx.stop();
+  }
+});
+
+test('heartbeats ping h2 sockets and stats count them', { skip }, async () => {
+  const fx = await startH2Server(creds, { heartbeat: { intervalMs: 50, timeoutMs: 1000 } });
+  const session = await connectSession(fx, creds);
+  try {
+    const { stream } = await extendedConnect(session);
+    const frames = frameReader(stream);
+    const ping = await frames.next(2000);
+    assert.equal(ping.opcode, 0x9);
+    stream.write(maskedFrame(0xa, ping.payload));
+    stream.write(maskedFrame(0x1, 'counted'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const stats = fx.wss.stats();
+    assert.equal(stats.connections, 1);
+    assert.equal(stats.messagesIn, 1);
+    assert.ok(stats.bytesIn > 0 && stats.bytesOut > 0);
+  } finally {
+    session.destroy();
+    await fx.stop();
+  }
+});
