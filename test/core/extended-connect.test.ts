@@ -41,7 +41,17 @@ test('a valid extended CONNECT yields host, path, scheme, origin, offered subpro
     origin: 'https://example.com',
     protocols: ['a', 'b'],
     extensions: 'permessage-deflate',
+    key: undefined,
   });
+});
+
+test('a valid key sent anyway is answered with its accept value (undici needs it); an invalid one is ignored', () => {
+  const key = 'dGhlIHNhbXBsZSBub25jZQ==';
+  assert.equal(validateExtendedConnect({ rawHeaders: [...GOOD, 'sec-websocket-key', key] }).key, key);
+  assert.equal(validateExtendedConnect({ rawHeaders: [...GOOD, 'sec-websocket-key', 'short'] }).key, undefined);
+  // RFC 6455 §1.3's example pair.
+  assert.equal(buildExtendedConnectResponse({ key })['sec-websocket-accept'], 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+  assert.equal(buildExtendedConnectResponse({})['sec-websocket-accept'], undefined);
 });
 
 test('no Sec-WebSocket-Key is needed over HTTP/2, and :protocol compares case-insensitively', () => {

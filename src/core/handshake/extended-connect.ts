@@ -14,6 +14,7 @@
  */
 import { HandshakeError } from '../errors.js';
 import { isToken } from './header-tokens.js';
+import { computeAcceptKey, isValidKey } from './accept-key.js';
 import { acceptServerResponse, type DeflateParams, type PerMessageDeflateOptions } from '../deflate/index.js';
 import {
   assertHeaderField,
@@ -39,6 +40,11 @@ export interface ValidatedExtendedConnect extends Omit<ValidatedUpgrade, 'key'> 
   path: string;
   /** `:scheme` (https in practice: browsers only use it for wss:). */
   scheme: string;
+  /**
+   * A valid Sec-WebSocket-Key the client sent anyway (RFC 8441 §5 does not
+   * use it); undefined otherwise. See buildExtendedConnectResponse.
+   */
+  key: string | undefined;
 }
 
 function badRequest(message: string, headers?: Record<string, string>): HandshakeError {
@@ -86,7 +92,9 @@ export function validateExtendedConnect(req: ExtendedConnectInfo): ValidatedExte
   if (versions[0] !== WEBSOCKET_VERSION) {
     throw badRequest(`unsupported WebSocket version ${JSON.stringify(versions[0])}`, versionHeaders);
   }
-  return { host: authority, path, scheme, ...validateOfferFields(headers) };
+  const keys = headers.get('sec-websocket-key');
+  const key = keys !== undefined && keys.length === 1 && isValidKey(keys[0]) ? keys[0] : undefined;
+  return { host: authority, path, scheme, key, ...validateOfferFields(headers) };
 }
 
 /** Header names the 200 sets itself, and the connection-specific ones HTTP/2 forbids (RFC 9113 §8.2.2). */
@@ -109,6 +117,8 @@ const OWNED = new Set([
  * dropped). Throws TypeError for an invalid name, value or subprotocol.
  */
 export function buildExtendedConnectResponse(o: {
+  /** The client's Sec-WebSocket-Key, when it sent a valid one. */
+  key?: string;
   protocol?: string;
   extensions?: string;
   headers?: Record<string, string | readonly string[]>;
@@ -129,6 +139,10 @@ export function buildExtendedConnectResponse(o: {
     assertHeaderField('Sec-WebSocket-Extensions', o.extensions);
     out['sec-websocket-extensions'] = o.extensions;
   }
+  // RFC 8441 §5 drops the key/accept exchange, but undici's experimental
+  // h2 client sends a key and fails without the accept
+  // (nodejs/undici#5681): answering a key costs one hash and harms no one.
+  if (o.key !== undefined) out['sec-websocket-accept'] = computeAcceptKey(o.key);
   return out;
 }
 

@@ -215,6 +215,28 @@ export function handleExtendedConnect(
   );
 }
 
+/**
+ * RFC 8441 §5: END_STREAM stands for TCP's FIN. Over HTTP/1.1 the server
+ * closes the TCP connection first (RFC 6455 §7.1.1); here our END_STREAM
+ * went out (the closing handshake is over) and a peer that never ends its
+ * side (undici's experimental client) would hold the stream until the close
+ * timer. After a grace for the peer's own END_STREAM, reset with NO_ERROR
+ * (RFC 9113 §8.1) once nothing of ours is left to send.
+ */
+function onStreamFinished(this: ServerHttp2Stream): void {
+  const stream = this;
+  const check = (): void => {
+    if (stream.closed || stream.destroyed) return;
+    // bufferSize: bytes still queued for the peer (flow control may hold them).
+    if (stream.bufferSize === 0) stream.close(NGHTTP2_NO_ERROR);
+    else setTimeout(check, PEER_END_GRACE_MS).unref();
+  };
+  setTimeout(check, PEER_END_GRACE_MS).unref();
+}
+
+/** How long a peer gets to end its side after ours, ms (a round trip or two on any sane path). */
+const PEER_END_GRACE_MS = 1000;
+
 async function runHooks(server: UpgradeServer, req: Http2UpgradeRequest, validated: ValidatedExtendedConnect): Promise<Decision> {
   const o = server.options;
   const incoming = req as unknown as IncomingMessage;
@@ -255,6 +277,7 @@ function accept(
   let fields: Record<string, string | number | string[]>;
   try {
     fields = buildExtendedConnectResponse({
+      key: validated.key,
       protocol,
       extensions: deflate?.responseHeader,
       headers: decision?.accept === true ? decision.headers : undefined,
@@ -268,6 +291,7 @@ function accept(
   server.guard.untrack(transport);
   stream.removeListener('error', ignoreError);
   stream.respond(fields);
+  stream.once('finish', onStreamFinished);
   const ws = new NodeWebSocket(null);
   if (decision?.accept === true && decision.data !== undefined) ws.data = decision.data;
   const registry = server.registry;
