@@ -174,3 +174,34 @@ test('a server refusal over HTTP/2 is an error with its status, then close 1006'
     await fx.stop();
   }
 });
+
+test('the WHATWG WebSocket rides the same pooled HTTP/2 session', { skip }, async () => {
+  clearHttp2Memory();
+  const { WebSocket } = await import('../../../src/web/websocket.js');
+  const fx = await startH2Server(creds);
+  const versions: string[] = [];
+  fx.wss.on('connection', (ws: NodeWebSocket, req: { httpVersion: string }) => {
+    versions.push(req.httpVersion);
+    echo(ws);
+  });
+  try {
+    const sockets = Array.from({ length: 3 }, () => new WebSocket(`wss://localhost:${fx.port}/`, { tls: { ca: creds.cert } }));
+    await within(Promise.all(sockets.map((ws) => new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = reject;
+    }))));
+    const reply = await within(new Promise<string>((resolve) => {
+      sockets[0].onmessage = (event: { data: unknown }) => resolve(String(event.data));
+      sockets[0].send('web');
+    }));
+    assert.equal(reply, 'web');
+    assert.deepEqual(versions, ['2.0', '2.0', '2.0']);
+    assert.equal(fx.connections(), 1);
+    await within(Promise.all(sockets.map((ws) => new Promise((resolve) => {
+      ws.onclose = resolve;
+      ws.close(1000);
+    }))));
+  } finally {
+    await fx.stop();
+  }
+});
