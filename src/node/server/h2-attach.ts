@@ -33,8 +33,23 @@ export interface Http2Attachment {
   closeSessions(): void;
 }
 
-/** Subscribes to `server` and advertises extended CONNECT on its new sessions. */
-export function attachToHttp2Server(server: AnyHttp2Server, onStream: Http2StreamHandler): Http2Attachment {
+/** The WebSocketServers attached to one http2 server, in attach order (one per path, typically). */
+const attachedTo = new WeakMap<AnyHttp2Server, { wants(path: string): boolean }[]>();
+/** Streams one of them took. */
+const claimed = new WeakSet<ServerHttp2Stream>();
+
+/**
+ * Subscribes to `server` and advertises extended CONNECT on its new
+ * sessions. `wants(path)`: whether this WebSocketServer serves the path;
+ * with several attached, the first that wants a stream takes it and the
+ * last one answers a stream nobody wants (400, as over HTTP/1.1).
+ */
+export function attachToHttp2Server(server: AnyHttp2Server, onStream: Http2StreamHandler, wants: (path: string) => boolean): Http2Attachment {
+  const me = { wants };
+  const peers = attachedTo.get(server) ?? [];
+  peers.push(me);
+  attachedTo.set(server, peers);
+  const isLast = (): boolean => peers[peers.length - 1] === me;
   const sessions = new Set<Http2Session>();
   const forget = function (this: Http2Session): void {
     sessions.delete(this);
@@ -46,9 +61,13 @@ export function attachToHttp2Server(server: AnyHttp2Server, onStream: Http2Strea
     if (protocol === undefined) {
       // A plain CONNECT (a tunnel request): not ours. Answer it only when
       // nobody else can, or the stream would hang.
-      if (server.listenerCount('stream') === 1 && server.listenerCount('request') === 0) refuseTunnel(stream);
+      if (isLast() && server.listenerCount('stream') === peers.length && server.listenerCount('request') === 0) refuseTunnel(stream);
       return;
     }
+    if (claimed.has(stream)) return;
+    const path = String(headers[':path'] ?? '');
+    if (!wants(path) && (!isLast() || peers.some((peer) => peer !== me && peer.wants(path)))) return;
+    claimed.add(stream);
     const session = stream.session;
     if (session !== undefined && !sessions.has(session)) {
       sessions.add(session);
@@ -59,8 +78,8 @@ export function attachToHttp2Server(server: AnyHttp2Server, onStream: Http2Strea
   const onConnect = (req: Http2ServerRequest, res: Http2ServerResponse): void => {
     // Extended CONNECT streams were taken (and answered) on 'stream'.
     if (req.headers[':protocol'] !== undefined) return;
-    // We are the only 'connect' listener: do what Node would have done.
-    if (server.listenerCount('connect') === 1) {
+    // Only our listeners: do what Node would have done (once).
+    if (isLast() && server.listenerCount('connect') === peers.length) {
       res.statusCode = 405;
       res.end();
     }
@@ -74,8 +93,10 @@ export function attachToHttp2Server(server: AnyHttp2Server, onStream: Http2Strea
     detach() {
       server.removeListener('stream', onServerStream);
       server.removeListener('connect', onConnect);
+      const index = peers.indexOf(me);
+      if (index !== -1) peers.splice(index, 1);
       // Advertise only where we serve it (Go's lesson: browsers trust the setting).
-      server.updateSettings({ enableConnectProtocol: false });
+      if (peers.length === 0) server.updateSettings({ enableConnectProtocol: false });
     },
     closeSessions() {
       for (const session of sessions) {

@@ -99,9 +99,13 @@ export class WebSocketServer extends EventEmitter {
       this.#removeListeners = this.#listen(this.#server);
       if (isHttp2Server(o.server)) {
         const removeHttp1 = this.#removeListeners;
-        const h2 = attachToHttp2Server(o.server, (stream, headers, rawHeaders) => {
-          handleExtendedConnect(this.#upgradeServer, stream, headers, rawHeaders, (ws, request) => this.emit('connection', ws, request));
-        });
+        const h2 = attachToHttp2Server(
+          o.server,
+          (stream, headers, rawHeaders) => {
+            handleExtendedConnect(this.#upgradeServer, stream, headers, rawHeaders, (ws, request) => this.emit('connection', ws, request));
+          },
+          (path) => this.shouldHandle({ url: path } as IncomingMessage),
+        );
         this.#http2 = h2;
         this.#removeListeners = () => {
           removeHttp1();

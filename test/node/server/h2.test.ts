@@ -12,6 +12,7 @@ import zlib from 'node:zlib';
 import { once } from 'node:events';
 import WS from 'ws';
 import type { NodeWebSocket } from '../../../src/node/socket/websocket.js';
+import { WebSocketServer } from '../../../src/node/server/server.js';
 import type { Http2UpgradeRequest } from '../../../src/node/server/server.js';
 import { closeEvent, within } from './helpers.js';
 import { connectSession, extendedConnect, frameReader, makeCertificate, maskedFrame, startH2Server, type Credentials } from './h2-helpers.js';
@@ -299,6 +300,29 @@ test('heartbeats ping h2 sockets and stats count them', { skip }, async () => {
     assert.ok(stats.bytesIn > 0 && stats.bytesOut > 0);
   } finally {
     session.destroy();
+    await fx.stop();
+  }
+});
+
+test('two WebSocketServers on one http2 server split the streams by path; an unknown path gets 400 once', { skip }, async () => {
+  const fx = await startH2Server(creds, { path: '/chat' });
+  const news = new WebSocketServer({ server: fx.server, path: '/news' });
+  fx.wss.on('connection', (ws: NodeWebSocket) => ws.send('chat'));
+  news.on('connection', (ws: NodeWebSocket) => ws.send('news'));
+  const session = await connectSession(fx, creds);
+  try {
+    for (const path of ['/chat', '/news']) {
+      const { stream, response } = await extendedConnect(session, { ':path': path });
+      assert.equal(Number(response[':status']), 200, path);
+      assert.equal((await frameReader(stream).next()).payload.toString(), path.slice(1));
+    }
+    const { response } = await extendedConnect(session, { ':path': '/other' });
+    assert.equal(Number(response[':status']), 400);
+    assert.equal(fx.wss.clients.size, 1);
+    assert.equal(news.clients.size, 1);
+  } finally {
+    session.destroy();
+    await news.close({ timeoutMs: 200 });
     await fx.stop();
   }
 });
