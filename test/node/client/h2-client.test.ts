@@ -205,3 +205,23 @@ test('the WHATWG WebSocket rides the same pooled HTTP/2 session', { skip }, asyn
     await fx.stop();
   }
 });
+
+test('a dying session closes every client socket on it with 1006, and the next connect opens a new session', { skip }, async () => {
+  clearHttp2Memory();
+  const fx = await startH2Server(creds);
+  const sessions: http2.ServerHttp2Session[] = [];
+  fx.server.on('session', (session) => sessions.push(session));
+  fx.wss.on('connection', echo);
+  try {
+    const opened = await Promise.all(Array.from({ length: 3 }, () => open(`wss://localhost:${fx.port}/`)));
+    const codes = Promise.all(opened.map(({ ws }) => within(new Promise<number>((resolve) => ws.once('close', resolve)))));
+    sessions[0].destroy();
+    assert.deepEqual(await codes, [1006, 1006, 1006]);
+    const again = await open(`wss://localhost:${fx.port}/`);
+    assert.equal(again.httpVersion, '2.0');
+    assert.equal(sessions.length, 2);
+    await closeAll([again.ws]);
+  } finally {
+    await fx.stop();
+  }
+});
