@@ -21,6 +21,7 @@ export { WebSocketServer } from './node/server/server.js';
 export { limitRequestHeadTime } from './node/server/head-timeout.js';
 export type {
   BroadcastOptions,
+  Http2UpgradeRequest,
   ServerOptions,
   ServerPublishOptions,
   ServerTopicsOptions,

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { connect } from '../node/socket/connect.js';
 import type { NodeWebSocket } from '../node/socket/websocket.js';
 import { ReconnectingWebSocket, type DisconnectEventInfo } from '../node/reconnect/reconnecting-websocket.js';
+import type { Http2Mode } from '../node/client/options.js';
 import { CONNECT_USAGE } from './usage.js';
 import { parseProxyUrl } from '../node/client/proxy-env.js';
 import {
@@ -39,6 +40,7 @@ const OPTIONS = {
   proxy: { type: 'string' },
   // Declared so parseArgs accepts --no-proxy; with allowNegative it arrives as `proxy: false`.
   'no-proxy': { type: 'boolean' },
+  http2: { type: 'string', default: 'auto' },
   'max-message': { type: 'string' },
   timeout: { type: 'string' },
   reconnect: { type: 'boolean', default: false },
@@ -65,6 +67,8 @@ export interface ConnectSettings {
   isDeflateOffered: boolean;
   /** A proxy URL, false for --no-proxy, undefined to read the proxy variables. */
   proxy: string | false | undefined;
+  /** wss:// over HTTP/2 (RFC 8441): 'auto', 'require' or 'never'. */
+  http2: Http2Mode;
   maxMessageBytes: number | undefined;
   handshakeTimeoutMs: number;
   /** --reconnect: a ReconnectingWebSocket with these bounds instead of one connection. */
@@ -115,6 +119,7 @@ export function parseConnectArgs(argv: string[]): ConnectSettings | null {
     format: { binaryAs, isJson: values.json },
     isDeflateOffered: values.deflate,
     proxy: parseProxyOption(values.proxy as string | boolean | undefined),
+    http2: parseHttp2Mode(values.http2),
     maxMessageBytes: parseIntegerOption('--max-message', values['max-message'], 1, 2 ** 31),
     handshakeTimeoutMs: parseIntegerOption('--timeout', values.timeout, 1, 86_400_000) ?? 10_000,
     reconnect: parseReconnect(values),
@@ -159,6 +164,8 @@ class ConnectSession {
   private socket!: NodeWebSocket | ReconnectingWebSocket;
   private lines: readline.Interface | undefined;
   private isOpen = false;
+  /** From the 'upgrade' event: '2.0' when the socket is an HTTP/2 stream. */
+  private httpVersion: string | undefined;
   private connectError: unknown;
   private closeTimer: NodeJS.Timeout | undefined;
   private finish!: (code: number) => void;
@@ -187,6 +194,7 @@ class ConnectSession {
         handshakeTimeoutMs: this.s.handshakeTimeoutMs,
         proxy: this.s.proxy,
         maxMessageBytes: this.s.maxMessageBytes,
+        http2: this.s.http2,
       };
       this.socket =
         this.s.reconnect === undefined
@@ -196,6 +204,11 @@ class ConnectSession {
       // Invalid options are reported synchronously (e.g. a bad header value).
       this.status(`error: ${errorLine(error)}`, true);
       return Promise.resolve(ExitCode.CONNECTION_ERROR);
+    }
+    // From the 'upgrade' event: '2.0' when the socket is an HTTP/2 stream (a
+    // reconnecting client does not forward it, so its status line omits it).
+    if (!(this.socket instanceof ReconnectingWebSocket)) {
+      this.socket.once('upgrade', (response: { httpVersion?: string }) => (this.httpVersion = response.httpVersion ?? '1.1'));
     }
     this.socket.on('open', (socket?: NodeWebSocket) => this.opened(socket));
     this.socket.on('disconnect', (info: DisconnectEventInfo) => this.disconnected(info));
@@ -229,7 +242,11 @@ class ConnectSession {
     const isReconnect = this.isOpen;
     this.isOpen = true;
     const { protocol, extensions } = socket;
-    const details = [protocol && `protocol: ${protocol}`, extensions && `extensions: ${extensions}`].filter(Boolean);
+    const details = [
+      protocol && `protocol: ${protocol}`,
+      extensions && `extensions: ${extensions}`,
+      this.httpVersion !== undefined && `over: HTTP/${this.httpVersion === '2.0' ? '2' : '1.1'}`,
+    ].filter(Boolean);
     this.status(`${isReconnect ? 'reconnected' : 'connected'} to ${this.s.url.href}${details.length ? ` (${details.join(', ')})` : ''}`);
     // Input is read once; a reconnect only resumes sending.
     if (isReconnect) return;
@@ -388,4 +405,9 @@ class ConnectSession {
     this.io.stderr.write(`${line}\n`);
     if (this.isInteractive && this.lines && this.isAccepting) this.lines.prompt(true);
   }
+}
+
+function parseHttp2Mode(value: string): Http2Mode {
+  if (value === 'auto' || value === 'require' || value === 'never') return value;
+  throw new UsageError(`--http2 must be auto, require or never, got '${value}'`);
 }

@@ -9,8 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { createSecureServer as createHttp2Server } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { once } from 'node:events';
 import * as readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { WebSocketServer } from '../node/server/server.js';
@@ -35,6 +35,7 @@ const OPTIONS = {
   static: { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  http2: { type: 'boolean', default: true },
   deflate: { type: 'boolean', default: false },
   'max-message': { type: 'string' },
   'handshake-timeout': { type: 'string' },
@@ -54,6 +55,8 @@ export interface ListenSettings {
   protocols: string[];
   staticDir: string | undefined;
   tls: { certFile: string; keyFile: string } | undefined;
+  /** With tls: HTTP/2 and HTTP/1.1 on one port (ALPN), WebSockets over both; false (--no-http2): HTTP/1.1 only. */
+  isHttp2Enabled: boolean;
   isDeflateEnabled: boolean;
   maxMessageBytes: number;
   /** Milliseconds a client has from TCP connect to a complete upgrade (request head included). */
@@ -89,6 +92,7 @@ export function parseListenArgs(argv: string[]): ListenSettings | null {
     protocols: values.subprotocol ?? [],
     staticDir: values.static,
     tls: values['tls-cert'] ? { certFile: values['tls-cert'], keyFile: values['tls-key']! } : undefined,
+    isHttp2Enabled: values.http2,
     isDeflateEnabled: values.deflate,
     maxMessageBytes: parseIntegerOption('--max-message', values['max-message'], 1, 2 ** 31) ?? 16 * 1024 * 1024,
     handshakeTimeoutMs: parseIntegerOption('--handshake-timeout', values['handshake-timeout'], 1, 2 ** 31) ?? DEFAULTS.handshakeTimeoutMs,
@@ -129,7 +133,13 @@ function createTransport(s: ListenSettings): Server {
     const cert = readFileSync(s.tls.certFile);
     const key = readFileSync(s.tls.keyFile);
     // handshakeTimeout: the TLS handshake gets the same deadline as the WebSocket one.
-    server = createHttpsServer({ cert, key, handshakeTimeout: s.handshakeTimeoutMs }, handler) as unknown as Server;
+    const tlsOptions = { cert, key, handshakeTimeout: s.handshakeTimeoutMs };
+    server = s.isHttp2Enabled
+      ? // HTTP/2 and HTTP/1.1 on one port, chosen by ALPN; the WebSocketServer
+        // serves RFC 8441 streams on the first and upgrades on the second. The
+        // compatibility request/response objects fit the handlers above.
+        (createHttp2Server({ ...tlsOptions, allowHTTP1: true }, handler as never) as unknown as Server)
+      : (createHttpsServer(tlsOptions, handler) as unknown as Server);
   }
   // Node's HTTP parser reads the request head, under its own 60 s headersTimeout;
   // hold it to the handshake timeout instead, so slow or silent clients go (issue #12).
@@ -137,9 +147,12 @@ function createTransport(s: ListenSettings): Server {
   return server;
 }
 
-function upgradeRequired(_req: IncomingMessage, res: ServerResponse): void {
+function upgradeRequired(req: IncomingMessage, res: ServerResponse): void {
   const body = 'This is a WebSocket endpoint: connect with a WebSocket client.\n';
-  res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length, Upgrade: 'websocket' });
+  const headers: Record<string, string | number> = { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length };
+  // HTTP/2 forbids the Upgrade field (RFC 9113 §8.2.2): the 426 goes without it there.
+  if (req.httpVersionMajor < 2) headers.Upgrade = 'websocket';
+  res.writeHead(426, headers);
   res.end(body);
 }
 
@@ -220,13 +233,18 @@ class ListenSession {
     this.io.stderr.write(`listening on ${scheme}://${host}:${port}${this.s.path ?? '/'} (${this.s.mode})\n`);
     if (this.s.redisUrl !== undefined) this.io.stderr.write(`rooms shared through ${this.s.redisUrl} (one per request path)\n`);
     if (this.s.staticDir) this.io.stderr.write(`serving ${this.s.staticDir} at ${this.s.tls ? 'https' : 'http'}://${host}:${port}/\n`);
+    if (this.s.tls && this.s.isHttp2Enabled) this.io.stderr.write('serving HTTP/2 and HTTP/1.1 (ALPN); WebSockets over both\n');
     if (this.s.mode === 'print') this.readStdin();
   }
 
   private accepted(socket: NodeWebSocket, request: IncomingMessage): void {
     const id = this.nextId++;
     this.ids.set(socket, id);
-    const details = [socket.protocol && `protocol: ${socket.protocol}`, socket.extensions && `extensions: ${socket.extensions}`];
+    const details = [
+      socket.protocol && `protocol: ${socket.protocol}`,
+      socket.extensions && `extensions: ${socket.extensions}`,
+      request.httpVersion === '2.0' && 'over: HTTP/2',
+    ];
     const extra = details.filter(Boolean).join(', ');
     this.log(`[#${id}] connected from ${request.socket.remoteAddress ?? '?'}${extra ? ` (${extra})` : ''}`);
     if (this.backplane !== undefined) this.joinRoom(socket, id, request);
@@ -305,19 +323,12 @@ class ListenSession {
     process.off('SIGTERM', this.onSignal);
     this.lines?.close();
     this.log('stopping: closing clients with 1001');
-    const clients = [...this.wss.clients];
-    for (const client of clients) client.close(1001, 'server shutting down');
-    // Give clients a moment to answer the close frame, then drop whatever is left.
-    let deadline: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(clients.map((c) => (c.readyState === 3 ? undefined : once(c, 'close')))),
-      new Promise((resolve) => (deadline = setTimeout(resolve, 2000))),
-    ]);
-    clearTimeout(deadline);
-    for (const client of this.wss.clients) client.terminate();
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    // Close frames, a moment for the answers, then whatever is left is
+    // dropped; HTTP/2 sessions that carried sockets get GOAWAY after that.
+    await this.wss.close({ code: 1001, reason: 'server shutting down', timeoutMs: 2000 });
     this.httpServer.close();
-    this.httpServer.closeAllConnections();
+    // An http2 server has no closeAllConnections(): its sessions were closed above.
+    if (typeof this.httpServer.closeAllConnections === 'function') this.httpServer.closeAllConnections();
     this.finish(ExitCode.OK);
   }
 

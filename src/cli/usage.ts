@@ -38,6 +38,8 @@ Options:
                               or utf8
       --json                  pretty-print text messages that are JSON
       --no-deflate            do not offer permessage-deflate compression
+      --http2 MODE            wss:// over HTTP/2 (RFC 8441): auto (default:
+                              when the server offers it), require, never
       --proxy URL             reach the server through this proxy:
                               http://, https:// (CONNECT), socks5://,
                               socks5h:// (the proxy resolves names),
@@ -87,8 +89,10 @@ Options:
   -s, --subprotocol NAME    accept only these subprotocols (repeatable); by
                             default the client's first offer is selected
       --static DIR          serve the files in DIR over HTTP on the same port
-      --tls-cert FILE       PEM certificate: serve https:// and wss://
+      --tls-cert FILE       PEM certificate: serve https:// and wss://, over
+                            HTTP/2 and HTTP/1.1 on the same port (ALPN)
       --tls-key FILE        PEM private key for --tls-cert
+      --no-http2            with --tls-cert: HTTP/1.1 only
       --deflate             enable permessage-deflate compression
       --max-message BYTES   largest message accepted (default 16777216)
       --handshake-timeout MS  drop a client whose request head and upgrade

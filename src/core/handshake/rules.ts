@@ -42,7 +42,7 @@ export const WEBSOCKET_VERSION = '13';
 const VERSION_HEADERS = { 'Sec-WebSocket-Version': WEBSOCKET_VERSION } as const;
 
 /** Groups raw header values by lower-cased name, keeping duplicates. */
-function groupHeaders(rawHeaders: readonly string[]): Map<string, string[]> {
+export function groupHeaders(rawHeaders: readonly string[]): Map<string, string[]> {
   const grouped = new Map<string, string[]>();
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i].toLowerCase();
@@ -111,6 +111,15 @@ export function validateUpgradeRequest(req: UpgradeRequestInfo): ValidatedUpgrad
   const key = keys[0];
   if (!isValidKey(key)) throw badRequest('Sec-WebSocket-Key must be 16 bytes in base64');
 
+  return { key, host: hosts[0], ...validateOfferFields(headers) };
+}
+
+/**
+ * The fields both handshakes share (RFC 6455 §4.2.1 items 7-9, RFC 8441 §5):
+ * one Origin at most, the offered subprotocols (unique tokens) and the
+ * extension offers. Throws a 400 HandshakeError.
+ */
+export function validateOfferFields(headers: Map<string, string[]>): Pick<ValidatedUpgrade, 'origin' | 'protocols' | 'extensions'> {
   const origins = headers.get('origin');
   // Two Origin lines would let the app check one while another is meant: refuse.
   if (origins && origins.length > 1) throw badRequest('duplicate Origin header');
@@ -137,8 +146,6 @@ export function validateUpgradeRequest(req: UpgradeRequestInfo): ValidatedUpgrad
   const extensions = extensionLines ? extensionLines.filter((v) => v.length > 0).join(', ') : undefined;
 
   return {
-    key,
-    host: hosts[0],
     origin: origins ? origins[0] : undefined,
     protocols,
     extensions: extensions === '' ? undefined : extensions,

@@ -22,6 +22,9 @@ export interface ClientKeepaliveOptions {
   timeoutMs?: number;
 }
 
+/** How a wss: client uses HTTP/2 (RFC 8441): when the server offers it (default), always, or never. */
+export type Http2Mode = 'auto' | 'require' | 'never';
+
 /** The client's options; the limits it shares with the server (and their defaults) are ConnectionLimitOptions in node/options.ts. */
 export interface ClientOptions extends ConnectionLimitOptions {
   /** Subprotocols to offer in Sec-WebSocket-Protocol, most preferred first. Default none. */
@@ -86,6 +89,15 @@ export interface ClientOptions extends ConnectionLimitOptions {
    * the handshake timeout it complements. Default none.
    */
   signal?: AbortSignal;
+  /**
+   * WebSockets over HTTP/2 (RFC 8441) for wss: URLs. 'auto' (default): offer
+   * h2 in ALPN and use it when the server also advertises extended CONNECT,
+   * sharing one session per origin among sockets; otherwise HTTP/1.1 on the
+   * same TLS connection (or a new one when h2 was chosen without the
+   * setting). 'require': fail instead of falling back. 'never': HTTP/1.1
+   * only. Ignored for ws: URLs and through a proxy (HTTP/1.1).
+   */
+  http2?: Http2Mode;
 }
 
 export interface ResolvedClientOptions extends ResolvedConnectionLimits {
@@ -101,11 +113,12 @@ export interface ResolvedClientOptions extends ResolvedConnectionLimits {
   maxRedirects: number;
   maskSource: MaskSource | undefined;
   signal: AbortSignal | undefined;
+  http2: Http2Mode;
 }
 
 /** Every ClientOptions name: anything else is a mistake (issue #12) and throws, naming the closest one. */
 export const CLIENT_OPTION_NAMES = [
-  'protocols', 'headers', 'origin', 'tls', 'perMessageDeflate', 'proxy', 'followRedirects', 'maxRedirects', 'keepalive', 'maskSource', 'signal',
+  'protocols', 'headers', 'origin', 'tls', 'perMessageDeflate', 'proxy', 'followRedirects', 'maxRedirects', 'http2', 'keepalive', 'maskSource', 'signal',
   'maxMessageBytes', 'maxFragments', 'closeTimeoutMs', 'handshakeTimeoutMs', 'maxHeaderBytes', 'maxHeaderCount',
 ] as const;
 
@@ -177,5 +190,12 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     maxRedirects,
     maskSource: options.maskSource,
     signal: options.signal,
+    http2: resolveHttp2Mode(options.http2),
   };
+}
+
+function resolveHttp2Mode(value: unknown): Http2Mode {
+  if (value === undefined) return 'auto';
+  if (value === 'auto' || value === 'require' || value === 'never') return value;
+  throw new TypeError(`option http2 must be 'auto', 'require' or 'never', got ${JSON.stringify(value)}`);
 }

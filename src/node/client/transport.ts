@@ -31,8 +31,8 @@ export interface EstablishedTransport {
   extensions: string;
   /** Negotiated permessage-deflate parameters, or null. */
   deflate: DeflateParams | null;
-  /** The status line and headers of the 101 response. */
-  response: { status: number; statusText: string; headers: Array<[string, string]> };
+  /** The status line and headers of the 101 response (the 200 over HTTP/2: httpVersion '2.0'). */
+  response: { status: number; statusText: string; headers: Array<[string, string]>; httpVersion?: '1.1' | '2.0' };
 }
 
 /**
@@ -50,13 +50,15 @@ export interface HandshakeAttempt {
 
 /**
  * Starts the opening handshake for `url` (already a ws:/wss: URL). Calls
- * `done` exactly once, asynchronously.
+ * `done` exactly once, asynchronously. `connected`: a TLS connection already
+ * open to the server (the HTTP/2 probe's, whose ALPN chose http/1.1).
  */
 export function openClientTransport(
   url: URL,
   options: ResolvedClientOptions,
   done: (error: Error | null, result?: EstablishedTransport) => void,
   onUnexpectedResponse?: UnexpectedResponseHook,
+  connected?: tls.TLSSocket,
 ): HandshakeAttempt {
   const isSecure = url.protocol === 'wss:';
   const host = stripBrackets(url.hostname);
@@ -239,7 +241,11 @@ export function openClientTransport(
 
   try {
     // Until the tunnel is up, aborting destroys the proxy connection.
-    if (proxy) socket = openTunnel(proxy);
+    if (connected !== undefined) {
+      // A TLS connection the HTTP/2 attempt opened and the server answered with ALPN http/1.1.
+      attachTransport(connected, null);
+      connected.resume();
+    } else if (proxy) socket = openTunnel(proxy);
     else if (isSecure) attachTransport(connectTls(undefined), 'secureConnect');
     else attachTransport(net.connect({ host, port }), 'connect');
   } catch (error) {

@@ -35,6 +35,9 @@ export function limitRequestHeadTime(server: HttpServer, timeoutMs: number): () 
       // the socket to an 'upgrade' or 'connect' listener: the head arrived, and
       // the listener (sockwave's handshake guard) owns the socket now.
       if ((socket as { parser?: unknown }).parser === null) return;
+      // An HTTP/2 connection (ALPN h2 on an http2 server with allowHTTP1) has
+      // no HTTP/1 head: its streams, WebSocket ones included, have their own deadlines.
+      if ((socket as { alpnProtocol?: unknown }).alpnProtocol === 'h2') return;
       socket.destroy();
     }, limit);
     timer.unref();

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
+import type { Http2SecureServer, Http2Server } from 'node:http2';
 import { rejectUnknownOptions, validateLimit } from '../../core/options.js';
 import { resolveDeflateOptions, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../../core/deflate/index.js';
 import type { BackpressurePolicy } from '../backpressure.js';
@@ -22,8 +23,13 @@ export interface ServerOptions extends ConnectionLimitOptions {
   host?: string;
   /** listen() backlog with `port`. */
   backlog?: number;
-  /** Attach to an existing http/https server (its 'upgrade' event). */
-  server?: HttpServer | HttpsServer;
+  /**
+   * Attach to an existing http/https server (its 'upgrade' event), or to a
+   * node:http2 server: then WebSockets also run over HTTP/2 (RFC 8441,
+   * extended CONNECT on 'stream', advertised on sessions that start after
+   * attaching), and over HTTP/1.1 too with `allowHTTP1`.
+   */
+  server?: HttpServer | HttpsServer | Http2SecureServer | Http2Server;
   /** Create no server: call `handleUpgrade()` yourself. */
   noServer?: boolean;
   /** Accept only this request path (query string ignored); others get 400. */
@@ -74,7 +80,7 @@ export interface ResolvedServerOptions extends ResolvedConnectionLimits {
   port: number | undefined;
   host: string | undefined;
   backlog: number | undefined;
-  server: HttpServer | HttpsServer | undefined;
+  server: HttpServer | HttpsServer | Http2SecureServer | Http2Server | undefined;
   noServer: boolean;
   path: string | undefined;
   clientTracking: boolean;
@@ -103,7 +109,7 @@ const WS_SERVER_NAMES = ['allowSynchronousEvents', 'autoPong', 'skipUTF8Validati
 const SERVER_OPTION_NAMES = [
   'port', 'host', 'backlog', 'server', 'noServer', 'path', 'clientTracking', 'handleProtocols', 'verifyClient',
   'perMessageDeflate', 'maxPayload', 'verify', 'allowedOrigins', 'allowMissingOrigin', 'idleTimeoutMs',
-  'maxPendingHandshakes', 'maxConnections', 'heartbeat', 'highWaterMarkBytes', 'backpressurePolicy',
+  'maxPendingHandshakes', 'maxConnections', 'heartbeat', 'topics', 'highWaterMarkBytes', 'backpressurePolicy',
   'maxMessageBytes', 'maxFragments', 'closeTimeoutMs', 'handshakeTimeoutMs', 'maxHeaderBytes', 'maxHeaderCount',
   ...WS_SERVER_NAMES,
 ];

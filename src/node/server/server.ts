@@ -8,6 +8,8 @@
  * This file is the server's lifecycle (modes, close, shutdown); the parts:
  *   net.ts                  our own net.Server (`{ port }`): request heads read by the core
  *   http.ts                 attaching to it or to an http(s).Server (`{ server }`)
+ *   h2-attach.ts            attaching to an http2 server: extended CONNECT streams (RFC 8441)
+ *   h2-upgrade.ts           the opening handshake over HTTP/2, check by check as upgrade.ts
  *   upgrade.ts              the opening handshake, check by check (verify.ts, origin-policy.ts)
  *   handshake-guard.ts      handshake limits and timeouts per pending socket
  *   handshake-reject.ts     HTTP error answers
@@ -34,6 +36,9 @@ import { answerHeadError, answerPlainRequest, publishRejected } from './handshak
 import { TopicFanout, type ServerPublishOptions, type TopicStats } from '../topics/fanout.js';
 import type { TopicData } from '../topic-port.js';
 import type { Position } from '../topics/backplane.js';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { attachToHttp2Server, isHttp2Server, type Http2Attachment } from './h2-attach.js';
+import { cancelStream, handleExtendedConnect, isHttp2Stream } from './h2-upgrade.js';
 
 export type { ServerOptions } from './options.js';
 export type { ServerStats } from '../stats.js';
@@ -41,6 +46,7 @@ export type { ShutdownOptions } from './shutdown.js';
 export type { VerifyHook, VerifyInfo, VerifyResult, VerifyClient } from './verify.js';
 export type { BroadcastOptions } from './connection-registry.js';
 export type { ServerTopicsOptions, ServerPublishOptions, TopicStats } from '../topics/fanout.js';
+export type { Http2UpgradeRequest } from './h2-upgrade.js';
 
 const RUNNING = 0;
 const CLOSING = 1;
@@ -56,6 +62,8 @@ export class WebSocketServer extends EventEmitter {
   #server: NetServer | undefined;
   readonly #isOwnServer: boolean;
   #removeListeners: (() => void) | undefined;
+  /** Set when attached to a node:http2 server. */
+  #http2: Http2Attachment | undefined;
   #state = RUNNING;
   #shutdown: Promise<void> | undefined;
   readonly #topics: TopicFanout;
@@ -74,7 +82,8 @@ export class WebSocketServer extends EventEmitter {
     this.#registry.topics = this.#topics;
     const guard = new HandshakeGuard(o.handshakeTimeoutMs, o.maxPendingHandshakes, (socket) => {
       publishRejected(undefined, socket, 0, 'handshake timeout');
-      socket.destroy();
+      if (isHttp2Stream(socket)) cancelStream(socket);
+      else socket.destroy();
     });
     this.#guard = guard;
     this.#upgradeServer = {
@@ -101,6 +110,21 @@ export class WebSocketServer extends EventEmitter {
     } else if (o.server !== undefined) {
       this.#server = o.server as http.Server;
       this.#removeListeners = this.#listen(this.#server);
+      if (isHttp2Server(o.server)) {
+        const removeHttp1 = this.#removeListeners;
+        const h2 = attachToHttp2Server(
+          o.server,
+          (stream, headers, rawHeaders) => {
+            handleExtendedConnect(this.#upgradeServer, stream, headers, rawHeaders, (ws, request) => this.emit('connection', ws, request));
+          },
+          (path) => this.shouldHandle({ url: path } as IncomingMessage),
+        );
+        this.#http2 = h2;
+        this.#removeListeners = () => {
+          removeHttp1();
+          h2.detach();
+        };
+      }
     }
     if (callback !== undefined) this.once('listening', callback);
   }
@@ -179,6 +203,18 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /**
+   * The handshake of RFC 8441 on one stream of a node:http2 server, for
+   * `noServer` mode (with `{ server }` it is called for you): pass a
+   * 'stream' event's stream, headers and raw headers. Answers 200 and calls
+   * `cb` with the open socket, or answers an error status and ends the
+   * stream. The request `cb` gets is an Http2UpgradeRequest. The server must
+   * have advertised `settings: { enableConnectProtocol: true }`.
+   */
+  handleHttp2Stream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, cb: UpgradeCallback, rawHeaders?: string[]): void {
+    handleExtendedConnect(this.#upgradeServer, stream, headers, rawHeaders, cb);
+  }
+
+  /**
    * `close(cb?)` (ws semantics): stop accepting; 'close' (and `cb`) once the
    * server we created has closed, which happens after every connection
    * ended; open WebSockets are left alone.
@@ -228,6 +264,9 @@ export class WebSocketServer extends EventEmitter {
     const serverClosed = new Promise<void>((resolve) => this.#stopAccepting(resolve));
     this.#guard.destroyAll();
     await gracefulShutdown(this.#registry.sockets, options);
+    // HTTP/2: GOAWAY only after the close frames, so the closing handshakes
+    // run on streams the peer still reads.
+    this.#http2?.closeSessions();
     await serverClosed;
     if (wasClosed) this.#state = CLOSED;
     else this.#finishClose();

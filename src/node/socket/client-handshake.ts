@@ -13,7 +13,8 @@
 import type { MessageCompressor } from '../../core/deflate/compressor.js';
 import { getWebSocketUrlRecord } from '../../core/url.js';
 import { resolveClientOptions, type ClientOptions } from '../client/options.js';
-import { openClientTransport, type EstablishedTransport, type HandshakeAttempt, type UnexpectedResponseHook } from '../client/transport.js';
+import type { EstablishedTransport, HandshakeAttempt, UnexpectedResponseHook } from '../client/transport.js';
+import { openTransport } from '../client/h2-session-pool.js';
 import { openHttpUpgrade, splitWsRequestOptions, wsUrlRecord, type WsRequestOptions } from '../client/http-upgrade.js';
 import { fromWsOptions } from '../client/ws-options.js';
 import { NetworkError } from '../client/errors.js';
@@ -148,7 +149,7 @@ export function startClient(
   };
   const open = (target: URL, targetOptions: typeof resolved): HandshakeAttempt =>
     ws === undefined
-      ? openClientTransport(target, targetOptions, onDone, hooks.onUnexpectedResponse)
+      ? openTransport(target, targetOptions, onDone, hooks.onUnexpectedResponse)
       : openHttpUpgrade(target, targetOptions, ws, {
           socket: s.ws,
           onUpgrade: (response) => s.ws.emit('upgrade', response),
@@ -174,6 +175,8 @@ export interface UpgradeResponse {
   headers: Record<string, string | string[]>;
   /** Names and values alternating, as received. */
   rawHeaders: string[];
+  /** '2.0' when the socket is a stream of an HTTP/2 session (RFC 8441), else '1.1'. */
+  httpVersion: '1.1' | '2.0';
 }
 
 function toUpgradeResponse(response: EstablishedTransport['response']): UpgradeResponse {
@@ -186,7 +189,7 @@ function toUpgradeResponse(response: EstablishedTransport['response']): UpgradeR
     if (key === 'set-cookie') headers[key] = [...((previous as string[] | undefined) ?? []), value];
     else headers[key] = previous === undefined ? value : `${previous as string}, ${value}`;
   }
-  return { statusCode: response.status, statusMessage: response.statusText, headers, rawHeaders };
+  return { statusCode: response.status, statusMessage: response.statusText, headers, rawHeaders, httpVersion: response.httpVersion ?? '1.1' };
 }
 
 /** `new WebSocket(url, protocols, options)` on the ws-style class: ws's argument shapes and option names. */

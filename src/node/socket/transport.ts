@@ -83,7 +83,8 @@ export function attachTransport(s: SocketSink, transport: NetSocket, head: Buffe
   if (heartbeat !== false || idleTimeoutMs !== Infinity) s.liveness = new Liveness(s, heartbeat, idleTimeoutMs);
   t[kSocket] = s;
   // handleUpgrade() takes any Duplex (as ws does: a stream between the
-  // net.Socket and us, a test pair); only a net.Socket has these.
+  // net.Socket and us, a test pair, an HTTP/2 stream (RFC 8441));
+  // only a net.Socket has these.
   if (typeof t.setNoDelay === 'function') t.setNoDelay(true);
   if (typeof t.setTimeout === 'function') t.setTimeout(0);
   t.on('error', onTransportError);
