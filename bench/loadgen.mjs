@@ -219,7 +219,10 @@ async function handshakes() {
           if (acc.length < 2 + len) return;
           if (len >= 2 && acc.readUInt16BE(2) !== 1000) return socket.destroy(), done(new Error(`close code ${acc.readUInt16BE(2)}`));
           gotClose = true;
-          socket.end();
+          // serverClosesFirst: the RFC 6455 §7.1.1 order, as browsers do it: the
+          // client waits for the server to close TCP (the socket, not
+          // allowHalfOpen, answers the server's FIN with its own).
+          if (!cfg.serverClosesFirst) socket.end();
         }
       };
       socket.on('error', (err) => {

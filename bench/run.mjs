@@ -96,6 +96,10 @@ const WORKLOADS = [
     load: { kind: 'echo', size: 1048576, conns: 8, inflight: 2, poolCount: 4 } },
   { id: 'handshakes', title: 'handshakes: open + close cycles, 64 concurrent', unit: 'cycles/s', servers: ALL,
     load: { kind: 'handshakes', concurrency: 64 } },
+  // Issue 16's cycle: 32 at once, and the server must close TCP first (RFC 6455 §7.1.1), so the
+  // close path (close frame, events, timers, half-close, teardown) is inside what is measured.
+  { id: 'handshake-close', title: 'handshake cycle with the closing handshake, server closes TCP first, 32 concurrent', unit: 'cycles/s',
+    servers: FRAMED, load: { kind: 'handshakes', concurrency: 32, serverClosesFirst: true } },
   // RSS per connection varies by ~2% between rounds: fewer rounds, as it is the slowest workload.
   { id: 'idle-memory', title: 'idle memory: server RSS delta / 10,000 connections', unit: 'KiB/conn', lowerIsBetter: true, servers: ALL,
     rounds: quick ? 1 : 2,
