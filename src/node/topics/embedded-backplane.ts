@@ -21,7 +21,7 @@ import {
   type PublishMeta,
 } from './backplane.js';
 import { BackplaneError, TopicErrorCode } from './errors.js';
-import { validateMaxTopicBytes, validateTopic } from './topic-name.js';
+import { rejectIfInvalid, validateMaxTopicBytes, validateTopic } from './topic-name.js';
 
 export interface EmbeddedBackplaneOptions {
   /**
@@ -95,16 +95,15 @@ export class EmbeddedBackplane implements Backplane {
   }
 
   publish(topic: string, payload: Buffer, meta: PublishMeta): Promise<Position> {
-    try {
+    const invalid = rejectIfInvalid(() => {
       this.#checkOpen();
       validateTopic(topic, this.maxTopicBytes);
       if (!Buffer.isBuffer(payload)) throw new TypeError('payload must be a Buffer');
       if (!Number.isSafeInteger(meta.id) || meta.id <= this.#lastId) {
         throw new RangeError(`meta.id must be an integer greater than the previous one (${this.#lastId})`);
       }
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    });
+    if (invalid !== undefined) return invalid;
     this.#lastId = meta.id;
     const record = this.#record(topic);
     const offset = ++record.offset;
@@ -131,12 +130,11 @@ export class EmbeddedBackplane implements Backplane {
   }
 
   subscribe(topic: string): Promise<Position> {
-    try {
+    const invalid = rejectIfInvalid(() => {
       this.#checkOpen();
       validateTopic(topic, this.maxTopicBytes);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    });
+    if (invalid !== undefined) return invalid;
     const record = this.#record(topic);
     record.refs++;
     return Promise.resolve({ offset: record.offset, epoch: record.epoch });
@@ -154,22 +152,20 @@ export class EmbeddedBackplane implements Backplane {
   }
 
   position(topic: string): Promise<Position> {
-    try {
+    const invalid = rejectIfInvalid(() => {
       validateTopic(topic, this.maxTopicBytes);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    });
+    if (invalid !== undefined) return invalid;
     const record = this.#record(topic);
     return Promise.resolve({ offset: record.offset, epoch: record.epoch });
   }
 
   history(topic: string, since: Position, limit: number = this.historySize): Promise<HistoryResult> {
-    try {
+    const invalid = rejectIfInvalid(() => {
       validateTopic(topic, this.maxTopicBytes);
       validatePosition(since);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    });
+    if (invalid !== undefined) return invalid;
     const record = this.#record(topic);
     this.#trim(record, this.#now());
     return Promise.resolve(readHistory(record, since, limit));

@@ -40,7 +40,7 @@ import {
   type TopicKeys,
 } from './redis-scripts.js';
 import { TopicSequencer } from './topic-sequencer.js';
-import { validateMaxTopicBytes, validateTopic } from './topic-name.js';
+import { rejectIfInvalid, validateMaxTopicBytes, validateTopic } from './topic-name.js';
 
 export interface RedisBackplaneOptions {
   /** `redis://host:port` of a single server. Give this or `rootNodes`. */
@@ -175,26 +175,24 @@ export class RedisBackplane implements Backplane {
   }
 
   publish(topic: string, payload: Buffer, meta: PublishMeta): Promise<Position> {
-    try {
+    const invalid = rejectIfInvalid(() => {
       validateTopic(topic, this.maxTopicBytes);
       if (!Buffer.isBuffer(payload)) throw new TypeError('payload must be a Buffer');
       if (!Number.isSafeInteger(meta?.id) || meta.id <= this.#lastId) {
         throw new RangeError(`meta.id must be an integer greater than the previous one (${this.#lastId})`);
       }
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    });
+    if (invalid !== undefined) return invalid;
     this.#lastId = meta.id;
     return this.#queue.enqueue(topic, payload, { isBinary: meta.isBinary === true, id: meta.id });
   }
 
   subscribe(topic: string): Promise<Position> {
-    try {
+    const invalid = rejectIfInvalid(() => {
       this.#checkOpen();
       validateTopic(topic, this.maxTopicBytes);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    });
+    if (invalid !== undefined) return invalid;
     let entry = this.#topics.get(topic);
     if (entry === undefined) {
       const keys = this.#keys(topic);
@@ -238,11 +236,10 @@ export class RedisBackplane implements Backplane {
   }
 
   position(topic: string): Promise<Position> {
-    try {
+    const invalid = rejectIfInvalid(() => {
       validateTopic(topic, this.maxTopicBytes);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    });
+    if (invalid !== undefined) return invalid;
     const keys = this.#keys(topic);
     return this.#retrying(() => this.#readHistory(topic, keys, { epoch: '', offset: -1 }, 0)).then((h) => h.position);
   }

@@ -41,3 +41,17 @@ export function validateMaxTopicBytes(value: unknown, name = 'maxTopicBytes'): n
   }
   return value as number;
 }
+
+/**
+ * Runs the argument checks of a method that reports failure through its
+ * promise: a throw becomes the returned rejection (undefined when all
+ * passed), so callers have one failure path, not a throw and a rejection.
+ */
+export function rejectIfInvalid(check: () => void): Promise<never> | undefined {
+  try {
+    check();
+    return undefined;
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
