@@ -90,8 +90,8 @@ function parseProxyOption(raw: string | boolean | undefined): string | false | u
 /** The proxy URL without its password, for messages. */
 function redactedProxy(href: string): string {
   const url = new URL(href);
-  if (url.password !== '') url.password = '***';
-  return url.origin === 'null' ? href : `${url.protocol}//${url.username ? `${url.username}${url.password ? ':***' : ''}@` : ''}${url.host}`;
+  // Built by hand: socks5:// and other non-special schemes have no origin to reuse.
+  return `${url.protocol}//${url.username ? `${url.username}${url.password ? ':***' : ''}@` : ''}${url.host}`;
 }
 
 /** Parses the command line; returns null when --help was asked. */

@@ -61,7 +61,7 @@ describe('sockwave connect through proxies', () => {
     assert.equal(socks.tunnels.at(-1)?.host, 'echo.internal');
     const bad = await runCli(['connect', base, '--proxy', socks.url('socks5', 'u:nope'), '-x', 'x'], { env: clean });
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, new RegExp(`error: could not connect to ws://127\\.0\\.0\\.1:\\d+/: proxy 127\\.0\\.0\\.1:${socks.port} rejected the username/password \\(SW_PROXY\\)`));
+    assert.match(bad.stderr, new RegExp(`error: could not connect to ws://127\\.0\\.0\\.1:\\d+/ through proxy socks5://u:\\*\\*\\*@127\\.0\\.0\\.1:${socks.port}: proxy 127\\.0\\.0\\.1:${socks.port} rejected the username/password \\(SW_PROXY\\)`));
     assert.ok(!bad.stderr.includes('nope'), 'the password is not printed');
   });
 

@@ -27,6 +27,7 @@ import type { Http2Mode, ResolvedClientOptions } from './options.js';
 import { decodeUserinfo, stripBrackets } from './proxy.js';
 import { openClientTransport, type EstablishedTransport, type HandshakeAttempt, type UnexpectedResponseHook } from './transport.js';
 import { proxyFromEnvironment } from './proxy-env.js';
+import { explainNetworkError } from './errors.js';
 
 /** What the pool decided for one connect. */
 export type H2Outcome =
@@ -256,7 +257,10 @@ function startSession(
   const tlsOptions: tls.ConnectionOptions = { ...options.tls, host, port, ALPNProtocols: ['h2', 'http/1.1'] };
   if (tlsOptions.servername === undefined && net.isIP(host) === 0) tlsOptions.servername = host;
   const socket = tls.connect(tlsOptions);
-  const onEarlyError = (error: Error): void => settle(error);
+  // Explained as the HTTP/1.1 path explains them (SW_DNS, SW_CONNECT, SW_TLS with a hint).
+  let isTcpConnected = false;
+  socket.once('connect', () => (isTcpConnected = true));
+  const onEarlyError = (error: Error): void => settle(explainNetworkError(error, { host, port }, true, isTcpConnected));
   socket.on('error', onEarlyError);
   socket.once('secureConnect', () => {
     socket.removeListener('error', onEarlyError);

@@ -301,7 +301,7 @@ test('bad options get a clear error naming the option, before any connection', (
   assert.throws(() => new ReconnectingWebSocket(url, { minUptimeMs: Number.NaN }), /minUptimeMs/);
   assert.throws(() => new ReconnectingWebSocket(url, { queueOverflow: 'fifo' as never }), /queueOverflow must be 'reject' or 'drop-oldest'/);
   assert.throws(() => new ReconnectingWebSocket(url, { protocols: ['bad token'] }), /option protocols/);
-  assert.throws(() => new ReconnectingWebSocket('ftp://example/'), /URL scheme must be ws: or wss:, got ftp:/);
+  assert.throws(() => new ReconnectingWebSocket('ftp://example/'), /URL scheme must be ws:, wss:, http: or https:, got ftp:/);
   assert.throws(() => new ReconnectingWebSocket(url, { maxQueuedMessages: -1 }), RangeError);
 });
 
