@@ -16,7 +16,7 @@ const sockwave = await import(modulePath);
 globalThis.self = globalThis;
 globalThis.location = new URL(`http://${config.host}:${config.ports.http}/${job.path}${job.variant}`);
 // Interface objects on a global are writable, configurable and not enumerable (WebIDL §3.7).
-for (const name of ['WebSocket', 'CloseEvent', 'ErrorEvent']) {
+for (const name of ['WebSocket', 'CloseEvent', 'ErrorEvent', 'WebSocketStream', 'WebSocketError']) {
   Object.defineProperty(globalThis, name, { value: sockwave[name], writable: true, configurable: true, enumerable: false });
 }
 // What WPT's .any.js wrappers define. A page is run as a window without a
