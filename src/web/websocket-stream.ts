@@ -224,11 +224,16 @@ export class WebSocketStream {
     for (const resolve of this.#closeWaiters.splice(0)) resolve();
     if (!this.#isOpen) {
       // The handshake failed, was aborted by the signal, or close() was called during it.
-      const error = signal?.aborted
-        ? signal.reason
-        : WebSocketError.fromClose(`The WebSocket connection could not be established${failureText(this.#failure)}`, 1006, '');
-      this.#rejectOpened(error);
-      this.#rejectClosed(error);
+      if (signal?.aborted) {
+        this.#rejectOpened(signal.reason);
+        this.#rejectClosed(signal.reason);
+        return;
+      }
+      // As Chromium does: no connection existed, so `opened` carries no close
+      // code; `closed` reports the abnormal closure (1006) like any unclean end.
+      const message = `The WebSocket connection could not be established${failureText(this.#failure)}`;
+      this.#rejectOpened(new WebSocketError(message));
+      this.#rejectClosed(WebSocketError.fromClose(message, 1006, ''));
       return;
     }
     // Writes still pending, or dropped when the transport closed, mean the peer did not get everything: not clean.
