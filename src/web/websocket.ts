@@ -79,6 +79,9 @@ export class WebSocket extends EventTarget {
     super();
     // WebIDL: the url argument is required (an explicit undefined is converted to "undefined").
     if (arguments.length === 0) throw new TypeError("Failed to construct 'WebSocket': 1 argument required, but only 0 present");
+    // WebIDL ignores arguments past the declared ones: a third argument is
+    // sockwave's options only when it is an object (WPT passes strings there).
+    if (typeof options !== 'object' || options === null) options = undefined;
     // Node extra, like undici: new WebSocket(url, { protocols, headers, ... }).
     if (typeof protocols === 'object' && protocols !== null && !isIterable(protocols)) {
       options = { ...(protocols as WebSocketOptions), ...options };

@@ -113,3 +113,13 @@ test('protocols: null and numbers become strings, any iterable is a sequence (We
   assert.deepEqual(normalizeProtocols(42 as never), ['42']);
   assert.deepEqual(normalizeProtocols(new Set(['a', 'b']) as never), ['a', 'b']);
 });
+
+test('a third constructor argument that is not an object is ignored (WebIDL, WPT constructor.any.js); a misspelled option still throws', async () => {
+  const { WebSocket } = await import('../../src/web/websocket.js');
+  // Port 1 refuses: the socket fails later, asynchronously; construction must not throw.
+  const extra = new (WebSocket as unknown as new (...args: unknown[]) => InstanceType<typeof WebSocket>)('ws://127.0.0.1:1/', 'echo', 'Stray argument', 42);
+  extra.onerror = () => {};
+  assert.equal(extra.protocol, '');
+  extra.close();
+  assert.throws(() => new WebSocket('ws://127.0.0.1:1/', [], { header: {} } as never), /header/);
+});
