@@ -6,16 +6,16 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import WS from 'ws';
 import { RedisServer, redisSkipReason } from '../support/redis.js';
+import { startFanoutServer } from './fixtures/fanout-processes.js';
+import { until } from './hub-behaviour.js';
 import { delay, within } from '../node/server/helpers.js';
 
 const skip = redisSkipReason();
 if (skip !== undefined) console.log(`# skipping the cross-process fan-out tests: ${skip}`);
-const LAUNCHER = fileURLToPath(new URL('./fixtures/fanout-server-launcher.mjs', import.meta.url));
 
 let redis: RedisServer;
 const children: ChildProcess[] = [];
@@ -27,16 +27,7 @@ after(async () => {
   await redis?.dispose();
 });
 
-async function startServer(prefix: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(LAUNCHER, [], {
-    execArgv: [],
-    env: { ...process.env, REDIS_URL: redis.url, KEY_PREFIX: prefix },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  children.push(child);
-  const [message] = (await within(once(child, 'message'), 30_000, 'server process start')) as [{ port: number }];
-  return { child, url: `ws://127.0.0.1:${message.port}` };
-}
+const startServer = (prefix: string): Promise<{ child: ChildProcess; url: string }> => startFanoutServer(redis.url, prefix, children);
 
 interface Msg {
   type: string;
@@ -79,14 +70,6 @@ class Client {
   get last(): { offset: number; epoch: string } {
     const m = this.messages[this.messages.length - 1];
     return { offset: m.offset!, epoch: m.epoch! };
-  }
-}
-
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${ms} ms`);
-    await delay(10);
   }
 }
 

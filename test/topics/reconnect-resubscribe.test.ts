@@ -8,18 +8,18 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import WS from 'ws';
 import { RedisServer, redisSkipReason } from '../support/redis.js';
+import { startFanoutServer } from './fixtures/fanout-processes.js';
+import { until } from './hub-behaviour.js';
 import { delay, within } from '../node/server/helpers.js';
 import { ReconnectingWebSocket } from '../../src/node/reconnect/reconnecting-websocket.js';
 import type { NodeWebSocket } from '../../src/node/socket/websocket.js';
 
 const skip = redisSkipReason();
 if (skip !== undefined) console.log(`# skipping the reconnect-and-resubscribe test: ${skip}`);
-const LAUNCHER = fileURLToPath(new URL('./fixtures/fanout-server-launcher.mjs', import.meta.url));
 
 let redis: RedisServer;
 const children: ChildProcess[] = [];
@@ -31,24 +31,7 @@ after(async () => {
   await redis?.dispose();
 });
 
-async function startServer(prefix: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = fork(LAUNCHER, [], {
-    execArgv: [],
-    env: { ...process.env, REDIS_URL: redis.url, KEY_PREFIX: prefix },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  children.push(child);
-  const [message] = (await within(once(child, 'message'), 30_000, 'server process start')) as [{ port: number }];
-  return { child, url: `ws://127.0.0.1:${message.port}` };
-}
-
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what} not reached within ${ms} ms`);
-    await delay(10);
-  }
-}
+const startServer = (prefix: string): Promise<{ child: ChildProcess; url: string }> => startFanoutServer(redis.url, prefix, children);
 
 interface TopicMessage {
   type: string;

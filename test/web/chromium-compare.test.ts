@@ -6,9 +6,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { WebSocket as OurWebSocket } from '../../src/web/websocket.js';
-import { startWsServer, type Peer } from '../node/client/peers.js';
+import { closedPortUrl, startWsServer, type Peer } from '../node/client/peers.js';
 import { chromiumSkipReason, launchChromium } from '../peers/chromium.js';
 
 /**
@@ -116,10 +115,7 @@ let peer: Peer;
 let deadUrl: string;
 before(async () => {
   peer = await startWsServer({ handleProtocols: (protocols) => (protocols.has('b') ? 'b' : false) });
-  const spare = net.createServer();
-  await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
-  deadUrl = `ws://127.0.0.1:${(spare.address() as net.AddressInfo).port}/`;
-  await new Promise((resolve) => spare.close(resolve));
+  deadUrl = await closedPortUrl();
 });
 after(async () => {
   await peer.close();

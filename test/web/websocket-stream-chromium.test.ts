@@ -8,10 +8,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { WebSocketStream as OurWebSocketStream } from '../../src/web/websocket-stream.js';
 import { WebSocketError as OurWebSocketError } from '../../src/web/websocket-error.js';
-import { startWsServer, type Peer } from '../node/client/peers.js';
+import { closedPortUrl, startWsServer, type Peer } from '../node/client/peers.js';
 import { chromiumSkipReason, launchChromium } from '../peers/chromium.js';
 
 /** Plain JavaScript, evaluated in the page as source text; returns a JSON-able record. */
@@ -63,10 +62,7 @@ let peer: Peer;
 let deadUrl: string;
 before(async () => {
   peer = await startWsServer();
-  const spare = net.createServer();
-  await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
-  deadUrl = `ws://127.0.0.1:${(spare.address() as net.AddressInfo).port}/`;
-  await new Promise((resolve) => spare.close(resolve));
+  deadUrl = await closedPortUrl();
 });
 after(async () => {
   await peer.close();

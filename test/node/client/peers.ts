@@ -245,3 +245,12 @@ export async function startSecureWsServer(credentials: { key: string; cert: stri
 export function nextEvent(emitter: import('node:events').EventEmitter, name: string): Promise<unknown[]> {
   return new Promise((resolve) => emitter.once(name, (...args: unknown[]) => resolve(args)));
 }
+
+/** A ws:// URL on a loopback port that was free a moment ago and has nothing listening: connections are refused. */
+export async function closedPortUrl(): Promise<string> {
+  const spare = net.createServer();
+  await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
+  const { port } = spare.address() as net.AddressInfo;
+  await new Promise((resolve) => spare.close(resolve));
+  return `ws://127.0.0.1:${port}/`;
+}
