@@ -306,9 +306,13 @@ export function openTransport(
   done: (error: Error | null, result?: EstablishedTransport) => void,
   onUnexpectedResponse?: UnexpectedResponseHook,
 ): HandshakeAttempt {
-  // Through a proxy (the option or the environment) the tunnel carries HTTP/1.1.
-  const proxy = options.proxy === undefined ? proxyFromEnvironment(url) : options.proxy;
-  if (url.protocol !== 'wss:' || options.http2 === 'never' || proxy) {
+  // Through a proxy (the option or the environment) the tunnel carries
+  // HTTP/1.1; the variables are read only for URLs that could use h2.
+  if (
+    url.protocol !== 'wss:' ||
+    options.http2 === 'never' ||
+    (options.proxy === undefined ? proxyFromEnvironment(url) : options.proxy)
+  ) {
     return openClientTransport(url, options, done, onUnexpectedResponse);
   }
   let current: HandshakeAttempt | undefined;
