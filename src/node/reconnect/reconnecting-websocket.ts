@@ -87,7 +87,11 @@ export class ReconnectingWebSocket extends EventEmitter {
       return;
     }
     signal?.addEventListener('abort', this.#onAbort, { once: true });
-    this.#schedule(0);
+    // The first attempt starts on the next tick, not on a 0 ms timer: an
+    // unref() right after construction would unref that timer, and the
+    // process could exit before the client ever tried to connect. Once the
+    // attempt runs, its handshake holds the process as a socket's does.
+    process.nextTick(() => void this.#attempt(0));
   }
 
   /** CONNECTING while waiting or handshaking, OPEN with a live connection, CLOSING after close(), CLOSED when done. */
