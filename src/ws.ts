@@ -5,11 +5,35 @@
  *   new WebSocket.Server({ port: 8080 });         // ws 7 style
  *   new WebSocket('ws://localhost:8080');          // ws-style client
  *   new Server({ wsEngine: WebSocket.Server })     // engine.io / socket.io
+ *
+ * The classes here are subclasses of sockwave's NodeWebSocket and
+ * WebSocketServer that behave as ws does where the two differ on purpose
+ * (docs/migrating-from-ws.md, "sockwave/ws follows ws"): messages that
+ * arrive after close() are delivered, protocol errors carry ws's `WS_ERR_*`
+ * codes and texts, and the server's sockets are of this WebSocket class.
  */
-// The Node socket class is NodeWebSocket; ws's name for it is WebSocket.
-import { NodeWebSocket as WebSocket } from './node/socket/websocket.js';
-import { WebSocketServer } from './node/server/server.js';
+import { NodeWebSocket } from './node/socket/websocket.js';
+import { kState } from './node/socket/state.js';
+import { WebSocketServer as NodeWebSocketServer } from './node/server/server.js';
+import type { ServerOptions } from './node/server/options.js';
 import { createWebSocketStream } from './node/socket/stream.js';
+
+class WebSocket extends NodeWebSocket {
+  constructor(address: string | URL | null = null, protocols?: string | string[], options?: object) {
+    super(address, protocols, options);
+    // Read when the transport is attached and when an error is reported,
+    // both after the constructor returned.
+    this[kState].isWsFlavour = true;
+  }
+}
+
+class WebSocketServer extends NodeWebSocketServer {
+  constructor(options: ServerOptions, callback?: () => void) {
+    // ws's sockets by default; an explicit `WebSocket` option (a subclass) wins.
+    const withClass = typeof options === 'object' && options !== null && options.WebSocket === undefined ? { ...options, WebSocket } : options;
+    super(withClass, callback);
+  }
+}
 
 type WsCompatible = typeof WebSocket & {
   Server: typeof WebSocketServer;

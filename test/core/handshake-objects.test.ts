@@ -96,7 +96,7 @@ describe('ServerHandshake', () => {
 
   const refusals: Array<[string, Buffer, number, RegExp?]> = [
     ['a request without Sec-WebSocket-Key', requestWith({ 'Sec-WebSocket-Key': null }), 400],
-    ['a POST', Buffer.from(requestWith({}).toString('latin1').replace('GET', 'POST'), 'latin1'), 400],
+    ['a POST', Buffer.from(requestWith({}).toString('latin1').replace('GET', 'POST'), 'latin1'), 405],
     ['another protocol version', requestWith({ 'Sec-WebSocket-Version': '8' }), 426, /\r\nSec-WebSocket-Version: 13\r\n/],
     ['a malformed head', Buffer.from('GET / HTTP/1.1\r\nHost : x\r\n\r\n', 'latin1'), 400],
     ['a head over maxHeaderBytes', requestWith({ 'X-Pad': 'a'.repeat(20_000) }), 431],

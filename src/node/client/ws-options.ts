@@ -20,6 +20,7 @@ const TLS_KEYS = [
  * deliberate difference (docs/migrating-from-ws.md): events are always
  * dispatched as ws's default does, UTF-8 is always validated, messages are
  * bounded by bytes not chunks, and 3xx answers fail the handshake.
+ * (`autoPong` is honoured by startWsClient, on the socket's state.)
  */
 const WS_ACCEPTED_NAMES = [
   'allowSynchronousEvents', 'skipUTF8Validation', 'maxBufferedChunks', 'followRedirects', 'maxRedirects', 'autoPong',

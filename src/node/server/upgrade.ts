@@ -21,7 +21,7 @@ import { HandshakeError } from '../../core/errors.js';
 import { buildAcceptResponse, validateUpgradeRequest, type ValidatedUpgrade } from '../../core/handshake/rules.js';
 import { negotiateServer, type DeflateParams } from '../../core/deflate/index.js';
 import { createDeflateCompressor } from '../deflate/compressor.js';
-import { NodeWebSocket } from '../socket/websocket.js';
+import type { NodeWebSocket } from '../socket/websocket.js';
 import { kState } from '../socket/state.js';
 import { attachTransport, isAttached } from '../socket/transport.js';
 import type { ResolvedServerOptions } from './options.js';
@@ -187,7 +187,7 @@ function accept(
   guard.untrack(socket);
   socket.removeListener('error', ignoreError);
   socket.write(response);
-  const ws = new NodeWebSocket(null);
+  const ws = new o.socketClass(null);
   if (decision?.accept === true && decision.data !== undefined) ws.data = decision.data;
   const registry = server.registry;
   attachTransport(ws[kState], socket, head, {
@@ -201,6 +201,7 @@ function accept(
     closeTimeoutMs: o.closeTimeoutMs,
     highWaterMarkBytes: o.highWaterMarkBytes,
     backpressurePolicy: o.backpressurePolicy,
+    autoPong: o.autoPong,
     heartbeat: o.heartbeat,
     idleTimeoutMs: o.idleTimeoutMs,
     counters: registry.counters,

@@ -141,6 +141,8 @@ export function startWsClient(s: SocketSink, address: string | URL, protocols: u
   }
   const { ws, rest } = splitWsRequestOptions(options as Record<string, unknown> | undefined);
   const clientOptions = fromWsOptions(rest);
+  // ws's autoPong: false: the app answers pings with pong() itself.
+  if (rest !== undefined && rest !== null && rest.autoPong === false) s.isAutoPongOff = true;
   if (protocols !== undefined) clientOptions.protocols = protocols as string | string[];
   // A `proxy` (a sockwave extra) needs the raw handshake, which tunnels with CONNECT.
   startClient(s, address, clientOptions, clientOptions.proxy === undefined ? ws : undefined);

@@ -15,7 +15,7 @@ import type { Liveness } from '../heartbeat.js';
 import type { TrafficCounters } from '../stats.js';
 import type { BackpressurePolicy } from '../backpressure.js';
 
-export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments';
+export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
 export type SendCallback = (error?: Error | null) => void;
 
 export interface ConnectingHooks {
@@ -54,6 +54,8 @@ const IS_RECEIVING = 64;
 const NEED_DRAIN = 128;
 const IS_DRAIN_LISTENING = 256;
 const IS_FRAGMENTING = 512;
+const IS_WS_FLAVOUR = 1024;
+const IS_AUTO_PONG_OFF = 2048;
 
 /** `flags` with `bit` set or cleared. */
 function withFlag(flags: number, bit: number, value: boolean): number {
@@ -84,6 +86,8 @@ export class SocketState {
   onClose: ((socket: SocketEmitter, code: number, reason: string) => void) | undefined = undefined;
   connecting: ConnectingHooks | undefined = undefined;
   drainCheck: SendCallback | undefined = undefined;
+  /** Calls waiting for a Blob to be read (send-blob.ts: QueuedCall[]); undefined when none. */
+  blobQueue: unknown[] | undefined = undefined;
 
   constructor(ws: SocketEmitter) {
     this.ws = ws;
@@ -177,6 +181,27 @@ export class SocketState {
 
   set isFragmenting(value: boolean) {
     this.flags = withFlag(this.flags, IS_FRAGMENTING, value);
+  }
+
+  /**
+   * True for sockets of 'sockwave/ws' (src/ws.ts): ws's behaviour where the
+   * two differ (messages after close() delivered, ws's error codes and texts).
+   */
+  get isWsFlavour(): boolean {
+    return (this.flags & IS_WS_FLAVOUR) !== 0;
+  }
+
+  set isWsFlavour(value: boolean) {
+    this.flags = withFlag(this.flags, IS_WS_FLAVOUR, value);
+  }
+
+  /** True when the app answers pings itself (ws's `autoPong: false`). */
+  get isAutoPongOff(): boolean {
+    return (this.flags & IS_AUTO_PONG_OFF) !== 0;
+  }
+
+  set isAutoPongOff(value: boolean) {
+    this.flags = withFlag(this.flags, IS_AUTO_PONG_OFF, value);
   }
 }
 
