@@ -12,19 +12,34 @@
  * arrive after close() are delivered, protocol errors carry ws's `WS_ERR_*`
  * codes and texts, and the server's sockets are of this WebSocket class.
  */
+import { ReadyState } from './core/events.js';
 import { NodeWebSocket } from './node/socket/websocket.js';
-import { kState } from './node/socket/state.js';
+import { kState, kWsFlavour } from './node/socket/state.js';
 import { WebSocketServer as NodeWebSocketServer } from './node/server/server.js';
 import type { ServerOptions } from './node/server/options.js';
 import { createWebSocketStream } from './node/socket/stream.js';
 
 class WebSocket extends NodeWebSocket {
+  static readonly [kWsFlavour] = true;
+
   constructor(address: string | URL | null = null, protocols?: string | string[], options?: object) {
     super(address, protocols, options);
     // Read when the transport is attached and when an error is reported,
     // both after the constructor returned.
     this[kState].isWsFlavour = true;
   }
+}
+
+// ws's property shapes, which some code inspects: the ready-state constants
+// are read-only and enumerable on the class and its prototype, the
+// attributes enumerable accessors (as WebIDL attributes are).
+for (const [name, value] of Object.entries(ReadyState)) {
+  Object.defineProperty(WebSocket, name, { value, enumerable: true, writable: false, configurable: false });
+  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true, writable: false, configurable: false });
+}
+for (const name of ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url', 'onclose', 'onerror', 'onmessage', 'onopen']) {
+  const descriptor = Object.getOwnPropertyDescriptor(NodeWebSocket.prototype, name);
+  if (descriptor !== undefined) Object.defineProperty(WebSocket.prototype, name, { ...descriptor, enumerable: true, configurable: true });
 }
 
 class WebSocketServer extends NodeWebSocketServer {

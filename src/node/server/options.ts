@@ -12,6 +12,7 @@ import { NODE_DEFAULTS, resolveConnectionLimits, resolveLiveness, type Connectio
 import { createOriginPolicy, type OriginPolicy, type OriginRule } from './origin-policy.js';
 import type { VerifyClient, VerifyHook } from './verify.js';
 import { NodeWebSocket } from '../socket/websocket.js';
+import { kWsFlavour } from '../socket/state.js';
 
 /** The server's options; the limits it shares with the client (and their defaults) are ConnectionLimitOptions in node/options.ts. */
 export interface ServerOptions extends ConnectionLimitOptions {
@@ -97,6 +98,8 @@ export interface ResolvedServerOptions extends ResolvedConnectionLimits {
   backpressurePolicy: BackpressurePolicy;
   autoPong: boolean;
   socketClass: new (address: null) => NodeWebSocket;
+  /** The socket class is sockwave/ws's (or a subclass): refusals use ws's texts. */
+  isWsFlavour: boolean;
 }
 
 /**
@@ -167,6 +170,7 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
   return {
     autoPong: o.autoPong !== false,
     socketClass,
+    isWsFlavour: (socketClass as unknown as Record<symbol, unknown>)[kWsFlavour] === true,
     port: (port as number | undefined) ?? undefined,
     host: o.host,
     backlog: o.backlog,

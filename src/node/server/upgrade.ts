@@ -31,6 +31,7 @@ import type { HandshakeGuard } from './handshake-guard.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import { channels } from '../diagnostics.js';
 import { publishRejected, rejectHandshake, retryAfter } from './handshake-reject.js';
+import { toWsRequestError } from '../socket/ws-errors.js';
 
 export type UpgradeCallback = (socket: NodeWebSocket, request: IncomingMessage) => void;
 
@@ -81,15 +82,17 @@ export function handleUpgrade(server: UpgradeServer, req: IncomingMessage, duple
   let validated: ValidatedUpgrade;
   try {
     validated = validateUpgradeRequest(req);
-  } catch (error) {
-    if (!(error instanceof HandshakeError)) throw error;
+  } catch (thrown) {
+    if (!(thrown instanceof HandshakeError)) throw thrown;
+    // A 'sockwave/ws' server answers with ws's texts, in the body too.
+    const error = o.isWsFlavour ? toWsRequestError(thrown, req.headers['sec-websocket-key']) : thrown;
     if (server.emitter.listenerCount('wsClientError') > 0) {
       // ws semantics: a listener takes over answering (and closing) the socket.
       publishRejected(req, socket, error.status, error.message);
       server.emitter.emit('wsClientError', error, socket, req);
       return;
     }
-    return rejectHandshake(guard, req, socket, error.status, error.message, { ...error.headers });
+    return rejectHandshake(guard, req, socket, error.status, error.message, { ...error.headers }, o.isWsFlavour ? error.message : undefined);
   }
   if (server.registry.size >= o.maxConnections) return rejectHandshake(guard, req, socket, 503, 'too many connections', retryAfter());
   if (o.origins !== undefined && !isOriginAllowed(o.origins, validated.origin)) {

@@ -20,6 +20,7 @@ import { createDeflateCompressor } from '../deflate/compressor.js';
 import type { SocketSink } from './sink.js';
 import { attachTransport } from './transport.js';
 import { failConnecting, setConnecting } from './close.js';
+import { toWsHandshakeError } from './ws-errors.js';
 
 /**
  * Starts the handshake for `socket` (CONNECTING). Throws synchronously for an
@@ -35,7 +36,8 @@ export function startClient(s: SocketSink, address: string | URL, options: Clien
     signal?.removeEventListener('abort', onAbort);
     if (error || !established) {
       // Deferred so an abort from close() reports after close() returns.
-      process.nextTick(failConnecting, s, error ?? new Error('handshake failed'));
+      const failure = error ?? new Error('handshake failed');
+      process.nextTick(failConnecting, s, s.isWsFlavour ? toWsHandshakeError(failure) : failure);
       return;
     }
     let compressor: MessageCompressor | undefined;

@@ -39,6 +39,13 @@ export type Transport = NetSocket & { [kSocket]?: SocketState };
 export const kState = Symbol('sockwave.state');
 
 /**
+ * A static marker on sockwave/ws's WebSocket class (src/ws.ts), inherited by
+ * its subclasses: a server whose sockets are of such a class answers with
+ * ws's texts.
+ */
+export const kWsFlavour = Symbol('sockwave.wsFlavour');
+
+/**
  * The socket as the state sees it: the emitter the app listens on. Typed as
  * the interface so this file needs nothing from websocket.ts above it.
  */

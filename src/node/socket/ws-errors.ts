@@ -7,8 +7,9 @@
  *
  * The table follows ws 8's receiver: which fault gets which code, class and
  * text. A fault ws has no code for (e.g. inflate errors) passes unchanged.
+ * Failed opening handshakes get ws's texts too (toWsHandshakeError).
  */
-import { MessageTooLargeError, ProtocolError } from '../../core/errors.js';
+import { HandshakeError, MessageTooLargeError, ProtocolError, TimeoutError } from '../../core/errors.js';
 
 type WsFault = [ErrorClass: ErrorConstructor | RangeErrorConstructor, code: string, message: string];
 
@@ -63,5 +64,74 @@ export function toWsError(error: Error): Error {
   const wsError = new ErrorClass(message, { cause: error }) as Error & { code: string; closeCode: number };
   wsError.code = code;
   wsError.closeCode = error.closeCode;
+  return wsError;
+}
+
+/** sockwave's handshake failure text (core/handshake/rules.ts, core/deflate/negotiate-client.ts) -> ws's. */
+function wsHandshakeText(error: HandshakeError): string | undefined {
+  const text = error.message;
+  const status = /^server answered (\d+)/.exec(text);
+  if (status !== null) return `Unexpected server response: ${status[1]}`;
+  if (text === 'response lacks the Upgrade header' || text.startsWith('Upgrade header is ')) return 'Invalid Upgrade header';
+  if (text.includes('Sec-WebSocket-Accept')) return 'Invalid Sec-WebSocket-Accept header';
+  if (/^server chose subprotocol .* but none was offered$/.test(text)) return 'Server sent a subprotocol but none was requested';
+  if (/^server chose subprotocol .* that was not offered$/.test(text) || text === 'duplicate Sec-WebSocket-Protocol header') {
+    return 'Server sent an invalid subprotocol';
+  }
+  if (text === 'server sent no subprotocol') return 'Server sent no subprotocol';
+  if (/^server accepted extensions .* but none were offered$/.test(text)) {
+    return 'Server sent a Sec-WebSocket-Extensions header but no extension was requested';
+  }
+  if (/^invalid Sec-WebSocket-Extensions response: extension .* was not offered$/.test(text)) {
+    return 'Server indicated an extension that was not requested';
+  }
+  if (text.startsWith('invalid Sec-WebSocket-Extensions response: ')) return 'Invalid Sec-WebSocket-Extensions header';
+  return undefined;
+}
+
+/**
+ * The error a ws app expects when the opening handshake fails: ws's text
+ * in a plain Error (as ws reports it), with sockwave's error as `cause`
+ * and the HTTP `status` kept. Anything else passes unchanged.
+ */
+export function toWsHandshakeError(error: Error): Error {
+  let text: string | undefined;
+  if (error instanceof TimeoutError && error.phase === 'handshake') text = 'Opening handshake has timed out';
+  else if (error instanceof HandshakeError) text = wsHandshakeText(error);
+  if (text === undefined) return error;
+  const wsError = new Error(text, { cause: error }) as Error & { status?: number };
+  if (error instanceof HandshakeError) wsError.status = error.status;
+  return wsError;
+}
+
+/** sockwave's refusal of an upgrade request (core/handshake/rules.ts validateUpgradeRequest) -> ws's text. */
+function wsRequestText(error: HandshakeError): string | undefined {
+  const text = error.message;
+  if (text.startsWith('method must be GET')) return 'Invalid HTTP method';
+  if (text.startsWith('Upgrade header')) return 'Invalid Upgrade header';
+  if (text.includes('Sec-WebSocket-Key')) return 'Missing or invalid Sec-WebSocket-Key header';
+  if (text.includes('Sec-WebSocket-Version') || text.startsWith('unsupported WebSocket version')) {
+    return 'Missing or invalid Sec-WebSocket-Version header';
+  }
+  if (text.includes('Sec-WebSocket-Protocol') || text.startsWith('duplicate subprotocol')) return 'Invalid Sec-WebSocket-Protocol header';
+  return undefined;
+}
+
+/**
+ * A refused upgrade request on a 'sockwave/ws' server: ws's text (it is
+ * also the response body, as ws sends it), status and headers unchanged,
+ * sockwave's error as `cause`.
+ */
+export function toWsRequestError(error: HandshakeError, key: string | string[] | undefined): HandshakeError {
+  const text = wsRequestText(error);
+  if (text === undefined) return error;
+  // ws checks the key before the version: a request wrong in both is refused for its key.
+  if (text === 'Missing or invalid Sec-WebSocket-Version header' && (typeof key !== 'string' || !/^[+/0-9A-Za-z]{22}==$/.test(key))) {
+    const keyError = new HandshakeError('Missing or invalid Sec-WebSocket-Key header', 400);
+    keyError.cause = error;
+    return keyError;
+  }
+  const wsError = new HandshakeError(text, error.status, { ...error.headers });
+  wsError.cause = error;
   return wsError;
 }

@@ -16,7 +16,7 @@ import WsStyle, { WebSocketServer as WsStyleServer } from '../../../src/ws.js';
 import { NodeWebSocket } from '../../../src/node/socket/websocket.js';
 import { ProtocolError } from '../../../src/core/errors.js';
 import { nextEvent, startRawServer, startWsServer } from '../client/peers.js';
-import { delay, within } from '../server/helpers.js';
+import { delay, rawExchange, startServer, upgradeRequest, within } from '../server/helpers.js';
 
 async function wsStyleServer(options: object = {}): Promise<{ wss: InstanceType<typeof WsStyleServer>; url: string }> {
   const wss = new WsStyleServer({ port: 0, host: '127.0.0.1', ...options });
@@ -230,5 +230,38 @@ test('a Blob that cannot be read fails the connection with NotReadableError', as
   } finally {
     await peer.close();
     rmSync(directory, { recursive: true, force: true });
+  }
+});
+
+test("a sockwave/ws server refuses a bad upgrade with ws's text, also as the body; sockwave's server keeps its own", async () => {
+  const { wss, url } = await wsStyleServer();
+  const port = Number(new URL(url).port);
+  const plain = await startServer();
+  const request = upgradeRequest({ 'Sec-WebSocket-Key': 'not a key' });
+  try {
+    const answer = await rawExchange(port, request);
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    assert.ok(answer.endsWith('\r\n\r\nMissing or invalid Sec-WebSocket-Key header'), answer);
+    const plainAnswer = await rawExchange(plain.port, request);
+    assert.match(plainAnswer, /^HTTP\/1\.1 400 /);
+    assert.ok(!plainAnswer.includes('Missing or invalid'), plainAnswer);
+  } finally {
+    await wss.close();
+    await plain.wss.close();
+  }
+});
+
+test("a failed opening handshake on sockwave/ws reports ws's text; sockwave's error is the cause", async () => {
+  const peer = await startRawServer((socket) => socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n'));
+  try {
+    const client = new WsStyle(peer.url);
+    client.on('unexpected-response', () => assert.fail('no listener was expected to be needed'));
+    client.removeAllListeners('unexpected-response');
+    const [error] = (await within(nextEvent(client, 'error'), 5000, 'the error')) as [Error & { status?: number }];
+    assert.equal(error.message, 'Unexpected server response: 401');
+    assert.equal(error.status, 401);
+    assert.ok(error.cause instanceof Error);
+  } finally {
+    await peer.close();
   }
 });
