@@ -18,15 +18,46 @@ import { kState, kWsFlavour } from './node/socket/state.js';
 import { WebSocketServer as NodeWebSocketServer } from './node/server/server.js';
 import type { ServerOptions } from './node/server/options.js';
 import { createWebSocketStream } from './node/socket/stream.js';
+import { isAttached } from './node/socket/transport.js';
+import type { SendCallback, SendData, SocketSendOptions } from './node/socket/websocket.js';
+import { checkWsProtocols, checkWsUrl, controlPayloadError, notOpenError } from './node/socket/ws-arguments.js';
 
 class WebSocket extends NodeWebSocket {
   static readonly [kWsFlavour] = true;
 
   constructor(address: string | URL | null = null, protocols?: string | string[], options?: object) {
+    if (address !== null && address !== undefined) {
+      checkWsUrl(address);
+      checkWsProtocols(protocols);
+    }
     super(address, protocols, options);
     // Read when the transport is attached and when an error is reported,
     // both after the constructor returned.
     this[kState].isWsFlavour = true;
+  }
+
+  override send(data: SendData | Blob, options?: SocketSendOptions | SendCallback, cb?: SendCallback): boolean {
+    if (this.readyState === ReadyState.CONNECTING) throw notOpenError();
+    return super.send(data, options, cb);
+  }
+
+  override ping(data?: SendData | Blob | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
+    this.#checkControl(data);
+    super.ping(data, mask, cb);
+  }
+
+  override pong(data?: SendData | Blob | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
+    this.#checkControl(data);
+    super.pong(data, mask, cb);
+  }
+
+  #checkControl(data: SendData | Blob | SendCallback | undefined): void {
+    const state = this.readyState;
+    if (state === ReadyState.CONNECTING) throw notOpenError();
+    if (state === ReadyState.OPEN && typeof data !== 'function') {
+      const error = controlPayloadError(data);
+      if (error !== undefined) throw error;
+    }
   }
 }
 
@@ -44,9 +75,25 @@ for (const name of ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'p
 
 class WebSocketServer extends NodeWebSocketServer {
   constructor(options: ServerOptions, callback?: () => void) {
+    // ws's check and text first (sockwave's own follows in the base class).
+    const o = (options ?? {}) as ServerOptions;
+    const modes = (o.port !== undefined && o.port !== null ? 1 : 0) + (o.server ? 1 : 0) + (o.noServer ? 1 : 0);
+    if (modes !== 1) throw new TypeError('One and only one of the "port", "server", or "noServer" options must be specified');
     // ws's sockets by default; an explicit `WebSocket` option (a subclass) wins.
     const withClass = typeof options === 'object' && options !== null && options.WebSocket === undefined ? { ...options, WebSocket } : options;
     super(withClass, callback);
+  }
+
+  override address(): ReturnType<NodeWebSocketServer['address']> {
+    if (this.options.noServer) throw new Error('The server is operating in "noServer" mode');
+    return super.address();
+  }
+
+  override handleUpgrade(...args: Parameters<NodeWebSocketServer['handleUpgrade']>): void {
+    if (isAttached(args[1] as object)) {
+      throw new Error('server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration');
+    }
+    super.handleUpgrade(...args);
   }
 }
 

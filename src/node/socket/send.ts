@@ -32,6 +32,7 @@ export interface SocketSendOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
+const READY_STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
 /** A batch this large is flushed at once (see settleBatch). */
 const FLUSH_BYTES = 64 * 1024;
 const TEXT = { isBinary: false } as const;
@@ -127,7 +128,9 @@ export function sendControl(s: SocketState, isPing: boolean, data: SendData | un
 
 function refuse(s: SocketState, cb: SendCallback | undefined): false {
   if (cb !== undefined) {
-    const error = new ConnectionClosedError(`WebSocket is not open: readyState ${readyStateOf(s)}`);
+    const state = readyStateOf(s);
+    // ws's text, which apps and ws's own tests match: the number and its name.
+    const error = new ConnectionClosedError(`WebSocket is not open: readyState ${state} (${READY_STATE_NAMES[state]})`);
     process.nextTick(cb, error);
   }
   return false;

@@ -90,17 +90,22 @@ function wsHandshakeText(error: HandshakeError): string | undefined {
 }
 
 /**
- * The error a ws app expects when the opening handshake fails: ws's text
- * in a plain Error (as ws reports it), with sockwave's error as `cause`
- * and the HTTP `status` kept. Anything else passes unchanged.
+ * The error a ws app expects when the opening handshake fails: ws's text,
+ * still a HandshakeError (with its `status`) or TimeoutError, sockwave's
+ * own text kept in `cause`. Anything else passes unchanged.
  */
 export function toWsHandshakeError(error: Error): Error {
-  let text: string | undefined;
-  if (error instanceof TimeoutError && error.phase === 'handshake') text = 'Opening handshake has timed out';
-  else if (error instanceof HandshakeError) text = wsHandshakeText(error);
+  if (error instanceof TimeoutError && error.phase === 'handshake') {
+    const wsError = new TimeoutError('handshake', 0);
+    wsError.message = 'Opening handshake has timed out';
+    wsError.cause = error;
+    return wsError;
+  }
+  if (!(error instanceof HandshakeError)) return error;
+  const text = wsHandshakeText(error);
   if (text === undefined) return error;
-  const wsError = new Error(text, { cause: error }) as Error & { status?: number };
-  if (error instanceof HandshakeError) wsError.status = error.status;
+  const wsError = new HandshakeError(text, error.status, { ...error.headers });
+  wsError.cause = error;
   return wsError;
 }
 

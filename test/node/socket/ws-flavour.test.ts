@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import WS from 'ws';
 import WsStyle, { WebSocketServer as WsStyleServer } from '../../../src/ws.js';
 import { NodeWebSocket } from '../../../src/node/socket/websocket.js';
-import { ProtocolError } from '../../../src/core/errors.js';
+import { HandshakeError, ProtocolError } from '../../../src/core/errors.js';
 import { nextEvent, startRawServer, startWsServer } from '../client/peers.js';
 import { delay, rawExchange, startServer, upgradeRequest, within } from '../server/helpers.js';
 
@@ -259,8 +259,9 @@ test("a failed opening handshake on sockwave/ws reports ws's text; sockwave's er
     client.removeAllListeners('unexpected-response');
     const [error] = (await within(nextEvent(client, 'error'), 5000, 'the error')) as [Error & { status?: number }];
     assert.equal(error.message, 'Unexpected server response: 401');
+    assert.ok(error instanceof HandshakeError);
     assert.equal(error.status, 401);
-    assert.ok(error.cause instanceof Error);
+    assert.match(String((error.cause as Error).message), /server answered 401/);
   } finally {
     await peer.close();
   }
