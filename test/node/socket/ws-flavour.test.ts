@@ -12,7 +12,7 @@ import { mkdtempSync, openAsBlob, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WS from 'ws';
-import WsStyle, { WebSocketServer as WsStyleServer } from '../../../src/ws.js';
+import WsStyle, { WebSocketServer as WsStyleServer, createWebSocketStream } from '../../../src/ws.js';
 import { NodeWebSocket } from '../../../src/node/socket/websocket.js';
 import { HandshakeError, ProtocolError } from '../../../src/core/errors.js';
 import { nextEvent, startRawServer, startWsServer } from '../client/peers.js';
@@ -264,5 +264,49 @@ test("a failed opening handshake on sockwave/ws reports ws's text; sockwave's er
     assert.match(String((error.cause as Error).message), /server answered 401/);
   } finally {
     await peer.close();
+  }
+});
+
+test("sockwave/ws throws ws's argument errors", async () => {
+  assert.throws(() => new WsStyle('foo'), (error: Error) => error instanceof SyntaxError && error.message === 'Invalid URL: foo');
+  assert.throws(() => new WsStyle('ftp://localhost'), /must be one of "ws:", "wss:", "http:", "https:", or "ws\+unix:"/);
+  for (const protocols of [null, '', 'a,b', ['a', 'a']]) {
+    assert.throws(() => new WsStyle('ws://127.0.0.1:1', protocols as never), /^SyntaxError: An invalid or duplicated subprotocol was specified$/);
+  }
+  for (const options of [undefined, {}, { port: 0, noServer: true }]) {
+    assert.throws(() => new WsStyleServer(options as never), /^TypeError: One and only one of the "port", "server", or "noServer" options must be specified$/);
+  }
+  assert.throws(() => new WsStyleServer({ noServer: true }).address(), /^Error: The server is operating in "noServer" mode$/);
+  const peer = await startWsServer();
+  try {
+    const client = new WsStyle(peer.url);
+    assert.throws(() => client.send('early'), /^Error: WebSocket is not open: readyState 0 \(CONNECTING\)$/);
+    assert.throws(() => client.ping(), /^Error: WebSocket is not open: readyState 0 \(CONNECTING\)$/);
+    await nextEvent(client, 'open');
+    assert.throws(() => client.ping(Buffer.alloc(126)), /^RangeError: The data size must not be greater than 125 bytes$/);
+    client.close();
+    await nextEvent(client, 'close');
+    const late = await new Promise<Error | null | undefined>((resolve) => client.send('late', resolve));
+    assert.equal(late?.message, 'WebSocket is not open: readyState 3 (CLOSED)');
+  } finally {
+    await peer.close();
+  }
+});
+
+test('createWebSocketStream: a socket failing on a protocol error still sends its close frame (1002)', async () => {
+  const { wss, url } = await wsStyleServer();
+  const serverClose = new Promise<number>((resolve) => {
+    wss.on('connection', (socket) => {
+      socket.on('close', (code: number) => resolve(code));
+      (socket as unknown as { _socket: import('node:net').Socket })._socket.write(Buffer.from([0x85, 0x00]));
+    });
+  });
+  try {
+    const duplex = createWebSocketStream(new WsStyle(url));
+    const [error] = (await within(once(duplex, 'error'), 5000, 'the error')) as [Error & { code?: string }];
+    assert.equal(error.code, 'WS_ERR_INVALID_OPCODE');
+    assert.equal(await within(serverClose, 5000, 'the server seeing the close'), 1002);
+  } finally {
+    await wss.close();
   }
 });
