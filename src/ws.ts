@@ -20,7 +20,8 @@ import type { ServerOptions } from './node/server/options.js';
 import { createWebSocketStream } from './node/socket/stream.js';
 import { isAttached } from './node/socket/transport.js';
 import type { SendCallback, SendData, SocketSendOptions } from './node/socket/websocket.js';
-import { checkWsProtocols, checkWsUrl, controlPayloadError, notOpenError } from './node/socket/ws-arguments.js';
+import { byteLengthOf, checkWsProtocols, checkWsUrl, controlPayloadError, notOpenError } from './node/socket/ws-arguments.js';
+import { flush } from './node/socket/write-batch.js';
 
 class WebSocket extends NodeWebSocket {
   static readonly [kWsFlavour] = true;
@@ -36,9 +37,29 @@ class WebSocket extends NodeWebSocket {
     this[kState].isWsFlavour = true;
   }
 
+  /**
+   * ws (and WHATWG) count data given to send/ping/pong once CLOSING or
+   * CLOSED in bufferedAmount, though it is never sent.
+   */
+  #bytesAfterClose = 0;
+
+  override get bufferedAmount(): number {
+    return super.bufferedAmount + this.#bytesAfterClose;
+  }
+
   override send(data: SendData | Blob, options?: SocketSendOptions | SendCallback, cb?: SendCallback): boolean {
-    if (this.readyState === ReadyState.CONNECTING) throw notOpenError();
+    const state = this.readyState;
+    if (state === ReadyState.CONNECTING) throw notOpenError();
+    if (state !== ReadyState.OPEN) this.#bytesAfterClose += byteLengthOf(data);
     return super.send(data, options, cb);
+  }
+
+  override close(code?: number, reason?: string | Buffer): void {
+    super.close(code, reason);
+    // ws writes the close frame at once: bufferedAmount does not count it
+    // after close() returns (unless called while a message is handled).
+    const s = this[kState];
+    if (!s.isReceiving) flush(s);
   }
 
   override ping(data?: SendData | Blob | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
@@ -54,9 +75,12 @@ class WebSocket extends NodeWebSocket {
   #checkControl(data: SendData | Blob | SendCallback | undefined): void {
     const state = this.readyState;
     if (state === ReadyState.CONNECTING) throw notOpenError();
-    if (state === ReadyState.OPEN && typeof data !== 'function') {
+    if (typeof data === 'function') return;
+    if (state === ReadyState.OPEN) {
       const error = controlPayloadError(data);
       if (error !== undefined) throw error;
+    } else {
+      this.#bytesAfterClose += byteLengthOf(data);
     }
   }
 }
@@ -69,7 +93,7 @@ for (const [name, value] of Object.entries(ReadyState)) {
   Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true, writable: false, configurable: false });
 }
 for (const name of ['binaryType', 'bufferedAmount', 'extensions', 'isPaused', 'protocol', 'readyState', 'url', 'onclose', 'onerror', 'onmessage', 'onopen']) {
-  const descriptor = Object.getOwnPropertyDescriptor(NodeWebSocket.prototype, name);
+  const descriptor = Object.getOwnPropertyDescriptor(WebSocket.prototype, name) ?? Object.getOwnPropertyDescriptor(NodeWebSocket.prototype, name);
   if (descriptor !== undefined) Object.defineProperty(WebSocket.prototype, name, { ...descriptor, enumerable: true, configurable: true });
 }
 

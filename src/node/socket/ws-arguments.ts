@@ -44,12 +44,17 @@ export function notOpenError(): Error {
   return new Error('WebSocket is not open: readyState 0 (CONNECTING)');
 }
 
+/** The payload size of send/ping/pong data, as ws counts it (0 for none). */
+export function byteLengthOf(data: unknown): number {
+  if (typeof data === 'string') return Buffer.byteLength(data);
+  if (typeof data === 'number') return String(data).length;
+  if (typeof Blob === 'function' && data instanceof Blob) return data.size;
+  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data.byteLength;
+  if (typeof SharedArrayBuffer === 'function' && data instanceof SharedArrayBuffer) return data.byteLength;
+  return 0;
+}
+
 /** ws's RangeError for a ping/pong payload over 125 bytes (RFC 6455 §5.5), or undefined. */
 export function controlPayloadError(data: SendData | Blob | undefined): RangeError | undefined {
-  let bytes = 0;
-  if (typeof data === 'string') bytes = Buffer.byteLength(data);
-  else if (typeof data === 'number') bytes = String(data).length;
-  else if (typeof Blob === 'function' && data instanceof Blob) bytes = data.size;
-  else if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) bytes = data.byteLength;
-  return bytes > 125 ? new RangeError('The data size must not be greater than 125 bytes') : undefined;
+  return byteLengthOf(data) > 125 ? new RangeError('The data size must not be greater than 125 bytes') : undefined;
 }

@@ -310,3 +310,36 @@ test('createWebSocketStream: a socket failing on a protocol error still sends it
     await wss.close();
   }
 });
+
+test('sockwave/ws: bufferedAmount leaves out the close frame once close() returned, and counts data given after close (as ws does)', async () => {
+  const { wss, url } = await wsStyleServer();
+  const checked = new Promise<void>((resolve, reject) => {
+    wss.on('connection', (socket) => {
+      try {
+        socket.close();
+        assert.equal(socket.bufferedAmount, 0);
+        socket.ping('hi', (error?: Error | null) => {
+          try {
+            assert.equal(error?.message, 'WebSocket is not open: readyState 2 (CLOSING)');
+            assert.equal(socket.bufferedAmount, 2);
+            socket.send('abc');
+            assert.equal(socket.bufferedAmount, 5);
+            resolve();
+          } catch (failure) {
+            reject(failure as Error);
+          }
+        });
+      } catch (failure) {
+        reject(failure as Error);
+      }
+    });
+  });
+  try {
+    const client = new WS(url);
+    client.on('error', () => {});
+    await within(checked, 5000, 'the checks');
+    if (client.readyState !== WS.CLOSED) await once(client, 'close');
+  } finally {
+    await wss.close();
+  }
+});
