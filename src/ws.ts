@@ -54,6 +54,17 @@ class WebSocket extends NodeWebSocket {
     return super.send(data, options, cb);
   }
 
+  /** ws: pause()/resume() do nothing while CONNECTING or once CLOSED (the `sockwave` import lets pause() hold the first frames). */
+  override pause(): void {
+    const state = this.readyState;
+    if (state !== ReadyState.CONNECTING && state !== ReadyState.CLOSED) super.pause();
+  }
+
+  override resume(): void {
+    const state = this.readyState;
+    if (state !== ReadyState.CONNECTING && state !== ReadyState.CLOSED) super.resume();
+  }
+
   override close(code?: number, reason?: string | Buffer): void {
     super.close(code, reason);
     // ws writes the close frame at once: bufferedAmount does not count it

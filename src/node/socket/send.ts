@@ -47,7 +47,7 @@ function notOpenWhileConnecting(): SockwaveError {
 export function sendMessage(s: SocketState, data: SendData, options: SocketSendOptions | undefined, cb: SendCallback | undefined): boolean {
   const conn = s.conn;
   if (conn === undefined) {
-    if (s.isClosedEmitted) return refuse(s, cb);
+    if (s.isClosedEmitted || s.isTerminated) return refuse(s, cb);
     throw notOpenWhileConnecting();
   }
   const payload = toPayload(data);
@@ -115,8 +115,8 @@ function settleBatch(s: SocketState, isWritten: boolean): boolean {
 /** ping (`isPing`) or pong with an optional payload. Throws only while CONNECTING. */
 export function sendControl(s: SocketState, isPing: boolean, data: SendData | undefined, cb: SendCallback | undefined): void {
   const conn = s.conn;
-  if (conn === undefined) throw notOpenWhileConnecting();
-  if (conn.readyState !== ReadyState.OPEN || s.isTerminated) {
+  if (conn === undefined && !s.isClosedEmitted && !s.isTerminated) throw notOpenWhileConnecting();
+  if (conn === undefined || conn.readyState !== ReadyState.OPEN || s.isTerminated) {
     refuse(s, cb);
     return;
   }

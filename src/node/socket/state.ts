@@ -214,7 +214,7 @@ export class SocketState {
 
 export function readyStateOf(s: SocketState): ReadyState {
   const conn = s.conn;
-  if (conn === undefined) return s.isClosedEmitted ? ReadyState.CLOSED : ReadyState.CONNECTING;
+  if (conn === undefined) return s.isClosedEmitted ? ReadyState.CLOSED : s.isTerminated ? ReadyState.CLOSING : ReadyState.CONNECTING;
   if (s.isClosedEmitted) return ReadyState.CLOSED;
   const state = conn.readyState;
   // terminate() is immediate for the app even though 'close' follows later.

@@ -280,6 +280,8 @@ test("sockwave/ws throws ws's argument errors", async () => {
   const peer = await startWsServer();
   try {
     const client = new WsStyle(peer.url);
+    client.pause();
+    assert.equal(client.isPaused, false, 'pause() while CONNECTING does nothing on sockwave/ws, as in ws');
     assert.throws(() => client.send('early'), /^Error: WebSocket is not open: readyState 0 \(CONNECTING\)$/);
     assert.throws(() => client.ping(), /^Error: WebSocket is not open: readyState 0 \(CONNECTING\)$/);
     await nextEvent(client, 'open');
