@@ -28,6 +28,17 @@ export interface ConnectionOptions {
   maskSource?: MaskSource;
   /** Start OPEN (the adapter completed the handshake). Default true. */
   isOpen?: boolean;
+  /**
+   * False: pings are reported but not answered; the app sends pongs itself
+   * (ws's `autoPong: false`). Default true (RFC 6455 §5.5.2).
+   */
+  autoPong?: boolean;
+  /**
+   * True: messages that arrive after close() queued our close frame are
+   * still delivered (ws's behaviour; RFC 6455 §7.1.2 lets them be either).
+   * Default false: they are discarded, as a browser does.
+   */
+  receiveAfterClose?: boolean;
 }
 
 export interface SendOptions {

@@ -21,6 +21,7 @@
  *   violations still fail the connection, which then just ends: our close
  *   frame is already out) but their payloads are discarded: no inflating,
  *   no UTF-8 check, no message events; a partly received message is dropped.
+ *   Unless `receiveAfterClose` (ws's behaviour): then they are delivered.
  *   Control frames are still handled, so the peer's close reply is seen.
  * - Once our close frame was sent and the peer's received: server emits
  *   shutdown 'end' (§7.1.1: the server closes TCP first), client
@@ -53,6 +54,9 @@ export type { WriteCallback, FramePayload } from './frame-writer.js';
 
 export type { ConnectionOptions, SendOptions } from './connection-options.js';
 
+const DEFERRED_EOF = 1;
+const DEFERRED_CLOSE = 2;
+
 export class Connection implements FrameOwner {
   private readonly isClient: boolean;
   private readonly sink: ConnectionSink;
@@ -74,6 +78,10 @@ export class Connection implements FrameOwner {
   private onPongWritten: WriteCallback | undefined;
   /** Created when closing starts, so idle connections carry none of it. */
   private closing: ClosingState | undefined;
+  private readonly isAutoPong: boolean;
+  private readonly isReceivingAfterClose: boolean;
+  /** DEFERRED_EOF / DEFERRED_CLOSE: transport ends that wait for a running decompression. */
+  private deferredEnd = 0;
 
   constructor(options: ConnectionOptions, sink: ConnectionSink) {
     const resolved = resolveConnectionOptions(options);
@@ -86,6 +94,8 @@ export class Connection implements FrameOwner {
     this.compressThresholdBytes = resolved.compressThresholdBytes;
     this.maskSource = resolved.maskSource;
     this.state = options.isOpen === false ? ReadyState.CONNECTING : ReadyState.OPEN;
+    this.isAutoPong = options.autoPong !== false;
+    this.isReceivingAfterClose = options.receiveAfterClose === true;
   }
 
   /** 'client' masks outgoing frames and fails masked incoming ones; 'server' the reverse. */
@@ -127,6 +137,11 @@ export class Connection implements FrameOwner {
     return this.parser.parsedBytes;
   }
 
+  /** True when transportClosed() waits for a running decompression; `closed` follows once it is done. */
+  get isTransportCloseDeferred(): boolean {
+    return (this.deferredEnd & DEFERRED_CLOSE) !== 0;
+  }
+
   /** Bytes received while paused and not parsed yet. */
   get receiveBacklogBytes(): number {
     return this.parser.receiveBacklogBytes;
@@ -147,6 +162,13 @@ export class Connection implements FrameOwner {
   /** The peer half-closed or the transport ended (EOF). */
   receiveEof(): void {
     if (this.state === ReadyState.CLOSED) return;
+    // A decompression is running with frames waiting behind it: they arrived
+    // before the EOF, so they are parsed first (issue #12: compressed
+    // messages just before the peer's FIN were lost).
+    if (this.parser.isReceivePaused) {
+      this.deferredEnd |= DEFERRED_EOF;
+      return;
+    }
     this.stopReading();
     if (this.state !== ReadyState.CLOSING) this.state = ReadyState.CLOSING;
     this.emitShutdown('end');
@@ -156,6 +178,12 @@ export class Connection implements FrameOwner {
   transportClosed(): void {
     const c = (this.closing ??= new ClosingState());
     if (c.isClosedEmitted) return;
+    // The bytes already received are in memory: finish them (as after EOF) before `closed`.
+    if (this.parser.isReceivePaused) {
+      this.deferredEnd |= DEFERRED_CLOSE;
+      if (this.state === ReadyState.OPEN) this.state = ReadyState.CLOSING;
+      return;
+    }
     c.isClosedEmitted = true;
     this.state = ReadyState.CLOSED;
     this.stopReading();
@@ -177,7 +205,7 @@ export class Connection implements FrameOwner {
   onControlFrame(opcode: number, payload: Buffer): void {
     if (opcode === Opcode.PING) {
       // RFC 6455 §5.5.2/§5.5.3: answer with the same payload, unless closing.
-      if (this.state === ReadyState.OPEN) this.answerPing(payload);
+      if (this.state === ReadyState.OPEN && this.isAutoPong) this.answerPing(payload);
       this.sink.event({ type: 'ping', data: payload });
       return;
     }
@@ -251,7 +279,16 @@ export class Connection implements FrameOwner {
 
   /** @internal A pause ended; the adapter may read the transport again. */
   onReceiveResumed(): void {
-    this.sink.receiveResumed?.();
+    if (this.deferredEnd !== 0) this.runDeferredEnd();
+    else this.sink.receiveResumed?.();
+  }
+
+  /** The EOF and/or transport close that waited for a decompression (receiveEof, transportClosed). */
+  private runDeferredEnd(): void {
+    const deferred = this.deferredEnd;
+    this.deferredEnd = 0;
+    if ((deferred & DEFERRED_EOF) !== 0) this.receiveEof();
+    if ((deferred & DEFERRED_CLOSE) !== 0) this.transportClosed();
   }
 
   private stopReading(): void {
@@ -337,7 +374,7 @@ export class Connection implements FrameOwner {
       return;
     }
     this.state = ReadyState.CLOSING;
-    this.reader.discard();
+    if (!this.isReceivingAfterClose) this.reader.discard();
     this.queueClose(code, reason ?? '');
   }
 
@@ -362,6 +399,8 @@ export class Connection implements FrameOwner {
     }
     if (error !== undefined) this.sink.event({ type: 'error', error });
     this.emitShutdown('end');
+    // stopReading() dropped a running decompression: a transport end that waited for it happens now.
+    if (this.deferredEnd !== 0) this.runDeferredEnd();
   }
 
   // ---------------------------------------------------------------- sending

@@ -174,7 +174,8 @@ export class FrameParser {
     } finally {
       this.isParsing = false;
     }
-    if (!this.isPaused && this.isReading) this.owner.onReceiveResumed();
+    // Also once reading stopped meanwhile: a transport end may wait for this step (Connection.receiveEof).
+    if (!this.isPaused) this.owner.onReceiveResumed();
   }
 
   /**

@@ -161,7 +161,12 @@ export function openHttpUpgrade(
     clearTimeout(timer);
     (hooks.socket as { _req?: unknown })._req = null;
     if (error !== null) {
+      // request.destroy() leaves alone a keep-alive socket already handed
+      // back to the agent (a non-101 answer read to its end): close it too, as ws does.
+      const requestSocket = request.socket;
       request.destroy();
+      const owner = (requestSocket as { _httpMessage?: unknown } | null | undefined)?._httpMessage;
+      if (requestSocket && !requestSocket.destroyed && (owner === null || owner === undefined || owner === request)) requestSocket.destroy();
       upgraded?.destroy();
       // A late ECONNRESET after destroy() has nobody to tell.
       upgraded?.on('error', () => {});

@@ -20,7 +20,8 @@ const TLS_KEYS = [
  * deliberate difference (docs/migrating-from-ws.md): events are always
  * dispatched as ws's default does, UTF-8 is always validated, messages are
  * bounded by bytes not chunks. (followRedirects and maxRedirects are
- * sockwave's own options too, so they pass through.)
+ * sockwave's own options too, so they pass through; `autoPong` is honoured
+ * by startWsClient, on the socket's state.)
  */
 const WS_ACCEPTED_NAMES = [
   'allowSynchronousEvents', 'skipUTF8Validation', 'maxBufferedChunks', 'autoPong',

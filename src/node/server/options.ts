@@ -13,6 +13,8 @@ import { NODE_DEFAULTS, resolveConnectionLimits, resolveLiveness, type Connectio
 import { createOriginPolicy, type OriginPolicy, type OriginRule } from './origin-policy.js';
 import type { VerifyClient, VerifyHook } from './verify.js';
 import type { ServerTopicsOptions } from '../topics/fanout.js';
+import { NodeWebSocket } from '../socket/websocket.js';
+import { kWsFlavour } from '../socket/state.js';
 
 /** The server's options; the limits it shares with the client (and their defaults) are ConnectionLimitOptions in node/options.ts. */
 export interface ServerOptions extends ConnectionLimitOptions {
@@ -49,6 +51,14 @@ export interface ServerOptions extends ConnectionLimitOptions {
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** ws name for maxMessageBytes. */
   maxPayload?: number;
+  /** False: pings are not answered automatically; the app calls `pong()` in its 'ping' listener. Default true. */
+  autoPong?: boolean;
+  /**
+   * The class of the sockets handed to 'connection': a subclass of this
+   * package's WebSocket (ws's option of the same name). It is constructed
+   * with `null` as its only argument.
+   */
+  WebSocket?: new (address: null) => NodeWebSocket;
   // --- sockwave hooks --------------------------------------------------------
   /** Async accept/reject hook; accepted user data lands in `socket.data`. */
   verify?: VerifyHook;
@@ -95,15 +105,20 @@ export interface ResolvedServerOptions extends ResolvedConnectionLimits {
   heartbeat: HeartbeatOptions | false;
   highWaterMarkBytes: number;
   backpressurePolicy: BackpressurePolicy;
+  autoPong: boolean;
+  socketClass: new (address: null) => NodeWebSocket;
+  /** The socket class is sockwave/ws's (or a subclass): refusals use ws's texts. */
+  isWsFlavour: boolean;
 }
 
 /**
  * ws server options that sockwave accepts without acting on them (the
  * server is the same class on 'sockwave' and 'sockwave/ws'), each a
  * deliberate difference listed in docs/migrating-from-ws.md. `closeTimeout`
- * is ws's name for closeTimeoutMs and is honoured.
+ * is ws's name for closeTimeoutMs and is honoured (so are `autoPong` and
+ * `WebSocket`, declared in ServerOptions).
  */
-const WS_SERVER_NAMES = ['allowSynchronousEvents', 'autoPong', 'skipUTF8Validation', 'maxBufferedChunks', 'closeTimeout', 'WebSocket'];
+const WS_SERVER_NAMES = ['allowSynchronousEvents', 'skipUTF8Validation', 'maxBufferedChunks', 'closeTimeout', 'autoPong', 'WebSocket'];
 
 /** Every ServerOptions name; anything else is a mistake (issue #12) and throws, naming the closest one. */
 const SERVER_OPTION_NAMES = [
@@ -157,7 +172,14 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
     throw new RangeError(`option backpressurePolicy must be 'queue', 'drop' or 'close', got ${String(policy)}`);
   }
   const deflate = o.perMessageDeflate ? resolveDeflateOptions(o.perMessageDeflate) : undefined;
+  const socketClass = o.WebSocket ?? NodeWebSocket;
+  if (typeof socketClass !== 'function' || !(socketClass === NodeWebSocket || socketClass.prototype instanceof NodeWebSocket)) {
+    throw new TypeError('option WebSocket must be a subclass of WebSocket');
+  }
   return {
+    autoPong: o.autoPong !== false,
+    socketClass,
+    isWsFlavour: (socketClass as unknown as Record<symbol, unknown>)[kWsFlavour] === true,
     port: (port as number | undefined) ?? undefined,
     host: o.host,
     backlog: o.backlog,

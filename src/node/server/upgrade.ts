@@ -21,7 +21,7 @@ import { HandshakeError } from '../../core/errors.js';
 import { buildAcceptResponse, validateUpgradeRequest, type ValidatedUpgrade } from '../../core/handshake/rules.js';
 import { negotiateServer, type DeflateParams } from '../../core/deflate/index.js';
 import { createDeflateCompressor } from '../deflate/compressor.js';
-import { NodeWebSocket } from '../socket/websocket.js';
+import type { NodeWebSocket } from '../socket/websocket.js';
 import { kState } from '../socket/state.js';
 import { attachTransport, isAttached } from '../socket/transport.js';
 import type { ResolvedServerOptions } from './options.js';
@@ -31,6 +31,7 @@ import type { HandshakeGuard } from './handshake-guard.js';
 import type { ConnectionRegistry } from './connection-registry.js';
 import { channels } from '../diagnostics.js';
 import { publishRejected, rejectHandshake, retryAfter } from './handshake-reject.js';
+import { toWsRequestError } from '../socket/ws-errors.js';
 
 export type UpgradeCallback = (socket: NodeWebSocket, request: IncomingMessage) => void;
 
@@ -81,15 +82,17 @@ export function handleUpgrade(server: UpgradeServer, req: IncomingMessage, duple
   let validated: ValidatedUpgrade;
   try {
     validated = validateUpgradeRequest(req);
-  } catch (error) {
-    if (!(error instanceof HandshakeError)) throw error;
+  } catch (thrown) {
+    if (!(thrown instanceof HandshakeError)) throw thrown;
+    // A 'sockwave/ws' server answers with ws's texts, in the body too.
+    const error = o.isWsFlavour ? toWsRequestError(thrown, req.headers['sec-websocket-key']) : thrown;
     if (server.emitter.listenerCount('wsClientError') > 0) {
       // ws semantics: a listener takes over answering (and closing) the socket.
       publishRejected(req, socket, error.status, error.message);
       server.emitter.emit('wsClientError', error, socket, req);
       return;
     }
-    return rejectHandshake(guard, req, socket, error.status, error.message, { ...error.headers });
+    return rejectHandshake(guard, req, socket, error.status, error.message, { ...error.headers }, o.isWsFlavour ? error.message : undefined);
   }
   if (server.registry.size >= o.maxConnections) return rejectHandshake(guard, req, socket, 503, 'too many connections', retryAfter());
   if (o.origins !== undefined && !isOriginAllowed(o.origins, validated.origin)) {
@@ -187,7 +190,7 @@ function accept(
   guard.untrack(socket);
   socket.removeListener('error', ignoreError);
   socket.write(response);
-  const ws = new NodeWebSocket(null);
+  const ws = new o.socketClass(null);
   if (decision?.accept === true && decision.data !== undefined) ws.data = decision.data;
   const registry = server.registry;
   attachTransport(ws[kState], socket, head, {
@@ -201,6 +204,7 @@ function accept(
     closeTimeoutMs: o.closeTimeoutMs,
     highWaterMarkBytes: o.highWaterMarkBytes,
     backpressurePolicy: o.backpressurePolicy,
+    autoPong: o.autoPong,
     heartbeat: o.heartbeat,
     idleTimeoutMs: o.idleTimeoutMs,
     counters: registry.counters,

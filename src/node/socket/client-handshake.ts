@@ -28,6 +28,7 @@ import { channels } from '../diagnostics.js';
 import type { SocketSink } from './sink.js';
 import { attachTransport } from './transport.js';
 import { failConnecting, setConnecting } from './close.js';
+import { toWsHandshakeError } from './ws-errors.js';
 
 /**
  * Starts the handshake for `socket` (CONNECTING). Throws synchronously for an
@@ -57,7 +58,8 @@ export function startClient(
   const fail = (error: Error): void => {
     signal?.removeEventListener('abort', onAbort);
     // Deferred so an abort from close() reports after close() returns.
-    process.nextTick(failConnecting, s, reportError(error));
+    const reported = reportError(error);
+    process.nextTick(failConnecting, s, s.isWsFlavour ? toWsHandshakeError(reported) : reported);
   };
   const onDone = (error: Error | null, established?: EstablishedTransport): void => {
     if (error || !established) {
@@ -201,6 +203,8 @@ export function startWsClient(s: SocketSink, address: string | URL, protocols: u
   }
   const { ws, rest } = splitWsRequestOptions(options as Record<string, unknown> | undefined);
   const clientOptions = fromWsOptions(rest);
+  // ws's autoPong: false: the app answers pings with pong() itself.
+  if (rest !== undefined && rest !== null && rest.autoPong === false) s.isAutoPongOff = true;
   if (protocols !== undefined) clientOptions.protocols = protocols as string | string[];
   // A `proxy` (a sockwave extra) needs the raw handshake, which tunnels with CONNECT.
   const wantsProxy = rest !== undefined && rest !== null && rest.proxy !== undefined && rest.proxy !== false;

@@ -22,6 +22,8 @@ export function setConnecting(s: SocketState, hooks: ConnectingHooks): void {
 export function failConnecting(s: SocketState, error: Error): void {
   if (s.isClosedEmitted || s.conn !== undefined) return;
   s.connecting = undefined;
+  // CLOSING from here to 'close' (as ws and WHATWG report a failed connect): sends are refused, not thrown.
+  s.isTerminated = true;
   emitError(s, error);
   emitClose(s, 1006, '');
 }

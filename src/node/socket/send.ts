@@ -32,6 +32,7 @@ export interface SocketSendOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
+const READY_STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
 /** A batch this large is flushed at once (see settleBatch). */
 const FLUSH_BYTES = 64 * 1024;
 const TEXT = { isBinary: false } as const;
@@ -47,7 +48,7 @@ function notOpenWhileConnecting(): SockwaveError {
 export function sendMessage(s: SocketState, data: SendData, options: SocketSendOptions | undefined, cb: SendCallback | undefined): boolean {
   const conn = s.conn;
   if (conn === undefined) {
-    if (s.isClosedEmitted) return refuse(s, cb);
+    if (s.isClosedEmitted || s.isTerminated) return refuse(s, cb);
     throw notOpenWhileConnecting();
   }
   const payload = toPayload(data);
@@ -115,8 +116,8 @@ function settleBatch(s: SocketState, isWritten: boolean): boolean {
 /** ping (`isPing`) or pong with an optional payload. Throws only while CONNECTING. */
 export function sendControl(s: SocketState, isPing: boolean, data: SendData | undefined, cb: SendCallback | undefined): void {
   const conn = s.conn;
-  if (conn === undefined) throw notOpenWhileConnecting();
-  if (conn.readyState !== ReadyState.OPEN || s.isTerminated) {
+  if (conn === undefined && !s.isClosedEmitted && !s.isTerminated) throw notOpenWhileConnecting();
+  if (conn === undefined || conn.readyState !== ReadyState.OPEN || s.isTerminated) {
     refuse(s, cb);
     return;
   }
@@ -128,7 +129,9 @@ export function sendControl(s: SocketState, isPing: boolean, data: SendData | un
 
 function refuse(s: SocketState, cb: SendCallback | undefined): false {
   if (cb !== undefined) {
-    const error = new ConnectionClosedError(`WebSocket is not open: readyState ${readyStateOf(s)}`);
+    const state = readyStateOf(s);
+    // ws's text, which apps and ws's own tests match: the number and its name.
+    const error = new ConnectionClosedError(`WebSocket is not open: readyState ${state} (${READY_STATE_NAMES[state]})`);
     process.nextTick(cb, error);
   }
   return false;

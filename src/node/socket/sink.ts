@@ -17,6 +17,7 @@ import { readyStateOf, SocketState, type SendCallback, type Transport } from './
 import { collectWrite, cork, flush, lastReservedOffset, reserveWrite } from './write-batch.js';
 import { armCloseTimer, emitClose, emitError, startClose, terminate } from './close.js';
 import { sendControl } from './send.js';
+import { toWsError } from './ws-errors.js';
 
 /** EventEmitter's own per-instance captureRejections flag (a private symbol, found once). */
 const kCapture = Object.getOwnPropertySymbols(new EventEmitter()).find((symbol) => symbol.description === 'kCapture');
@@ -60,13 +61,16 @@ export class SocketSink extends SocketState implements ConnectionSink, LivenessT
     const ws = this.ws;
     if (this.counters !== undefined) this.counters.messagesIn++;
     if (this.liveness !== undefined) this.liveness.sawMessage = true;
-    const binaryType = this.binaryType;
+    // binaryType applies to binary messages only: text arrives as a Buffer of UTF-8 (as in ws).
+    const binaryType = isBinary ? this.binaryType : 'nodebuffer';
     if (binaryType === 'nodebuffer') {
       // One plain listener (the usual case) is called directly: what emit()
       // would do, without its rest-argument array and generic dispatch.
       const listener = (ws as unknown as { _events: Record<string, unknown> })._events.message;
       if (typeof listener === 'function' && !isCapturingRejections(ws)) listener.call(ws, data, isBinary);
       else ws.emit('message', data, isBinary);
+    } else if (binaryType === 'blob') {
+      ws.emit('message', new Blob([data as Uint8Array<ArrayBuffer>]), isBinary);
     } else if (binaryType === 'arraybuffer') {
       ws.emit('message', data.buffer.slice(data.byteOffset, data.byteOffset + data.length), isBinary);
     } else ws.emit('message', [data], isBinary);
@@ -93,7 +97,10 @@ export class SocketSink extends SocketState implements ConnectionSink, LivenessT
           channels.protocolError.publish({ socket: ws, error, closeCode: (error as { closeCode?: number }).closeCode });
         }
         armCloseTimer(this);
-        emitError(this, error);
+        // After terminate() (by the app, or for an unreadable Blob), frames
+        // still parsed from what was received report nothing more.
+        if (this.isTerminated) return;
+        emitError(this, this.isWsFlavour ? toWsError(error) : error);
         return;
       }
       case 'shutdown':

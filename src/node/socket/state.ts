@@ -16,7 +16,7 @@ import type { TrafficCounters } from '../stats.js';
 import type { BackpressurePolicy } from '../backpressure.js';
 import type { TopicPort } from '../topic-port.js';
 
-export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments';
+export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
 export type SendCallback = (error?: Error | null) => void;
 
 export interface ConnectingHooks {
@@ -40,6 +40,13 @@ export type Transport = NetSocket & { [kSocket]?: SocketState };
 export const kState = Symbol('sockwave.state');
 
 /**
+ * A static marker on sockwave/ws's WebSocket class (src/ws.ts), inherited by
+ * its subclasses: a server whose sockets are of such a class answers with
+ * ws's texts.
+ */
+export const kWsFlavour = Symbol('sockwave.wsFlavour');
+
+/**
  * The socket as the state sees it: the emitter the app listens on. Typed as
  * the interface so this file needs nothing from websocket.ts above it.
  */
@@ -56,6 +63,8 @@ const NEED_DRAIN = 128;
 const IS_DRAIN_LISTENING = 256;
 const IS_FRAGMENTING = 512;
 const IS_UNREF = 1024;
+const IS_WS_FLAVOUR = 2048;
+const IS_AUTO_PONG_OFF = 4096;
 
 /** `flags` with `bit` set or cleared. */
 function withFlag(flags: number, bit: number, value: boolean): number {
@@ -88,6 +97,8 @@ export class SocketState {
   drainCheck: SendCallback | undefined = undefined;
   /** The server's topics (set when a server accepts the socket; undefined for clients). */
   topicPort: TopicPort | undefined = undefined;
+  /** Calls waiting for a Blob to be read (send-blob.ts: QueuedCall[]); undefined when none. */
+  blobQueue: unknown[] | undefined = undefined;
 
   constructor(ws: SocketEmitter) {
     this.ws = ws;
@@ -191,11 +202,32 @@ export class SocketState {
   set isUnref(value: boolean) {
     this.flags = withFlag(this.flags, IS_UNREF, value);
   }
+
+  /**
+   * True for sockets of 'sockwave/ws' (src/ws.ts): ws's behaviour where the
+   * two differ (messages after close() delivered, ws's error codes and texts).
+   */
+  get isWsFlavour(): boolean {
+    return (this.flags & IS_WS_FLAVOUR) !== 0;
+  }
+
+  set isWsFlavour(value: boolean) {
+    this.flags = withFlag(this.flags, IS_WS_FLAVOUR, value);
+  }
+
+  /** True when the app answers pings itself (ws's `autoPong: false`). */
+  get isAutoPongOff(): boolean {
+    return (this.flags & IS_AUTO_PONG_OFF) !== 0;
+  }
+
+  set isAutoPongOff(value: boolean) {
+    this.flags = withFlag(this.flags, IS_AUTO_PONG_OFF, value);
+  }
 }
 
 export function readyStateOf(s: SocketState): ReadyState {
   const conn = s.conn;
-  if (conn === undefined) return s.isClosedEmitted ? ReadyState.CLOSED : ReadyState.CONNECTING;
+  if (conn === undefined) return s.isClosedEmitted ? ReadyState.CLOSED : s.isTerminated ? ReadyState.CLOSING : ReadyState.CONNECTING;
   if (s.isClosedEmitted) return ReadyState.CLOSED;
   const state = conn.readyState;
   // terminate() is immediate for the app even though 'close' follows later.

@@ -10,7 +10,10 @@ import { Duplex, type DuplexOptions } from 'node:stream';
 import { ReadyState } from '../../core/events.js';
 import type { NodeWebSocket } from './websocket.js';
 
+const READY_STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
+
 export function createWebSocketStream(socket: NodeWebSocket, options: DuplexOptions = {}): Duplex {
+  let terminateOnDestroy = true;
   const stream = new Duplex({
     ...options,
     objectMode: false,
@@ -23,7 +26,8 @@ export function createWebSocketStream(socket: NodeWebSocket, options: DuplexOpti
         return;
       }
       if (socket.readyState !== ReadyState.OPEN) {
-        callback(new Error('the NodeWebSocket is not open'));
+        // ws's text: the state's number and name.
+        callback(new Error(`WebSocket is not open: readyState ${socket.readyState} (${READY_STATE_NAMES[socket.readyState]})`));
         return;
       }
       socket.send(chunk, callback);
@@ -49,7 +53,7 @@ export function createWebSocketStream(socket: NodeWebSocket, options: DuplexOpti
       if (socket.readyState === ReadyState.OPEN) socket.close();
     },
     destroy(error, callback) {
-      if (socket.readyState !== ReadyState.CLOSED) socket.terminate();
+      if (terminateOnDestroy && socket.readyState !== ReadyState.CLOSED) socket.terminate();
       callback(error);
     },
   });
@@ -67,6 +71,11 @@ export function createWebSocketStream(socket: NodeWebSocket, options: DuplexOpti
   socket.once('close', () => {
     if (!stream.destroyed) stream.push(null);
   });
-  socket.on('error', (error: Error) => stream.destroy(error));
+  socket.on('error', (error: Error) => {
+    // The socket closes itself after an error (a protocol error sends its
+    // close frame first): terminate() now could cut that frame off.
+    terminateOnDestroy = false;
+    stream.destroy(error);
+  });
   return stream;
 }

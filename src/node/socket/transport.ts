@@ -40,6 +40,8 @@ export interface AttachOptions {
   counters?: TrafficCounters;
   /** Called once, just before 'close' is emitted (server bookkeeping). */
   onClose?: (socket: SocketEmitter, code: number, reason: string) => void;
+  /** False: pings are not answered automatically (ws's `autoPong`); also off when the socket's state says so. */
+  autoPong?: boolean;
 }
 
 /** True when `transport` already carries a WebSocket (handleUpgrade called twice for one socket). */
@@ -75,6 +77,8 @@ export function attachTransport(s: SocketSink, transport: NetSocket, head: Buffe
       compressThresholdBytes: options.compressThresholdBytes,
       maskSource: options.maskSource,
       isOpen: true,
+      autoPong: options.autoPong !== false && !s.isAutoPongOff,
+      receiveAfterClose: s.isWsFlavour,
     },
     s,
   );
@@ -139,7 +143,8 @@ function onTransportClose(this: Transport): void {
   } finally {
     // The core reports 'closed' from transportClosed(); make sure the app
     // hears 'close' even if it did not (e.g. a core bug), with 1006.
-    if (!s.isClosedEmitted) emitClose(s, 1006, '');
+    // (Not while the core finishes a decompression of bytes received before the close.)
+    if (!s.isClosedEmitted && !conn.isTransportCloseDeferred) emitClose(s, 1006, '');
   }
 }
 

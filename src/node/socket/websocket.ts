@@ -46,6 +46,8 @@ import {
   type TopicSubscribeResult,
 } from '../topic-port.js';
 import { iterateMessages, type IteratedMessage } from './iterate.js';
+import { cancelBlobQueue, isBlob, mustWaitForBlobs, queueBehindBlobs } from './send-blob.js';
+import { validateCloseArguments } from '../../core/close.js';
 
 export type { BinaryType, SendCallback } from './state.js';
 export type { SocketSendOptions } from './send.js';
@@ -115,7 +117,7 @@ export class NodeWebSocket extends EventEmitter {
   }
 
   set binaryType(value: BinaryType) {
-    if (value !== 'nodebuffer' && value !== 'arraybuffer' && value !== 'fragments') return;
+    if (value !== 'nodebuffer' && value !== 'arraybuffer' && value !== 'fragments' && value !== 'blob') return;
     this[kState].binaryType = value;
   }
 
@@ -167,30 +169,44 @@ export class NodeWebSocket extends EventEmitter {
    * were refused (closed socket: `cb` gets the error; 'drop' policy: the
    * 'dropped' event fires). Throws only while CONNECTING (as ws does).
    */
-  send(data: SendData, options?: SocketSendOptions | SendCallback, cb?: SendCallback): boolean {
+  send(data: SendData | Blob, options?: SocketSendOptions | SendCallback, cb?: SendCallback): boolean {
     if (typeof options === 'function') {
       cb = options;
       options = undefined;
     }
-    return sendMessage(this[kState], data, options, cb);
+    const s = this[kState];
+    if (mustWaitForBlobs(s, data)) {
+      if (s.conn === undefined && !s.isClosedEmitted) return sendMessage(s, data as SendData, options, cb); // throws while CONNECTING, as ws does
+      const sendOptions = options;
+      queueBehindBlobs(s, data, cb, (bytes) => sendMessage(s, bytes ?? (data as SendData), sendOptions, cb));
+      return false;
+    }
+    return sendMessage(s, data as SendData, options, cb);
   }
 
-  ping(data?: SendData | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
+  ping(data?: SendData | Blob | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
     this.#control(true, data, mask, cb);
   }
 
-  pong(data?: SendData | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
+  pong(data?: SendData | Blob | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
     this.#control(false, data, mask, cb);
   }
 
   /** ws's (data?, mask?, cb?) with the callback in any position; `mask` is ignored (the role decides). */
-  #control(isPing: boolean, data?: SendData | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
+  #control(isPing: boolean, data?: SendData | Blob | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
     if (typeof mask === 'function') cb = mask;
     if (typeof data === 'function') {
       cb = data;
       data = undefined;
     }
-    sendControl(this[kState], isPing, data, cb);
+    const s = this[kState];
+    if (mustWaitForBlobs(s, data) && s.conn !== undefined) {
+      if (isBlob(data) && data.size > 125) throw new RangeError('The data size must not be greater than 125 bytes');
+      const payload = data;
+      queueBehindBlobs(s, data, cb, (bytes) => sendControl(s, isPing, bytes ?? (payload as SendData | undefined), cb));
+      return;
+    }
+    sendControl(s, isPing, data as SendData | undefined, cb);
   }
 
   /**
@@ -199,12 +215,21 @@ export class NodeWebSocket extends EventEmitter {
    * not be sent or a reason over 123 bytes. No-op once closing.
    */
   close(code?: number, reason?: string | Buffer): void {
-    startClose(this[kState], code, reason);
+    const s = this[kState];
+    if (s.blobQueue !== undefined) {
+      // The close frame must not overtake a Blob still being read; bad arguments still throw here.
+      validateCloseArguments(code, Buffer.isBuffer(reason) ? reason.toString() : reason);
+      queueBehindBlobs(s, undefined, undefined, () => startClose(s, code, reason));
+      return;
+    }
+    startClose(s, code, reason);
   }
 
   /** Destroys the transport now; 'close' follows with 1006. */
   terminate(): void {
-    terminate(this[kState]);
+    const s = this[kState];
+    terminate(s);
+    cancelBlobQueue(s, new Error('The socket was closed while the blob was being read'));
   }
 
   // --- topics (server sockets; see node/topics/fanout.ts) ------------------

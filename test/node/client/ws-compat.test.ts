@@ -112,14 +112,22 @@ test('ws-style options: top-level TLS keys, maxPayload, handshakeTimeout, option
     await nextEvent(limited, 'open');
     limited.send(Buffer.alloc(2048));
     await nextEvent(limited, 'close');
-    assert.ok(limitErrors[0] instanceof MessageTooLargeError, String(limitErrors[0]));
-    assert.equal((limitErrors[0] as MessageTooLargeError).limit, 1024);
+    // sockwave/ws reports ws's error (RangeError, WS_ERR_* code and text); sockwave's is its cause.
+    const limitError = limitErrors[0] as Error & { code?: string; closeCode?: number };
+    assert.ok(limitError instanceof RangeError, String(limitError));
+    assert.equal(limitError.code, 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH');
+    assert.equal(limitError.message, 'Max payload size exceeded');
+    assert.equal(limitError.closeCode, 1009);
+    assert.ok(limitError.cause instanceof MessageTooLargeError, String(limitError.cause));
+    assert.equal(limitError.cause.limit, 1024);
     // handshakeTimeout in ms, as ws names it.
     const slow = new WsStyle(silent.url, { handshakeTimeout: 100 } as never);
     const errors: Error[] = [];
     slow.on('error', (error: Error) => errors.push(error));
     await nextEvent(slow, 'close');
-    assert.match(errors[0]?.message ?? '', /handshake timed out after 100 ms/);
+    // ws's text on sockwave/ws; sockwave's TimeoutError is the cause.
+    assert.equal(errors[0]?.message, 'Opening handshake has timed out');
+    assert.match(String((errors[0]?.cause as Error | undefined)?.message), /handshake timed out after 100 ms/);
   } finally {
     await secure.close();
     await silent.close();
