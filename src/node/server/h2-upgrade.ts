@@ -30,10 +30,8 @@ import {
   type ValidatedExtendedConnect,
 } from '../../core/handshake/extended-connect.js';
 import { negotiateServer, type DeflateParams } from '../../core/deflate/index.js';
-import { createDeflateCompressor } from '../deflate/compressor.js';
-import { NodeWebSocket } from '../socket/websocket.js';
-import { kState } from '../socket/state.js';
-import { attachTransport, isAttached } from '../socket/transport.js';
+import { isAttached } from '../socket/transport.js';
+import { openServerSocket } from './open-socket.js';
 import { isOriginAllowed } from './origin-policy.js';
 import { runVerify, runVerifyClient, type Decision } from './verify.js';
 import { channels } from '../diagnostics.js';
@@ -287,33 +285,10 @@ function accept(
     if (server.emitter.listenerCount('error') > 0) server.emitter.emit('error', error);
     return;
   }
-  const compressor = deflate !== null ? createDeflateCompressor(deflate.params, 'server', o.deflate ?? {}) : undefined;
   server.guard.untrack(transport);
   stream.removeListener('error', ignoreError);
   stream.respond(fields);
   stream.once('finish', onStreamFinished);
-  const ws = new NodeWebSocket(null);
-  if (decision?.accept === true && decision.data !== undefined) ws.data = decision.data;
-  const registry = server.registry;
-  attachTransport(ws[kState], transport, EMPTY, {
-    role: 'server',
-    protocol,
-    extensions: deflate?.responseHeader,
-    compressor,
-    compressThresholdBytes: o.deflate?.threshold,
-    maxMessageBytes: o.maxMessageBytes,
-    maxFragments: o.maxFragments,
-    closeTimeoutMs: o.closeTimeoutMs,
-    highWaterMarkBytes: o.highWaterMarkBytes,
-    backpressurePolicy: o.backpressurePolicy,
-    heartbeat: o.heartbeat,
-    idleTimeoutMs: o.idleTimeoutMs,
-    counters: registry.counters,
-    onClose: registry.remove,
-  });
-  registry.add(ws);
-  if (channels.connectionOpen.hasSubscribers) {
-    channels.connectionOpen.publish({ socket: ws, request: req, protocol: ws.protocol, extensions: ws.extensions });
-  }
+  const ws = openServerSocket(server, transport, EMPTY, { protocol, deflate, decision, request: req });
   cb(ws, req as unknown as IncomingMessage);
 }

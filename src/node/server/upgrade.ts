@@ -20,10 +20,9 @@ import type { Duplex } from 'node:stream';
 import { HandshakeError } from '../../core/errors.js';
 import { buildAcceptResponse, validateUpgradeRequest, type ValidatedUpgrade } from '../../core/handshake/rules.js';
 import { negotiateServer, type DeflateParams } from '../../core/deflate/index.js';
-import { createDeflateCompressor } from '../deflate/compressor.js';
 import type { NodeWebSocket } from '../socket/websocket.js';
-import { kState } from '../socket/state.js';
-import { attachTransport, isAttached } from '../socket/transport.js';
+import { isAttached } from '../socket/transport.js';
+import { openServerSocket } from './open-socket.js';
 import type { ResolvedServerOptions } from './options.js';
 import { isOriginAllowed } from './origin-policy.js';
 import { runVerify, runVerifyClient, type Decision } from './verify.js';
@@ -186,33 +185,9 @@ function accept(
     server.emitter.emit('headers', lines, req);
     response = `${lines.join('\r\n')}\r\n\r\n`;
   }
-  const compressor = deflate !== null ? createDeflateCompressor(deflate.params, 'server', o.deflate ?? {}) : undefined;
   guard.untrack(socket);
   socket.removeListener('error', ignoreError);
   socket.write(response);
-  const ws = new o.socketClass(null);
-  if (decision?.accept === true && decision.data !== undefined) ws.data = decision.data;
-  const registry = server.registry;
-  attachTransport(ws[kState], socket, head, {
-    role: 'server',
-    protocol,
-    extensions: deflate?.responseHeader,
-    compressor,
-    compressThresholdBytes: o.deflate?.threshold,
-    maxMessageBytes: o.maxMessageBytes,
-    maxFragments: o.maxFragments,
-    closeTimeoutMs: o.closeTimeoutMs,
-    highWaterMarkBytes: o.highWaterMarkBytes,
-    backpressurePolicy: o.backpressurePolicy,
-    autoPong: o.autoPong,
-    heartbeat: o.heartbeat,
-    idleTimeoutMs: o.idleTimeoutMs,
-    counters: registry.counters,
-    onClose: registry.remove,
-  });
-  registry.add(ws);
-  if (channels.connectionOpen.hasSubscribers) {
-    channels.connectionOpen.publish({ socket: ws, request: req, response: undefined, protocol: ws.protocol, extensions: ws.extensions });
-  }
+  const ws = openServerSocket(server, socket, head, { protocol, deflate, decision, request: req });
   cb(ws, req);
 }

@@ -326,3 +326,37 @@ test('two WebSocketServers on one http2 server split the streams by path; an unk
     await fx.stop();
   }
 });
+
+test('h2 sockets honour the server\'s WebSocket class option and autoPong: false, as HTTP/1.1 sockets do', { skip }, async () => {
+  const { NodeWebSocket: Base } = await import('../../../src/node/socket/websocket.js');
+  class AppSocket extends Base {
+    readonly tag = 'app';
+  }
+  const fx = await startH2Server(creds, { WebSocket: AppSocket, autoPong: false });
+  const accepted = once(fx.wss, 'connection');
+  const session = await connectSession(fx, creds);
+  try {
+    const { stream } = await extendedConnect(session, { ':path': '/' });
+    const [ws] = (await within(accepted)) as [NodeWebSocket];
+    assert.ok(ws instanceof AppSocket, 'the connection socket is an instance of the class given as WebSocket');
+    assert.equal((ws as AppSocket).tag, 'app');
+    const frames = frameReader(stream);
+    let bytesFromServer = 0;
+    stream.on('data', (chunk: Buffer) => (bytesFromServer += chunk.length));
+    const pinged = once(ws, 'ping');
+    stream.write(maskedFrame(0x9, 'are you there'));
+    const [payload] = (await within(pinged)) as [Buffer];
+    assert.equal(payload.toString(), 'are you there');
+    // autoPong: false: nothing answers until the app does.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.equal(bytesFromServer, 0, 'no automatic pong');
+    ws.pong('by hand');
+    const pong = await frames.next();
+    assert.equal(pong.opcode, 0xa);
+    assert.equal(pong.payload.toString(), 'by hand');
+    stream.close();
+  } finally {
+    session.destroy();
+    await fx.stop();
+  }
+});
