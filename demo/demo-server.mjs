@@ -296,7 +296,9 @@ export async function startDemoServer({
   const address = server.address();
   if (shared) {
     label = shared.name || `${host === '0.0.0.0' || host === '::' ? hostname() : host}:${address.port}`;
-    await presenceHub.subscribe(PRESENCE_SUBSCRIBER, PRESENCE);
+    // Not awaited: the hub has us in the fan-out at once, and while Redis is
+    // unreachable the promise waits for it (the page must load meanwhile).
+    presenceHub.subscribe(PRESENCE_SUBSCRIBER, PRESENCE).catch((error) => log(`! presence: ${error.message}`));
     presenceTimer = setInterval(() => {
       const now = Date.now();
       let isChanged = false;

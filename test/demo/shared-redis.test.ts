@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
-import { RedisServer, redisSkipReason } from '../support/redis.js';
+import { freePort, RedisServer, redisSkipReason } from '../support/redis.js';
 import { chromiumSkipReason, launchChromium, newPage } from './chromium.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -159,6 +159,27 @@ describe('demo with REDIS_URL: two servers, one chat', { skip, timeout: 90_000 }
       assert.equal(await dan.textContent('.entry.theirs .meta .server'), 'alpha');
     } finally {
       await browser.close();
+    }
+  });
+});
+
+describe('demo with REDIS_URL while Redis is down', { skip, timeout: 30_000 }, () => {
+  test('the page and the chat endpoint still come up, the log says Redis is unreachable, and Ctrl+C still stops it', async () => {
+    const nobody = `redis://127.0.0.1:${await freePort()}`;
+    const demo = await startDemo(nobody, { DEMO_SERVER_NAME: 'lonely' });
+    try {
+      assert.equal((await fetch(demo.url)).status, 200);
+      const ann = await Person.join(demo, 'Ann');
+      assert.equal(ann.messages[0].server, 'lonely');
+      const started = Date.now();
+      while (!/redis: unreachable/.test(demo.output()) && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 50));
+      assert.match(demo.output(), /redis: unreachable, messages wait/);
+      const closed = once(ann.ws, 'close');
+      demo.child.kill('SIGINT');
+      assert.equal((await closed)[0], 1001);
+      assert.deepEqual(await once(demo.child, 'close'), [0, null]);
+    } finally {
+      demo.child.kill('SIGKILL');
     }
   });
 });
