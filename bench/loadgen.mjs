@@ -33,7 +33,9 @@ function measure(getCount, isFailed) {
     setTimeout(() => {
       const c0 = getCount();
       const t0 = performance.now();
-      const s0 = cpuOf(cfg.serverPid);
+      // Several server-side processes (topics through Redis: two servers and redis-server) count together.
+      const serverCpu = () => (cfg.serverPids ?? [cfg.serverPid]).reduce((sum, pid) => sum + cpuOf(pid), 0);
+      const s0 = serverCpu();
       const l0 = selfCpu();
       const k0 = coreTimes();
       setTimeout(() => {
@@ -43,7 +45,7 @@ function measure(getCount, isFailed) {
           value: (c1 - c0) / dt,
           count: c1 - c0,
           seconds: dt,
-          serverCpu: (cpuOf(cfg.serverPid) - s0) / dt,
+          serverCpu: (serverCpu() - s0) / dt,
           loadgenCpu: (selfCpu() - l0) / dt,
           coreBusy: coreBusy(k0, coreTimes()),
         });
@@ -56,6 +58,17 @@ function measure(getCount, isFailed) {
   });
 }
 
+/**
+ * Connection i's server: cfg.port, or with cfg.port2 (a second server process
+ * on the same topics backplane) every odd connection ('split') or every one but
+ * connection 0, the publisher ('remote').
+ */
+function portFor(i) {
+  if (!cfg.port2) return cfg.port;
+  if (cfg.placement === 'remote') return i === 0 ? cfg.port : cfg.port2;
+  return i % 2 === 0 ? cfg.port : cfg.port2;
+}
+
 async function openMany(n, concurrency, extensions) {
   const out = new Array(n);
   let next = 0;
@@ -64,7 +77,7 @@ async function openMany(n, concurrency, extensions) {
       const i = next++;
       out[i] = await openWebSocket({
         host: HOST,
-        port: cfg.port,
+        port: portFor(i),
         localAddress: localAddresses[i % localAddresses.length],
         keyEntry: keys[i % keys.length],
         extensions,

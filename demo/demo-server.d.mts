@@ -19,6 +19,18 @@ export interface DemoServer {
   events: DemoEvent[];
   /** Closes every client with 1001, then the servers. */
   close(): Promise<void>;
+  /** Shared mode: this server's label (shown next to its people); undefined otherwise. */
+  label?: string;
+}
+
+/** Shared mode: every demo server on the same backplane (Redis) is one chat. */
+export interface DemoSharedOptions {
+  /** The TopicHub class (for the presence topic). */
+  TopicHub: new (options: any) => any;
+  /** A new backplane connection (called twice: the chat room and presence). */
+  createBackplane(options: { historySize: number }): any;
+  /** Label of this server; default host:port. */
+  name?: string;
 }
 
 export interface DemoOptions {
@@ -28,6 +40,7 @@ export interface DemoOptions {
   host?: string;
   deflate?: boolean;
   log?: (line: string) => void;
+  shared?: DemoSharedOptions;
 }
 
 export function startDemoServer(options: DemoOptions): Promise<DemoServer>;

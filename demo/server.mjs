@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 // `npm start` runs this after `npm run build`: the demo chat room on
 // http://localhost:8080/ (flag --port or env PORT; --host or env HOST;
-// --deflate turns on permessage-deflate).
+// --deflate turns on permessage-deflate). With REDIS_URL (or --redis URL),
+// every demo server on that Redis is one chat: run two on two ports.
 import { parseArgs } from 'node:util';
 import { startDemoServer } from './demo-server.mjs';
 
-const USAGE = `Usage: node demo/server.mjs [--port N] [--host HOST] [--deflate]
+const USAGE = `Usage: node demo/server.mjs [--port N] [--host HOST] [--deflate] [--redis URL] [--name LABEL]
   --port N      port (default: $PORT or 8080; 0 picks a free port)
   --host HOST   address to bind (default: $HOST or 127.0.0.1; 0.0.0.0 to let a phone on your network in)
-  --deflate     enable permessage-deflate compression`;
+  --deflate     enable permessage-deflate compression
+  --redis URL   share the chat with every demo server on this Redis (default: $REDIS_URL; none: this process only)
+  --name LABEL  this server's label shown next to its people (default: $DEMO_SERVER_NAME or host:port)`;
 
 let values;
 try {
@@ -17,6 +20,8 @@ try {
       port: { type: 'string', default: process.env.PORT || '8080' },
       host: { type: 'string', default: process.env.HOST || '127.0.0.1' },
       deflate: { type: 'boolean', default: false },
+      redis: { type: 'string', default: process.env.REDIS_URL || '' },
+      name: { type: 'string', default: process.env.DEMO_SERVER_NAME || '' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   }));
@@ -34,12 +39,36 @@ if (!/^\d+$/.test(values.port) || port > 65535) {
   process.exit(2);
 }
 
+if (values.redis && !/^rediss?:\/\//.test(values.redis)) {
+  console.error(`error: REDIS_URL must be a redis:// or rediss:// URL, got '${values.redis}'\n\n${USAGE}`);
+  process.exit(2);
+}
+
 let WebSocketServer;
+let TopicHub;
 try {
-  ({ WebSocketServer } = await import('../dist/index.js'));
+  ({ WebSocketServer, TopicHub } = await import('../dist/index.js'));
 } catch (error) {
   console.error(`error: cannot load sockwave from dist/ (${error.message}); run 'npm run build' first, or use 'npm start'`);
   process.exit(1);
+}
+
+let shared;
+if (values.redis) {
+  let RedisBackplane;
+  try {
+    // @redis/client is an optional peer dependency (installed with the dev dependencies).
+    ({ RedisBackplane } = await import('../dist/redis.js'));
+  } catch (error) {
+    console.error(`error: REDIS_URL needs @redis/client (npm install @redis/client): ${error.message}`);
+    process.exit(1);
+  }
+  shared = {
+    TopicHub,
+    name: values.name.slice(0, 100),
+    // One key prefix for every demo server, apart from other users of the same Redis.
+    createBackplane: ({ historySize }) => new RedisBackplane({ url: values.redis, keyPrefix: 'sockwave-demo:', historySize }),
+  };
 }
 
 let demo;
@@ -49,6 +78,7 @@ try {
     port,
     host: values.host,
     deflate: values.deflate,
+    shared,
     log: (line) => console.log(line),
   });
 } catch (error) {
@@ -57,6 +87,7 @@ try {
 }
 
 console.log(`sockwave demo: open ${demo.url} in a few tabs (WebSocket endpoint ${demo.url.replace(/^http/, 'ws')}ws)`);
+if (shared) console.log(`server ${demo.label}: one chat with every demo server on ${values.redis}`);
 console.log('Ctrl+C stops the server');
 
 let isStopping = false;

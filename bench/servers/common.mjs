@@ -14,10 +14,16 @@ export const HOST = '127.0.0.1';
 /** Large enough for the 1 MiB echo; every server gets the same limit. */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
-export function ready(port, note = '') {
+/** `commands` answers other stdin lines: { name: async (args) => reply line }. */
+export function ready(port, note = '', commands = {}) {
   process.stdout.write(`READY ${port} ${note}\n`);
   const rl = readline.createInterface({ input: process.stdin });
   rl.on('line', (line) => {
+    const [name, ...args] = line.trim().split(' ');
+    if (Object.hasOwn(commands, name)) {
+      Promise.resolve(commands[name](args)).then((reply) => process.stdout.write(`${reply}\n`));
+      return;
+    }
     if (line.trim() !== 'rss') return;
     if (globalThis.gc) {
       globalThis.gc();

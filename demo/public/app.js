@@ -74,8 +74,13 @@ function addSystem(text) {
   return addEntry('system', el('span', { textContent: text }));
 }
 
+/** With REDIS_URL the chat spans several servers: a small label says which one a person is on. */
+function serverTag(server) {
+  return server ? el('span', { className: 'server', textContent: server, title: `connected to server ${server}` }) : null;
+}
+
 function addText({ mine, from, text, at }) {
-  const meta = el('div', { className: 'meta' }, mine ? 'You' : from.name, el('time', { textContent: ` · ${formatTime(at)}` }));
+  const meta = el('div', { className: 'meta' }, mine ? 'You' : from.name, mine ? null : serverTag(from.server), el('time', { textContent: ` · ${formatTime(at)}` }));
   return addEntry(mine ? 'mine' : 'theirs', el('div', { className: 'bubble' }, meta, el('p', { className: 'text', textContent: text })));
 }
 
@@ -118,6 +123,7 @@ function renderPeers(peers) {
         el('span', { className: 'avatar', textContent: (p.name[0] || '?').toUpperCase(), ariaHidden: 'true' }),
         el('span', { className: 'name', textContent: p.name }),
         p.id === myId ? el('span', { className: 'you', textContent: '(you)' }) : null,
+        serverTag(p.server),
       ),
     ),
   );
@@ -212,7 +218,8 @@ function onJson(message) {
       myId = message.id;
       assignedName = message.name;
       if (!$('name').value) $('name').placeholder = message.name;
-      addSystem(`you joined as ${message.name}`);
+      $('fact-server').textContent = message.server ?? 'this one only (no Redis)';
+      addSystem(`you joined as ${message.name}${message.server ? ` on ${message.server}` : ''}`);
       renderPeers(message.peers);
       return;
     case 'presence':
