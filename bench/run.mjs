@@ -72,6 +72,16 @@ const SERVERS = {
     unavailable: () => (fs.existsSync(SOCKWAVE_DIST) ? null : 'dist/index.js missing: run `npm run build`'),
   },
 };
+// Prototypes (bench/prototypes/, not shipped): run only when named in --servers, in the workloads they support.
+const PROTOTYPES = {
+  'proto-handle': {
+    file: 'prototypes/handle-server.mjs',
+    note: 'prototype: sockwave core on bare tcp_wrap handles, no net.Socket',
+    workloads: ['small-echo', 'handshakes', 'handshake-close', 'idle-memory'],
+    unavailable: () => (fs.existsSync(SOCKWAVE_DIST) ? null : 'dist/index.js missing: run `npm run build`'),
+  },
+};
+Object.assign(SERVERS, PROTOTYPES);
 if (COMPARE_DIST) {
   const index = path.resolve(COMPARE_DIST, 'index.js');
   SERVERS['sockwave (other)'] = {
@@ -83,7 +93,7 @@ if (COMPARE_DIST) {
 }
 /** Variants that only matter for the compressed echo. */
 const DEFLATE_VARIANTS = ['ws level 1', 'sockwave level 6'];
-const ALL = Object.keys(SERVERS).filter((s) => !DEFLATE_VARIANTS.includes(s) && s !== 'sockwave (other)');
+const ALL = Object.keys(SERVERS).filter((s) => !DEFLATE_VARIANTS.includes(s) && s !== 'sockwave (other)' && !(s in PROTOTYPES));
 const FRAMED = ALL.filter((s) => s !== 'raw-net');
 
 // ---------------------------------------------------------------- workloads
@@ -367,6 +377,7 @@ async function main() {
     let names = w.servers;
     if (COMPARE_DIST && !w.client && names.includes('sockwave')) names = names.flatMap((n) => (n === 'sockwave' ? [n, 'sockwave (other)'] : [n]));
     if (SERVER_FILTER.length) names = names.filter((n) => n === BASELINE || n === 'sockwave (other)' || SERVER_FILTER.includes(n));
+    for (const [name, proto] of Object.entries(PROTOTYPES)) if (SERVER_FILTER.includes(name) && proto.workloads.includes(w.id)) names = [...names, name];
     const samples = Object.fromEntries(names.map((n) => [n, []]));
     const rounds = Math.min(ROUNDS, w.rounds ?? ROUNDS);
     for (let round = 0; round < rounds; round++) {

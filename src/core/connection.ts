@@ -46,7 +46,8 @@ import {
   MAX_CLOSE_REASON_BYTES,
 } from './close.js';
 import { MessageReader } from './message-reader.js';
-import type { FrameOwner, FrameParser } from './frame-parser.js';
+import type { FrameOwner } from './frame-parser.js';
+import type { ReceiverLimits } from './receiver-limits.js';
 import { asBuffer, writeBuffers, writeFrame, type FramePayload, type WriteCallback } from './frame-writer.js';
 import { SendQueue } from './send-queue.js';
 
@@ -61,9 +62,13 @@ export class Connection implements FrameOwner {
   private readonly isClient: boolean;
   private readonly sink: ConnectionSink;
   private readonly compressor: MessageCompressor | undefined;
-  /** The receive side: the message layer and the framing layer under it. */
-  private readonly reader: MessageReader;
-  private readonly parser: FrameParser;
+  /**
+   * The receive side (the message layer and the framing layer under it),
+   * made on the first bytes received: an idle socket that has received
+   * nothing since the handshake carries none of it (about 340 bytes).
+   */
+  private receiver: MessageReader | undefined;
+  private readonly limits: Readonly<ReceiverLimits>;
   private readonly compressThresholdBytes: number;
   /** Set for clients only: every frame they send is masked. */
   private readonly maskSource: MaskSource | undefined;
@@ -89,8 +94,7 @@ export class Connection implements FrameOwner {
     this.sink = sink;
     this.isPongWriteAwaited = sink.callsWriteCallbacks === true;
     this.compressor = options.compressor;
-    this.reader = new MessageReader(this.isClient, resolved.limits, options.compressor, sink, this);
-    this.parser = this.reader.parser;
+    this.limits = resolved.limits;
     this.compressThresholdBytes = resolved.compressThresholdBytes;
     this.maskSource = resolved.maskSource;
     this.state = options.isOpen === false ? ReadyState.CONNECTING : ReadyState.OPEN;
@@ -125,7 +129,7 @@ export class Connection implements FrameOwner {
    * `receiveResumed()` is called, so a peer cannot pile up bytes meanwhile.
    */
   get isReceivePaused(): boolean {
-    return this.parser.isReceivePaused;
+    return this.receiver !== undefined && this.receiver.parser.isReceivePaused;
   }
 
   /**
@@ -134,7 +138,7 @@ export class Connection implements FrameOwner {
    * hand the rest to a fresh Connection.
    */
   get parsedBytes(): number {
-    return this.parser.parsedBytes;
+    return this.receiver === undefined ? 0 : this.receiver.parser.parsedBytes;
   }
 
   /** True when transportClosed() waits for a running decompression; `closed` follows once it is done. */
@@ -144,7 +148,7 @@ export class Connection implements FrameOwner {
 
   /** Bytes received while paused and not parsed yet. */
   get receiveBacklogBytes(): number {
-    return this.parser.receiveBacklogBytes;
+    return this.receiver === undefined ? 0 : this.receiver.parser.receiveBacklogBytes;
   }
 
   /** CONNECTING -> OPEN, once the adapter completed the opening handshake. */
@@ -152,11 +156,16 @@ export class Connection implements FrameOwner {
     if (this.state === ReadyState.CONNECTING) this.state = ReadyState.OPEN;
   }
 
+  /** The receive side, made when first needed (see `receiver`). */
+  private get reader(): MessageReader {
+    return (this.receiver ??= new MessageReader(this.isClient, this.limits, this.compressor, this.sink, this));
+  }
+
   // ------------------------------------------------------- transport events
 
   /** Feed bytes from the transport. Never throws on peer faults. Takes ownership of `chunk` (unmasked in place). */
   receive(chunk: Buffer): void {
-    this.parser.receive(chunk);
+    (this.receiver ?? this.reader).parser.receive(chunk);
   }
 
   /** The peer half-closed or the transport ended (EOF). */

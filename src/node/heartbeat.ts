@@ -41,17 +41,18 @@ export class Liveness implements TimerEntry {
   latencyMs: number | undefined = undefined;
   readonly #target: LivenessTarget;
   readonly #heartbeat: HeartbeatOptions | false;
-  readonly #idleTimeoutMs: number;
   #pingSentAt = -1;
   readonly #idleEntry: TimerEntry | undefined;
 
   constructor(target: LivenessTarget, heartbeat: HeartbeatOptions | false, idleTimeoutMs: number) {
     this.#target = target;
     this.#heartbeat = heartbeat;
-    this.#idleTimeoutMs = idleTimeoutMs;
     if (heartbeat !== false) sharedWheel.schedule(this, heartbeat.intervalMs);
     if (idleTimeoutMs !== Infinity) {
-      this.#idleEntry = { bucket: -1, onTimer: () => this.#onIdleTimer() };
+      // The timeout lives in this closure, not in a field: with the idle
+      // timeout off (the default) a field would hold Infinity, a double V8
+      // boxes in a separate heap number on every socket.
+      this.#idleEntry = { bucket: -1, onTimer: () => this.#onIdleTimer(idleTimeoutMs) };
       sharedWheel.schedule(this.#idleEntry, idleTimeoutMs);
     }
   }
@@ -90,10 +91,10 @@ export class Liveness implements TimerEntry {
     sharedWheel.schedule(entry, heartbeat.timeoutMs);
   }
 
-  #onIdleTimer(): void {
+  #onIdleTimer(idleTimeoutMs: number): void {
     if (this.sawMessage) {
       this.sawMessage = false;
-      sharedWheel.schedule(this.#idleEntry as TimerEntry, this.#idleTimeoutMs);
+      sharedWheel.schedule(this.#idleEntry as TimerEntry, idleTimeoutMs);
       return;
     }
     this.#target.onIdleTimeout();
