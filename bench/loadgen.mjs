@@ -6,7 +6,7 @@
 // Prints progress lines and, last, `RESULT <json>`; exits 1 on failure.
 import net from 'node:net';
 import readline from 'node:readline';
-import { coreBusy, coreTimes, cpuOf, selfCpu } from './lib/cpu.mjs';
+import { coreBusy, coreTimes, cpuOf, minfltOf, selfCpu } from './lib/cpu.mjs';
 import { EchoReader, RawStreamReader } from './lib/reader.mjs';
 import { READ_BUFFER, buildRequest, closeFrame, contextInflater, makeKeyPool, makeMessagePool, openWebSocket } from './lib/wire.mjs';
 import { die, emit } from './lib/result.mjs';
@@ -36,6 +36,7 @@ function measure(getCount, isFailed) {
       // Several server-side processes (topics through Redis: two servers and redis-server) count together.
       const serverCpu = () => (cfg.serverPids ?? [cfg.serverPid]).reduce((sum, pid) => sum + cpuOf(pid), 0);
       const s0 = serverCpu();
+      const f0 = minfltOf(cfg.serverPid);
       const l0 = selfCpu();
       const k0 = coreTimes();
       setTimeout(() => {
@@ -46,6 +47,7 @@ function measure(getCount, isFailed) {
           count: c1 - c0,
           seconds: dt,
           serverCpu: (serverCpu() - s0) / dt,
+          serverMinflt: minfltOf(cfg.serverPid) - f0,
           loadgenCpu: (selfCpu() - l0) / dt,
           coreBusy: coreBusy(k0, coreTimes()),
         });

@@ -332,6 +332,8 @@ function summarize(w, samples) {
       // CPU time per operation of the measured side (server, or the client for client-echo):
       // unlike the rate it barely moves when other processes compete for the core.
       row.usPerOp = median(ok.map((s) => ((w.client ? s.loadgenCpu : s.serverCpu) / s.value) * 1e6));
+      // Minor page faults of the server per operation: fresh pages from the kernel (issue 16).
+      row.minfltPerOp = median(ok.map((s) => (Number.isFinite(s.serverMinflt) && s.count ? s.serverMinflt / s.count : NaN)));
       row.core0 = median(ok.map((s) => s.coreBusy?.[0] ?? NaN));
       row.core1 = median(ok.map((s) => s.coreBusy?.[1] ?? NaN));
       if (w.bytes) row.mbps = (row.median * w.bytes) / 2 ** 20;
@@ -345,7 +347,7 @@ function summarize(w, samples) {
 }
 
 function printTable(w, rows) {
-  const head = [w.client ? 'client' : 'server', `median ${w.unit}`, 'min..max', `x ${BASELINE}${w.lowerIsBetter ? ' (lower=better)' : ''}`, 'cpu srv/gen', 'core0/1 busy', `${w.client ? 'client' : 'srv'} cpu µs/op`, `x ${BASELINE} by cpu`, ''];
+  const head = [w.client ? 'client' : 'server', `median ${w.unit}`, 'min..max', `x ${BASELINE}${w.lowerIsBetter ? ' (lower=better)' : ''}`, 'cpu srv/gen', 'core0/1 busy', `${w.client ? 'client' : 'srv'} cpu µs/op`, `x ${BASELINE} by cpu`, 'srv minflt/op', ''];
   const lines = rows.map((r) => [
     r.name,
     fmt(r.median) + (r.mbps ? ` (${fmt(r.mbps)} MiB/s)` : ''),
@@ -355,6 +357,7 @@ function printTable(w, rows) {
     r.median !== undefined && Number.isFinite(r.core0) ? `${pct(r.core0)}/${pct(r.core1)}` : '',
     Number.isFinite(r.usPerOp) ? r.usPerOp.toFixed(r.usPerOp < 10 ? 2 : 0) : '',
     Number.isFinite(r.costRatio) ? r.costRatio.toFixed(2) + 'x' : '',
+    Number.isFinite(r.minfltPerOp) ? fmt(r.minfltPerOp) : '',
     r.status ?? '',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
@@ -401,7 +404,7 @@ async function main() {
     printTable(w, rows);
     all.workloads[w.id] = { title: w.title, unit: w.unit, rows, samples };
   }
-  log(`\ntotal ${((Date.now() - t0) / 1000).toFixed(0)} s, load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}. cpu srv/gen = CPU used by the server / load generator (or client) process during the window, 100% = one core; core0/1 busy = whole-system use of the two cores (above cpu srv/gen = other processes competed); cpu µs/op = CPU time of the measured process per message/cycle/delivery, and x ws by cpu = ws's cost / this cost (robust to competing load).`);
+  log(`\ntotal ${((Date.now() - t0) / 1000).toFixed(0)} s, load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}. cpu srv/gen = CPU used by the server / load generator (or client) process during the window, 100% = one core; core0/1 busy = whole-system use of the two cores (above cpu srv/gen = other processes competed); cpu µs/op = CPU time of the measured process per message/cycle/delivery, and x ws by cpu = ws's cost / this cost (robust to competing load); srv minflt/op = minor page faults of the server process per operation in the window (/proc/PID/stat field 10).`);
   if (MD_OUT) fs.writeFileSync(MD_OUT, report.join('\n') + '\n');
   if (JSON_OUT) {
     fs.mkdirSync(path.dirname(JSON_OUT), { recursive: true });

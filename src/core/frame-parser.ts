@@ -9,7 +9,10 @@
  *
  * Parses straight out of the incoming chunk when a whole frame is inside it
  * (no copy; unmasked in place, so receive() takes ownership of the chunk);
- * only a frame that spans chunks is kept, as a list of pieces copied once.
+ * only a frame that spans chunks is copied, once: up to
+ * ASSEMBLE_UPFRONT_MAX_BYTES into a buffer of the announced length as its
+ * pieces arrive (while they are still in cache, and so the chunks can be
+ * freed at once), larger ones as a list of pieces joined at the end.
  * A header split across chunks is collected in a 14-byte buffer, and the
  * rules its first two bytes decide are checked as soon as they are in.
  * While an asynchronous step runs (pause() until resume()), input is only
@@ -24,6 +27,13 @@ import { firstBytesViolation, headerBytesFor, readPayloadLength } from './frame-
 const PHASE_HEADER = 0;
 const PHASE_PAYLOAD = 1;
 const EMPTY = Buffer.alloc(0);
+/**
+ * A frame that spans chunks and announces at most this many bytes gets its
+ * whole buffer when its first piece arrives. Larger ones are kept as pieces
+ * until complete, so a peer that announces a huge frame and stalls holds
+ * only what it sent (beyond this bound per connection).
+ */
+const ASSEMBLE_UPFRONT_MAX_BYTES = 1024 * 1024;
 
 /** What the parser asks of the message layer, for data frames (opcodes 0, 1, 2). */
 export interface DataFrameHandler {
@@ -94,8 +104,10 @@ export class FrameParser {
   private maskKey = 0;
   private payloadLength = 0;
   private payloadReceived = 0;
-  /** Pieces of a payload that spans chunks (already unmasked). */
+  /** Pieces of a payload that spans chunks (already unmasked), when not assembled upfront. */
   private pieces: Buffer[] | undefined;
+  /** The buffer a payload that spans chunks is copied into, at its announced length. */
+  private assembly: Buffer | undefined;
   /** True when this frame's pieces go through validatePiece() as they arrive. */
   private isValidatingPieces = false;
   // Pausing while an asynchronous step runs.
@@ -187,6 +199,7 @@ export class FrameParser {
     this.isSkippingData = true;
     if (this.opcode < 8) {
       this.pieces = undefined;
+      this.assembly = undefined;
       this.isValidatingPieces = false;
     }
   }
@@ -198,6 +211,7 @@ export class FrameParser {
     this.pausedChunks = undefined;
     this.pausedBytes = 0;
     this.pieces = undefined;
+    this.assembly = undefined;
     this.phase = PHASE_HEADER;
     this.headBytes = 0;
     this.messageOpcode = 0;
@@ -258,22 +272,37 @@ export class FrameParser {
         continue;
       }
       const take = available < remaining ? available : remaining;
-      const piece = chunk.subarray(off, off + take);
-      off += take;
-      applyMask(piece, 0, take, this.maskKey, this.payloadReceived & 3);
-      if (this.payloadReceived === 0) {
-        this.pieces = [];
+      const at = this.payloadReceived;
+      if (at === 0) {
+        if (this.payloadLength <= ASSEMBLE_UPFRONT_MAX_BYTES) this.assembly = Buffer.allocUnsafe(this.payloadLength);
+        else this.pieces = [];
         // Control payloads (at most 125 bytes) are never validated piece by piece.
         this.isValidatingPieces = this.opcode < 8 && this.messages.startPieces();
       }
-      this.payloadReceived += take;
+      let piece: Buffer;
+      const assembly = this.assembly;
+      if (assembly !== undefined) {
+        // Copy, then unmask the copy: the chunk is read once and left as it came.
+        chunk.copy(assembly, at, off, off + take);
+        piece = assembly.subarray(at, at + take);
+      } else piece = chunk.subarray(off, off + take);
+      off += take;
+      applyMask(piece, 0, take, this.maskKey, at & 3);
+      this.payloadReceived = at + take;
       if (this.isValidatingPieces && !this.messages.validatePiece(piece)) break;
-      (this.pieces as Buffer[]).push(piece);
+      if (assembly === undefined) (this.pieces as Buffer[]).push(piece);
       if (this.payloadReceived === this.payloadLength) {
-        const pieces = this.pieces as Buffer[];
-        this.pieces = undefined;
         this.phase = PHASE_HEADER;
-        this.onFrame(pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, this.payloadLength), this.isValidatingPieces);
+        let payload: Buffer;
+        if (assembly !== undefined) {
+          this.assembly = undefined;
+          payload = assembly;
+        } else {
+          const pieces = this.pieces as Buffer[];
+          this.pieces = undefined;
+          payload = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, this.payloadLength);
+        }
+        this.onFrame(payload, this.isValidatingPieces);
       }
     }
     this.consumedBytes += off - offset;
