@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Backplane, BackplaneMessage, GapInfo, Position } from '../../src/node/topics/backplane.js';
+import type { Backplane, BackplaneMessage, BackplaneState, GapInfo, Position } from '../../src/node/topics/backplane.js';
 import { TopicHub } from '../../src/node/topics/hub.js';
 
 export interface Sub {
@@ -20,9 +20,10 @@ export function sub(name: string): Sub {
   return { name, got: [], recovered: [], gaps: [] };
 }
 
-export function makeHub(backplane: Backplane): TopicHub<Sub> {
+export function makeHub(backplane: Backplane, onStateChange?: (state: BackplaneState) => void): TopicHub<Sub> {
   return new TopicHub<Sub>({
     backplane,
+    onStateChange,
     deliver(_topic, message: BackplaneMessage, subscribers) {
       for (const s of subscribers) {
         s.got.push(message.payload.toString());

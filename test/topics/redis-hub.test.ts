@@ -70,8 +70,13 @@ test('publishes wait for Redis in order, and past the bound they are refused wit
     await own.stop();
     const waiting = new RedisBackplane({ url: own.url, maxQueuedPublishes: 5, maxQueuedBytes: 1000 });
     open.push(waiting);
-    const hub = makeHub(waiting);
+    const states: string[] = [];
+    const hub = makeHub(waiting, (state) => states.push(state));
     assert.equal(hub.state, 'down');
+    // Unreachable from the start: said once (not once per retry), not kept silent.
+    await until(() => states.length > 0, 5000, "the first 'down'");
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(states, ['down']);
     const queued = [1, 2, 3, 4, 5].map((i) => hub.publish('q', `m${i}`));
     await assert.rejects(hub.publish('q', 'm6'), { code: 'SW_BACKPLANE_QUEUE_FULL', name: 'BackplaneQueueFullError', message: /maxQueuedPublishes \(5\)/ });
     assert.equal(waiting.queuedPublishes, 5);
@@ -85,6 +90,7 @@ test('publishes wait for Redis in order, and past the bound they are refused wit
     assert.equal((await first).offset, 1);
     await waiting.ready();
     assert.equal(hub.state, 'up');
+    assert.deepEqual(states, ['down', 'up']);
     await hub.close();
     await bytes.close();
     await assert.rejects(bytes.publish('bytes', Buffer.alloc(1), { isBinary: true, id: 3 }), { code: 'SW_BACKPLANE_CLOSED' });

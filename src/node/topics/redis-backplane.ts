@@ -106,6 +106,13 @@ export class RedisBackplane implements Backplane {
   readonly #topics = new Map<string, TopicEntry>();
   #listener: BackplaneListener | null = null;
   #state: BackplaneState = 'down';
+  /**
+   * Whether the current 'down' was announced. A backplane starts 'down'
+   * without saying so (it is connecting); the first failure is announced,
+   * so an app whose Redis is unreachable from the start hears about it
+   * instead of queueing publishes in silence. Retries stay quiet.
+   */
+  #isDownAnnounced = false;
   #lastId = 0;
   #epochCounter = 0;
   readonly #keyCache = new Map<string, TopicKeys>();
@@ -350,15 +357,16 @@ export class RedisBackplane implements Backplane {
 
   #onDown(cause: unknown): void {
     this.#queue.connectionLost();
-    if (this.#state === 'up') {
-      this.#state = 'down';
-      this.#listener?.onStateChange?.('down', cause);
-    }
+    if (this.#state === 'down' && this.#isDownAnnounced) return;
+    this.#state = 'down';
+    this.#isDownAnnounced = true;
+    this.#listener?.onStateChange?.('down', cause);
   }
 
   #updateState(): void {
     if (this.#state === 'up' || !this.#link.isCommandReady || !this.#link.isSubscriberReady) return;
     this.#state = 'up';
+    this.#isDownAnnounced = false;
     this.#listener?.onStateChange?.('up');
     for (const resolve of this.#readyWaiters.splice(0)) resolve();
   }
