@@ -3,7 +3,7 @@
 // WebSocket (dist/index.js), with WPT's own pywebsocket3 handlers as servers.
 // See scripts/wpt/README.md for where the WPT files and pywebsocket3 come from.
 //
-//   node scripts/wpt/run.mjs --wpt <wpt-root> --pywebsocket <dir> [--filter text] [--jobs 2] [--json out.json]
+//   node scripts/wpt/run.mjs --wpt <wpt-root> --pywebsocket <dir> [--filter text] [--shard i/n] [--jobs 2] [--json out.json]
 //
 // Exit status: 0 when no failure is missing from expectations.json, 1 otherwise
 // (with --strict also when a listed failure now passes), 2 on a setup error.
@@ -27,6 +27,8 @@ const { values: opts } = parseArgs({
     pywebsocket: { type: 'string', default: process.env.PYWEBSOCKET3_DIR },
     module: { type: 'string', default: join(here, '../../dist/index.js') },
     filter: { type: 'string' },
+    // "i/n": only every n-th file starting at the i-th (1-based), so a slow suite can be split across processes.
+    shard: { type: 'string' },
     // Jobs wait on sockets and timers far more than on the CPU, so run a few more than the cores.
     jobs: { type: 'string', default: String(Math.max(4, availableParallelism())) },
     json: { type: 'string' },
@@ -79,7 +81,10 @@ async function main(key, cert) {
   };
   const modulePath = pathToFileURL(resolve(opts.module)).href;
 
-  const all = discover(wptRoot).filter((job) => !opts.filter || job.id.includes(opts.filter));
+  const shard = parseShard(opts.shard);
+  const all = discover(wptRoot)
+    .filter((job) => !opts.filter || job.id.includes(opts.filter))
+    .filter((_job, index) => shard === null || index % shard.count === shard.index - 1);
   const results = [];
   const toRun = [];
   for (const job of all) {
@@ -104,6 +109,15 @@ async function main(key, cert) {
     await servers.stop();
   }
   process.exitCode = compare(results, expectations, Date.now() - started);
+}
+
+function parseShard(text) {
+  if (text === undefined) return null;
+  const match = /^(\d+)\/(\d+)$/.exec(text);
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (!match || count < 1 || index < 1 || index > count) fail(`--shard must be i/n with 1 <= i <= n, got ${text}`);
+  return { index, count };
 }
 
 function skipReason(expectations, job) {

@@ -50,7 +50,8 @@ async function waitForPort(port, child, deadlineMs) {
  */
 export async function startHandlers({ wptRoot, pywebsocketPath, python = 'python3', tls, log }) {
   const handlers = join(wptRoot, 'websockets', 'handlers');
-  const env = { ...process.env, PYTHONPATH: [pywebsocketPath, process.env.PYTHONPATH].filter(Boolean).join(':') };
+  // No __pycache__ beside the vendored handlers and pywebsocket3 (test/fixtures).
+  const env = { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONPATH: [pywebsocketPath, process.env.PYTHONPATH].filter(Boolean).join(':') };
   const children = [];
   const start = async (useTls) => {
     const port = await freePort();
