@@ -138,7 +138,8 @@ describe('demo with REDIS_URL: two servers, one chat', { skip, timeout: 90_000 }
     try {
       const open = async (demo: Demo, name: string) => {
         const page = await newPage(browser);
-        await page.addInitScript((n) => localStorage.setItem('sockwave-demo-name', n), name);
+        // The demo keeps the typed name per tab (sessionStorage; issue #12).
+        await page.addInitScript((n) => sessionStorage.setItem('sockwave-demo-name', n), name);
         await page.goto(demo.url);
         await page.waitForSelector('#status[data-state="open"]', { timeout: 10_000 });
         return page;
