@@ -15,8 +15,9 @@
 import { HandshakeError } from '../errors.js';
 import { isToken } from './header-tokens.js';
 import { computeAcceptKey, isValidKey } from './accept-key.js';
-import { acceptServerResponse, type DeflateParams, type PerMessageDeflateOptions } from '../deflate/index.js';
+import type { PerMessageDeflateOptions } from '../deflate/index.js';
 import {
+  acceptNegotiation,
   assertHeaderField,
   groupHeaders,
   validateOfferFields,
@@ -239,23 +240,8 @@ export function validateExtendedConnectResponse(
   };
   if (!(status >= 200 && status < 300)) fail(`server answered ${status}`);
   const protocolField = headers['sec-websocket-protocol'];
-  let protocol = '';
-  if (protocolField !== undefined) {
-    if (Array.isArray(protocolField)) fail('duplicate Sec-WebSocket-Protocol header');
-    protocol = String(protocolField);
-    if (!o.protocols.includes(protocol)) fail(`server chose subprotocol ${JSON.stringify(protocol)} that was not offered`);
-  }
+  const protocolLines = protocolField === undefined ? undefined : Array.isArray(protocolField) ? protocolField : [String(protocolField)];
   const extensionField = headers['sec-websocket-extensions'];
   const extensions = extensionField === undefined ? '' : Array.isArray(extensionField) ? extensionField.join(', ') : String(extensionField);
-  let deflate: DeflateParams | null = null;
-  if (extensions !== '') {
-    if (!o.deflate) fail(`server accepted extensions ${JSON.stringify(extensions)} but none were offered`);
-    try {
-      deflate = acceptServerResponse(extensions, o.deflate as PerMessageDeflateOptions);
-    } catch (error) {
-      if (error instanceof HandshakeError) fail(error.message);
-      throw error;
-    }
-  }
-  return { protocol, extensions, deflate };
+  return acceptNegotiation(protocolLines, extensions, o, fail);
 }

@@ -369,19 +369,32 @@ export function validateServerResponse(
   if (accept!.length > 1) fail('duplicate Sec-WebSocket-Accept header');
   if (accept![0] !== computeAcceptKey(o.key)) fail('Sec-WebSocket-Accept does not match the key sent');
 
+  const extensionLines = headers.get('sec-websocket-extensions');
+  const extensions = extensionLines ? extensionLines.filter((v) => v.length > 0).join(', ') : '';
+  return acceptNegotiation(headers.get('sec-websocket-protocol'), extensions, o, fail);
+}
+
+/**
+ * The tail both opening handshakes share (RFC 6455 §4.1 items 5-6 over
+ * HTTP/1.1, RFC 8441 §5 over HTTP/2): the subprotocol and the extensions the
+ * server accepted must be ones the client offered. `protocolLines` holds every
+ * Sec-WebSocket-Protocol field received; `extensions` the joined extension list.
+ */
+export function acceptNegotiation(
+  protocolLines: readonly string[] | undefined,
+  extensions: string,
+  o: { protocols: readonly string[]; deflate?: PerMessageDeflateOptions | false },
+  fail: (message: string) => never,
+): ValidatedServerResponse {
   // §4.1 item 6: a subprotocol must be one we offered; none offered means none allowed.
   let protocol = '';
-  const protocolLines = headers.get('sec-websocket-protocol');
   if (protocolLines) {
     if (protocolLines.length > 1) fail('duplicate Sec-WebSocket-Protocol header');
     protocol = protocolLines[0];
     if (o.protocols.length === 0) fail(`server chose subprotocol ${JSON.stringify(protocol)} but none was offered`);
     if (!o.protocols.includes(protocol)) fail(`server chose subprotocol ${JSON.stringify(protocol)} that was not offered`);
   }
-
   // §4.1 item 5: only extensions we offered; permessage-deflate is the only one we offer.
-  const extensionLines = headers.get('sec-websocket-extensions');
-  const extensions = extensionLines ? extensionLines.filter((v) => v.length > 0).join(', ') : '';
   let deflate: DeflateParams | null = null;
   if (extensions !== '') {
     if (!o.deflate) fail(`server accepted extensions ${JSON.stringify(extensions)} but none were offered`);
