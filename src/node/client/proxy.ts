@@ -9,6 +9,7 @@ import tls from 'node:tls';
 import { HandshakeError } from '../../core/errors.js';
 import { ProxyError } from './errors.js';
 import { describeProxy, proxyPort } from './proxy-env.js';
+import { converseWithProxy } from './proxy-conversation.js';
 
 export interface TunnelTarget {
   /** Host name or IP address of the WebSocket server (no brackets). */
@@ -43,53 +44,34 @@ export function openProxyTunnel(
     : net.connect({ host: proxyHost, port: proxyPort(proxy) });
   const name = describeProxy(proxy);
   const reader = new ConnectResponseReader(limits.maxHeaderBytes);
-  let isDone = false;
-  const finish = (error: Error | null): void => {
-    if (isDone) return;
-    isDone = true;
-    socket.removeListener('data', onData);
-    socket.removeListener('error', onError);
-    socket.removeListener('close', onClose);
-    if (error) {
-      socket.destroy();
-      done(error);
-    } else {
-      done(null, socket);
-    }
-  };
-  // Errors name the proxy: a TLS or TCP failure here is the proxy's, not the WebSocket server's.
-  const onError = (error: Error): void => finish(new ProxyError(name, `could not be reached: ${error.message}`, { cause: error }));
-  const onClose = (): void => finish(new ProxyError(name, 'closed the connection before answering CONNECT', { status: 502 }));
-  const onData = (chunk: Buffer): void => {
-    let head;
-    try {
-      head = reader.push(chunk);
-    } catch (error) {
-      finish(new ProxyError(name, `answered CONNECT badly: ${(error as Error).message}`, { cause: error }));
-      return;
-    }
-    if (head === null) return;
-    if (head.status < 200 || head.status > 299) {
-      const reason = head.reason === '' ? '' : ` ${head.reason}`;
-      finish(new ProxyError(name, `refused the tunnel: ${head.status}${reason}`, { status: head.status }));
-      return;
-    }
-    socket.pause();
-    if (head.rest.length > 0) socket.unshift(head.rest);
-    finish(null);
-  };
-  socket.on('data', onData);
-  socket.on('error', onError);
-  socket.on('close', onClose);
-  socket.once(isSecure ? 'secureConnect' : 'connect', () => {
-    const authority = `${net.isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port}`;
-    let request = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n`;
-    if (proxy.username || proxy.password) {
-      const credentials = `${decodeUserinfo(proxy.username)}:${decodeUserinfo(proxy.password)}`;
-      request += `Proxy-Authorization: Basic ${Buffer.from(credentials).toString('base64')}\r\n`;
-    }
-    socket.write(`${request}\r\n`);
-  });
+  converseWithProxy(socket, name, isSecure ? 'secureConnect' : 'connect', {
+    onConnected() {
+      const authority = `${net.isIPv6(target.host) ? `[${target.host}]` : target.host}:${target.port}`;
+      let request = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n`;
+      if (proxy.username || proxy.password) {
+        const credentials = `${decodeUserinfo(proxy.username)}:${decodeUserinfo(proxy.password)}`;
+        request += `Proxy-Authorization: Basic ${Buffer.from(credentials).toString('base64')}\r\n`;
+      }
+      socket.write(`${request}\r\n`);
+    },
+    onData(chunk, conversation) {
+      let head;
+      try {
+        head = reader.push(chunk);
+      } catch (error) {
+        conversation.finish(new ProxyError(name, `answered CONNECT badly: ${(error as Error).message}`, { cause: error }));
+        return;
+      }
+      if (head === null) return;
+      if (head.status < 200 || head.status > 299) {
+        const reason = head.reason === '' ? '' : ` ${head.reason}`;
+        conversation.finish(new ProxyError(name, `refused the tunnel: ${head.status}${reason}`, { status: head.status }));
+        return;
+      }
+      conversation.finish(null, head.rest);
+    },
+    closedEarly: () => new ProxyError(name, 'closed the connection before answering CONNECT', { status: 502 }),
+  }, done);
   return socket;
 }
 

@@ -12,6 +12,7 @@ import { ProxyError } from './errors.js';
 import { explainNetworkError } from './errors.js';
 import { decodeUserinfo, stripBrackets, type TunnelTarget } from './proxy.js';
 import { describeProxy, proxyPort } from './proxy-env.js';
+import { converseWithProxy, type ProxyConversation } from './proxy-conversation.js';
 
 // RFC 1928 §6 reply field, for messages that say why.
 const SOCKS5_REPLIES: Record<number, string> = {
@@ -52,23 +53,9 @@ export function openSocksTunnel(
   let buffered: Buffer = Buffer.alloc(0);
   /** Consumes a complete answer from `buffered` and returns true, or returns false to wait for more bytes. */
   let step: () => boolean = () => false;
-  let isDone = false;
-
-  const finish = (error: Error | null): void => {
-    if (isDone) return;
-    isDone = true;
-    socket.removeListener('data', onData);
-    socket.removeListener('error', onError);
-    socket.removeListener('close', onClose);
-    if (error) {
-      socket.destroy();
-      done(error);
-      return;
-    }
-    socket.pause();
-    if (buffered.length > 0) socket.unshift(buffered);
-    done(null, socket);
-  };
+  // Set right below, before any event can fire.
+  let conversation!: ProxyConversation;
+  const finish = (error: Error | null): void => conversation.finish(error, buffered);
   const fail = (message: string, socksReply?: number): void => finish(new ProxyError(name, message, { socksReply }));
   const take = (length: number): Buffer | null => {
     if (buffered.length < length) return null;
@@ -76,17 +63,6 @@ export function openSocksTunnel(
     buffered = buffered.subarray(length);
     return bytes;
   };
-
-  const onData = (chunk: Buffer): void => {
-    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-    // One chunk may hold several answers (method choice then auth status).
-    while (!isDone && step()) {
-      /* next step */
-    }
-  };
-  const onError = (error: Error): void =>
-    finish(new ProxyError(name, `could not be reached: ${error.message}`, { cause: error }));
-  const onClose = (): void => fail('closed the connection during the SOCKS handshake');
 
   // The destination as the request carries it: an address, or the name for remote DNS.
   const withAddress = (then: (address: string) => void): void => {
@@ -97,7 +73,7 @@ export function openSocksTunnel(
     }
     // SOCKS4 carries IPv4 only.
     dns.lookup(host, isVersion4 ? { family: 4 } : {}, (error, address) => {
-      if (isDone) return;
+      if (conversation.isDone) return;
       if (error) finish(explainNetworkError(error, target, false));
       else then(address);
     });
@@ -196,14 +172,21 @@ export function openSocksTunnel(
     };
   };
 
-  socket.on('data', onData);
-  socket.on('error', onError);
-  socket.on('close', onClose);
-  socket.once('connect', () => {
-    socket.setNoDelay(true);
-    if (isVersion4) withAddress(startSocks4);
-    else startSocks5();
-  });
+  conversation = converseWithProxy(socket, name, 'connect', {
+    onConnected() {
+      socket.setNoDelay(true);
+      if (isVersion4) withAddress(startSocks4);
+      else startSocks5();
+    },
+    onData(chunk, current) {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      // One chunk may hold several answers (method choice then auth status).
+      while (!current.isDone && step()) {
+        /* next step */
+      }
+    },
+    closedEarly: () => new ProxyError(name, 'closed the connection during the SOCKS handshake'),
+  }, done);
   return socket;
 }
 
