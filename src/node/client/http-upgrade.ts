@@ -24,7 +24,7 @@ import type { ResolvedClientOptions } from './options.js';
 import { getWebSocketUrlRecord } from '../../core/url.js';
 import type { EstablishedTransport, HandshakeAttempt } from './transport.js';
 import { decodeUserinfo, stripBrackets } from './proxy.js';
-import { UnexpectedResponseError, headerRecord } from './unexpected-response.js';
+import { ResponseHandledError, UnexpectedResponseError, headerRecord } from './unexpected-response.js';
 
 /** The ws client options that are `http.request` options, or ws hooks around the request. */
 export interface WsRequestOptions {
@@ -34,6 +34,12 @@ export interface WsRequestOptions {
   finishRequest?: (request: http.ClientRequest, socket: unknown) => void;
   /** 13 (RFC 6455) or 8 (the last hybi draft, which differs only in Sec-WebSocket-Origin). */
   protocolVersion: 8 | 13;
+  /**
+   * After a redirect, client/ws-redirect.ts has already decided which
+   * credentials go along (`request.auth`, the headers): the URL's userinfo
+   * is then not read again.
+   */
+  isUrlAuthSettled?: boolean;
 }
 
 /** ws's request option names that only Node's HTTP client understands. */
@@ -90,6 +96,14 @@ export function wsUrlRecord(address: string | URL): URL {
   return url;
 }
 
+/** `ws+unix:/path/to/socket:/request/path` -> the socket's path and the request path. */
+export function splitIpcPath(url: URL): { socketPath: string; path: string } {
+  const full = `${url.pathname}${url.search}`;
+  const separator = full.indexOf(':');
+  if (separator === -1) return { socketPath: full, path: '/' };
+  return { socketPath: full.slice(0, separator), path: full.slice(separator + 1) || '/' };
+}
+
 export interface HttpUpgradeHooks {
   /** The socket the app sees: finishRequest's second argument, and where `_req` lives. */
   socket: object;
@@ -97,6 +111,12 @@ export interface HttpUpgradeHooks {
   onUpgrade(response: http.IncomingMessage): void;
   /** ws's 'unexpected-response': true when the app listens (it then owns the request). */
   onUnexpectedResponse(request: http.ClientRequest, response: http.IncomingMessage): boolean;
+  /**
+   * The request exists and is not sent yet (ws emits 'redirect' (url,
+   * request) here, so listeners can edit headers); `abort` ends the attempt
+   * before it is sent (close()/terminate() in such a listener).
+   */
+  onRequest?(request: http.ClientRequest, abort: (error: Error) => void): void;
 }
 
 /**
@@ -137,14 +157,13 @@ export function openHttpUpgrade(
     timeout: undefined,
   };
   // Credentials in the URL win over the `auth` option, as in ws.
-  if (url.username !== '' || url.password !== '') {
+  if (!ws.isUrlAuthSettled && (url.username !== '' || url.password !== '')) {
     requestOptions.auth = `${decodeUserinfo(url.username)}:${decodeUserinfo(url.password)}`;
   }
   if (isIpc) {
-    // ws+unix:/path/to/socket:/request/path
-    const separator = requestOptions.path!.indexOf(':');
-    requestOptions.socketPath = separator === -1 ? requestOptions.path! : requestOptions.path!.slice(0, separator);
-    requestOptions.path = separator === -1 ? '/' : requestOptions.path!.slice(separator + 1) || '/';
+    const target = splitIpcPath(url);
+    requestOptions.socketPath = target.socketPath;
+    requestOptions.path = target.path;
   }
   // Without an agent, a connection of our own: never a pooled keep-alive
   // socket of Node's global agent, which an upgrade would take over.
@@ -182,21 +201,24 @@ export function openHttpUpgrade(
   request.on('error', (error) => finish(error));
   request.on('response', (response) => {
     if (isDone) return;
-    if (hooks.onUnexpectedResponse(request, response)) {
-      // The app owns the response now; when it destroys the request (or the
-      // exchange ends), the attempt ends too instead of waiting for the timeout.
-      const status = response.statusCode ?? 0;
-      request.once('close', () => finish(new HandshakeError(`Unexpected server response: ${status}`, status)));
-      return;
-    }
-    response.resume();
-    // A redirect the options allow: socket/client-handshake.ts follows it
-    // (client/redirect.ts reads the Location from this error).
     const status = response.statusCode ?? 0;
-    if (options.followRedirects && status >= 300 && status < 400) {
+    // A redirect the options allow, checked first as ws does (its listeners
+    // of 'unexpected-response' never see one): socket/client-handshake.ts
+    // follows it (client/ws-redirect.ts reads the Location from this error).
+    if (options.followRedirects && status >= 300 && status < 400 && response.headers.location !== undefined) {
+      response.resume();
       finish(new UnexpectedResponseError(status, response.statusMessage ?? '', headerRecord(toHead(response, Buffer.alloc(0)).headers), Buffer.alloc(0)));
       return;
     }
+    if (hooks.onUnexpectedResponse(request, response)) {
+      // The app owns the response now. When it destroys the request, or the
+      // exchange ends, the attempt ends too (ws would stay CONNECTING for
+      // ever): 'close' 1006 without an 'error', since the app already has
+      // the answer, as ws emits none here.
+      request.once('close', () => finish(new ResponseHandledError(status)));
+      return;
+    }
+    response.resume();
     // A status other than 101: the core's check names it (HandshakeError with `status`).
     let error: Error = new HandshakeError(`server answered ${response.statusCode}`, response.statusCode ?? 0);
     try {
@@ -250,6 +272,16 @@ export function openHttpUpgrade(
     });
   });
 
+  if (hooks.onRequest !== undefined) {
+    try {
+      hooks.onRequest(request, (error) => finish(error));
+    } catch (listenerError) {
+      finish(listenerError as Error);
+      throw listenerError;
+    }
+    // close()/terminate() in the listener ended the attempt: send nothing.
+    if (isDone) return { abort: () => {} };
+  }
   if (ws.finishRequest !== undefined) ws.finishRequest(request, hooks.socket);
   else request.end();
 

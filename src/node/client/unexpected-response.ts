@@ -27,6 +27,17 @@ export class UnexpectedResponseError extends HandshakeError {
   }
 }
 
+/**
+ * The end of an attempt whose non-101 answer an 'unexpected-response'
+ * listener took: the socket closes (1006) without an 'error' event, since
+ * the app has already been told (ws emits none either).
+ */
+export class ResponseHandledError extends HandshakeError {
+  constructor(status: number) {
+    super(`Unexpected server response: ${status}`, status);
+  }
+}
+
 /** Lower-cased names, repeated headers joined with ", ". */
 export function headerRecord(headers: ReadonlyArray<[string, string]>): Record<string, string> {
   const record: Record<string, string> = {};

@@ -21,8 +21,9 @@ import { NetworkError } from '../client/errors.js';
 import { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { ParsedResponseHead } from '../../core/handshake/response-head.js';
-import { ErrorCode, SockwaveError } from '../../core/errors.js';
-import { planRedirect } from '../client/redirect.js';
+import { planRedirect, type RedirectStep } from '../client/redirect.js';
+import { planWsRedirect, startWsRedirects, type WsRedirectStep } from '../client/ws-redirect.js';
+import { ResponseHandledError } from '../client/unexpected-response.js';
 import { createDeflateCompressor } from '../deflate/compressor.js';
 import { channels } from '../diagnostics.js';
 import type { SocketSink } from './sink.js';
@@ -53,18 +54,31 @@ export function startClient(
   const signal = resolved.signal;
   let current = url;
   let currentOptions = resolved;
+  let currentWs = ws;
   let redirects = 0;
+  // The ws client follows redirects by ws's rules (client/ws-redirect.ts) and
+  // shows the count as ws does, in `_redirects` (beside `_req`).
+  const wsRedirects = ws === undefined ? undefined : startWsRedirects(url, resolved, ws);
+  if (wsRedirects !== undefined) showRedirectCount(s.ws, 0);
   const onAbort = (): void => attempt.abort(abortError(signal!));
   const fail = (error: Error): void => {
     signal?.removeEventListener('abort', onAbort);
     // Deferred so an abort from close() reports after close() returns.
     const reported = reportError(error);
-    process.nextTick(failConnecting, s, s.isWsFlavour ? toWsHandshakeError(reported) : reported);
+    // An 'unexpected-response' listener already has the answer: 'close' only.
+    const shown = error instanceof ResponseHandledError ? null : s.isWsFlavour ? toWsHandshakeError(reported) : reported;
+    process.nextTick(failConnecting, s, shown);
   };
   const onDone = (error: Error | null, established?: EstablishedTransport): void => {
     if (error || !established) {
       const failure = error ?? new Error('handshake failed');
-      const next = planRedirect(current, failure, currentOptions, redirects);
+      let next: RedirectStep | WsRedirectStep | Error | null;
+      if (wsRedirects === undefined) {
+        next = planRedirect(current, failure, currentOptions, redirects);
+      } else {
+        next = planWsRedirect(wsRedirects, current, failure, currentOptions, currentWs!, s.ws.listenerCount('redirect') > 0);
+        showRedirectCount(s.ws, wsRedirects.count);
+      }
       if (next === null || next instanceof Error) {
         fail(next ?? failure);
         return;
@@ -72,8 +86,10 @@ export function startClient(
       redirects++;
       current = next.url;
       currentOptions = next.options;
-      // Like ws: the app sees each hop (and socket.url follows it).
-      s.ws.emit('redirect', current.href);
+      if ('ws' in next) currentWs = next.ws;
+      // Like ws: the app sees each hop (and socket.url follows it). The ws
+      // client emits it with the new request, from open().
+      if (ws === undefined) s.ws.emit('redirect', current.href);
       try {
         attempt = open(current, currentOptions);
       } catch (startError) {
@@ -150,17 +166,29 @@ export function startClient(
     }
   };
   const open = (target: URL, targetOptions: typeof resolved): HandshakeAttempt =>
-    ws === undefined
+    currentWs === undefined
       ? openTransport(target, targetOptions, onDone, hooks.onUnexpectedResponse)
-      : openHttpUpgrade(target, targetOptions, ws, {
+      : openHttpUpgrade(target, targetOptions, currentWs, {
           socket: s.ws,
           onUpgrade: (response) => s.ws.emit('upgrade', response),
           onUnexpectedResponse: (request, response) => s.ws.emit('unexpected-response', request, response),
+          onRequest: (request, abort) => {
+            if (redirects === 0) return;
+            // As ws: 'redirect' (url, request) before the request is sent, so
+            // a listener can edit its headers; close()/terminate() there end it.
+            setConnecting(s, { url: target.href, abort });
+            s.ws.emit('redirect', target.href, request);
+          },
         }, onDone);
   let attempt = open(url, resolved);
   setConnecting(s, { url: url.href, abort: (error) => attempt.abort(error) });
   if (signal?.aborted) onAbort();
   else signal?.addEventListener('abort', onAbort, { once: true });
+}
+
+/** ws's `_redirects` (its tests and some apps read it), hidden from enumeration as `_req` is. */
+function showRedirectCount(socket: object, count: number): void {
+  Object.defineProperty(socket, '_redirects', { value: count, writable: true, configurable: true, enumerable: false });
 }
 
 /** The signal's reason when it is an Error, else an AbortError DOMException (as fetch reports it). */
@@ -240,8 +268,8 @@ function emitUnexpectedResponse(s: SocketSink, head: ParsedResponseHead, transpo
   const request = {
     method: 'GET',
     path: new URL(s.url).pathname + new URL(s.url).search,
-    /** Ends the attempt: 'error' then 'close' 1006, as destroying ws's request does. */
-    destroy: (error?: Error): void => s.connecting?.abort(error ?? new SockwaveError(ErrorCode.HANDSHAKE, `Unexpected server response: ${head.status}`)),
+    /** Ends the attempt: 'close' 1006, with an 'error' only when one is given (the app already has the answer). */
+    destroy: (error?: Error): void => s.connecting?.abort(error ?? new ResponseHandledError(head.status)),
     abort: (): void => request.destroy(),
   };
   s.ws.emit('unexpected-response', request, response);

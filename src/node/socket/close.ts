@@ -18,13 +18,16 @@ export function setConnecting(s: SocketState, hooks: ConnectingHooks): void {
   if (hooks.url !== undefined) s.url = hooks.url;
 }
 
-/** Client: the handshake failed: 'error' (when listened) then 'close' 1006 (RFC 6455 §7.4.1: no close frame was received). */
-export function failConnecting(s: SocketState, error: Error): void {
+/**
+ * Client: the handshake failed: 'error' (when listened; none for null) then
+ * 'close' 1006 (RFC 6455 §7.4.1: no close frame was received).
+ */
+export function failConnecting(s: SocketState, error: Error | null): void {
   if (s.isClosedEmitted || s.conn !== undefined) return;
   s.connecting = undefined;
   // CLOSING from here to 'close' (as ws and WHATWG report a failed connect): sends are refused, not thrown.
   s.isTerminated = true;
-  emitError(s, error);
+  if (error !== null) emitError(s, error);
   emitClose(s, 1006, '');
 }
 

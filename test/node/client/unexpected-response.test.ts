@@ -2,7 +2,9 @@
  * ws's 'unexpected-response' (request, response) on the sockwave/ws client,
  * checked side by side with the ws package itself: the app reads a 401's
  * body from `response` and ends the attempt; without a listener the
- * connection fails with an error.
+ * connection fails with an error. Once the app has the answer, no 'error'
+ * follows it (ws emits none; its own suite checks that); unlike ws, the
+ * socket does not stay CONNECTING for ever when the exchange ends.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +21,9 @@ for (const [name, Client] of [
   ['sockwave/ws', SockwaveWs],
 ] as const) {
   test(`${name}: 'unexpected-response' hands over the 401 with headers and body; terminate() ends in error then close 1006`, async () => {
-    const server = await startRawServer((socket) => socket.end(ANSWER));
+    // The body stays incomplete (Content-Length announces more), so the
+    // exchange is still going when the app calls terminate().
+    const server = await startRawServer((socket) => socket.write(ANSWER.replace(`Content-Length: ${BODY.length}`, `Content-Length: ${BODY.length + 10}`)));
     try {
       const client = new (Client as typeof WsPackage)(server.url);
       const events: string[] = [];
@@ -31,15 +35,15 @@ for (const [name, Client] of [
       assert.equal(response.statusMessage, 'Unauthorized');
       assert.equal(response.headers['www-authenticate'], 'Bearer');
       assert.deepEqual(response.headers['set-cookie'], ['a=1', 'b=2']);
-      let body = '';
-      for await (const chunk of response) body += String(chunk);
-      assert.equal(body, BODY);
-      // As with ws, the app ends the attempt (ws's request.destroy() after a response leaves the socket CONNECTING).
+      response.on('error', () => {});
+      const [chunk] = (await nextEvent(response, 'data')) as [Buffer];
+      assert.equal(String(chunk), BODY);
+      assert.equal(client.readyState, 0, 'still CONNECTING while the body is incomplete');
       client.terminate();
       const [code] = (await closed) as [number];
       assert.equal(code, 1006);
       assert.equal(client.readyState, 3);
-      assert.deepEqual(events, ['error']);
+      assert.deepEqual(events, ['error'], 'terminate() while CONNECTING reports the aborted handshake');
     } finally {
       await server.close();
     }
@@ -60,20 +64,26 @@ for (const [name, Client] of [
   });
 }
 
-test("sockwave/ws: request.destroy() from 'unexpected-response' also ends the attempt (ws would stay CONNECTING)", async () => {
-  const server = await startRawServer((socket) => socket.end(ANSWER));
-  try {
-    const client = new SockwaveWs(server.url);
-    const errorEvent = nextEvent(client as never, 'error');
-    const closed = nextEvent(client as never, 'close');
-    const [request] = (await nextEvent(client as never, 'unexpected-response')) as [{ destroy(): void }];
-    request.destroy();
-    const [code] = (await closed) as [number];
-    const [error] = (await errorEvent) as [Error & { code?: string }];
-    assert.equal(code, 1006);
-    assert.equal(error.code, 'SW_HANDSHAKE');
-    assert.equal(error.message, 'Unexpected server response: 401');
-  } finally {
-    await server.close();
-  }
-});
+for (const [how, end] of [
+  ['the server ends the exchange', (_request: { destroy(): void }) => {}],
+  ["the app calls request.destroy() in 'unexpected-response'", (request: { destroy(): void }) => request.destroy()],
+] as const) {
+  test(`sockwave/ws: when ${how}, the attempt ends with close 1006 and no 'error' (ws would stay CONNECTING)`, async () => {
+    const server = await startRawServer((socket) => socket.end(ANSWER));
+    try {
+      const client = new SockwaveWs(server.url);
+      const errors: Error[] = [];
+      client.on('error', (error: Error) => errors.push(error));
+      const closed = nextEvent(client as never, 'close');
+      const [request, response] = (await nextEvent(client as never, 'unexpected-response')) as [{ destroy(): void }, IncomingMessage];
+      response.resume();
+      end(request);
+      const [code] = (await closed) as [number];
+      assert.equal(code, 1006);
+      assert.equal(client.readyState, 3);
+      assert.deepEqual(errors, [], 'the app already has the answer: no error event');
+    } finally {
+      await server.close();
+    }
+  });
+}
