@@ -174,7 +174,7 @@ export class Connection implements FrameOwner {
     // A decompression is running with frames waiting behind it: they arrived
     // before the EOF, so they are parsed first (issue #12: compressed
     // messages just before the peer's FIN were lost).
-    if (this.parser.isReceivePaused) {
+    if (this.isReceivePaused) {
       this.deferredEnd |= DEFERRED_EOF;
       return;
     }
@@ -188,7 +188,7 @@ export class Connection implements FrameOwner {
     const c = (this.closing ??= new ClosingState());
     if (c.isClosedEmitted) return;
     // The bytes already received are in memory: finish them (as after EOF) before `closed`.
-    if (this.parser.isReceivePaused) {
+    if (this.isReceivePaused) {
       this.deferredEnd |= DEFERRED_CLOSE;
       if (this.state === ReadyState.OPEN) this.state = ReadyState.CLOSING;
       return;
