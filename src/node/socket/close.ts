@@ -64,7 +64,8 @@ export function terminate(s: SocketState): void {
 }
 
 export function armCloseTimer(s: SocketState): void {
-  if (s.closeTimeoutMs === Infinity || s.isClosedEmitted) return;
+  const closeTimeoutMs = s.config.closeTimeoutMs;
+  if (closeTimeoutMs === Infinity || s.isClosedEmitted) return;
   if (s.closeEntry === undefined) {
     s.closeEntry = { bucket: -1, lastBuffered: -1, lastInLibuv: -1, onTimer: () => onCloseTimer(s) };
   } else if (s.closeEntry.bucket !== -1) {
@@ -72,7 +73,7 @@ export function armCloseTimer(s: SocketState): void {
   }
   s.closeEntry.lastBuffered = bufferedAmountOf(s);
   s.closeEntry.lastInLibuv = bytesInLibuv(s);
-  sharedWheel.schedule(s.closeEntry, s.closeTimeoutMs);
+  sharedWheel.schedule(s.closeEntry, closeTimeoutMs);
 }
 
 /**
@@ -105,10 +106,10 @@ function onCloseTimer(s: SocketState): void {
   if (isDraining) {
     entry.lastBuffered = buffered;
     entry.lastInLibuv = inLibuv;
-    sharedWheel.schedule(entry, s.closeTimeoutMs);
+    sharedWheel.schedule(entry, s.config.closeTimeoutMs);
     return;
   }
-  emitError(s, new TimeoutError('close', s.closeTimeoutMs));
+  emitError(s, new TimeoutError('close', s.config.closeTimeoutMs));
   s.transport?.destroy();
 }
 
@@ -127,7 +128,7 @@ export function emitClose(s: SocketState, code: number, reason: string): void {
   // Only reached from the transport's 'close' (via the core): no more
   // transport events can come, so unlinking is enough.
   if (transport !== undefined) transport[kSocket] = undefined;
-  s.onClose?.(s.ws, code, reason);
+  s.config.onClose?.(s.ws, code, reason);
   if (channels.connectionClose.hasSubscribers) {
     channels.connectionClose.publish({ socket: s.ws, code, reason, wasClean: s.wasClean });
   }

@@ -59,7 +59,8 @@ export class SocketSink extends SocketState implements ConnectionSink, LivenessT
   /** A message, as the app wants it (the core's fast path; also the 'message' event). */
   message(data: Buffer, isBinary: boolean): void {
     const ws = this.ws;
-    if (this.counters !== undefined) this.counters.messagesIn++;
+    const counters = this.config.counters;
+    if (counters !== undefined) counters.messagesIn++;
     if (this.liveness !== undefined) this.liveness.sawMessage = true;
     // binaryType applies to binary messages only: text arrives as a Buffer of UTF-8 (as in ws).
     const binaryType = isBinary ? this.binaryType : 'nodebuffer';
