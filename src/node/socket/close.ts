@@ -7,6 +7,7 @@ import { ReadyState } from '../../core/events.js';
 import { ErrorCode, SockwaveError, TimeoutError } from '../../core/errors.js';
 import { sharedWheel, type TimerEntry } from '../timer-wheel.js';
 import { channels } from '../diagnostics.js';
+import { stopLiveness } from '../heartbeat.js';
 import { bufferedAmountOf, kSocket, type ConnectingHooks, type SocketState } from './state.js';
 import { cork } from './write-batch.js';
 
@@ -122,7 +123,7 @@ export function emitError(s: SocketState, error: Error): void {
 export function emitClose(s: SocketState, code: number, reason: string): void {
   if (s.isClosedEmitted) return;
   s.isClosedEmitted = true;
-  s.liveness?.stop();
+  stopLiveness(s);
   if (s.closeEntry !== undefined) sharedWheel.cancel(s.closeEntry);
   const transport = s.transport;
   // Only reached from the transport's 'close' (via the core): no more

@@ -72,7 +72,7 @@ export function sendMessage(s: SocketState, data: SendData, options: SocketSendO
   conn.send(payload, sendOptions, cb);
   s.isFragmenting = options?.fin === false;
   if (config.counters !== undefined) config.counters.messagesOut++;
-  if (s.liveness !== undefined) s.liveness.sawMessage = true;
+  s.sawMessage = true;
   return settleBatch(s, !wasQueued);
 }
 
@@ -94,7 +94,7 @@ export function sendPrepared(s: SocketState, frame: readonly Buffer[], payload: 
   // Ordered behind messages still waiting for compression, like send().
   conn.sendEncoded(frame as Buffer[]);
   if (config.counters !== undefined) config.counters.messagesOut++;
-  if (s.liveness !== undefined) s.liveness.sawMessage = true;
+  s.sawMessage = true;
   return settleBatch(s, !wasQueued);
 }
 

@@ -11,7 +11,7 @@ import type { Connection } from '../../core/connection.js';
 import { ReadyState } from '../../core/events.js';
 import { DEFAULTS } from '../../core/options.js';
 import type { TimerEntry } from '../timer-wheel.js';
-import type { HeartbeatOptions, Liveness } from '../heartbeat.js';
+import type { HeartbeatOptions } from '../heartbeat.js';
 import type { TrafficCounters } from '../stats.js';
 import type { BackpressurePolicy } from '../backpressure.js';
 import type { TopicPort } from '../topic-port.js';
@@ -108,6 +108,8 @@ const IS_FRAGMENTING = 512;
 const IS_UNREF = 1024;
 const IS_WS_FLAVOUR = 2048;
 const IS_AUTO_PONG_OFF = 4096;
+const SAW_TRAFFIC = 8192;
+const SAW_MESSAGE = 16384;
 
 /** `flags` with `bit` set or cleared. */
 function withFlag(flags: number, bit: number, value: boolean): number {
@@ -132,11 +134,17 @@ export class SocketState {
   /** Fixed at attach (transport.ts); shared by a server's sockets. */
   config: SocketConfig = UNATTACHED;
   closeEntry: (TimerEntry & { lastBuffered: number; lastInLibuv: number }) | undefined = undefined;
-  liveness: Liveness | undefined = undefined;
   connecting: ConnectingHooks | undefined = undefined;
   drainCheck: SendCallback | undefined = undefined;
   /** Calls waiting for a Blob to be read (send-blob.ts: QueuedCall[]); undefined when none. */
   blobQueue: unknown[] | undefined = undefined;
+  // The heartbeat (heartbeat.ts: LivenessState). The state is the heartbeat's
+  // own timer-wheel entry, so an idle socket needs no tracker object.
+  /** The heartbeat's slot in the timer wheel (TimerEntry; -1 when not scheduled). */
+  bucket = -1;
+  pingSentAt: number | undefined = undefined;
+  latencyMs: number | undefined = undefined;
+  idleEntry: TimerEntry | undefined = undefined;
 
   constructor(ws: SocketEmitter) {
     this.ws = ws;
@@ -260,6 +268,24 @@ export class SocketState {
 
   set isAutoPongOff(value: boolean) {
     this.flags = withFlag(this.flags, IS_AUTO_PONG_OFF, value);
+  }
+
+  /** True when a chunk arrived since the heartbeat last looked. */
+  get sawTraffic(): boolean {
+    return (this.flags & SAW_TRAFFIC) !== 0;
+  }
+
+  set sawTraffic(value: boolean) {
+    this.flags = withFlag(this.flags, SAW_TRAFFIC, value);
+  }
+
+  /** True when a data message went either way since the idle timeout last looked. */
+  get sawMessage(): boolean {
+    return (this.flags & SAW_MESSAGE) !== 0;
+  }
+
+  set sawMessage(value: boolean) {
+    this.flags = withFlag(this.flags, SAW_MESSAGE, value);
   }
 }
 

@@ -8,7 +8,7 @@ import type { Socket as NetSocket } from 'node:net';
 import { Connection } from '../../core/connection.js';
 import type { MaskSource } from '../../core/events.js';
 import type { MessageCompressor } from '../../core/deflate/compressor.js';
-import { Liveness } from '../heartbeat.js';
+import { startLiveness } from '../heartbeat.js';
 import { kSocket, type SocketConfig, type Transport } from './state.js';
 import { cork, discardBatch, flush } from './write-batch.js';
 import { emitClose } from './close.js';
@@ -66,7 +66,7 @@ export function attachTransport(s: SocketSink, transport: NetSocket, head: Buffe
     s,
   );
   const { heartbeat, idleTimeoutMs } = config;
-  if (heartbeat !== false || idleTimeoutMs !== Infinity) s.liveness = new Liveness(s, heartbeat, idleTimeoutMs);
+  startLiveness(s, heartbeat, idleTimeoutMs);
   t[kSocket] = s;
   // handleUpgrade() takes any Duplex (as ws does: a stream between the
   // net.Socket and us, a test pair, an HTTP/2 stream (RFC 8441));
@@ -93,7 +93,7 @@ function onTransportData(this: Transport, chunk: Buffer): void {
   const conn = s.conn as Connection;
   const counters = s.config.counters;
   if (counters !== undefined) counters.bytesIn += chunk.length;
-  if (s.liveness !== undefined) s.liveness.sawTraffic = true;
+  s.sawTraffic = true;
   const wasCorked = s.isCorked;
   s.isReceiving = true;
   cork(s);

@@ -128,7 +128,7 @@ export class NodeWebSocket extends EventEmitter {
 
   /** Round-trip time of the last answered heartbeat ping, in ms. */
   get latencyMs(): number | undefined {
-    return this[kState].liveness?.latencyMs;
+    return this[kState].latencyMs;
   }
 
   /** ws compatibility: the underlying net/tls socket (engine.io and some apps read it). */
