@@ -1,7 +1,9 @@
 // Shared by every benchmark server: parse the mode flags, announce the port,
 // and answer `rss` on stdin (after a full GC when --expose-gc is on) so
-// run.mjs can sample memory at the right moments.
+// run.mjs can sample memory at the right moments (and `heap PATH`: a heap
+// snapshot, for bench/idle-heap.mjs).
 import readline from 'node:readline';
+import v8 from 'node:v8';
 
 export const mode = {
   /** Every received message is sent to every connection (the broadcast workload). */
@@ -22,6 +24,16 @@ export function ready(port, note = '', commands = {}) {
     const [name, ...args] = line.trim().split(' ');
     if (Object.hasOwn(commands, name)) {
       Promise.resolve(commands[name](args)).then((reply) => process.stdout.write(`${reply}\n`));
+      return;
+    }
+    if (name === 'heap' && args.length === 1) {
+      // bench/idle-heap.mjs: a heap snapshot after a full GC, written to the path given.
+      if (globalThis.gc) {
+        globalThis.gc();
+        globalThis.gc();
+      }
+      v8.writeHeapSnapshot(args[0]);
+      process.stdout.write(`HEAP ${args[0]}\n`);
       return;
     }
     if (line.trim() !== 'rss') return;

@@ -9,7 +9,10 @@ const { WebSocketServer } = await import(entry.href);
 // DEFLATE_LEVEL sets zlib's level (sockwave's default is 1) for the like-for-like compressed rows.
 const level = Number(process.env.DEFLATE_LEVEL ?? NaN);
 const perMessageDeflate = mode.deflate && Number.isInteger(level) ? { level } : mode.deflate;
-const wss = new WebSocketServer({ host: HOST, port: 0, maxMessageBytes: MAX_MESSAGE_BYTES, perMessageDeflate });
+// HEARTBEAT_MS (bench/idle-heap.mjs --heartbeat-ms) shortens the heartbeat to see a socket after ping round trips.
+const heartbeatMs = Number(process.env.HEARTBEAT_MS ?? NaN);
+const heartbeat = heartbeatMs > 0 ? { heartbeat: { intervalMs: heartbeatMs, timeoutMs: heartbeatMs } } : {};
+const wss = new WebSocketServer({ host: HOST, port: 0, maxMessageBytes: MAX_MESSAGE_BYTES, perMessageDeflate, ...heartbeat });
 wss.on('connection', (socket) => {
   socket.on('error', () => {});
   if (mode.broadcast) {

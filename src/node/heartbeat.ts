@@ -11,6 +11,10 @@
  * Idle timeout: when no data message went either way for `idleTimeoutMs`,
  * close with 1001 (going away). Pings and pongs do not count as activity,
  * otherwise the heartbeat would keep every idle connection alive forever.
+ *
+ * The functions here work on the socket's own state (socket/state.ts), which
+ * is the heartbeat's wheel entry itself: an idle socket carries a few fields
+ * for its heartbeat, not a tracker object of its own.
  */
 import { sharedWheel, type TimerEntry } from './timer-wheel.js';
 
@@ -21,82 +25,82 @@ export interface HeartbeatOptions {
   timeoutMs: number;
 }
 
-/** What the liveness tracker needs from a socket. */
-export interface LivenessTarget {
+/**
+ * What the heartbeat keeps on a socket and asks of it. As a TimerEntry it is
+ * the heartbeat's deadline: its `onTimer()` calls `heartbeatTimer()`.
+ */
+export interface LivenessState extends TimerEntry {
+  /** Set by the socket on every chunk received (a bit in its flags: cheap). */
+  sawTraffic: boolean;
+  /** Set by the socket on every data message sent or received. */
+  sawMessage: boolean;
+  /**
+   * performance.now() when our unanswered ping went out; undefined when none
+   * is. (Not -1: a field that starts as a small integer and later holds a
+   * fraction makes V8 box a number in every socket, pinged or not.)
+   */
+  pingSentAt: number | undefined;
+  /** Round trip of the last answered ping, in ms. */
+  latencyMs: number | undefined;
+  /** The idle timeout's wheel entry; only made when an idle timeout is set. */
+  idleEntry: TimerEntry | undefined;
   sendHeartbeatPing(): void;
   onHeartbeatTimeout(timeoutMs: number): void;
   onIdleTimeout(): void;
 }
 
-/**
- * The tracker is itself the heartbeat's wheel entry (`bucket`/`onTimer`), so
- * an idle socket carries one small object, not an entry plus a closure.
- */
-export class Liveness implements TimerEntry {
-  bucket = -1;
-  /** Set by the socket on every chunk received (a field write: cheap). */
-  sawTraffic = false;
-  /** Set by the socket on every data message sent or received. */
-  sawMessage = false;
-  latencyMs: number | undefined = undefined;
-  readonly #target: LivenessTarget;
-  readonly #heartbeat: HeartbeatOptions | false;
-  #pingSentAt = -1;
-  readonly #idleEntry: TimerEntry | undefined;
-
-  constructor(target: LivenessTarget, heartbeat: HeartbeatOptions | false, idleTimeoutMs: number) {
-    this.#target = target;
-    this.#heartbeat = heartbeat;
-    if (heartbeat !== false) sharedWheel.schedule(this, heartbeat.intervalMs);
-    if (idleTimeoutMs !== Infinity) {
-      // The timeout lives in this closure, not in a field: with the idle
-      // timeout off (the default) a field would hold Infinity, a double V8
-      // boxes in a separate heap number on every socket.
-      this.#idleEntry = { bucket: -1, onTimer: () => this.#onIdleTimer(idleTimeoutMs) };
-      sharedWheel.schedule(this.#idleEntry, idleTimeoutMs);
-    }
+/** Schedules the first heartbeat and the idle timeout (each only when on). */
+export function startLiveness(s: LivenessState, heartbeat: HeartbeatOptions | false, idleTimeoutMs: number): void {
+  if (heartbeat !== false) sharedWheel.schedule(s, heartbeat.intervalMs);
+  if (idleTimeoutMs !== Infinity) {
+    // The timeout lives in this closure, not in a field: a field holding
+    // Infinity (the default: off) would be a boxed heap number on every socket.
+    const entry: TimerEntry = { bucket: -1, onTimer: () => idleTimer(s, entry, idleTimeoutMs) };
+    s.idleEntry = entry;
+    sharedWheel.schedule(entry, idleTimeoutMs);
   }
+}
 
-  /** A pong arrived: measure the round trip of our outstanding ping. */
-  onPong(): void {
-    if (this.#pingSentAt >= 0) {
-      this.latencyMs = performance.now() - this.#pingSentAt;
-      this.#pingSentAt = -1;
-    }
-  }
+/** Takes the state's fields only, so the socket's close path (below its sink) can call it. */
+export function stopLiveness(s: Pick<LivenessState, 'bucket' | 'idleEntry'>): void {
+  // The wheel reads only `bucket` to cancel: these fields are the heartbeat's entry.
+  sharedWheel.cancel(s as LivenessState);
+  if (s.idleEntry !== undefined) sharedWheel.cancel(s.idleEntry);
+}
 
-  stop(): void {
-    sharedWheel.cancel(this);
-    if (this.#idleEntry !== undefined) sharedWheel.cancel(this.#idleEntry);
+/** A pong arrived: measure the round trip of our outstanding ping. */
+export function notePong(s: LivenessState): void {
+  const sentAt = s.pingSentAt;
+  if (sentAt !== undefined) {
+    s.latencyMs = performance.now() - sentAt;
+    s.pingSentAt = undefined;
   }
+}
 
-  /** The heartbeat deadline (TimerEntry). */
-  onTimer(): void {
-    const heartbeat = this.#heartbeat as HeartbeatOptions;
-    const entry = this;
-    if (this.sawTraffic) {
-      // Any byte from the peer proves it is alive; a pong still in flight is
-      // then no longer needed for liveness (its latency is simply not taken).
-      this.sawTraffic = false;
-      this.#pingSentAt = -1;
-      sharedWheel.schedule(entry, heartbeat.intervalMs);
-      return;
-    }
-    if (this.#pingSentAt >= 0) {
-      this.#target.onHeartbeatTimeout(heartbeat.timeoutMs);
-      return;
-    }
-    this.#pingSentAt = performance.now();
-    this.#target.sendHeartbeatPing();
-    sharedWheel.schedule(entry, heartbeat.timeoutMs);
+/** The heartbeat deadline (the state's TimerEntry.onTimer). */
+export function heartbeatTimer(s: LivenessState, heartbeat: HeartbeatOptions): void {
+  if (s.sawTraffic) {
+    // Any byte from the peer proves it is alive; a pong still in flight is
+    // then no longer needed for liveness (its latency is simply not taken).
+    s.sawTraffic = false;
+    s.pingSentAt = undefined;
+    sharedWheel.schedule(s, heartbeat.intervalMs);
+    return;
   }
+  if (s.pingSentAt !== undefined) {
+    s.onHeartbeatTimeout(heartbeat.timeoutMs);
+    return;
+  }
+  s.pingSentAt = performance.now();
+  s.sendHeartbeatPing();
+  sharedWheel.schedule(s, heartbeat.timeoutMs);
+}
 
-  #onIdleTimer(idleTimeoutMs: number): void {
-    if (this.sawMessage) {
-      this.sawMessage = false;
-      sharedWheel.schedule(this.#idleEntry as TimerEntry, idleTimeoutMs);
-      return;
-    }
-    this.#target.onIdleTimeout();
+function idleTimer(s: LivenessState, entry: TimerEntry, idleTimeoutMs: number): void {
+  if (s.sawMessage) {
+    s.sawMessage = false;
+    sharedWheel.schedule(entry, idleTimeoutMs);
+    return;
   }
+  s.onIdleTimeout();
 }

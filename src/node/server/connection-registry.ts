@@ -5,7 +5,7 @@
 import { encodeFrame, Opcode } from '../../core/frame.js';
 import { ReadyState } from '../../core/events.js';
 import type { NodeWebSocket } from '../socket/websocket.js';
-import { kState } from '../socket/state.js';
+import { kState, type SocketConfig } from '../socket/state.js';
 import { sendPrepared } from '../socket/send.js';
 import { isBinaryMessage, toPayload, type SendData } from '../socket/send-data.js';
 import { TrafficCounters, type ServerStats } from '../stats.js';
@@ -30,12 +30,14 @@ export class ConnectionRegistry {
     return this.sockets.size;
   }
 
-  /** The server's topics: every accepted socket gets it as its TopicPort and leaves its topics on close. */
+  /** The server's topics: every accepted socket gets it as its TopicPort (through socketConfig) and leaves its topics on close. */
   topics: TopicFanout | undefined = undefined;
+
+  /** What the server's sockets share (server/open-socket.ts makes it with the first socket). */
+  socketConfig: SocketConfig | undefined = undefined;
 
   add(ws: NodeWebSocket): void {
     this.sockets.add(ws);
-    if (this.topics !== undefined) ws[kState].topicPort = this.topics;
   }
 
   /** Passed to each socket as its onClose hook. */

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import type { DeflateParams } from '../../core/deflate/index.js';
 import { createDeflateCompressor } from '../deflate/compressor.js';
 import type { NodeWebSocket } from '../socket/websocket.js';
-import { kState } from '../socket/state.js';
+import { kState, socketConfig, type SocketConfig } from '../socket/state.js';
 import { attachTransport } from '../socket/transport.js';
 import { channels } from '../diagnostics.js';
 import type { Decision } from './verify.js';
@@ -30,6 +30,22 @@ export interface AcceptedHandshake {
   request: unknown;
 }
 
+/** What every socket of the server shares (made with its first socket: the options and the topics are set by then). */
+function serverSocketConfig(o: ResolvedServerOptions, registry: ConnectionRegistry): SocketConfig {
+  return Object.freeze(
+    socketConfig({
+      closeTimeoutMs: o.closeTimeoutMs,
+      highWaterMarkBytes: o.highWaterMarkBytes,
+      policy: o.backpressurePolicy,
+      heartbeat: o.heartbeat,
+      idleTimeoutMs: o.idleTimeoutMs,
+      counters: registry.counters,
+      onClose: registry.remove,
+      topicPort: registry.topics,
+    }),
+  );
+}
+
 /** Opens the server-side socket on `transport` (the 101 or the 200 is already sent). */
 export function openServerSocket(server: SocketOwner, transport: Socket, head: Buffer, accepted: AcceptedHandshake): NodeWebSocket {
   const o = server.options;
@@ -46,14 +62,8 @@ export function openServerSocket(server: SocketOwner, transport: Socket, head: B
     compressThresholdBytes: o.deflate?.threshold,
     maxMessageBytes: o.maxMessageBytes,
     maxFragments: o.maxFragments,
-    closeTimeoutMs: o.closeTimeoutMs,
-    highWaterMarkBytes: o.highWaterMarkBytes,
-    backpressurePolicy: o.backpressurePolicy,
     autoPong: o.autoPong,
-    heartbeat: o.heartbeat,
-    idleTimeoutMs: o.idleTimeoutMs,
-    counters: registry.counters,
-    onClose: registry.remove,
+    config: (registry.socketConfig ??= serverSocketConfig(o, registry)),
   });
   registry.add(ws);
   if (channels.connectionOpen.hasSubscribers) {

@@ -26,6 +26,8 @@ import { planWsRedirect, startWsRedirects, type WsRedirectStep } from '../client
 import { ResponseHandledError } from '../client/unexpected-response.js';
 import { createDeflateCompressor } from '../deflate/compressor.js';
 import { channels } from '../diagnostics.js';
+import { TrafficCounters } from '../stats.js';
+import { socketConfig } from './state.js';
 import type { SocketSink } from './sink.js';
 import { attachTransport } from './transport.js';
 import { failConnecting, setConnecting } from './close.js';
@@ -143,8 +145,7 @@ export function startClient(
         compressThresholdBytes: resolved.perMessageDeflate === false ? undefined : resolved.perMessageDeflate.threshold,
         maxMessageBytes: resolved.maxMessageBytes,
         maxFragments: resolved.maxFragments,
-        closeTimeoutMs: resolved.closeTimeoutMs,
-        heartbeat: resolved.keepalive,
+        config: socketConfig({ closeTimeoutMs: resolved.closeTimeoutMs, heartbeat: resolved.keepalive, counters: new TrafficCounters() }),
         maskSource: resolved.maskSource,
       });
       // The same channel as server sockets (issue #12): request is undefined on

@@ -7,6 +7,7 @@ import { ReadyState } from '../../core/events.js';
 import { ErrorCode, SockwaveError, TimeoutError } from '../../core/errors.js';
 import { sharedWheel, type TimerEntry } from '../timer-wheel.js';
 import { channels } from '../diagnostics.js';
+import { stopLiveness } from '../heartbeat.js';
 import { bufferedAmountOf, kSocket, type ConnectingHooks, type SocketState } from './state.js';
 import { cork } from './write-batch.js';
 
@@ -67,7 +68,8 @@ export function terminate(s: SocketState): void {
 }
 
 export function armCloseTimer(s: SocketState): void {
-  if (s.closeTimeoutMs === Infinity || s.isClosedEmitted) return;
+  const closeTimeoutMs = s.config.closeTimeoutMs;
+  if (closeTimeoutMs === Infinity || s.isClosedEmitted) return;
   if (s.closeEntry === undefined) {
     s.closeEntry = { bucket: -1, lastBuffered: -1, lastInLibuv: -1, onTimer: () => onCloseTimer(s) };
   } else if (s.closeEntry.bucket !== -1) {
@@ -75,7 +77,7 @@ export function armCloseTimer(s: SocketState): void {
   }
   s.closeEntry.lastBuffered = bufferedAmountOf(s);
   s.closeEntry.lastInLibuv = bytesInLibuv(s);
-  sharedWheel.schedule(s.closeEntry, s.closeTimeoutMs);
+  sharedWheel.schedule(s.closeEntry, closeTimeoutMs);
 }
 
 /**
@@ -108,10 +110,10 @@ function onCloseTimer(s: SocketState): void {
   if (isDraining) {
     entry.lastBuffered = buffered;
     entry.lastInLibuv = inLibuv;
-    sharedWheel.schedule(entry, s.closeTimeoutMs);
+    sharedWheel.schedule(entry, s.config.closeTimeoutMs);
     return;
   }
-  emitError(s, new TimeoutError('close', s.closeTimeoutMs));
+  emitError(s, new TimeoutError('close', s.config.closeTimeoutMs));
   s.transport?.destroy();
 }
 
@@ -124,13 +126,13 @@ export function emitError(s: SocketState, error: Error): void {
 export function emitClose(s: SocketState, code: number, reason: string): void {
   if (s.isClosedEmitted) return;
   s.isClosedEmitted = true;
-  s.liveness?.stop();
+  stopLiveness(s);
   if (s.closeEntry !== undefined) sharedWheel.cancel(s.closeEntry);
   const transport = s.transport;
   // Only reached from the transport's 'close' (via the core): no more
   // transport events can come, so unlinking is enough.
   if (transport !== undefined) transport[kSocket] = undefined;
-  s.onClose?.(s.ws, code, reason);
+  s.config.onClose?.(s.ws, code, reason);
   if (channels.connectionClose.hasSubscribers) {
     channels.connectionClose.publish({ socket: s.ws, code, reason, wasClean: s.wasClean });
   }

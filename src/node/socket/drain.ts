@@ -17,7 +17,7 @@ export function armDrain(s: SocketState): void {
     s.isDrainListening = true;
     (s.transport as Transport).once('drain', onTransportDrain);
   }
-  publishBackpressure(s.ws, bufferedAmountOf(s), s.highWaterMarkBytes, s.policy, 'queued');
+  publishBackpressure(s.ws, bufferedAmountOf(s), s.config.highWaterMarkBytes, s.config.policy, 'queued');
 }
 
 export function checkDrain(s: SocketState): void {
@@ -25,7 +25,7 @@ export function checkDrain(s: SocketState): void {
   const transport = s.transport as Transport;
   if (transport.writableLength !== 0 || s.batchBytes !== 0 || (s.conn as Connection).pendingBytes !== 0) return;
   s.needDrain = false;
-  publishBackpressure(s.ws, 0, s.highWaterMarkBytes, s.policy, 'drained');
+  publishBackpressure(s.ws, 0, s.config.highWaterMarkBytes, s.config.policy, 'drained');
   s.ws.emit('drain');
 }
 

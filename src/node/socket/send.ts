@@ -54,8 +54,9 @@ export function sendMessage(s: SocketState, data: SendData, options: SocketSendO
   const payload = toPayload(data);
   const isBinary = isBinaryMessage(data, options?.binary);
   if (conn.readyState !== ReadyState.OPEN || s.isTerminated) return refuse(s, cb);
-  if (s.highWaterMarkBytes !== Infinity && s.policy !== 'queue') {
-    if (isOverHighWaterMark(bufferedAmountOf(s), payloadLength(payload), s.highWaterMarkBytes)) {
+  const config = s.config;
+  if (config.highWaterMarkBytes !== Infinity && config.policy !== 'queue') {
+    if (isOverHighWaterMark(bufferedAmountOf(s), payloadLength(payload), config.highWaterMarkBytes)) {
       return overflow(s, payload, isBinary, cb);
     }
   }
@@ -70,8 +71,8 @@ export function sendMessage(s: SocketState, data: SendData, options: SocketSendO
       : { isBinary, compress: options.compress, fin: options.fin };
   conn.send(payload, sendOptions, cb);
   s.isFragmenting = options?.fin === false;
-  if (s.counters !== undefined) s.counters.messagesOut++;
-  if (s.liveness !== undefined) s.liveness.sawMessage = true;
+  if (config.counters !== undefined) config.counters.messagesOut++;
+  s.sawMessage = true;
   return settleBatch(s, !wasQueued);
 }
 
@@ -81,8 +82,9 @@ export function sendPrepared(s: SocketState, frame: readonly Buffer[], payload: 
   if (conn === undefined || conn.readyState !== ReadyState.OPEN || s.isTerminated) return false;
   // The core cannot interleave a whole frame into a fragmented message.
   if (s.isFragmenting) return sendMessage(s, payload, isBinary ? BINARY_OPTION : TEXT_OPTION, undefined);
-  if (s.highWaterMarkBytes !== Infinity && s.policy !== 'queue') {
-    if (isOverHighWaterMark(bufferedAmountOf(s), payloadLength(payload), s.highWaterMarkBytes)) {
+  const config = s.config;
+  if (config.highWaterMarkBytes !== Infinity && config.policy !== 'queue') {
+    if (isOverHighWaterMark(bufferedAmountOf(s), payloadLength(payload), config.highWaterMarkBytes)) {
       return overflow(s, payload, isBinary, undefined);
     }
   }
@@ -91,8 +93,8 @@ export function sendPrepared(s: SocketState, frame: readonly Buffer[], payload: 
   if (wasQueued) armDrain(s);
   // Ordered behind messages still waiting for compression, like send().
   conn.sendEncoded(frame as Buffer[]);
-  if (s.counters !== undefined) s.counters.messagesOut++;
-  if (s.liveness !== undefined) s.liveness.sawMessage = true;
+  if (config.counters !== undefined) config.counters.messagesOut++;
+  s.sawMessage = true;
   return settleBatch(s, !wasQueued);
 }
 
@@ -139,8 +141,8 @@ function refuse(s: SocketState, cb: SendCallback | undefined): false {
 
 function overflow(s: SocketState, payload: Buffer | string, isBinary: boolean, cb: SendCallback | undefined): false {
   const buffered = bufferedAmountOf(s);
-  const policy = s.policy;
-  publishBackpressure(s.ws, buffered, s.highWaterMarkBytes, policy, policy === 'drop' ? 'dropped' : 'closed');
+  const { policy, highWaterMarkBytes } = s.config;
+  publishBackpressure(s.ws, buffered, highWaterMarkBytes, policy, policy === 'drop' ? 'dropped' : 'closed');
   if (policy === 'drop') {
     s.ws.emit('dropped', typeof payload === 'string' ? Buffer.from(payload) : payload, isBinary);
     if (cb !== undefined) {

@@ -5,14 +5,15 @@
  *   write / reserve / reservedOffset  output into the write batch (write-batch.ts)
  *   message / event                   core events -> ws-style 'message', 'ping', 'pong', 'error', 'close'
  *   receiveResumed                    an async inflate finished: read from the transport again
- * It is also the heartbeat's target (heartbeat.ts), so the liveness tracker
- * pings and times out through the socket's internals, not its public API.
+ * It is also the heartbeat's timer-wheel entry (heartbeat.ts), so the
+ * heartbeat pings and times out through the socket's internals, not its
+ * public API.
  */
 import { EventEmitter } from 'node:events';
 import { ReadyState, type ConnectionSink, type CoreEvent } from '../../core/events.js';
 import { TimeoutError } from '../../core/errors.js';
 import { channels } from '../diagnostics.js';
-import type { LivenessTarget } from '../heartbeat.js';
+import { heartbeatTimer, notePong, type HeartbeatOptions, type LivenessState } from '../heartbeat.js';
 import { readyStateOf, SocketState, type SendCallback, type Transport } from './state.js';
 import { collectWrite, cork, flush, lastReservedOffset, reserveWrite } from './write-batch.js';
 import { armCloseTimer, emitClose, emitError, startClose, terminate } from './close.js';
@@ -30,7 +31,7 @@ function isCapturingRejections(ws: object): boolean {
   return kCapture === undefined || (ws as Record<symbol, unknown>)[kCapture] !== false;
 }
 
-export class SocketSink extends SocketState implements ConnectionSink, LivenessTarget {
+export class SocketSink extends SocketState implements ConnectionSink, LivenessState {
   // --- output ----------------------------------------------------------------
 
   write(data: Buffer, cb?: SendCallback): void {
@@ -59,8 +60,9 @@ export class SocketSink extends SocketState implements ConnectionSink, LivenessT
   /** A message, as the app wants it (the core's fast path; also the 'message' event). */
   message(data: Buffer, isBinary: boolean): void {
     const ws = this.ws;
-    if (this.counters !== undefined) this.counters.messagesIn++;
-    if (this.liveness !== undefined) this.liveness.sawMessage = true;
+    const counters = this.config.counters;
+    if (counters !== undefined) counters.messagesIn++;
+    this.sawMessage = true;
     // binaryType applies to binary messages only: text arrives as a Buffer of UTF-8 (as in ws).
     const binaryType = isBinary ? this.binaryType : 'nodebuffer';
     if (binaryType === 'nodebuffer') {
@@ -86,7 +88,7 @@ export class SocketSink extends SocketState implements ConnectionSink, LivenessT
         ws.emit('ping', event.data);
         return;
       case 'pong':
-        this.liveness?.onPong();
+        notePong(this);
         ws.emit('pong', event.data);
         return;
       case 'close-frame':
@@ -132,7 +134,12 @@ export class SocketSink extends SocketState implements ConnectionSink, LivenessT
     if (!this.isUserPaused) this.transport?.resume();
   }
 
-  // --- LivenessTarget (heartbeat.ts) -------------------------------------------
+  // --- LivenessState (heartbeat.ts) --------------------------------------------
+
+  /** The heartbeat's deadline: the state is its timer-wheel entry. */
+  onTimer(): void {
+    heartbeatTimer(this, this.config.heartbeat as HeartbeatOptions);
+  }
 
   sendHeartbeatPing(): void {
     if (readyStateOf(this) === ReadyState.OPEN) sendControl(this, true, undefined, undefined);

@@ -11,7 +11,7 @@ import type { Connection } from '../../core/connection.js';
 import { ReadyState } from '../../core/events.js';
 import { DEFAULTS } from '../../core/options.js';
 import type { TimerEntry } from '../timer-wheel.js';
-import type { Liveness } from '../heartbeat.js';
+import type { HeartbeatOptions } from '../heartbeat.js';
 import type { TrafficCounters } from '../stats.js';
 import type { BackpressurePolicy } from '../backpressure.js';
 import type { TopicPort } from '../topic-port.js';
@@ -52,6 +52,49 @@ export const kWsFlavour = Symbol('sockwave.wsFlavour');
  */
 export type SocketEmitter = EventEmitter;
 
+/**
+ * What a socket is given when it attaches and never changes after. A server
+ * makes one for all its sockets (server/open-socket.ts), a client one per
+ * socket: an idle server socket carries one reference instead of these
+ * fields (and instead of the separate heap number V8 boxes a double field
+ * such as an Infinity in).
+ */
+export interface SocketConfig {
+  /** See DEFAULTS.closeTimeoutMs (Infinity: no close timer). */
+  readonly closeTimeoutMs: number;
+  /** Per-socket queue bound in bytes (Infinity for clients; servers default to 16 MiB). */
+  readonly highWaterMarkBytes: number;
+  /** What send() does above highWaterMarkBytes (backpressure.ts). */
+  readonly policy: BackpressurePolicy;
+  /** Ping when the peer is silent (server heartbeat, client keepalive). */
+  readonly heartbeat: HeartbeatOptions | false;
+  /** Close with 1001 after this long without data messages (Infinity: off). */
+  readonly idleTimeoutMs: number;
+  /** Traffic counters: the server's, shared by its sockets; a client's own. */
+  readonly counters: TrafficCounters | undefined;
+  /** Called once, just before 'close' is emitted (the server's bookkeeping). */
+  readonly onClose: ((socket: SocketEmitter, code: number, reason: string) => void) | undefined;
+  /** The server's topics; undefined for clients. */
+  readonly topicPort: TopicPort | undefined;
+}
+
+/** A SocketConfig with the defaults for what `options` leaves out (a client's, before and after it attaches). */
+export function socketConfig(options: Partial<SocketConfig>): SocketConfig {
+  return {
+    closeTimeoutMs: options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
+    highWaterMarkBytes: options.highWaterMarkBytes ?? Infinity,
+    policy: options.policy ?? 'queue',
+    heartbeat: options.heartbeat ?? false,
+    idleTimeoutMs: options.idleTimeoutMs ?? Infinity,
+    counters: options.counters,
+    onClose: options.onClose,
+    topicPort: options.topicPort,
+  };
+}
+
+/** The config of a socket that has not attached yet. */
+const UNATTACHED: SocketConfig = Object.freeze(socketConfig({}));
+
 const IS_TERMINATED = 1;
 const IS_CLOSED_EMITTED = 2;
 const WAS_CLEAN = 4;
@@ -65,6 +108,8 @@ const IS_FRAGMENTING = 512;
 const IS_UNREF = 1024;
 const IS_WS_FLAVOUR = 2048;
 const IS_AUTO_PONG_OFF = 4096;
+const SAW_TRAFFIC = 8192;
+const SAW_MESSAGE = 16384;
 
 /** `flags` with `bit` set or cleared. */
 function withFlag(flags: number, bit: number, value: boolean): number {
@@ -86,19 +131,20 @@ export class SocketState {
   batchBytes = 0;
   batchCallbacks: SendCallback[] | undefined = undefined;
   corkBaseline = 0;
-  highWaterMarkBytes = Infinity;
-  policy: BackpressurePolicy = 'queue';
-  closeTimeoutMs: number = DEFAULTS.closeTimeoutMs;
+  /** Fixed at attach (transport.ts); shared by a server's sockets. */
+  config: SocketConfig = UNATTACHED;
   closeEntry: (TimerEntry & { lastBuffered: number; lastInLibuv: number }) | undefined = undefined;
-  liveness: Liveness | undefined = undefined;
-  counters: TrafficCounters | undefined = undefined;
-  onClose: ((socket: SocketEmitter, code: number, reason: string) => void) | undefined = undefined;
   connecting: ConnectingHooks | undefined = undefined;
   drainCheck: SendCallback | undefined = undefined;
-  /** The server's topics (set when a server accepts the socket; undefined for clients). */
-  topicPort: TopicPort | undefined = undefined;
   /** Calls waiting for a Blob to be read (send-blob.ts: QueuedCall[]); undefined when none. */
   blobQueue: unknown[] | undefined = undefined;
+  // The heartbeat (heartbeat.ts: LivenessState). The state is the heartbeat's
+  // own timer-wheel entry, so an idle socket needs no tracker object.
+  /** The heartbeat's slot in the timer wheel (TimerEntry; -1 when not scheduled). */
+  bucket = -1;
+  pingSentAt: number | undefined = undefined;
+  latencyMs: number | undefined = undefined;
+  idleEntry: TimerEntry | undefined = undefined;
 
   constructor(ws: SocketEmitter) {
     this.ws = ws;
@@ -222,6 +268,24 @@ export class SocketState {
 
   set isAutoPongOff(value: boolean) {
     this.flags = withFlag(this.flags, IS_AUTO_PONG_OFF, value);
+  }
+
+  /** True when a chunk arrived since the heartbeat last looked. */
+  get sawTraffic(): boolean {
+    return (this.flags & SAW_TRAFFIC) !== 0;
+  }
+
+  set sawTraffic(value: boolean) {
+    this.flags = withFlag(this.flags, SAW_TRAFFIC, value);
+  }
+
+  /** True when a data message went either way since the idle timeout last looked. */
+  get sawMessage(): boolean {
+    return (this.flags & SAW_MESSAGE) !== 0;
+  }
+
+  set sawMessage(value: boolean) {
+    this.flags = withFlag(this.flags, SAW_MESSAGE, value);
   }
 }
 

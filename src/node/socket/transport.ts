@@ -8,11 +8,8 @@ import type { Socket as NetSocket } from 'node:net';
 import { Connection } from '../../core/connection.js';
 import type { MaskSource } from '../../core/events.js';
 import type { MessageCompressor } from '../../core/deflate/compressor.js';
-import { DEFAULTS } from '../../core/options.js';
-import { Liveness, type HeartbeatOptions } from '../heartbeat.js';
-import { TrafficCounters } from '../stats.js';
-import type { BackpressurePolicy } from '../backpressure.js';
-import { kSocket, type SocketEmitter, type Transport } from './state.js';
+import { startLiveness } from '../heartbeat.js';
+import { kSocket, type SocketConfig, type Transport } from './state.js';
 import { cork, discardBatch, flush } from './write-batch.js';
 import { emitClose } from './close.js';
 import type { SocketSink } from './sink.js';
@@ -25,21 +22,10 @@ export interface AttachOptions {
   compressThresholdBytes?: number;
   maxMessageBytes?: number;
   maxFragments?: number;
-  /** See DEFAULTS.closeTimeoutMs. */
-  closeTimeoutMs?: number;
-  /** Per-socket queue bound in bytes (default Infinity for clients; servers pass 16 MiB). */
-  highWaterMarkBytes?: number;
-  backpressurePolicy?: BackpressurePolicy;
-  /** Ping when the peer is silent (server heartbeat, client keepalive). */
-  heartbeat?: HeartbeatOptions | false;
-  /** Close with 1001 after this long without data messages (default Infinity). */
-  idleTimeoutMs?: number;
+  /** Timeouts, backpressure, counters, topics: one object a server shares among its sockets (state.ts). */
+  config: SocketConfig;
   maskSource?: MaskSource;
   url?: string;
-  /** Shared counters (a server's); a private set otherwise. */
-  counters?: TrafficCounters;
-  /** Called once, just before 'close' is emitted (server bookkeeping). */
-  onClose?: (socket: SocketEmitter, code: number, reason: string) => void;
   /** False: pings are not answered automatically (ws's `autoPong`); also off when the socket's state says so. */
   autoPong?: boolean;
 }
@@ -62,11 +48,8 @@ export function attachTransport(s: SocketSink, transport: NetSocket, head: Buffe
   s.protocol = options.protocol ?? '';
   s.extensions = options.extensions ?? '';
   if (options.url !== undefined) s.url = options.url;
-  s.closeTimeoutMs = options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs;
-  s.highWaterMarkBytes = options.highWaterMarkBytes ?? Infinity;
-  s.policy = options.backpressurePolicy ?? 'queue';
-  s.counters = options.counters ?? new TrafficCounters();
-  s.onClose = options.onClose;
+  const config = options.config;
+  s.config = config;
   // The state is the core's sink (sink.ts): one object per socket.
   s.conn = new Connection(
     {
@@ -82,9 +65,8 @@ export function attachTransport(s: SocketSink, transport: NetSocket, head: Buffe
     },
     s,
   );
-  const heartbeat = options.heartbeat ?? false;
-  const idleTimeoutMs = options.idleTimeoutMs ?? Infinity;
-  if (heartbeat !== false || idleTimeoutMs !== Infinity) s.liveness = new Liveness(s, heartbeat, idleTimeoutMs);
+  const { heartbeat, idleTimeoutMs } = config;
+  startLiveness(s, heartbeat, idleTimeoutMs);
   t[kSocket] = s;
   // handleUpgrade() takes any Duplex (as ws does: a stream between the
   // net.Socket and us, a test pair, an HTTP/2 stream (RFC 8441));
@@ -109,8 +91,9 @@ function onTransportData(this: Transport, chunk: Buffer): void {
   const s = this[kSocket];
   if (s === undefined) return;
   const conn = s.conn as Connection;
-  if (s.counters !== undefined) s.counters.bytesIn += chunk.length;
-  if (s.liveness !== undefined) s.liveness.sawTraffic = true;
+  const counters = s.config.counters;
+  if (counters !== undefined) counters.bytesIn += chunk.length;
+  s.sawTraffic = true;
   const wasCorked = s.isCorked;
   s.isReceiving = true;
   cork(s);

@@ -128,7 +128,7 @@ export class NodeWebSocket extends EventEmitter {
 
   /** Round-trip time of the last answered heartbeat ping, in ms. */
   get latencyMs(): number | undefined {
-    return this[kState].liveness?.latencyMs;
+    return this[kState].latencyMs;
   }
 
   /** ws compatibility: the underlying net/tls socket (engine.io and some apps read it). */
@@ -244,7 +244,7 @@ export class NodeWebSocket extends EventEmitter {
    */
   subscribe(topic: string, options?: TopicSubscribeOptions): Promise<TopicSubscribeResult> {
     const s = this[kState];
-    const port = requirePort(s.topicPort);
+    const port = requirePort(s.config.topicPort);
     // A closed socket was already removed from every topic: adding it back would leak it.
     if (s.isClosedEmitted) return markHandled(Promise.reject(new ConnectionClosedError('WebSocket is closed: cannot subscribe')));
     const result = port.subscribe(this, topic, options);
@@ -253,16 +253,16 @@ export class NodeWebSocket extends EventEmitter {
 
   /** Returns false when the socket was not subscribed. */
   unsubscribe(topic: string): boolean {
-    return requirePort(this[kState].topicPort).unsubscribe(this, topic);
+    return requirePort(this[kState].config.topicPort).unsubscribe(this, topic);
   }
 
   isSubscribed(topic: string): boolean {
-    return this[kState].topicPort?.isSubscribed(this, topic) ?? false;
+    return this[kState].config.topicPort?.isSubscribed(this, topic) ?? false;
   }
 
   /** The topics this socket is subscribed to (a copy). */
   get topics(): string[] {
-    return this[kState].topicPort?.topicsOf(this) ?? [];
+    return this[kState].config.topicPort?.topicsOf(this) ?? [];
   }
 
   /**
@@ -271,7 +271,7 @@ export class NodeWebSocket extends EventEmitter {
    * message's position once stored; rejects when the backplane refuses it.
    */
   publish(topic: string, data: TopicData, options?: SocketPublishOptions): Promise<TopicPosition> {
-    return requirePort(this[kState].topicPort).publish(this, topic, data, options);
+    return requirePort(this[kState].config.topicPort).publish(this, topic, data, options);
   }
 
   /**

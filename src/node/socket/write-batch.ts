@@ -126,7 +126,8 @@ export function discardBatch(s: SocketState): void {
  * told on the next tick) when the transport is already gone.
  */
 function admitOutput(s: SocketState, bytes: number, cb: SendCallback | undefined): boolean {
-  if (s.counters !== undefined) s.counters.bytesOut += bytes;
+  const counters = s.config.counters;
+  if (counters !== undefined) counters.bytesOut += bytes;
   if ((s.transport as Transport).destroyed) {
     if (cb !== undefined) process.nextTick(cb, new ConnectionClosedError('the transport is closed'));
     return false;
