@@ -17,7 +17,9 @@ interface Seen {
   close?: { code: number; reason: string };
 }
 
-describe('sockwave connect', { timeout: 55_000 }, () => {
+// 16 tests that each start the CLI as a process: ~21 s on a quiet machine, 55 s at a load of 10; the file runner's
+// own limit is 120 s, so this suite's limit sits just below it to fail with a clear message.
+describe('sockwave connect', { timeout: 110_000 }, () => {
   let wss: WebSocketServer;
   let base: string;
   const seen: Seen[] = [];
