@@ -13,13 +13,13 @@
  * exactly as over HTTP/1.1 (validateOfferFields).
  */
 import { HandshakeError } from '../errors.js';
+import { groupHeaders } from './header-groups.js';
 import { isToken } from './header-tokens.js';
 import { computeAcceptKey, isValidKey } from './accept-key.js';
 import type { PerMessageDeflateOptions } from '../deflate/index.js';
 import {
   acceptNegotiation,
   assertHeaderField,
-  groupHeaders,
   validateOfferFields,
   WEBSOCKET_VERSION,
   type ValidatedServerResponse,

@@ -6,6 +6,7 @@
  */
 import { HandshakeError } from '../errors.js';
 import { computeAcceptKey } from './accept-key.js';
+import { groupHeaderPairs } from './header-groups.js';
 import { listHasToken } from './header-tokens.js';
 import type { ParsedResponseHead } from './response-head.js';
 import { acceptServerResponse, type DeflateParams, type PerMessageDeflateOptions } from '../deflate/index.js';
@@ -34,13 +35,7 @@ export function validateServerResponse(
   };
   if (status !== 101) fail(`server answered ${status}${head.statusText ? ` ${head.statusText}` : ''}`);
 
-  const headers = new Map<string, string[]>();
-  for (const [name, value] of head.headers) {
-    const lower = name.toLowerCase();
-    const list = headers.get(lower);
-    if (list) list.push(value);
-    else headers.set(lower, [value]);
-  }
+  const headers = groupHeaderPairs(head.headers);
 
   // §4.1 item 2: Upgrade must be "websocket", case-insensitively.
   const upgrade = headers.get('upgrade');

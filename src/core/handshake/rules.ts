@@ -10,7 +10,8 @@
  */
 import { HandshakeError } from '../errors.js';
 import { computeAcceptKey, isValidKey } from './accept-key.js';
-import { isToken, listHasToken, parseTokenList, trimOws } from './header-tokens.js';
+import { groupHeaders } from './header-groups.js';
+import { isToken, listHasToken, parseTokenList } from './header-tokens.js';
 
 export { WEBSOCKET_GUID, computeAcceptKey, generateKey, isValidKey } from './accept-key.js';
 export { ResponseHeadParser, type ParsedResponseHead } from './response-head.js';
@@ -40,19 +41,6 @@ export interface ValidatedUpgrade {
 export const WEBSOCKET_VERSION = '13';
 
 const VERSION_HEADERS = { 'Sec-WebSocket-Version': WEBSOCKET_VERSION } as const;
-
-/** Groups raw header values by lower-cased name, keeping duplicates. */
-export function groupHeaders(rawHeaders: readonly string[]): Map<string, string[]> {
-  const grouped = new Map<string, string[]>();
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i].toLowerCase();
-    const value = trimOws(rawHeaders[i + 1]);
-    const list = grouped.get(name);
-    if (list) list.push(value);
-    else grouped.set(name, [value]);
-  }
-  return grouped;
-}
 
 function badRequest(message: string, headers?: Record<string, string>): HandshakeError {
   return new HandshakeError(message, 400, headers);
