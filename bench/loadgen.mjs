@@ -10,6 +10,7 @@ import { coreBusy, coreTimes, cpuOf, minfltOf, selfCpu } from './lib/cpu.mjs';
 import { EchoReader, RawStreamReader } from './lib/reader.mjs';
 import { READ_BUFFER, buildRequest, closeFrame, contextInflater, makeKeyPool, makeMessagePool, openWebSocket } from './lib/wire.mjs';
 import { die, emit } from './lib/result.mjs';
+import { startHandshakeCycle } from './lib/native.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
 const HOST = '127.0.0.1';
@@ -28,7 +29,7 @@ const localAddresses = Array.from({ length: 1000 }, (_, i) => `127.0.${1 + Math.
  * Runs `getCount` over warmup then a measured window; resolves with the rate
  * and the CPU use of server and load generator in the window.
  */
-function measure(getCount, isFailed) {
+function measure(getCount, isFailed, loadCpu = selfCpu) {
   return new Promise((resolve) => {
     setTimeout(() => {
       const c0 = getCount();
@@ -37,7 +38,7 @@ function measure(getCount, isFailed) {
       const serverCpu = () => (cfg.serverPids ?? [cfg.serverPid]).reduce((sum, pid) => sum + cpuOf(pid), 0);
       const s0 = serverCpu();
       const f0 = minfltOf(cfg.serverPid);
-      const l0 = selfCpu();
+      const l0 = loadCpu();
       const k0 = coreTimes();
       setTimeout(() => {
         const c1 = getCount();
@@ -48,7 +49,7 @@ function measure(getCount, isFailed) {
           seconds: dt,
           serverCpu: (serverCpu() - s0) / dt,
           serverMinflt: minfltOf(cfg.serverPid) - f0,
-          loadgenCpu: (selfCpu() - l0) / dt,
+          loadgenCpu: (loadCpu() - l0) / dt,
           coreBusy: coreBusy(k0, coreTimes()),
         });
       }, cfg.durationMs);
@@ -151,9 +152,9 @@ async function echo() {
   return r;
 }
 
-async function measureOrFail(getCount, getFailure) {
+async function measureOrFail(getCount, getFailure, loadCpu = selfCpu) {
   const r = await Promise.race([
-    measure(getCount, () => !!getFailure()),
+    measure(getCount, () => !!getFailure(), loadCpu),
     new Promise((resolve) => {
       const t = setInterval(() => {
         if (getFailure()) {
@@ -337,7 +338,19 @@ async function broadcast() {
   return r;
 }
 
-const workloads = { echo, handshakes, memory, broadcast };
+// --- handshakes-c: the same cycle driven by bench/native/handshake-cycle.c ---
+// (a few µs of generator CPU per cycle instead of ~200, so fast servers are
+// the bottleneck; the C side checks the same bytes as handshakes() above).
+async function handshakesNative() {
+  const gen = startHandshakeCycle({ port: cfg.port, concurrency: cfg.concurrency, keys: keys.slice(0, 64) });
+  try {
+    return await measureOrFail(() => gen.count(), gen.failure, () => cpuOf(gen.pid));
+  } finally {
+    gen.stop();
+  }
+}
+
+const workloads = { echo, handshakes, 'handshakes-c': handshakesNative, memory, broadcast };
 const fn = workloads[cfg.kind];
 if (!fn) die(`unknown workload kind ${cfg.kind}`);
 const hard = setTimeout(() => die('load generator timed out'), cfg.timeoutMs ?? 60_000);

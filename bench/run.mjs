@@ -77,7 +77,7 @@ const PROTOTYPES = {
   'proto-handle': {
     file: 'prototypes/handle-server.mjs',
     note: 'prototype: sockwave core on bare tcp_wrap handles, no net.Socket',
-    workloads: ['small-echo', 'handshakes', 'handshake-close', 'idle-memory'],
+    workloads: ['small-echo', 'handshakes', 'handshake-close', 'handshake-close-c', 'idle-memory'],
     unavailable: () => (fs.existsSync(SOCKWAVE_DIST) ? null : 'dist/index.js missing: run `npm run build`'),
   },
 };
@@ -110,6 +110,10 @@ const WORKLOADS = [
   // close path (close frame, events, timers, half-close, teardown) is inside what is measured.
   { id: 'handshake-close', title: 'handshake cycle with the closing handshake, server closes TCP first, 32 concurrent', unit: 'cycles/s',
     servers: FRAMED, load: { kind: 'handshakes', concurrency: 32, serverClosesFirst: true } },
+  // The same cycle from a C load generator (bench/native/handshake-cycle.c, built with `cc` on first use), as
+  // issue 16 measured it: the Node generator costs ~200 µs per cycle and caps the fast servers' rates.
+  { id: 'handshake-close-c', title: 'handshake cycle with the closing handshake, C load generator, 32 concurrent', unit: 'cycles/s',
+    servers: FRAMED, load: { kind: 'handshakes-c', concurrency: 32 } },
   // RSS per connection varies by ~2% between rounds: fewer rounds, as it is the slowest workload.
   { id: 'idle-memory', title: 'idle memory: server RSS delta / 10,000 connections', unit: 'KiB/conn', lowerIsBetter: true, servers: ALL,
     rounds: quick ? 1 : 2,
