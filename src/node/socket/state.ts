@@ -127,7 +127,8 @@ export class SocketState {
   binaryType: BinaryType = 'nodebuffer';
   /** The boolean state below, one bit each (one field instead of ten: idle sockets stay small). */
   flags = 0;
-  batch: Buffer[] | undefined = undefined;
+  /** Output collected while corked (write-batch.ts): one buffer, or an array once there are two. */
+  batch: Buffer | Buffer[] | undefined = undefined;
   batchBytes = 0;
   batchCallbacks: SendCallback[] | undefined = undefined;
   corkBaseline = 0;
