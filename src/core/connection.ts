@@ -7,8 +7,9 @@
  * reassembly, inflating) and the FrameParser it feeds from
  * (frame-parser.ts: framing and the header rules), which hands control frames
  * and faults back here. Frame writing is in frame-writer.ts and
- * send-queue.ts, the close bookkeeping in closing-state.ts, the options in
- * connection-options.ts.
+ * send-queue.ts and pong-writer.ts, the close bookkeeping in
+ * closing-state.ts, the options in connection-options.ts, the flag bits in
+ * connection-flags.ts.
  *
  * Rules, in one place:
  * - States (RFC 6455 §4.1, §7): CONNECTING -open()-> OPEN -close()/peer close/
