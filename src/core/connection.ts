@@ -84,7 +84,7 @@ export class Connection implements FrameOwner {
   private readonly compressThresholdBytes: number;
   /** Set for clients only: every frame they send is masked. */
   private readonly maskSource: MaskSource | undefined;
-  /** ReadyState and the booleans above (STATE_MASK, IS_*, DEFERRED_*). */
+  /** ReadyState and the small booleans, as bits (connection-flags.ts: STATE_MASK, IS_*, DEFERRED_*). */
   private flags: number;
   private sendQueue: SendQueue | undefined;
   private pongWriter: PongWriter | undefined;
