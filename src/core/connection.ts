@@ -7,8 +7,9 @@
  * reassembly, inflating) and the FrameParser it feeds from
  * (frame-parser.ts: framing and the header rules), which hands control frames
  * and faults back here. Frame writing is in frame-writer.ts and
- * send-queue.ts, the close bookkeeping in closing-state.ts, the options in
- * connection-options.ts.
+ * send-queue.ts and pong-writer.ts, the close bookkeeping in
+ * closing-state.ts, the options in connection-options.ts, the flag bits in
+ * connection-flags.ts.
  *
  * Rules, in one place:
  * - States (RFC 6455 §4.1, §7): CONNECTING -open()-> OPEN -close()/peer close/
@@ -50,56 +51,79 @@ import type { FrameOwner } from './frame-parser.js';
 import type { ReceiverLimits } from './receiver-limits.js';
 import { asBuffer, writeBuffers, writeFrame, type FramePayload, type WriteCallback } from './frame-writer.js';
 import { SendQueue } from './send-queue.js';
+import { PongWriter } from './pong-writer.js';
+import {
+  DEFERRED_CLOSE,
+  DEFERRED_END,
+  DEFERRED_EOF,
+  IS_AUTO_PONG,
+  IS_CLIENT,
+  IS_PONG_WRITE_AWAITED,
+  IS_RECEIVING_AFTER_CLOSE,
+  IS_SENDING_FRAGMENTED,
+  STATE_MASK,
+} from './connection-flags.js';
 
 export type { WriteCallback, FramePayload } from './frame-writer.js';
 
 export type { ConnectionOptions, SendOptions } from './connection-options.js';
 
-const DEFERRED_EOF = 1;
-const DEFERRED_CLOSE = 2;
-
 export class Connection implements FrameOwner {
-  private readonly isClient: boolean;
   private readonly sink: ConnectionSink;
   private readonly compressor: MessageCompressor | undefined;
   /**
    * The receive side (the message layer and the framing layer under it),
-   * made on the first bytes received: an idle socket that has received
-   * nothing since the handshake carries none of it (about 340 bytes).
+   * made on the first bytes received and dropped again after a chunk of
+   * control frames only that left it at rest (see receive()): an idle socket
+   * carries none of it (about 340 bytes), heartbeat or not.
    */
   private receiver: MessageReader | undefined;
+  /** Bytes parsed by receive sides dropped earlier, so `parsedBytes` keeps counting. */
+  private droppedParsedBytes = 0;
   private readonly limits: Readonly<ReceiverLimits>;
   private readonly compressThresholdBytes: number;
   /** Set for clients only: every frame they send is masked. */
   private readonly maskSource: MaskSource | undefined;
-  private state: ReadyState;
-  private isSendingFragmented = false;
+  /** ReadyState and the small booleans, as bits (connection-flags.ts: STATE_MASK, IS_*, DEFERRED_*). */
+  private flags: number;
   private sendQueue: SendQueue | undefined;
-  /** The sink calls every write callback (sink.callsWriteCallbacks), so automatic pongs may wait for them (see answerPing). */
-  private readonly isPongWriteAwaited: boolean;
-  /** Automatic pongs written but not yet flushed (their write callback pending), and the one pong deferred meanwhile. */
-  private pongsInFlight = 0;
-  private deferredPong: Buffer | undefined;
-  private onPongWritten: WriteCallback | undefined;
+  private pongWriter: PongWriter | undefined;
   /** Created when closing starts, so idle connections carry none of it. */
   private closing: ClosingState | undefined;
-  private readonly isAutoPong: boolean;
-  private readonly isReceivingAfterClose: boolean;
-  /** DEFERRED_EOF / DEFERRED_CLOSE: transport ends that wait for a running decompression. */
-  private deferredEnd = 0;
 
   constructor(options: ConnectionOptions, sink: ConnectionSink) {
     const resolved = resolveConnectionOptions(options);
-    this.isClient = resolved.isClient;
     this.sink = sink;
-    this.isPongWriteAwaited = sink.callsWriteCallbacks === true;
     this.compressor = options.compressor;
     this.limits = resolved.limits;
     this.compressThresholdBytes = resolved.compressThresholdBytes;
     this.maskSource = resolved.maskSource;
-    this.state = options.isOpen === false ? ReadyState.CONNECTING : ReadyState.OPEN;
-    this.isAutoPong = options.autoPong !== false;
-    this.isReceivingAfterClose = options.receiveAfterClose === true;
+    this.flags =
+      (options.isOpen === false ? ReadyState.CONNECTING : ReadyState.OPEN) |
+      (resolved.isClient ? IS_CLIENT : 0) |
+      (sink.callsWriteCallbacks === true ? IS_PONG_WRITE_AWAITED : 0) |
+      (options.autoPong !== false ? IS_AUTO_PONG : 0) |
+      (options.receiveAfterClose === true ? IS_RECEIVING_AFTER_CLOSE : 0);
+  }
+
+  private get isClient(): boolean {
+    return (this.flags & IS_CLIENT) !== 0;
+  }
+
+  private get state(): ReadyState {
+    return (this.flags & STATE_MASK) as ReadyState;
+  }
+
+  private set state(value: ReadyState) {
+    this.flags = (this.flags & ~STATE_MASK) | value;
+  }
+
+  private get isSendingFragmented(): boolean {
+    return (this.flags & IS_SENDING_FRAGMENTED) !== 0;
+  }
+
+  private set isSendingFragmented(value: boolean) {
+    this.flags = value ? this.flags | IS_SENDING_FRAGMENTED : this.flags & ~IS_SENDING_FRAGMENTED;
   }
 
   /** 'client' masks outgoing frames and fails masked incoming ones; 'server' the reverse. */
@@ -138,12 +162,12 @@ export class Connection implements FrameOwner {
    * hand the rest to a fresh Connection.
    */
   get parsedBytes(): number {
-    return this.receiver === undefined ? 0 : this.receiver.parser.parsedBytes;
+    return this.droppedParsedBytes + (this.receiver === undefined ? 0 : this.receiver.parser.parsedBytes);
   }
 
   /** True when transportClosed() waits for a running decompression; `closed` follows once it is done. */
   get isTransportCloseDeferred(): boolean {
-    return (this.deferredEnd & DEFERRED_CLOSE) !== 0;
+    return (this.flags & DEFERRED_CLOSE) !== 0;
   }
 
   /** Bytes received while paused and not parsed yet. */
@@ -165,7 +189,16 @@ export class Connection implements FrameOwner {
 
   /** Feed bytes from the transport. Never throws on peer faults. Takes ownership of `chunk` (unmasked in place). */
   receive(chunk: Buffer): void {
-    (this.receiver ?? this.reader).parser.receive(chunk);
+    const parser = (this.receiver ?? this.reader).parser;
+    parser.receive(chunk);
+    // Issue 16: a chunk of control frames only (a heartbeat's ping or pong)
+    // that left the parser at rest: drop the receive side, so an idle socket
+    // does not keep it after every heartbeat. Chunks with data frames keep it
+    // (a busy socket does not remake it per chunk).
+    if (parser.isAtRestAfterControlFrames && this.state === ReadyState.OPEN && this.receiver?.parser === parser) {
+      this.droppedParsedBytes += parser.parsedBytes;
+      this.receiver = undefined;
+    }
   }
 
   /** The peer half-closed or the transport ended (EOF). */
@@ -175,7 +208,7 @@ export class Connection implements FrameOwner {
     // before the EOF, so they are parsed first (issue #12: compressed
     // messages just before the peer's FIN were lost).
     if (this.isReceivePaused) {
-      this.deferredEnd |= DEFERRED_EOF;
+      this.flags |= DEFERRED_EOF;
       return;
     }
     this.stopReading();
@@ -189,7 +222,7 @@ export class Connection implements FrameOwner {
     if (c.isClosedEmitted) return;
     // The bytes already received are in memory: finish them (as after EOF) before `closed`.
     if (this.isReceivePaused) {
-      this.deferredEnd |= DEFERRED_CLOSE;
+      this.flags |= DEFERRED_CLOSE;
       if (this.state === ReadyState.OPEN) this.state = ReadyState.CLOSING;
       return;
     }
@@ -214,7 +247,7 @@ export class Connection implements FrameOwner {
   onControlFrame(opcode: number, payload: Buffer): void {
     if (opcode === Opcode.PING) {
       // RFC 6455 §5.5.2/§5.5.3: answer with the same payload, unless closing.
-      if (this.state === ReadyState.OPEN && this.isAutoPong) this.answerPing(payload);
+      if (this.state === ReadyState.OPEN && (this.flags & IS_AUTO_PONG) !== 0) this.answerPing(payload);
       this.sink.event({ type: 'ping', data: payload });
       return;
     }
@@ -241,37 +274,13 @@ export class Connection implements FrameOwner {
     if (c.sent !== null) this.onCloseExchanged();
   }
 
-  /**
-   * Every ping is answered at once with the same payload, and the core waits
-   * for no write callback: unless the sink says it calls every one
-   * (sink.callsWriteCallbacks). Then RFC 6455 §5.5.3 applies: "If an endpoint
-   * receives a Ping frame and has not yet sent Pong frame(s) in response to
-   * previous Ping frame(s), the endpoint MAY elect to send a Pong frame for
-   * only the most recently processed Ping frame." While our last pong has not
-   * been written out (its callback has not run), later pings only replace the
-   * payload of one deferred pong, so a peer that floods pings and never reads
-   * cannot grow our output. Issue 11: the core used to wait for callbacks from
-   * every sink, and a sink that ignored them answered one ping, ever.
-   */
+  /** Every ping is answered at once with the same payload; pong-writer.ts when the sink calls every write callback. */
   private answerPing(payload: Buffer): void {
-    if (!this.isPongWriteAwaited) {
+    if ((this.flags & IS_PONG_WRITE_AWAITED) === 0) {
       writeFrame(this.sink, Opcode.PONG, payload, true, false, this.maskSource, undefined);
       return;
     }
-    if (this.pongsInFlight > 0) {
-      this.deferredPong = Buffer.from(payload); // the payload is a view of the socket chunk
-      return;
-    }
-    this.pongsInFlight++;
-    writeFrame(this.sink, Opcode.PONG, payload, true, false, this.maskSource, (this.onPongWritten ??= () => this.afterPong()));
-  }
-
-  private afterPong(): void {
-    this.pongsInFlight--;
-    const deferred = this.deferredPong;
-    if (deferred === undefined) return;
-    this.deferredPong = undefined;
-    if (this.state === ReadyState.OPEN) this.answerPing(deferred);
+    (this.pongWriter ??= new PongWriter(this.sink, this.maskSource, this)).answer(payload);
   }
 
   /** @internal A peer fault found while receiving. */
@@ -288,14 +297,14 @@ export class Connection implements FrameOwner {
 
   /** @internal A pause ended; the adapter may read the transport again. */
   onReceiveResumed(): void {
-    if (this.deferredEnd !== 0) this.runDeferredEnd();
+    if ((this.flags & DEFERRED_END) !== 0) this.runDeferredEnd();
     else this.sink.receiveResumed?.();
   }
 
   /** The EOF and/or transport close that waited for a decompression (receiveEof, transportClosed). */
   private runDeferredEnd(): void {
-    const deferred = this.deferredEnd;
-    this.deferredEnd = 0;
+    const deferred = this.flags & DEFERRED_END;
+    this.flags &= ~DEFERRED_END;
     if ((deferred & DEFERRED_EOF) !== 0) this.receiveEof();
     if ((deferred & DEFERRED_CLOSE) !== 0) this.transportClosed();
   }
@@ -383,7 +392,7 @@ export class Connection implements FrameOwner {
       return;
     }
     this.state = ReadyState.CLOSING;
-    if (!this.isReceivingAfterClose) this.reader.discard();
+    if ((this.flags & IS_RECEIVING_AFTER_CLOSE) === 0) this.reader.discard();
     this.queueClose(code, reason ?? '');
   }
 
@@ -409,7 +418,7 @@ export class Connection implements FrameOwner {
     if (error !== undefined) this.sink.event({ type: 'error', error });
     this.emitShutdown('end');
     // stopReading() dropped a running decompression: a transport end that waited for it happens now.
-    if (this.deferredEnd !== 0) this.runDeferredEnd();
+    if ((this.flags & DEFERRED_END) !== 0) this.runDeferredEnd();
   }
 
   // ---------------------------------------------------------------- sending

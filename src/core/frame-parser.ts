@@ -116,6 +116,8 @@ export class FrameParser {
   private pausedChunks: Buffer[] | undefined;
   private pausedBytes = 0;
   private consumedBytes = 0;
+  /** A data frame header was parsed during the current receive() (see isAtRestAfterControlFrames). */
+  private hasDataFrame = false;
 
   constructor(policy: FramePolicy, messages: DataFrameHandler, owner: FrameOwner) {
     this.isClient = policy.isClient;
@@ -140,6 +142,27 @@ export class FrameParser {
     return this.pausedBytes;
   }
 
+  /**
+   * True when the last receive() parsed control frames only and left nothing
+   * in progress: no partial header, payload or fragmented message, nothing
+   * stored while paused, still reading, not skipping payloads. A fresh
+   * parser then behaves exactly like this one on whatever comes next, so the
+   * connection may drop it (an idle socket answering heartbeats keeps none).
+   */
+  get isAtRestAfterControlFrames(): boolean {
+    return (
+      !this.hasDataFrame &&
+      this.phase === PHASE_HEADER &&
+      this.headBytes === 0 &&
+      !this.isInFragmentedMessage &&
+      this.isReading &&
+      !this.isSkippingData &&
+      !this.isParsing &&
+      !this.isPaused &&
+      this.pausedChunks === undefined
+    );
+  }
+
   /** Feed bytes from the transport. Never throws on peer faults. Takes ownership of `chunk` (unmasked in place). */
   receive(chunk: Buffer): void {
     if (!this.isReading || chunk.length === 0) return;
@@ -149,6 +172,7 @@ export class FrameParser {
       return;
     }
     this.isParsing = true;
+    this.hasDataFrame = false;
     try {
       this.parse(chunk, 0);
       if (this.pausedChunks !== undefined) this.drainPaused();
@@ -351,6 +375,7 @@ export class FrameParser {
         return;
       }
     } else {
+      this.hasDataFrame = true;
       if (!this.messages.checkDataFrame(opcode, fin, rsv1, length)) return;
       // RFC 6455 §5.4: the first frame names the message's opcode and (RFC 7692 §6) carries its RSV1.
       if (opcode !== 0) {

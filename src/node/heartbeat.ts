@@ -6,7 +6,7 @@
  * if neither the pong nor any other byte arrives within `timeoutMs`, the peer
  * is gone (half-open TCP, sleeping laptop): terminate the transport. A socket
  * with traffic is never pinged, so busy servers send no extra frames.
- * The round trip of the last answered ping is `latencyMs`.
+ * The round trip of the last answered ping is `latencyMicros` (the socket's `latencyMs`).
  *
  * Idle timeout: when no data message went either way for `idleTimeoutMs`,
  * close with 1001 (going away). Pings and pongs do not count as activity,
@@ -40,8 +40,12 @@ export interface LivenessState extends TimerEntry {
    * fraction makes V8 box a number in every socket, pinged or not.)
    */
   pingSentAt: number | undefined;
-  /** Round trip of the last answered ping, in ms. */
-  latencyMs: number | undefined;
+  /**
+   * Round trip of the last answered ping, in whole microseconds: a small
+   * integer, where a fraction of a ms would be a boxed heap number kept on
+   * every pinged socket.
+   */
+  latencyMicros: number | undefined;
   /** The idle timeout's wheel entry; only made when an idle timeout is set. */
   idleEntry: TimerEntry | undefined;
   sendHeartbeatPing(): void;
@@ -72,7 +76,7 @@ export function stopLiveness(s: Pick<LivenessState, 'bucket' | 'idleEntry'>): vo
 export function notePong(s: LivenessState): void {
   const sentAt = s.pingSentAt;
   if (sentAt !== undefined) {
-    s.latencyMs = performance.now() - sentAt;
+    s.latencyMicros = Math.round((performance.now() - sentAt) * 1000);
     s.pingSentAt = undefined;
   }
 }

@@ -110,6 +110,10 @@ const IS_WS_FLAVOUR = 2048;
 const IS_AUTO_PONG_OFF = 4096;
 const SAW_TRAFFIC = 8192;
 const SAW_MESSAGE = 16384;
+/** binaryType, as its index in BINARY_TYPES (two bits): no string field on every socket. */
+const BINARY_TYPE_SHIFT = 15;
+const BINARY_TYPE_MASK = 3 << BINARY_TYPE_SHIFT;
+const BINARY_TYPES: readonly BinaryType[] = ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
 
 /** `flags` with `bit` set or cleared. */
 function withFlag(flags: number, bit: number, value: boolean): number {
@@ -124,10 +128,10 @@ export class SocketState {
   protocol = '';
   extensions = '';
   url = '';
-  binaryType: BinaryType = 'nodebuffer';
   /** The boolean state below, one bit each (one field instead of ten: idle sockets stay small). */
   flags = 0;
-  batch: Buffer[] | undefined = undefined;
+  /** Output collected while corked (write-batch.ts): one buffer, or an array once there are two. */
+  batch: Buffer | Buffer[] | undefined = undefined;
   batchBytes = 0;
   batchCallbacks: SendCallback[] | undefined = undefined;
   corkBaseline = 0;
@@ -143,11 +147,21 @@ export class SocketState {
   /** The heartbeat's slot in the timer wheel (TimerEntry; -1 when not scheduled). */
   bucket = -1;
   pingSentAt: number | undefined = undefined;
-  latencyMs: number | undefined = undefined;
+  /** Whole microseconds (a small integer: no boxed double per socket); websocket.ts gives ms. */
+  latencyMicros: number | undefined = undefined;
   idleEntry: TimerEntry | undefined = undefined;
 
   constructor(ws: SocketEmitter) {
     this.ws = ws;
+  }
+
+  /** How binary messages reach the app (websocket.ts validates the value). */
+  get binaryType(): BinaryType {
+    return BINARY_TYPES[(this.flags & BINARY_TYPE_MASK) >> BINARY_TYPE_SHIFT];
+  }
+
+  set binaryType(value: BinaryType) {
+    this.flags = (this.flags & ~BINARY_TYPE_MASK) | (BINARY_TYPES.indexOf(value) << BINARY_TYPE_SHIFT);
   }
 
   /** True when terminate() was called. */

@@ -12,6 +12,7 @@ import { startLiveness } from '../heartbeat.js';
 import { kSocket, type SocketConfig, type Transport } from './state.js';
 import { cork, discardBatch, flush } from './write-batch.js';
 import { emitClose } from './close.js';
+import { listenForEnd } from './end-listener.js';
 import type { SocketSink } from './sink.js';
 
 export interface AttachOptions {
@@ -74,7 +75,7 @@ export function attachTransport(s: SocketSink, transport: NetSocket, head: Buffe
   if (typeof t.setNoDelay === 'function') t.setNoDelay(true);
   if (typeof t.setTimeout === 'function') t.setTimeout(0);
   t.on('error', onTransportError);
-  t.on('end', onTransportEnd);
+  listenForEnd(t, onTransportEnd);
   t.on('close', onTransportClose);
   // Replay the first frames through the stream: they are parsed on a
   // later tick, after the caller attached its 'message' listeners.

@@ -128,7 +128,8 @@ export class NodeWebSocket extends EventEmitter {
 
   /** Round-trip time of the last answered heartbeat ping, in ms. */
   get latencyMs(): number | undefined {
-    return this[kState].latencyMs;
+    const micros = this[kState].latencyMicros;
+    return micros === undefined ? undefined : micros / 1000;
   }
 
   /** ws compatibility: the underlying net/tls socket (engine.io and some apps read it). */

@@ -73,15 +73,16 @@ export function flush(s: SocketState): void {
   s.isCorked = false;
   if (runOwner === s) closeRun();
   const batch = s.batch;
-  const count = batch === undefined ? 0 : batch.length;
-  if (count === 0) {
+  if (batch === undefined) {
     if (s.needDrain) checkDrain(s);
     return;
   }
-  const list = batch as Buffer[];
   const transport = s.transport as Transport;
   const bytes = s.batchBytes;
   const callbacks = s.batchCallbacks;
+  // Not kept for reuse: an idle socket holds no array (issue 16), and what
+  // is written meanwhile (from a callback) starts a batch of its own.
+  s.batch = undefined;
   s.batchBytes = 0;
   s.batchCallbacks = undefined;
   const check = s.needDrain ? s.drainCheck : undefined;
@@ -95,15 +96,15 @@ export function flush(s: SocketState): void {
             check?.(error);
           };
   }
-  if (count === 1) transport.write(list[0], cb);
-  else if (bytes <= CONCAT_MAX_BYTES) transport.write(Buffer.concat(list, bytes), cb);
+  if (!Array.isArray(batch)) transport.write(batch, cb);
+  else if (bytes <= CONCAT_MAX_BYTES) transport.write(Buffer.concat(batch, bytes), cb);
   else {
+    const count = batch.length;
     transport.cork();
-    for (let i = 0; i < count - 1; i++) transport.write(list[i]);
-    transport.write(list[count - 1], cb);
+    for (let i = 0; i < count - 1; i++) transport.write(batch[i]);
+    transport.write(batch[count - 1], cb);
     transport.uncork();
   }
-  list.length = 0;
   if (s.needDrain) checkDrain(s);
 }
 
@@ -112,7 +113,7 @@ export function discardBatch(s: SocketState): void {
   if (runOwner === s) closeRun();
   s.isCorked = false;
   const callbacks = s.batchCallbacks;
-  if (s.batch !== undefined) s.batch.length = 0;
+  s.batch = undefined;
   s.batchBytes = 0;
   s.batchCallbacks = undefined;
   if (callbacks !== undefined) {
@@ -141,7 +142,7 @@ function admitOutput(s: SocketState, bytes: number, cb: SendCallback | undefined
 export function collectWrite(s: SocketState, data: Buffer, cb: SendCallback | undefined): void {
   if (!admitOutput(s, data.length, cb)) return;
   if (runOwner === s) closeRun();
-  (s.batch ??= []).push(data);
+  addToBatch(s, data);
   s.batchBytes += data.length;
   if (cb !== undefined) (s.batchCallbacks ??= []).push(cb);
 }
@@ -183,5 +184,13 @@ function closeRun(): void {
   const owner = runOwner as SocketState;
   runOwner = undefined;
   const run = slab as Buffer;
-  (owner.batch ??= []).push(viewOf(run.buffer, run.byteOffset + runStart, runEnd - runStart));
+  addToBatch(owner, viewOf(run.buffer, run.byteOffset + runStart, runEnd - runStart));
+}
+
+/** A lone buffer is the batch itself; an array is made only for a second one. */
+function addToBatch(s: SocketState, data: Buffer): void {
+  const batch = s.batch;
+  if (batch === undefined) s.batch = data;
+  else if (Array.isArray(batch)) batch.push(data);
+  else s.batch = [batch, data];
 }
