@@ -100,8 +100,11 @@ export const DEFLATE_DEFAULTS = {
  * Checks a numeric limit: a positive integer, or Infinity to disable.
  * Throws a RangeError that names the option.
  */
-export function validateLimit(name: string, value: unknown, { allowZero = false } = {}): number {
+export function validateLimit(name: string, value: unknown, options?: { allowZero?: boolean }): number {
   if (value === Infinity) return Infinity;
+  // No destructuring default: `= {}` built an object on every call, and this
+  // runs for each connection's parser and core.
+  const allowZero = options?.allowZero === true;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || (!allowZero && value === 0)) {
     throw new RangeError(
       `option ${name} must be a ${allowZero ? 'non-negative' : 'positive'} integer or Infinity, got ${String(value)}`,

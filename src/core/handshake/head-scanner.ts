@@ -25,8 +25,8 @@ export type HeadFault = 'too-large' | 'too-many-lines' | 'malformed';
 export type HeadFailure = (fault: HeadFault, message: string) => Error;
 
 export interface ScannedHead {
-  /** The head's lines without their CRLFs, the start line first (latin1: one char per byte). */
-  lines: string[];
+  /** The head without its final CRLFCRLF, lines joined by CRLF, the start line first (latin1: one char per byte). */
+  text: string;
   /** Bytes received after the head; may be empty. */
   rest: Buffer;
 }
@@ -111,8 +111,7 @@ export class HeadScanner {
     this.#chunks = undefined;
     // latin1 maps each byte to one char, so obs-text survives and offsets match bytes.
     // The scan guaranteed CRLF line ends; the head ends with CRLFCRLF.
-    const lines = head.toString('latin1', 0, head.length - 4).split('\r\n');
-    return { lines, rest: lastChunk.subarray(headEndInChunk) };
+    return { text: head.toString('latin1', 0, head.length - 4), rest: lastChunk.subarray(headEndInChunk) };
   }
 }
 
@@ -130,6 +129,30 @@ export function parseHeaderField(line: string, malformed: (message: string) => E
   const value = trimOws(line.slice(colon + 1));
   checkFieldValue(value, 'header field value', malformed);
   return [line.slice(0, colon), value];
+}
+
+/**
+ * parseHeaderField for the line text[start, end), pushing name and value
+ * onto `out` (rawHeaders order): no line string and no pair array per
+ * header, which the request parser would otherwise build on every handshake.
+ */
+export function pushHeaderField(text: string, start: number, end: number, out: string[], malformed: (message: string) => Error): void {
+  const colon = text.indexOf(':', start);
+  if (colon <= start || colon >= end) throw malformed('header line without a field name');
+  for (let i = start; i < colon; i++) {
+    if (!isTokenChar(text.charCodeAt(i))) throw malformed('invalid header field name');
+  }
+  let first = colon + 1;
+  let last = end;
+  while (first < last && isOws(text.charCodeAt(first))) first++;
+  while (last > first && isOws(text.charCodeAt(last - 1))) last--;
+  const value = text.slice(first, last);
+  checkFieldValue(value, 'header field value', malformed);
+  out.push(text.slice(start, colon), value);
+}
+
+function isOws(code: number): boolean {
+  return code === SP || code === HTAB;
 }
 
 /** field-vchar / SP / HTAB / obs-text only: no NUL or other controls. */

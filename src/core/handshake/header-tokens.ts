@@ -85,8 +85,18 @@ export function parseTokenList(value: string): string[] | null {
 /** True when the comma list contains `token`, compared ASCII case-insensitively. */
 export function listHasToken(value: string, token: string): boolean {
   const wanted = token.toLowerCase();
-  for (const element of splitList(value)) {
-    if (element.length === wanted.length && element.toLowerCase() === wanted) return true;
+  // One scan over the value, no substrings: this runs on every handshake
+  // (Upgrade and Connection) and an array per call showed in the GC time.
+  let start = 0;
+  while (start <= value.length) {
+    let end = value.indexOf(',', start);
+    if (end === -1) end = value.length;
+    let first = start;
+    let last = end;
+    while (first < last && isOws(value.charCodeAt(first))) first++;
+    while (last > first && isOws(value.charCodeAt(last - 1))) last--;
+    if (equalsLowerCase(value, first, last, wanted)) return true;
+    start = end + 1;
   }
   return false;
 }
@@ -107,6 +117,11 @@ export interface ParameterizedList {
   skippedCount: number;
   /** Lower-cased name of the first skipped element. */
   firstSkippedName: string | undefined;
+}
+
+/** True when `value` equals the all-lower-case ASCII `wanted`, ignoring ASCII case (no lower-cased copy). */
+export function equalsIgnoringCase(value: string, wanted: string): boolean {
+  return equalsLowerCase(value, 0, value.length, wanted);
 }
 
 /** Compares value[start, end) to an all-lower-case ASCII `wanted`, ignoring case. */

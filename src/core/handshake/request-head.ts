@@ -14,7 +14,7 @@
 import { HandshakeError } from '../errors.js';
 import { DEFAULTS, validateLimit } from '../options.js';
 import { isTokenChar } from './header-tokens.js';
-import { HeadScanner, isDigit, parseHeaderField, type HeadFault } from './head-scanner.js';
+import { HeadScanner, isDigit, pushHeaderField, type HeadFault } from './head-scanner.js';
 
 export interface ParsedRequestHead {
   method: string;
@@ -64,14 +64,18 @@ export class RequestHeadParser {
     if (this.#scanner.isDone) throw new Error('RequestHeadParser already returned the head');
     const head = this.#scanner.push(chunk);
     if (head === null) return null;
-    const { lines, rest } = head;
-    const { method, url, httpVersion } = parseRequestLine(lines[0]);
+    const text = head.text;
+    let lineEnd = text.indexOf('\r\n');
+    if (lineEnd === -1) lineEnd = text.length;
+    const { method, url, httpVersion } = parseRequestLine(text.slice(0, lineEnd));
     const rawHeaders: string[] = [];
-    for (let index = 1; index < lines.length; index++) {
-      const [name, value] = parseHeaderField(lines[index], malformed);
-      rawHeaders.push(name, value);
+    // The scanner allows no empty line inside the head: every line here is a header field.
+    for (let start = lineEnd + 2; start < text.length; start = lineEnd + 2) {
+      lineEnd = text.indexOf('\r\n', start);
+      if (lineEnd === -1) lineEnd = text.length;
+      pushHeaderField(text, start, lineEnd, rawHeaders, malformed);
     }
-    return { method, url, httpVersion, rawHeaders, rest };
+    return { method, url, httpVersion, rawHeaders, rest: head.rest };
   }
 }
 

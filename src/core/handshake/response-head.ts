@@ -65,7 +65,8 @@ export class ResponseHeadParser {
     if (this.#scanner.isDone) throw new Error('ResponseHeadParser already returned the head');
     const head = this.#scanner.push(chunk);
     if (head === null) return null;
-    const { lines, rest } = head;
+    const lines = head.text.split('\r\n');
+    const rest = head.rest;
     const { httpVersion, status, statusText } = parseStatusLine(lines[0]);
     const headers: Array<[string, string]> = [];
     for (let index = 1; index < lines.length; index++) headers.push(parseHeaderField(lines[index], malformed));

@@ -10,8 +10,7 @@
  */
 import { HandshakeError } from '../errors.js';
 import { computeAcceptKey, isValidKey } from './accept-key.js';
-import { groupHeaders } from './header-groups.js';
-import { isToken, listHasToken, parseTokenList } from './header-tokens.js';
+import { equalsIgnoringCase, isToken, listHasToken, parseTokenList, trimOws } from './header-tokens.js';
 
 export { WEBSOCKET_GUID, computeAcceptKey, generateKey, isValidKey } from './accept-key.js';
 export { ResponseHeadParser, type ParsedResponseHead } from './response-head.js';
@@ -67,39 +66,92 @@ export function validateUpgradeRequest(req: UpgradeRequestInfo): ValidatedUpgrad
     throw new HandshakeError(`method must be GET, got ${req.method}`, 405, { Allow: 'GET' });
   }
   // RFC 6455 §4.1: "HTTP/1.1 or higher"; in practice HTTP/1.x with x >= 1.
-  const version = /^1\.(\d+)$/.exec(req.httpVersion);
-  if (!version || Number(version[1]) < 1) throw badRequest(`HTTP version must be 1.1, got ${req.httpVersion}`);
+  if (req.httpVersion !== '1.1') {
+    const version = /^1\.(\d+)$/.exec(req.httpVersion);
+    if (!version || Number(version[1]) < 1) throw badRequest(`HTTP version must be 1.1, got ${req.httpVersion}`);
+  }
 
-  const headers = groupHeaders(req.rawHeaders);
-  const hosts = headers.get('host');
-  if (!hosts || hosts.length === 0) throw badRequest('missing Host header');
+  // One pass over the raw lines, keeping only the fields checked below: a
+  // Map of arrays per request (groupHeaders) was the handshake's largest
+  // allocation after the socket itself. Same checks, same order as before.
+  const fields = new UpgradeFields();
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) fields.add(raw[i], trimOws(raw[i + 1]));
+
+  if (fields.hostCount === 0) throw badRequest('missing Host header');
   // RFC 7230 §5.4: more than one Host field is a 400.
-  if (hosts.length > 1) throw badRequest('duplicate Host header');
-  if (hosts[0].length === 0) throw badRequest('empty Host header');
+  if (fields.hostCount > 1) throw badRequest('duplicate Host header');
+  if (fields.host.length === 0) throw badRequest('empty Host header');
 
-  const upgrade = headers.get('upgrade');
-  if (!upgrade || !upgrade.some((value) => listHasToken(value, 'websocket'))) {
-    throw badRequest('Upgrade header must contain "websocket"');
-  }
-  const connection = headers.get('connection');
-  if (!connection || !connection.some((value) => listHasToken(value, 'upgrade'))) {
-    throw badRequest('Connection header must contain "upgrade"');
-  }
+  if (!fields.hasUpgradeWebsocket) throw badRequest('Upgrade header must contain "websocket"');
+  if (!fields.hasConnectionUpgrade) throw badRequest('Connection header must contain "upgrade"');
 
-  const versions = headers.get('sec-websocket-version');
-  if (!versions) throw badRequest('missing Sec-WebSocket-Version header', { ...VERSION_HEADERS });
-  if (versions.length > 1) throw badRequest('duplicate Sec-WebSocket-Version header', { ...VERSION_HEADERS });
-  if (versions[0] !== WEBSOCKET_VERSION) {
-    throw new HandshakeError(`unsupported WebSocket version ${JSON.stringify(versions[0])}`, 426, { ...VERSION_HEADERS });
+  if (fields.versionCount === 0) throw badRequest('missing Sec-WebSocket-Version header', { ...VERSION_HEADERS });
+  if (fields.versionCount > 1) throw badRequest('duplicate Sec-WebSocket-Version header', { ...VERSION_HEADERS });
+  if (fields.version !== WEBSOCKET_VERSION) {
+    throw new HandshakeError(`unsupported WebSocket version ${JSON.stringify(fields.version)}`, 426, { ...VERSION_HEADERS });
   }
 
-  const keys = headers.get('sec-websocket-key');
-  if (!keys) throw badRequest('missing Sec-WebSocket-Key header');
-  if (keys.length > 1) throw badRequest('duplicate Sec-WebSocket-Key header');
-  const key = keys[0];
+  if (fields.keyCount === 0) throw badRequest('missing Sec-WebSocket-Key header');
+  if (fields.keyCount > 1) throw badRequest('duplicate Sec-WebSocket-Key header');
+  const key = fields.key;
   if (!isValidKey(key)) throw badRequest('Sec-WebSocket-Key must be 16 bytes in base64');
 
-  return { key, host: hosts[0], ...validateOfferFields(headers) };
+  const offer = offerFields(fields.originCount, fields.origin, fields.protocolLines, fields.extensionLines);
+  return { key, host: fields.host, origin: offer.origin, protocols: offer.protocols, extensions: offer.extensions };
+}
+
+/** The request fields validateUpgradeRequest reads, collected in one pass (names compared ignoring ASCII case). */
+class UpgradeFields {
+  hostCount = 0;
+  host = '';
+  hasUpgradeWebsocket = false;
+  hasConnectionUpgrade = false;
+  versionCount = 0;
+  version = '';
+  keyCount = 0;
+  key = '';
+  originCount = 0;
+  origin: string | undefined = undefined;
+  protocolLines: string[] | undefined = undefined;
+  extensionLines: string[] | undefined = undefined;
+
+  add(name: string, value: string): void {
+    switch (name.length) {
+      case 4:
+        if (equalsIgnoringCase(name, 'host')) {
+          if (this.hostCount++ === 0) this.host = value;
+        }
+        return;
+      case 6:
+        if (equalsIgnoringCase(name, 'origin')) {
+          if (this.originCount++ === 0) this.origin = value;
+        }
+        return;
+      case 7:
+        if (!this.hasUpgradeWebsocket && equalsIgnoringCase(name, 'upgrade')) this.hasUpgradeWebsocket = listHasToken(value, 'websocket');
+        return;
+      case 10:
+        if (!this.hasConnectionUpgrade && equalsIgnoringCase(name, 'connection')) this.hasConnectionUpgrade = listHasToken(value, 'upgrade');
+        return;
+      case 17:
+        if (equalsIgnoringCase(name, 'sec-websocket-key')) {
+          if (this.keyCount++ === 0) this.key = value;
+        }
+        return;
+      case 21:
+        if (equalsIgnoringCase(name, 'sec-websocket-version')) {
+          if (this.versionCount++ === 0) this.version = value;
+        }
+        return;
+      case 22:
+        if (equalsIgnoringCase(name, 'sec-websocket-protocol')) (this.protocolLines ??= []).push(value);
+        return;
+      case 24:
+        if (equalsIgnoringCase(name, 'sec-websocket-extensions')) (this.extensionLines ??= []).push(value);
+        return;
+    }
+  }
 }
 
 /**
@@ -109,11 +161,19 @@ export function validateUpgradeRequest(req: UpgradeRequestInfo): ValidatedUpgrad
  */
 export function validateOfferFields(headers: Map<string, string[]>): Pick<ValidatedUpgrade, 'origin' | 'protocols' | 'extensions'> {
   const origins = headers.get('origin');
+  return offerFields(origins?.length ?? 0, origins?.[0], headers.get('sec-websocket-protocol'), headers.get('sec-websocket-extensions'));
+}
+
+function offerFields(
+  originCount: number,
+  origin: string | undefined,
+  protocolLines: readonly string[] | undefined,
+  extensionLines: readonly string[] | undefined,
+): Pick<ValidatedUpgrade, 'origin' | 'protocols' | 'extensions'> {
   // Two Origin lines would let the app check one while another is meant: refuse.
-  if (origins && origins.length > 1) throw badRequest('duplicate Origin header');
+  if (originCount > 1) throw badRequest('duplicate Origin header');
 
   const protocols: string[] = [];
-  const protocolLines = headers.get('sec-websocket-protocol');
   if (protocolLines) {
     const seen = new Set<string>();
     for (const line of protocolLines) {
@@ -130,11 +190,10 @@ export function validateOfferFields(headers: Map<string, string[]>): Pick<Valida
     if (protocols.length === 0) throw badRequest('empty Sec-WebSocket-Protocol header');
   }
 
-  const extensionLines = headers.get('sec-websocket-extensions');
   const extensions = extensionLines ? extensionLines.filter((v) => v.length > 0).join(', ') : undefined;
 
   return {
-    origin: origins ? origins[0] : undefined,
+    origin: originCount > 0 ? origin : undefined,
     protocols,
     extensions: extensions === '' ? undefined : extensions,
   };

@@ -44,15 +44,7 @@ export class HandshakeGuard {
     const existing = this.#pending.get(socket);
     if (existing !== undefined) return existing;
     const isOverCapacity = this.#counted >= this.#maxPending;
-    const entry: PendingHandshake = {
-      bucket: -1,
-      socket,
-      isOverCapacity,
-      onTimer: () => {
-        this.untrack(socket);
-        this.#onTimeout(socket);
-      },
-    };
+    const entry = new PendingEntry(this, socket, isOverCapacity);
     // Over capacity the connection is not counted: it only waits for its 503.
     if (!isOverCapacity) this.#counted++;
     this.#pending.set(socket, entry);
@@ -60,6 +52,12 @@ export class HandshakeGuard {
     socket.on('close', this.#onSocketClose);
     sharedWheel.schedule(entry, this.#timeoutMs);
     return entry;
+  }
+
+  /** The handshake timeout fired for `socket`. */
+  timedOut(socket: Socket): void {
+    this.untrack(socket);
+    this.#onTimeout(socket);
   }
 
   /** Stops tracking (handshake done, rejected, or socket gone). */
@@ -78,5 +76,23 @@ export class HandshakeGuard {
       this.untrack(socket);
       socket.destroy();
     }
+  }
+}
+
+/** A pending handshake's wheel entry: a method, not a closure per connection. */
+class PendingEntry implements PendingHandshake {
+  bucket = -1;
+  readonly socket: Socket;
+  isOverCapacity: boolean;
+  readonly #guard: HandshakeGuard;
+
+  constructor(guard: HandshakeGuard, socket: Socket, isOverCapacity: boolean) {
+    this.#guard = guard;
+    this.socket = socket;
+    this.isOverCapacity = isOverCapacity;
+  }
+
+  onTimer(): void {
+    this.#guard.timedOut(this.socket);
   }
 }

@@ -18,7 +18,7 @@
 import { IncomingMessage } from 'node:http';
 import net, { type Socket } from 'node:net';
 import { HandshakeError } from '../../core/errors.js';
-import { listHasToken } from '../../core/handshake/header-tokens.js';
+import { equalsIgnoringCase, listHasToken } from '../../core/handshake/header-tokens.js';
 import { RequestHeadParser, type ParsedRequestHead } from '../../core/handshake/request-head.js';
 import type { ResolvedServerOptions } from './options.js';
 
@@ -33,46 +33,55 @@ export interface NetServerHooks {
   onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
 }
 
+/** The head parser of a socket whose request head is still arriving (absent once it is done or refused). */
+const kHeadParser = Symbol('sockwave.headParser');
+type ReadingSocket = Socket & { [kHeadParser]?: RequestHeadParser };
+
 export function createOwnNetServer(o: ResolvedServerOptions, hooks: NetServerHooks): net.Server {
   const limits = { maxHeaderBytes: o.maxHeaderBytes, maxHeaderCount: o.maxHeaderCount };
-  return net.createServer((socket) => {
+  // The listeners are made once per server, not per connection (`this` is
+  // the socket, its parser sits under a symbol): closures per accepted
+  // connection showed in the handshake cycle's allocations and GC time.
+  /** Head done or refused: our listeners go; a refused socket keeps a no-op 'error' listener until it closes. */
+  const stopReading = (socket: ReadingSocket, isHandedOver: boolean): void => {
+    socket[kHeadParser] = undefined;
+    socket.removeListener('data', onData);
+    socket.removeListener('error', onError);
+    if (!isHandedOver) socket.on('error', ignoreError);
+  };
+  // ECONNRESET and friends while the head arrives: reported, then dropped.
+  function onError(this: ReadingSocket, error: NodeJS.ErrnoException): void {
+    stopReading(this, false);
+    hooks.onHeadError(this, 400, error.code ?? 'socket error');
+  }
+  function onData(this: ReadingSocket, chunk: Buffer): void {
+    const socket = this;
+    const parser = socket[kHeadParser];
+    if (parser === undefined) return;
+    let parsed: ParsedRequestHead | null;
+    try {
+      parsed = parser.push(chunk);
+    } catch (error) {
+      stopReading(socket, false);
+      if (!(error instanceof HandshakeError)) throw error;
+      hooks.onHeadError(socket, error.status, error.message);
+      return;
+    }
+    if (parsed === null) return;
+    const isUpgrade = isUpgradeRequest(parsed.rawHeaders);
+    // handleUpgrade takes over error handling for upgrade requests.
+    stopReading(socket, isUpgrade);
+    // As Node's HTTP server does before 'upgrade': whoever takes the socket
+    // next starts the flow with its own 'data' listener; until then bytes
+    // wait in the stream's buffer.
+    (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+    const req = toIncomingMessage(socket, parsed, isUpgrade);
+    if (isUpgrade) hooks.onUpgrade(req, socket, parsed.rest);
+    else hooks.onPlainRequest(req, socket);
+  }
+  return net.createServer((socket: ReadingSocket) => {
     hooks.onConnection(socket);
-    let parser: RequestHeadParser | undefined = new RequestHeadParser(limits);
-    /** Head done or refused: our listeners go; a refused socket keeps a no-op 'error' listener until it closes. */
-    const stopReading = (isHandedOver: boolean): void => {
-      parser = undefined;
-      socket.removeListener('data', onData);
-      socket.removeListener('error', onError);
-      if (!isHandedOver) socket.on('error', ignoreError);
-    };
-    // ECONNRESET and friends while the head arrives: reported, then dropped.
-    const onError = (error: NodeJS.ErrnoException): void => {
-      stopReading(false);
-      hooks.onHeadError(socket, 400, error.code ?? 'socket error');
-    };
-    const onData = (chunk: Buffer): void => {
-      if (parser === undefined) return;
-      let parsed: ParsedRequestHead | null;
-      try {
-        parsed = parser.push(chunk);
-      } catch (error) {
-        stopReading(false);
-        if (!(error instanceof HandshakeError)) throw error;
-        hooks.onHeadError(socket, error.status, error.message);
-        return;
-      }
-      if (parsed === null) return;
-      const isUpgrade = isUpgradeRequest(parsed.rawHeaders);
-      // handleUpgrade takes over error handling for upgrade requests.
-      stopReading(isUpgrade);
-      // As Node's HTTP server does before 'upgrade': whoever takes the socket
-      // next starts the flow with its own 'data' listener; until then bytes
-      // wait in the stream's buffer.
-      (socket as { readableFlowing: boolean | null }).readableFlowing = null;
-      const req = toIncomingMessage(socket, parsed, isUpgrade);
-      if (isUpgrade) hooks.onUpgrade(req, socket, parsed.rest);
-      else hooks.onPlainRequest(req, socket);
-    };
+    socket[kHeadParser] = new RequestHeadParser(limits);
     socket.on('data', onData);
     socket.on('error', onError);
   });
@@ -88,8 +97,8 @@ function isUpgradeRequest(rawHeaders: readonly string[]): boolean {
   let hasConnectionUpgrade = false;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i];
-    if (name.length === 7 && name.toLowerCase() === 'upgrade') hasUpgrade = true;
-    else if (name.length === 10 && name.toLowerCase() === 'connection' && listHasToken(rawHeaders[i + 1], 'upgrade')) {
+    if (name.length === 7 && equalsIgnoringCase(name, 'upgrade')) hasUpgrade = true;
+    else if (name.length === 10 && equalsIgnoringCase(name, 'connection') && listHasToken(rawHeaders[i + 1], 'upgrade')) {
       hasConnectionUpgrade = true;
     }
   }

@@ -67,6 +67,7 @@ export class WebSocketServer extends EventEmitter {
   #state = RUNNING;
   #shutdown: Promise<void> | undefined;
   readonly #topics: TopicFanout;
+  readonly #emitConnection: UpgradeCallback = (ws, request) => this.emit('connection', ws, request);
 
   constructor(options: ServerOptions, callback?: () => void) {
     super();
@@ -94,15 +95,15 @@ export class WebSocketServer extends EventEmitter {
       isAccepting: () => this.#state === RUNNING,
       shouldHandle: (req) => this.shouldHandle(req),
     };
+    // One callback per server, not a closure per handshake.
+    const emitConnection = this.#emitConnection;
     this.#isOwnServer = o.port !== undefined;
     if (o.port !== undefined) {
       const server = createOwnNetServer(o, {
         onConnection: (socket) => guard.track(socket),
         onHeadError: (socket, status, reason) => answerHeadError(guard, socket, status, reason),
         onPlainRequest: (_req, socket) => answerPlainRequest(guard, socket),
-        onUpgrade: (req, socket, head) => {
-          this.handleUpgrade(req, socket, head, (ws, request) => this.emit('connection', ws, request));
-        },
+        onUpgrade: (req, socket, head) => this.handleUpgrade(req, socket, head, emitConnection),
       });
       this.#server = server;
       this.#removeListeners = this.#listen(server);
@@ -134,7 +135,7 @@ export class WebSocketServer extends EventEmitter {
       onListening: () => this.emit('listening'),
       onError: (error) => this.emit('error', error),
       onUpgrade: (req, socket, head) => {
-        this.handleUpgrade(req, socket, head, (ws, request) => this.emit('connection', ws, request));
+        this.handleUpgrade(req, socket, head, this.#emitConnection);
       },
     });
   }

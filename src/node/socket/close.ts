@@ -71,13 +71,29 @@ export function armCloseTimer(s: SocketState): void {
   const closeTimeoutMs = s.config.closeTimeoutMs;
   if (closeTimeoutMs === Infinity || s.isClosedEmitted) return;
   if (s.closeEntry === undefined) {
-    s.closeEntry = { bucket: -1, lastBuffered: -1, lastInLibuv: -1, onTimer: () => onCloseTimer(s) };
+    s.closeEntry = new CloseTimer(s);
   } else if (s.closeEntry.bucket !== -1) {
     return;
   }
   s.closeEntry.lastBuffered = bufferedAmountOf(s);
   s.closeEntry.lastInLibuv = bytesInLibuv(s);
   sharedWheel.schedule(s.closeEntry, closeTimeoutMs);
+}
+
+/** The close timeout's wheel entry: one object per closing socket (a method, not a closure beside it). */
+class CloseTimer implements TimerEntry {
+  bucket = -1;
+  lastBuffered = -1;
+  lastInLibuv = -1;
+  readonly #socket: SocketState;
+
+  constructor(socket: SocketState) {
+    this.#socket = socket;
+  }
+
+  onTimer(): void {
+    onCloseTimer(this.#socket);
+  }
 }
 
 /**

@@ -1,0 +1,67 @@
+// Paired A/B of two sockwave builds (and optionally the hand-written server):
+// all servers stay up, pinned to core 0, and the load generator (core 1)
+// alternates between them, so a burst of load from other processes hits
+// both builds alike. Prints CPU µs per operation per run, and the ratios of
+// the paired runs (this build / the other build).
+//
+// Usage: node bench/ab.mjs --compare-dist /tmp/main-dist [--workload handshake-close|small-echo]
+//                          [--rounds 8] [--duration 1500] [--handwritten]
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const rounds = Number(opt('--rounds', 8));
+const durationMs = Number(opt('--duration', 1500));
+const workload = opt('--workload', 'handshake-close');
+const otherDist = opt('--compare-dist', undefined);
+if (otherDist === undefined) throw new Error('--compare-dist DIR (another build of dist/) is required');
+const LOADS = {
+  'handshake-close': { kind: 'handshakes', concurrency: 32, serverClosesFirst: true },
+  'small-echo': { kind: 'echo', size: 32, conns: 100, inflight: 16, poolCount: 4096 },
+};
+const servers = [
+  ['other', 'sockwave.mjs', { SOCKWAVE_DIST: path.join(path.resolve(otherDist), 'index.js') }],
+  ['this', 'sockwave.mjs', {}],
+  ...(argv.includes('--handwritten') ? [['handwritten', 'handwritten.mjs', {}]] : []),
+];
+const procs = [];
+for (const [name, file, env] of servers) {
+  const p = spawn('taskset', ['-c', '0', process.execPath, path.join(here, 'servers', file)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
+  const port = await new Promise((resolve) => {
+    let out = '';
+    p.stdout.on('data', (d) => {
+      out += d;
+      const m = /READY (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+  });
+  procs.push({ name, p, port, us: [] });
+}
+// Round 0 warms every server up and is not counted; the order alternates per round.
+for (let r = 0; r <= rounds; r++) {
+  for (const s of r % 2 ? procs : [...procs].reverse()) {
+    const cfg = { ...LOADS[workload], port: s.port, serverPid: s.p.pid, warmupMs: 300, durationMs, timeoutMs: durationMs + 30_000 };
+    const lg = spawn('taskset', ['-c', '1', process.execPath, path.join(here, 'loadgen.mjs'), JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    lg.stdout.on('data', (d) => (out += d));
+    await new Promise((resolve) => lg.on('exit', resolve));
+    const res = JSON.parse(/RESULT (.*)/.exec(out)[1]);
+    if (r > 0) s.us.push((res.serverCpu * res.seconds * 1e6) / res.count);
+  }
+}
+const median = (list) => [...list].sort((a, b) => a - b)[list.length >> 1];
+for (const s of procs) {
+  console.log(`${s.name.padEnd(12)} median ${median(s.us).toFixed(2)} µs/op  runs ${s.us.map((x) => x.toFixed(1)).join(' ')}`);
+  s.p.stdin.end();
+}
+const ratios = procs[0].us.map((x, i) => procs[1].us[i] / x);
+console.log(`this/other per paired run: ${ratios.map((x) => x.toFixed(3)).join(' ')}  median ${median(ratios).toFixed(3)}`);
