@@ -168,6 +168,25 @@ export class Connection implements FrameOwner {
     (this.receiver ?? this.reader).parser.receive(chunk);
   }
 
+  /** Like receive(), but `chunk` stays the transport's: it is not modified, and what is kept of it is copied. */
+  receiveBorrowed(chunk: Buffer): void {
+    (this.receiver ?? this.reader).parser.receive(chunk, true);
+  }
+
+  /**
+   * Where a transport that can choose its read buffer may read next: the
+   * rest of a large payload, in the buffer the application will get (no
+   * copy). Undefined when input must go through receive(). See docs/core.md.
+   */
+  readTarget(): Buffer | undefined {
+    return this.receiver?.parser.readTarget();
+  }
+
+  /** `byteCount` bytes were read into the start of the last readTarget(). */
+  receivedInto(byteCount: number): void {
+    this.receiver?.parser.receivedInto(byteCount);
+  }
+
   /** The peer half-closed or the transport ended (EOF). */
   receiveEof(): void {
     if (this.state === ReadyState.CLOSED) return;
