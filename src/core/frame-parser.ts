@@ -102,6 +102,8 @@ export class FrameParser {
   private payloadReceived = 0;
   /** The payload that spans chunks (made on the first one). */
   private collector: PayloadCollector | undefined;
+  /** True once the current payload's collection started (its first piece, or a read target). */
+  private isCollecting = false;
   /** True while parsing a borrowed chunk: what is kept of it is copied. */
   private isBorrowed = false;
   /** True when this frame's pieces go through validatePiece() as they arrive. */
@@ -182,7 +184,7 @@ export class FrameParser {
     ) {
       return undefined;
     }
-    if (this.payloadReceived === 0) this.beginPayload();
+    if (!this.isCollecting) this.beginPayload();
     return (this.collector as PayloadCollector).target();
   }
 
@@ -315,7 +317,7 @@ export class FrameParser {
         this.onFrame(payload, false);
         continue;
       }
-      if (this.payloadReceived === 0) this.beginPayload();
+      if (!this.isCollecting) this.beginPayload();
       // Copied (then the copy unmasked: the chunk is read once and left as it came), or a view over 1 MiB.
       const piece = (this.collector as PayloadCollector).take(chunk, off, available < remaining ? available : remaining, this.isBorrowed);
       off += piece.length;
@@ -331,6 +333,7 @@ export class FrameParser {
 
   /** The first bytes of a payload that spans chunks arrive. */
   private beginPayload(): void {
+    this.isCollecting = true;
     (this.collector ??= new PayloadCollector()).start(this.payloadLength);
     // Control payloads (at most 125 bytes) are never validated piece by piece.
     this.isValidatingPieces = this.opcode < 8 && this.messages.startPieces();
@@ -402,6 +405,7 @@ export class FrameParser {
     this.maskKey = isMasked ? readKey(buf, o + headerBytesFor(b1) - 4) : 0;
     this.payloadLength = length;
     this.payloadReceived = 0;
+    this.isCollecting = false;
     if (length === 0) {
       this.onFrame(EMPTY, false);
     } else {
