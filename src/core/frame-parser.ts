@@ -173,17 +173,8 @@ export class FrameParser {
    * chunks, skipping). Read at most its length, then call receivedInto().
    */
   readTarget(): Buffer | undefined {
-    if (
-      this.phase !== PHASE_PAYLOAD ||
-      this.opcode >= 8 ||
-      this.isSkippingData ||
-      !this.isReading ||
-      this.isParsing ||
-      this.isPaused ||
-      this.pausedChunks !== undefined
-    ) {
-      return undefined;
-    }
+    const isDataPayload = this.phase === PHASE_PAYLOAD && this.opcode < 8 && !this.isSkippingData && this.isReading;
+    if (!isDataPayload || this.isParsing || this.isPaused || this.pausedChunks !== undefined) return undefined;
     if (!this.isCollecting) this.beginPayload();
     return (this.collector as PayloadCollector).target();
   }
