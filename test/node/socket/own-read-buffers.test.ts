@@ -163,3 +163,49 @@ test('a switched socket still fails a large text message with invalid UTF-8 (100
   assert.equal(code, 1007);
   await new Promise((resolve) => wss.close(resolve));
 });
+
+test('a switched socket honours pause() and resume(): nothing is delivered while paused, everything after', async () => {
+  const { wss, url, kept, sockets } = await keepingServer(true);
+  const client = await openClient(url, { maxPayload: 64 * MiB });
+  client.send(randomBytes(MiB));
+  await within(once(client, 'message'), 5000, 'first echo');
+  assert.ok(Buffer.isBuffer(scratchOf(sockets[0])));
+  sockets[0].pause();
+  const later = [randomBytes(2 * MiB + 3), randomBytes(70 * KiB), randomBytes(5)];
+  for (const data of later) client.send(data);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(kept.length, 1, 'nothing delivered while paused');
+  const echoes: Buffer[] = [];
+  const done = new Promise<void>((resolve) => client.on('message', (data: Buffer) => echoes.push(data) === later.length && resolve()));
+  sockets[0].resume();
+  await within(done, 10_000, 'echoes after resume');
+  later.forEach((data, i) => {
+    assert.ok(kept[i + 1].data.equals(data), `message ${i} intact`);
+    assert.equal(digest(kept[i + 1].data), kept[i + 1].digest, `message ${i} unchanged`);
+    assert.ok(echoes[i].equals(data));
+  });
+  client.close();
+  await once(client, 'close');
+  await new Promise((resolve) => wss.close(resolve));
+});
+
+test('a switched socket with permessage-deflate inflates large compressed messages intact (the parser pauses while inflating)', async () => {
+  const server = await startServer({ ownReadBuffers: true, perMessageDeflate: true });
+  const kept: Kept[] = [];
+  const sockets: NodeWebSocket[] = [];
+  server.wss.on('connection', (socket: NodeWebSocket) => {
+    sockets.push(socket);
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      kept.push({ data, digest: digest(data), isBinary });
+      socket.send(data, { binary: isBinary });
+    });
+  });
+  const client = await openClient(server.url, { maxPayload: 64 * MiB, perMessageDeflate: true });
+  const list = [randomBytes(MiB), Buffer.alloc(3 * MiB, 1), randomBytes(200 * KiB), randomBytes(10), randomBytes(MiB + 7)];
+  const echoes = await exchange(client, list.map((data) => ({ data, isBinary: true })));
+  assert.ok(Buffer.isBuffer(scratchOf(sockets[0])), 'switched');
+  checkIntact(kept, list.map((data) => ({ data, isBinary: true })), echoes);
+  client.close();
+  await once(client, 'close');
+  await new Promise((resolve) => server.wss.close(resolve));
+});
