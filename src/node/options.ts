@@ -72,8 +72,8 @@ export const NODE_DEFAULTS = {
    * Servers read large payloads into their message buffers and reuse freed
    * ones (node/socket/receive.ts, node/malloc-reuse.ts). On: 1 MiB echoes
    * cost about half the CPU and no fresh kernel pages per message; the cost
-   * is one 64 KiB buffer per socket that received a large payload, and up to
-   * ~64 MiB of freed heap kept for reuse (docs/api.md "Large messages and memory").
+   * is up to ~64 MiB of freed heap kept for reuse (and one shared 64 KiB
+   * read buffer) (docs/api.md "Large messages and memory").
    */
   ownReadBuffers: true as boolean,
 } as const;

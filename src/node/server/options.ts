@@ -89,7 +89,7 @@ export interface ServerOptions extends ConnectionLimitOptions {
    * Large messages cost no copy and no fresh memory from the kernel: from its
    * first large payload (16 KiB+ still to come), a plain TCP socket reads
    * payloads straight into the buffers the application gets, and everything
-   * else into one reused 64 KiB buffer per socket; the first such socket in
+   * else into one reused 64 KiB buffer (per process); the first such socket in
    * the process also raises glibc's mmap threshold so freed message buffers
    * are reused (process-wide, one-way). Uses Node internals and falls back to
    * Node's normal reads when they are missing; never applies to TLS.

@@ -10,7 +10,11 @@
  * user-buffer read path (the one `net.Socket`'s public `onread` option
  * uses): the kernel then reads the rest of each large payload straight into
  * its message buffer, and everything else into one reused 64 KiB buffer that
- * the core only borrows (it copies what it keeps). Every target is exactly
+ * the core only borrows (it copies what it keeps). That buffer is shared by
+ * every switched socket of the process: libuv reads one socket at a time and
+ * each read is fully parsed before the callback returns, so no socket ever
+ * finds another's bytes in it, and an idle switched socket holds no read
+ * memory (as with Node's own reads). Every target is exactly
  * the part of a payload still missing, and a completed message buffer is
  * never handed to the kernel again, so no buffer the application holds is
  * ever written afterwards.
@@ -29,10 +33,12 @@ import { cork, flush } from './write-batch.js';
 
 /** Below this many missing bytes a read of their own costs more than copying them out of the shared buffer. */
 const TARGET_MIN_BYTES = 16 * 1024;
-/** The reused buffer a switched socket reads everything else into (Node's own read size). */
+/** The reused buffer switched sockets read everything else into (Node's own read size). */
 const SCRATCH_BYTES = 64 * 1024;
+/** Shared by all switched sockets (see the file comment); made by the first. */
+let sharedScratch: Buffer | undefined;
 
-/** Per switched socket: its scratch buffer. Absent: not tried; null: tried and stays on 'data'. */
+/** Per socket: the scratch buffer once switched. Absent: not tried; null: tried and stays on 'data'. */
 const kScratch = Symbol('sockwave.readScratch');
 type ReadingTransport = Transport & { [kScratch]?: Buffer | null };
 
@@ -110,7 +116,7 @@ function trySwitch(t: ReadingTransport, conn: Connection): void {
   // Not already reading into a user buffer (a socket made with `onread`).
   if (fields[kBuffer] !== null || fields[kBufferCb] !== null || fields[kBufferGen] !== null) return;
   raiseMmapThreshold();
-  t[kScratch] = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  t[kScratch] = sharedScratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES);
   fields[kBufferCb] = onUserBufferRead;
   // Node calls kBufferGen without a receiver: one closure per switched socket.
   fields[kBufferGen] = () => nextReadBuffer(t);
