@@ -150,6 +150,11 @@ function onUserBufferRead(this: ReadingTransport, nread: number, buffer: Buffer)
         s.isReceiving = false;
         if (!wasCorked) flush(s);
       }
+      // A compressed frame completed here starts inflating: stop reading meanwhile (as receiveInto does).
+      if (conn.isReceivePaused && !s.isCorePaused) {
+        s.isCorePaused = true;
+        this.pause();
+      }
     } else {
       receiveInto(this, s, conn, buffer.subarray(0, nread), true);
     }
