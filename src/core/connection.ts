@@ -189,8 +189,17 @@ export class Connection implements FrameOwner {
 
   /** Feed bytes from the transport. Never throws on peer faults. Takes ownership of `chunk` (unmasked in place). */
   receive(chunk: Buffer): void {
+    this.feed(chunk, false);
+  }
+
+  /** Like receive(), but `chunk` stays the transport's: it is not modified, and what is kept of it is copied. */
+  receiveBorrowed(chunk: Buffer): void {
+    this.feed(chunk, true);
+  }
+
+  private feed(chunk: Buffer, isBorrowed: boolean): void {
     const parser = (this.receiver ?? this.reader).parser;
-    parser.receive(chunk);
+    parser.receive(chunk, isBorrowed);
     // Issue 16: a chunk of control frames only (a heartbeat's ping or pong)
     // that left the parser at rest: drop the receive side, so an idle socket
     // does not keep it after every heartbeat. Chunks with data frames keep it
@@ -199,6 +208,20 @@ export class Connection implements FrameOwner {
       this.droppedParsedBytes += parser.parsedBytes;
       this.receiver = undefined;
     }
+  }
+
+  /**
+   * Where a transport that can choose its read buffer may read next: the
+   * rest of a large payload, in the buffer the application will get (no
+   * copy). Undefined when input must go through receive(). See docs/core.md.
+   */
+  readTarget(): Buffer | undefined {
+    return this.receiver?.parser.readTarget();
+  }
+
+  /** `byteCount` bytes were read into the start of the last readTarget(). */
+  receivedInto(byteCount: number): void {
+    this.receiver?.parser.receivedInto(byteCount);
   }
 
   /** The peer half-closed or the transport ended (EOF). */

@@ -9,10 +9,12 @@
  *
  * Parses straight out of the incoming chunk when a whole frame is inside it
  * (no copy; unmasked in place, so receive() takes ownership of the chunk);
- * only a frame that spans chunks is copied, once: up to
- * ASSEMBLE_UPFRONT_MAX_BYTES into a buffer of the announced length as its
- * pieces arrive (while they are still in cache, and so the chunks can be
- * freed at once), larger ones as a list of pieces joined at the end.
+ * only a frame that spans chunks is copied, once (payload-collector.ts).
+ * A transport that reuses its read buffer hands chunks in as borrowed: then
+ * whatever is kept (payloads, stored input) is copied first. A transport that
+ * can choose where it reads asks readTarget() while a payload is incomplete
+ * and reports with receivedInto(): those bytes land where the application
+ * gets them and are not copied at all.
  * A header split across chunks is collected in a 14-byte buffer, and the
  * rules its first two bytes decide are checked as soon as they are in.
  * While an asynchronous step runs (pause() until resume()), input is only
@@ -23,17 +25,11 @@ import { MessageTooLargeError, ProtocolError } from './errors.js';
 import { MAX_CONTROL_PAYLOAD_BYTES } from './frame.js';
 import { applyMask, readKey } from './mask.js';
 import { firstBytesViolation, headerBytesFor, readPayloadLength } from './frame-header-rules.js';
+import { PayloadCollector } from './payload-collector.js';
 
 const PHASE_HEADER = 0;
 const PHASE_PAYLOAD = 1;
 const EMPTY = Buffer.alloc(0);
-/**
- * A frame that spans chunks and announces at most this many bytes gets its
- * whole buffer when its first piece arrives. Larger ones are kept as pieces
- * until complete, so a peer that announces a huge frame and stalls holds
- * only what it sent (beyond this bound per connection).
- */
-const ASSEMBLE_UPFRONT_MAX_BYTES = 1024 * 1024;
 
 /** What the parser asks of the message layer, for data frames (opcodes 0, 1, 2). */
 export interface DataFrameHandler {
@@ -104,10 +100,12 @@ export class FrameParser {
   private maskKey = 0;
   private payloadLength = 0;
   private payloadReceived = 0;
-  /** Pieces of a payload that spans chunks (already unmasked), when not assembled upfront. */
-  private pieces: Buffer[] | undefined;
-  /** The buffer a payload that spans chunks is copied into, at its announced length. */
-  private assembly: Buffer | undefined;
+  /** The payload that spans chunks (made on the first one). */
+  private collector: PayloadCollector | undefined;
+  /** True once the current payload's collection started (its first piece, or a read target). */
+  private isCollecting = false;
+  /** True while parsing a borrowed chunk: what is kept of it is copied. */
+  private isBorrowed = false;
   /** True when this frame's pieces go through validatePiece() as they arrive. */
   private isValidatingPieces = false;
   // Pausing while an asynchronous step runs.
@@ -163,19 +161,56 @@ export class FrameParser {
     );
   }
 
-  /** Feed bytes from the transport. Never throws on peer faults. Takes ownership of `chunk` (unmasked in place). */
-  receive(chunk: Buffer): void {
+  /**
+   * Feed bytes from the transport. Never throws on peer faults. Takes
+   * ownership of `chunk` (unmasked in place), unless `isBorrowed`: then the
+   * chunk is left as it came and no reference to it is kept after the call.
+   */
+  receive(chunk: Buffer, isBorrowed = false): void {
     if (!this.isReading || chunk.length === 0) return;
     if (this.isParsing || this.isPaused) {
-      (this.pausedChunks ??= []).push(chunk);
+      (this.pausedChunks ??= []).push(isBorrowed ? Buffer.from(chunk) : chunk);
       this.pausedBytes += chunk.length;
       return;
     }
     this.isParsing = true;
     this.hasDataFrame = false;
+    this.isBorrowed = isBorrowed;
     try {
       this.parse(chunk, 0);
+      this.isBorrowed = false;
       if (this.pausedChunks !== undefined) this.drainPaused();
+    } catch (error) {
+      this.owner.abortAfterThrow();
+      throw error;
+    } finally {
+      this.isParsing = false;
+      this.isBorrowed = false;
+    }
+  }
+
+  /**
+   * Where the transport may put the next bytes it reads: the rest of the
+   * current data frame's payload (or of its block, over 1 MiB), in the
+   * buffer the application will get. Undefined when no payload is being
+   * collected, or input must first go through receive() (paused, stored
+   * chunks, skipping). Read at most its length, then call receivedInto().
+   */
+  readTarget(): Buffer | undefined {
+    const isDataPayload = this.phase === PHASE_PAYLOAD && this.opcode < 8 && !this.isSkippingData && this.isReading;
+    if (!isDataPayload || this.isParsing || this.isPaused || this.pausedChunks !== undefined) return undefined;
+    if (!this.isCollecting) this.beginPayload();
+    return (this.collector as PayloadCollector).target();
+  }
+
+  /** `byteCount` bytes (at most its length) were written at the start of the last readTarget(). */
+  receivedInto(byteCount: number): void {
+    const target = this.readTarget();
+    if (target === undefined || byteCount <= 0) return;
+    if (byteCount > target.length) throw new RangeError('receivedInto: more bytes than the read target holds');
+    this.isParsing = true;
+    try {
+      this.addPiece((this.collector as PayloadCollector).filled(byteCount));
     } catch (error) {
       this.owner.abortAfterThrow();
       throw error;
@@ -222,8 +257,7 @@ export class FrameParser {
   skipDataPayloads(): void {
     this.isSkippingData = true;
     if (this.opcode < 8) {
-      this.pieces = undefined;
-      this.assembly = undefined;
+      this.collector?.clear();
       this.isValidatingPieces = false;
     }
   }
@@ -234,8 +268,7 @@ export class FrameParser {
     this.isPaused = false;
     this.pausedChunks = undefined;
     this.pausedBytes = 0;
-    this.pieces = undefined;
-    this.assembly = undefined;
+    this.collector?.clear();
     this.phase = PHASE_HEADER;
     this.headBytes = 0;
     this.messageOpcode = 0;
@@ -287,53 +320,51 @@ export class FrameParser {
         continue;
       }
       if (this.payloadReceived === 0 && available >= remaining) {
-        // Fast path: the whole payload is inside this chunk.
-        const payload = viewOf(chunk.buffer, chunk.byteOffset + off, remaining);
+        // Fast path: the whole payload is inside this chunk (copied out of a borrowed one).
+        let payload: Buffer;
+        if (this.isBorrowed) {
+          payload = Buffer.allocUnsafe(remaining);
+          chunk.copy(payload, 0, off, off + remaining);
+        } else payload = viewOf(chunk.buffer, chunk.byteOffset + off, remaining);
         off += remaining;
         applyMask(payload, 0, remaining, this.maskKey, 0); // key 0 (unmasked frame) is a no-op
         this.phase = PHASE_HEADER;
         this.onFrame(payload, false);
         continue;
       }
-      const take = available < remaining ? available : remaining;
-      const at = this.payloadReceived;
-      if (at === 0) {
-        if (this.payloadLength <= ASSEMBLE_UPFRONT_MAX_BYTES) this.assembly = Buffer.allocUnsafe(this.payloadLength);
-        else this.pieces = [];
-        // Control payloads (at most 125 bytes) are never validated piece by piece.
-        this.isValidatingPieces = this.opcode < 8 && this.messages.startPieces();
-      }
-      let piece: Buffer;
-      const assembly = this.assembly;
-      if (assembly !== undefined) {
-        // Copy, then unmask the copy: the chunk is read once and left as it came.
-        chunk.copy(assembly, at, off, off + take);
-        piece = assembly.subarray(at, at + take);
-      } else piece = chunk.subarray(off, off + take);
-      off += take;
-      applyMask(piece, 0, take, this.maskKey, at & 3);
-      this.payloadReceived = at + take;
-      if (this.isValidatingPieces && !this.messages.validatePiece(piece)) break;
-      if (assembly === undefined) (this.pieces as Buffer[]).push(piece);
-      if (this.payloadReceived === this.payloadLength) {
-        this.phase = PHASE_HEADER;
-        let payload: Buffer;
-        if (assembly !== undefined) {
-          this.assembly = undefined;
-          payload = assembly;
-        } else {
-          const pieces = this.pieces as Buffer[];
-          this.pieces = undefined;
-          payload = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, this.payloadLength);
-        }
-        this.onFrame(payload, this.isValidatingPieces);
-      }
+      if (!this.isCollecting) this.beginPayload();
+      // Copied (then the copy unmasked: the chunk is read once and left as it came), or a view over 1 MiB.
+      const piece = (this.collector as PayloadCollector).take(chunk, off, available < remaining ? available : remaining, this.isBorrowed);
+      off += piece.length;
+      if (!this.addPiece(piece)) break;
     }
     this.consumedBytes += off - offset;
     if (this.isPaused && off < length && this.isReading) {
-      (this.pausedChunks ??= []).unshift(chunk.subarray(off));
+      const rest = chunk.subarray(off);
+      (this.pausedChunks ??= []).unshift(this.isBorrowed ? Buffer.from(rest) : rest);
       this.pausedBytes += length - off;
     }
+  }
+
+  /** The first bytes of a payload that spans chunks arrive. */
+  private beginPayload(): void {
+    this.isCollecting = true;
+    (this.collector ??= new PayloadCollector()).start(this.payloadLength);
+    // Control payloads (at most 125 bytes) are never validated piece by piece.
+    this.isValidatingPieces = this.opcode < 8 && this.messages.startPieces();
+  }
+
+  /** A piece of the payload, in place in the collector: unmask, validate, and finish the frame when complete. */
+  private addPiece(piece: Buffer): boolean {
+    const at = this.payloadReceived;
+    applyMask(piece, 0, piece.length, this.maskKey, at & 3);
+    this.payloadReceived = at + piece.length;
+    if (this.isValidatingPieces && !this.messages.validatePiece(piece)) return false;
+    if (this.payloadReceived === this.payloadLength) {
+      this.phase = PHASE_HEADER;
+      this.onFrame((this.collector as PayloadCollector).finish(), this.isValidatingPieces);
+    }
+    return true;
   }
 
   private onFrame(payload: Buffer, isValidated: boolean): void {
@@ -390,6 +421,7 @@ export class FrameParser {
     this.maskKey = isMasked ? readKey(buf, o + headerBytesFor(b1) - 4) : 0;
     this.payloadLength = length;
     this.payloadReceived = 0;
+    this.isCollecting = false;
     if (length === 0) {
       this.onFrame(EMPTY, false);
     } else {

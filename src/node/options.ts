@@ -68,6 +68,14 @@ export const NODE_DEFAULTS = {
    * before terminating what is left; the same 10 s as a single close.
    */
   shutdown: { code: 1001, timeoutMs: 10_000 },
+  /**
+   * Servers read large payloads into their message buffers and reuse freed
+   * ones (node/socket/receive.ts, node/malloc-reuse.ts). On: 1 MiB echoes
+   * cost about half the CPU and no fresh kernel pages per message; the cost
+   * is up to ~64 MiB of freed heap kept for reuse (and one shared 64 KiB
+   * read buffer) (docs/api.md "Large messages and memory").
+   */
+  ownReadBuffers: true as boolean,
 } as const;
 
 /** The limits both the client and the server take (their options interfaces extend this). */

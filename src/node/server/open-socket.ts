@@ -42,6 +42,7 @@ function serverSocketConfig(o: ResolvedServerOptions, registry: ConnectionRegist
       counters: registry.counters,
       onClose: registry.remove,
       topicPort: registry.topics,
+      ownReadBuffers: o.ownReadBuffers,
     }),
   );
 }

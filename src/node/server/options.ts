@@ -84,6 +84,19 @@ export interface ServerOptions extends ConnectionLimitOptions {
   backpressurePolicy?: BackpressurePolicy;
   /** Topics (socket.subscribe, server.publish): the backplane and fan-out options. Default: one process, no Redis. */
   topics?: ServerTopicsOptions;
+  // --- memory ----------------------------------------------------------------
+  /**
+   * Large messages cost no copy and no fresh memory from the kernel: from its
+   * first large payload (16 KiB+ still to come), a plain TCP socket reads
+   * payloads straight into the buffers the application gets, and everything
+   * else into one reused 64 KiB buffer (per process); the first such socket in
+   * the process also raises glibc's mmap threshold so freed message buffers
+   * are reused (process-wide, one-way). Uses Node internals and falls back to
+   * Node's normal reads when they are missing; never applies to TLS.
+   * Default true: see docs/api.md "Large messages and memory" for the
+   * measurements, the memory trade-off and when to turn it off.
+   */
+  ownReadBuffers?: boolean;
 }
 
 export interface ResolvedServerOptions extends ResolvedConnectionLimits {
@@ -105,6 +118,7 @@ export interface ResolvedServerOptions extends ResolvedConnectionLimits {
   heartbeat: HeartbeatOptions | false;
   highWaterMarkBytes: number;
   backpressurePolicy: BackpressurePolicy;
+  ownReadBuffers: boolean;
   autoPong: boolean;
   socketClass: new (address: null) => NodeWebSocket;
   /** The socket class is sockwave/ws's (or a subclass): refusals use ws's texts. */
@@ -126,7 +140,7 @@ const SERVER_OPTION_NAMES = [
   'perMessageDeflate', 'maxPayload', 'verify', 'allowedOrigins', 'allowMissingOrigin', 'idleTimeoutMs',
   'maxPendingHandshakes', 'maxConnections', 'heartbeat', 'topics', 'highWaterMarkBytes', 'backpressurePolicy',
   'maxMessageBytes', 'maxFragments', 'closeTimeoutMs', 'handshakeTimeoutMs', 'maxHeaderBytes', 'maxHeaderCount',
-  ...WS_SERVER_NAMES,
+  'ownReadBuffers', ...WS_SERVER_NAMES,
 ];
 
 const SERVER_HINTS: Record<string, string> = {
@@ -171,6 +185,9 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
   if (policy !== 'queue' && policy !== 'drop' && policy !== 'close') {
     throw new RangeError(`option backpressurePolicy must be 'queue', 'drop' or 'close', got ${String(policy)}`);
   }
+  if (o.ownReadBuffers !== undefined && typeof o.ownReadBuffers !== 'boolean') {
+    throw new TypeError('option ownReadBuffers must be a boolean');
+  }
   const deflate = o.perMessageDeflate ? resolveDeflateOptions(o.perMessageDeflate) : undefined;
   const socketClass = o.WebSocket ?? NodeWebSocket;
   if (typeof socketClass !== 'function' || !(socketClass === NodeWebSocket || socketClass.prototype instanceof NodeWebSocket)) {
@@ -203,5 +220,6 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
     heartbeat,
     highWaterMarkBytes: validateLimit('highWaterMarkBytes', o.highWaterMarkBytes ?? NODE_DEFAULTS.highWaterMarkBytes),
     backpressurePolicy: policy,
+    ownReadBuffers: o.ownReadBuffers ?? NODE_DEFAULTS.ownReadBuffers,
   };
 }

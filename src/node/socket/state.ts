@@ -76,6 +76,8 @@ export interface SocketConfig {
   readonly onClose: ((socket: SocketEmitter, code: number, reason: string) => void) | undefined;
   /** The server's topics; undefined for clients. */
   readonly topicPort: TopicPort | undefined;
+  /** Read large payloads straight into message buffers (receive.ts); see the server option. */
+  readonly ownReadBuffers: boolean;
 }
 
 /** A SocketConfig with the defaults for what `options` leaves out (a client's, before and after it attaches). */
@@ -89,6 +91,7 @@ export function socketConfig(options: Partial<SocketConfig>): SocketConfig {
     counters: options.counters,
     onClose: options.onClose,
     topicPort: options.topicPort,
+    ownReadBuffers: options.ownReadBuffers ?? false,
   };
 }
 

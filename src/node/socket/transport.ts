@@ -10,7 +10,8 @@ import type { MaskSource } from '../../core/events.js';
 import type { MessageCompressor } from '../../core/deflate/compressor.js';
 import { startLiveness } from '../heartbeat.js';
 import { kSocket, type SocketConfig, type Transport } from './state.js';
-import { cork, discardBatch, flush } from './write-batch.js';
+import { discardBatch } from './write-batch.js';
+import { onTransportData } from './receive.js';
 import { emitClose } from './close.js';
 import { listenForEnd } from './end-listener.js';
 import type { SocketSink } from './sink.js';
@@ -87,31 +88,7 @@ export function attachTransport(s: SocketSink, transport: NetSocket, head: Buffe
   s.ws.emit('open');
 }
 
-// Transport listeners: `this` is the transport.
-function onTransportData(this: Transport, chunk: Buffer): void {
-  const s = this[kSocket];
-  if (s === undefined) return;
-  const conn = s.conn as Connection;
-  const counters = s.config.counters;
-  if (counters !== undefined) counters.bytesIn += chunk.length;
-  s.sawTraffic = true;
-  const wasCorked = s.isCorked;
-  s.isReceiving = true;
-  cork(s);
-  try {
-    conn.receive(chunk);
-  } finally {
-    s.isReceiving = false;
-    if (!wasCorked) flush(s);
-  }
-  // Decompression runs asynchronously; stop reading meanwhile so a peer
-  // cannot pile bytes up in the core (TCP pushes back instead).
-  if (conn.isReceivePaused && !s.isCorePaused) {
-    s.isCorePaused = true;
-    this.pause();
-  }
-}
-
+// Transport listeners: `this` is the transport ('data' is in receive.ts).
 function onTransportEnd(this: Transport): void {
   const s = this[kSocket];
   if (s !== undefined) (s.conn as Connection).receiveEof();

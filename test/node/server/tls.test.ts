@@ -63,3 +63,30 @@ test('wss: the server option accepts an https.Server and verify sees isSecure', 
   assert.equal(code, 1001);
   server.close();
 });
+
+test('wss: ownReadBuffers never switches a TLS socket, and large messages arrive intact', { skip: typeof credentials === 'string' ? credentials : false }, async () => {
+  const { key, cert } = credentials as { key: Buffer; cert: Buffer };
+  const server = https.createServer({ key, cert });
+  const wss = new WebSocketServer({ server, ownReadBuffers: true });
+  let transport: object | undefined;
+  wss.on('connection', (socket: NodeWebSocket) => {
+    transport = (socket as unknown as { _socket: object })._socket;
+    socket.on('message', (data: Buffer) => socket.send(data));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  const client = new WS(`wss://localhost:${port}`, { ca: cert });
+  await within(once(client, 'open'));
+  const payload = Buffer.alloc(1_500_000);
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 13) & 0xff;
+  client.send(payload);
+  const [reply] = (await within(once(client, 'message'))) as [Buffer];
+  assert.ok(reply.equals(payload));
+  const scratch = Object.getOwnPropertySymbols(transport).find((s) => s.description === 'sockwave.readScratch');
+  assert.equal(scratch === undefined ? undefined : (transport as Record<symbol, unknown>)[scratch], null, 'tried and stayed on Node reads');
+  const closed = once(client, 'close');
+  await wss.close({ code: 1001, timeoutMs: 1000 });
+  await within(closed);
+  server.close();
+});
