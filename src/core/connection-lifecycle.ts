@@ -15,7 +15,7 @@ import { ClosingState } from './closing-state.js';
 import { Opcode } from './frame.js';
 import { parseClosePayload } from './close.js';
 import { MessageReader } from './message-reader.js';
-import type { FrameOwner } from './frame-parser.js';
+import type { FrameOwner } from './frame-parser-contracts.js';
 import type { ReceiverLimits } from './receiver-limits.js';
 import { writeFrame } from './frame-writer.js';
 import type { SendQueue } from './send-queue.js';

@@ -26,47 +26,13 @@ import { MAX_CONTROL_PAYLOAD_BYTES } from './frame.js';
 import { applyMask, readKey } from './mask.js';
 import { firstBytesViolation, headerBytesFor, readPayloadLength } from './frame-header-rules.js';
 import { PayloadCollector } from './payload-collector.js';
+import type { DataFrameHandler, FrameOwner, FramePolicy } from './frame-parser-contracts.js';
+
+export type { DataFrameHandler, FrameOwner, FramePolicy } from './frame-parser-contracts.js';
 
 const PHASE_HEADER = 0;
 const PHASE_PAYLOAD = 1;
 const EMPTY = Buffer.alloc(0);
-
-/** What the parser asks of the message layer, for data frames (opcodes 0, 1, 2). */
-export interface DataFrameHandler {
-  /** The limits a data frame header must meet before its payload is read; fails and returns false. */
-  checkDataFrame(opcode: number, fin: boolean, rsv1: boolean, length: number): boolean;
-  /** A payload starts arriving in pieces: true to have each piece go through validatePiece(). */
-  startPieces(): boolean;
-  /** Validates one piece as it arrives; fails and returns false. */
-  validatePiece(piece: Buffer): boolean;
-  /** A complete data frame payload (unmasked). `isValidated`: its pieces went through validatePiece(). */
-  onDataFrame(payload: Buffer, isValidated: boolean): void;
-}
-
-/** What the parser tells the connection that owns it. */
-export interface FrameOwner {
-  /** A complete, valid control frame (ping, pong or close). */
-  onControlFrame(opcode: number, payload: Buffer): void;
-  /** A peer fault: fail the connection with `error.closeCode`. */
-  failWith(error: ProtocolError): void;
-  /**
-   * A handler threw while we were parsing (an application bug): the rest of
-   * the input can no longer be parsed in step, so the connection must end.
-   * Called before the exception propagates.
-   */
-  abortAfterThrow(): void;
-  /** A pause ended and everything stored meanwhile was parsed (called outside receive()). */
-  onReceiveResumed(): void;
-}
-
-export interface FramePolicy {
-  /** Clients fail masked frames, servers unmasked ones (RFC 6455 §5.1). */
-  isClient: boolean;
-  /** RSV1 on a new data frame is allowed only with a negotiated compressor (RFC 7692 §6). */
-  hasCompressor: boolean;
-  /** Reported as the limit when a frame claims a length past 2^53 (see DEFAULTS.maxMessageBytes). */
-  maxMessageBytes: number;
-}
 
 export class FrameParser {
   private readonly isClient: boolean;
