@@ -20,7 +20,7 @@ if (process.env.LARGE_RSS_SERVER) {
   const dist = process.env.LARGE_RSS_SERVER;
   const { WebSocketServer } = await import(pathToFileURL(`${dist}/index.js`).href);
   const own = process.env.LARGE_RSS_OWN === '1';
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxMessageBytes: 64 << 20, ...(own ? {} : { ownReadBuffers: false }) });
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxMessageBytes: 64 << 20, ownReadBuffers: own });
   await once(wss, 'listening');
   wss.on('connection', (socket) => socket.on('message', (data, isBinary) => socket.send(data, { binary: isBinary })));
   process.send({ port: wss.address().port });

@@ -66,6 +66,12 @@ const SERVERS = {
     note: 'sockwave, zlib level 6 (ws\'s default)',
     unavailable: () => (fs.existsSync(SOCKWAVE_DIST) ? null : 'dist/index.js missing: run `npm run build`'),
   },
+  'sockwave own-reads': {
+    file: 'servers/sockwave.mjs',
+    env: { OWN_READ_BUFFERS: '1' },
+    note: 'sockwave with the opt-in ownReadBuffers (large payloads read into message buffers, glibc reuse)',
+    unavailable: () => (fs.existsSync(SOCKWAVE_DIST) ? null : 'dist/index.js missing: run `npm run build`'),
+  },
   sockwave: {
     file: 'servers/sockwave.mjs',
     note: 'sockwave (dist/)',
@@ -93,16 +99,18 @@ if (COMPARE_DIST) {
 }
 /** Variants that only matter for the compressed echo. */
 const DEFLATE_VARIANTS = ['ws level 1', 'sockwave level 6'];
-const ALL = Object.keys(SERVERS).filter((s) => !DEFLATE_VARIANTS.includes(s) && s !== 'sockwave (other)' && !(s in PROTOTYPES));
+/** Variants that only matter for large messages. */
+const LARGE_VARIANTS = ['sockwave own-reads'];
+const ALL = Object.keys(SERVERS).filter((s) => !DEFLATE_VARIANTS.includes(s) && !LARGE_VARIANTS.includes(s) && s !== 'sockwave (other)' && !(s in PROTOTYPES));
 const FRAMED = ALL.filter((s) => s !== 'raw-net');
 
 // ---------------------------------------------------------------- workloads
 const WORKLOADS = [
   { id: 'small-echo', title: 'small echo: 32 B, 100 conns x 16 in flight', unit: 'msg/s', servers: ALL,
     load: { kind: 'echo', size: 32, conns: 100, inflight: 16, poolCount: 4096 } },
-  { id: 'echo-64k', title: '64 KiB echo: 16 conns x 2 in flight', unit: 'msg/s', servers: ALL, bytes: 65536,
+  { id: 'echo-64k', title: '64 KiB echo: 16 conns x 2 in flight', unit: 'msg/s', servers: [...ALL, ...LARGE_VARIANTS], bytes: 65536,
     load: { kind: 'echo', size: 65536, conns: 16, inflight: 2, poolCount: 16 } },
-  { id: 'echo-1m', title: '1 MiB echo: 8 conns x 2 in flight', unit: 'msg/s', servers: ALL, bytes: 1048576,
+  { id: 'echo-1m', title: '1 MiB echo: 8 conns x 2 in flight', unit: 'msg/s', servers: [...ALL, ...LARGE_VARIANTS], bytes: 1048576,
     load: { kind: 'echo', size: 1048576, conns: 8, inflight: 2, poolCount: 4 } },
   { id: 'handshakes', title: 'handshakes: open + close cycles, 64 concurrent', unit: 'cycles/s', servers: ALL,
     load: { kind: 'handshakes', concurrency: 64 } },

@@ -12,7 +12,9 @@ const perMessageDeflate = mode.deflate && Number.isInteger(level) ? { level } : 
 // HEARTBEAT_MS (bench/idle-heap.mjs --heartbeat-ms) shortens the heartbeat to see a socket after ping round trips.
 const heartbeatMs = Number(process.env.HEARTBEAT_MS ?? NaN);
 const heartbeat = heartbeatMs > 0 ? { heartbeat: { intervalMs: heartbeatMs, timeoutMs: heartbeatMs } } : {};
-const wss = new WebSocketServer({ host: HOST, port: 0, maxMessageBytes: MAX_MESSAGE_BYTES, perMessageDeflate, ...heartbeat });
+// OWN_READ_BUFFERS=1: the opt-in large-message read path (run.mjs's 'sockwave own-reads' row).
+const ownReads = process.env.OWN_READ_BUFFERS === '1' ? { ownReadBuffers: true } : {};
+const wss = new WebSocketServer({ host: HOST, port: 0, maxMessageBytes: MAX_MESSAGE_BYTES, perMessageDeflate, ...heartbeat, ...ownReads });
 wss.on('connection', (socket) => {
   socket.on('error', () => {});
   if (mode.broadcast) {

@@ -69,13 +69,15 @@ export const NODE_DEFAULTS = {
    */
   shutdown: { code: 1001, timeoutMs: 10_000 },
   /**
-   * Servers read large payloads into their message buffers and reuse freed
-   * ones (node/socket/receive.ts, node/malloc-reuse.ts). On: 1 MiB echoes
-   * cost about half the CPU and no fresh kernel pages per message; the cost
-   * is up to ~64 MiB of freed heap kept for reuse (and one shared 64 KiB
-   * read buffer) (docs/api.md "Large messages and memory").
+   * Opt-in: servers read large payloads into their message buffers and have
+   * glibc reuse freed ones (node/socket/receive.ts, node/malloc-reuse.ts).
+   * 1 MiB echoes then cost about half the CPU and no fresh kernel pages per
+   * message, but the malloc change is process-wide and one-way: freed memory
+   * stays with the process (a burst of 500 compressed connections left RSS at
+   * its peak, and a second burst added 40 MiB more), so it is not a default
+   * (docs/api.md "Large messages and memory").
    */
-  ownReadBuffers: true as boolean,
+  ownReadBuffers: false as boolean,
 } as const;
 
 /** The limits both the client and the server take (their options interfaces extend this). */

@@ -111,7 +111,7 @@ test('a server with ownReadBuffers gets large, small, text and fragmented messag
 });
 
 test('a server with ownReadBuffers gets every message from four concurrent sockwave clients intact', async () => {
-  const { wss, url, kept, sockets } = await keepingServer(undefined); // the default
+  const { wss, url, kept, sockets } = await keepingServer(true);
   const clients = await Promise.all(
     [0, 1, 2, 3].map(async () => {
       const client = connect(url, { maxMessageBytes: 64 * MiB });
@@ -137,8 +137,8 @@ test('a server with ownReadBuffers gets every message from four concurrent sockw
   await new Promise((resolve) => wss.close(resolve));
 });
 
-test('with ownReadBuffers false the server stays on Node reads and messages arrive intact', async () => {
-  const { wss, url, kept, sockets } = await keepingServer(false);
+for (const option of [false, undefined]) test(`with ownReadBuffers ${option === undefined ? 'left at its default (off)' : 'false'} the server stays on Node reads and messages arrive intact`, async () => {
+  const { wss, url, kept, sockets } = await keepingServer(option);
   const client = await openClient(url, { maxPayload: 64 * MiB });
   const list = messages();
   const echoes = await exchange(client, list);
