@@ -14,6 +14,7 @@ import { discardBatch } from './write-batch.js';
 import { onTransportData } from './receive.js';
 import { emitClose } from './close.js';
 import { listenForEnd } from './end-listener.js';
+import { deferNoDelay } from './no-delay.js';
 import type { SocketSink } from './sink.js';
 
 export interface AttachOptions {
@@ -72,8 +73,8 @@ export function attachTransport(s: SocketSink, transport: NetSocket, head: Buffe
   t[kSocket] = s;
   // handleUpgrade() takes any Duplex (as ws does: a stream between the
   // net.Socket and us, a test pair, an HTTP/2 stream (RFC 8441));
-  // only a net.Socket has these.
-  if (typeof t.setNoDelay === 'function') t.setNoDelay(true);
+  // only a net.Socket has these. TCP_NODELAY is applied at the first frame write (no-delay.ts).
+  deferNoDelay(s, t);
   if (typeof t.setTimeout === 'function') t.setTimeout(0);
   t.on('error', onTransportError);
   listenForEnd(t, onTransportEnd);
