@@ -76,7 +76,8 @@ export function attachTransport(s: SocketSink, transport: NetSocket, head: Buffe
   // only a net.Socket has these. TCP_NODELAY is applied at the first frame write (no-delay.ts).
   deferNoDelay(s, t);
   if (typeof t.setTimeout === 'function') t.setTimeout(0);
-  t.on('error', onTransportError);
+  // A server's handshake (upgrade.ts) already added this very listener and left it: one no-op, not a swap.
+  if (!hasListener(t, 'error', ignoreTransportError)) t.on('error', ignoreTransportError);
   listenForEnd(t, onTransportEnd);
   t.on('close', onTransportClose);
   // Replay the first frames through the stream: they are parsed on a
@@ -110,7 +111,15 @@ function onTransportClose(this: Transport): void {
   }
 }
 
-function onTransportError(): void {
-  // ECONNRESET and friends: 'close' follows and reports 1006. A transport
-  // error is not the app's fault and must not crash it.
+/**
+ * ECONNRESET and friends: 'close' follows and reports 1006. A transport
+ * error is not the app's fault and must not crash it. Also the server's
+ * listener while a handshake is pending (upgrade.ts), kept after it.
+ */
+export function ignoreTransportError(): void {}
+
+/** True when `fn` is among `emitter`'s `event` listeners (EventEmitter's own table: no array copy). */
+function hasListener(emitter: NetSocket, event: string, fn: () => void): boolean {
+  const listeners = (emitter as unknown as { _events?: Record<string, unknown> })._events?.[event];
+  return listeners === fn || (Array.isArray(listeners) && listeners.includes(fn));
 }
