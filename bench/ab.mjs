@@ -4,7 +4,7 @@
 // both builds alike. Prints CPU µs per operation per run, and the ratios of
 // the paired runs (this build / the other build).
 //
-// Usage: node bench/ab.mjs --compare-dist /tmp/main-dist [--workload handshake-close|small-echo]
+// Usage: node bench/ab.mjs --compare-dist /tmp/main-dist [--workload handshake-close|handshake-close-c|small-echo]
 //                          [--rounds 8] [--duration 1500] [--handwritten]
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -23,6 +23,7 @@ const otherDist = opt('--compare-dist', undefined);
 if (otherDist === undefined) throw new Error('--compare-dist DIR (another build of dist/) is required');
 const LOADS = {
   'handshake-close': { kind: 'handshakes', concurrency: 32, serverClosesFirst: true },
+  'handshake-close-c': { kind: 'handshakes-c', concurrency: 32 },
   'small-echo': { kind: 'echo', size: 32, conns: 100, inflight: 16, poolCount: 4096 },
 };
 const servers = [

@@ -2,7 +2,7 @@
 // the server's time goes (self time by function and by file).
 //
 // Usage: node bench/profile.mjs [--server sockwave | --client sockwave-web]
-//                               [--workload small-echo|echo-64k|echo-1m|broadcast|handshakes|handshake-close|deflate-echo]
+//                               [--workload small-echo|echo-64k|echo-1m|broadcast|handshakes|handshake-close|handshake-close-c|deflate-echo]
 //                               [--seconds 5] [--top 30]
 // The .cpuprofile is kept in bench/results/profiles/ (open it in Chrome DevTools).
 import { spawn } from 'node:child_process';
@@ -31,6 +31,7 @@ const LOADS = {
   broadcast: { kind: 'broadcast', conns: 1000, size: 32, window: 128 },
   handshakes: { kind: 'handshakes', concurrency: 64 },
   'handshake-close': { kind: 'handshakes', concurrency: 32, serverClosesFirst: true },
+  'handshake-close-c': { kind: 'handshakes-c', concurrency: 32 },
   'deflate-echo': { kind: 'echo', size: 2048, text: true, deflate: true, conns: 50, inflight: 4, poolCount: 256 },
 };
 const files = { sockwave: 'sockwave.mjs', ws: 'ws.mjs', handwritten: 'handwritten.mjs', uws: 'uws.mjs' };

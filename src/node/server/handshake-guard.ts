@@ -2,19 +2,29 @@
  * Tracks connections that have not finished the opening handshake: counts
  * them (maxPendingHandshakes, stats) and drops those that take longer than
  * `handshakeTimeoutMs` (slowloris: a client sending its request byte by byte,
- * or an async `verify` hook that never settles). One shared timer wheel.
+ * or an async `verify` hook that never settles).
+ *
+ * Every pending handshake of a guard has the same timeout, so the order in
+ * which they were tracked (the Map's order) is the order of their deadlines:
+ * the guard keeps ONE entry in the shared timer wheel, for the oldest, and
+ * sweeps from the front when it fires. A handshake costs a Map set and
+ * delete, not a wheel schedule and cancel (they showed in the handshake
+ * cycle's profile).
  */
 import type { Socket } from 'node:net';
 import { sharedWheel, type TimerEntry } from '../timer-wheel.js';
 
-export interface PendingHandshake extends TimerEntry {
+export interface PendingHandshake {
   readonly socket: Socket;
   /** Accepted while the server was at maxPendingHandshakes: answer 503. */
   isOverCapacity: boolean;
 }
 
 export class HandshakeGuard {
-  readonly #pending = new Map<Socket, PendingHandshake>();
+  /** In tracking order, which is deadline order. */
+  readonly #pending = new Map<Socket, PendingEntry>();
+  /** The guard's wheel entry: due when the oldest pending handshake is. */
+  readonly #sweeper: TimerEntry;
   readonly #timeoutMs: number;
   readonly #maxPending: number;
   readonly #onTimeout: (socket: Socket) => void;
@@ -27,6 +37,7 @@ export class HandshakeGuard {
     this.#onSocketClose = function onSocketClose(this: Socket): void {
       guard.untrack(this);
     };
+    this.#sweeper = { bucket: -1, onTimer: () => this.#sweep() };
     this.#timeoutMs = timeoutMs;
     this.#maxPending = maxPending;
     this.#onTimeout = onTimeout;
@@ -44,14 +55,35 @@ export class HandshakeGuard {
     const existing = this.#pending.get(socket);
     if (existing !== undefined) return existing;
     const isOverCapacity = this.#counted >= this.#maxPending;
-    const entry = new PendingEntry(this, socket, isOverCapacity);
+    const timeoutMs = this.#timeoutMs;
+    const entry = new PendingEntry(socket, isOverCapacity, performance.now() + timeoutMs);
     // Over capacity the connection is not counted: it only waits for its 503.
     if (!isOverCapacity) this.#counted++;
     this.#pending.set(socket, entry);
     // `on`, not `once`: once() allocates a wrapper per socket; untrack() removes it.
     socket.on('close', this.#onSocketClose);
-    sharedWheel.schedule(entry, this.#timeoutMs);
+    // Older entries are due first: the sweeper, if scheduled, is early enough.
+    if (this.#sweeper.bucket === -1) sharedWheel.schedule(this.#sweeper, timeoutMs);
     return entry;
+  }
+
+  /** Times out every handshake whose deadline passed, then waits for the next oldest. */
+  #sweep(): void {
+    const now = performance.now();
+    for (const entry of this.#pending.values()) {
+      if (entry.deadline > now) {
+        sharedWheel.schedule(this.#sweeper, entry.deadline - now);
+        return;
+      }
+      try {
+        this.timedOut(entry.socket);
+      } catch (error) {
+        // As the wheel does: one throwing callback must not stop the other timeouts.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
   }
 
   /** The handshake timeout fired for `socket`. */
@@ -64,7 +96,7 @@ export class HandshakeGuard {
   untrack(socket: Socket): void {
     const tracked = this.#pending.get(socket);
     if (tracked === undefined) return;
-    sharedWheel.cancel(tracked);
+    // The sweeper stays scheduled: it fires at most once for nothing.
     this.#pending.delete(socket);
     if (!tracked.isOverCapacity) this.#counted--;
     socket.removeListener('close', this.#onSocketClose);
@@ -76,23 +108,20 @@ export class HandshakeGuard {
       this.untrack(socket);
       socket.destroy();
     }
+    sharedWheel.cancel(this.#sweeper);
   }
 }
 
-/** A pending handshake's wheel entry: a method, not a closure per connection. */
+/** A pending handshake: plain data (the guard's sweep times it out). */
 class PendingEntry implements PendingHandshake {
-  bucket = -1;
   readonly socket: Socket;
   isOverCapacity: boolean;
-  readonly #guard: HandshakeGuard;
+  /** performance.now() at which the handshake times out. */
+  readonly deadline: number;
 
-  constructor(guard: HandshakeGuard, socket: Socket, isOverCapacity: boolean) {
-    this.#guard = guard;
+  constructor(socket: Socket, isOverCapacity: boolean, deadline: number) {
     this.socket = socket;
     this.isOverCapacity = isOverCapacity;
-  }
-
-  onTimer(): void {
-    this.#guard.timedOut(this.socket);
+    this.deadline = deadline;
   }
 }

@@ -20,6 +20,7 @@ import net, { type Socket } from 'node:net';
 import { HandshakeError } from '../../core/errors.js';
 import { equalsIgnoringCase, listHasToken } from '../../core/handshake/header-tokens.js';
 import { RequestHeadParser, type ParsedRequestHead } from '../../core/handshake/request-head.js';
+import { isAttached } from '../socket/transport.js';
 import type { ResolvedServerOptions } from './options.js';
 
 export interface NetServerHooks {
@@ -73,11 +74,20 @@ export function createOwnNetServer(o: ResolvedServerOptions, hooks: NetServerHoo
     stopReading(socket, isUpgrade);
     // As Node's HTTP server does before 'upgrade': whoever takes the socket
     // next starts the flow with its own 'data' listener; until then bytes
-    // wait in the stream's buffer.
-    (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+    // wait in the stream's buffer. Except for an upgrade with nothing after
+    // its head: if it is accepted synchronously (no async verify hook), the
+    // socket's 'data' listener is attached before anything more can be read,
+    // so the stream keeps flowing and is spared a pause and a resume on the
+    // next tick. Bytes after the head are replayed (unshift) into a paused
+    // stream, as before.
+    const rest = parsed.rest;
+    if (!isUpgrade || rest.length > 0) pauseFlow(socket);
     const req = toIncomingMessage(socket, parsed, isUpgrade);
-    if (isUpgrade) hooks.onUpgrade(req, socket, parsed.rest);
-    else hooks.onPlainRequest(req, socket);
+    if (isUpgrade) {
+      hooks.onUpgrade(req, socket, rest);
+      // Not taken now (an async verify hook, or refused): bytes wait, as above.
+      if (socket.readableFlowing === true && !isAttached(socket)) pauseFlow(socket);
+    } else hooks.onPlainRequest(req, socket);
   }
   return net.createServer((socket: ReadingSocket) => {
     hooks.onConnection(socket);
@@ -85,6 +95,11 @@ export function createOwnNetServer(o: ResolvedServerOptions, hooks: NetServerHoo
     socket.on('data', onData);
     socket.on('error', onError);
   });
+}
+
+/** Neither flowing nor paused: the next 'data' listener starts the flow. */
+function pauseFlow(socket: Socket): void {
+  (socket as { readableFlowing: boolean | null }).readableFlowing = null;
 }
 
 function ignoreError(): void {

@@ -21,7 +21,7 @@ import { HandshakeError } from '../../core/errors.js';
 import { buildAcceptResponse, validateUpgradeRequest, type ValidatedUpgrade } from '../../core/handshake/rules.js';
 import { negotiateServer, type DeflateParams } from '../../core/deflate/index.js';
 import type { NodeWebSocket } from '../socket/websocket.js';
-import { isAttached } from '../socket/transport.js';
+import { ignoreTransportError, isAttached } from '../socket/transport.js';
 import { openServerSocket } from './open-socket.js';
 import type { ResolvedServerOptions } from './options.js';
 import { isOriginAllowed } from './origin-policy.js';
@@ -48,9 +48,6 @@ export interface UpgradeServer {
 
 type Deflate = { params: DeflateParams; responseHeader: string } | null;
 
-function ignoreError(): void {
-  // During the handshake a reset socket simply goes away ('close' cleans up).
-}
 
 /** RFC 7230 §3.2: bytes of the head as received (name: value CRLF per line). */
 function headBytes(req: IncomingMessage): number {
@@ -67,7 +64,9 @@ function headBytes(req: IncomingMessage): number {
 export function handleUpgrade(server: UpgradeServer, req: IncomingMessage, duplex: Duplex, head: Buffer, cb: UpgradeCallback): void {
   const socket = duplex as Socket;
   if (isAttached(socket)) throw new Error('handleUpgrade() was called more than once with the same socket');
-  socket.on('error', ignoreError);
+  // During the handshake a reset socket simply goes away ('close' cleans up);
+  // the same no-op stays as the open socket's (transport.ts).
+  socket.on('error', ignoreTransportError);
   const o = server.options;
   const guard = server.guard;
   const pending = guard.track(socket);
@@ -186,7 +185,6 @@ function accept(
     response = `${lines.join('\r\n')}\r\n\r\n`;
   }
   guard.untrack(socket);
-  socket.removeListener('error', ignoreError);
   socket.write(response);
   const ws = openServerSocket(server, socket, head, { protocol, deflate, decision, request: req });
   cb(ws, req);

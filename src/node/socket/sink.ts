@@ -114,7 +114,7 @@ export class SocketSink extends SocketState implements ConnectionSink, LivenessS
         if (event.mode === 'end') {
           // Everything queued (the close frame last) goes before our FIN.
           const wasCorked = this.isCorked;
-          flush(this);
+          flush(this, true);
           (this.transport as Transport).end();
           if (wasCorked && this.isReceiving) cork(this);
         }

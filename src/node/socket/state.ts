@@ -117,6 +117,7 @@ const SAW_MESSAGE = 16384;
 const BINARY_TYPE_SHIFT = 15;
 const BINARY_TYPE_MASK = 3 << BINARY_TYPE_SHIFT;
 const BINARY_TYPES: readonly BinaryType[] = ['nodebuffer', 'arraybuffer', 'fragments', 'blob'];
+const IS_NO_DELAY_PENDING = 1 << 17;
 
 /** `flags` with `bit` set or cleared. */
 function withFlag(flags: number, bit: number, value: boolean): number {
@@ -303,6 +304,15 @@ export class SocketState {
 
   set sawMessage(value: boolean) {
     this.flags = withFlag(this.flags, SAW_MESSAGE, value);
+  }
+
+  /** True while TCP_NODELAY is promised but not yet set on the handle (no-delay.ts). */
+  get isNoDelayPending(): boolean {
+    return (this.flags & IS_NO_DELAY_PENDING) !== 0;
+  }
+
+  set isNoDelayPending(value: boolean) {
+    this.flags = withFlag(this.flags, IS_NO_DELAY_PENDING, value);
   }
 }
 

@@ -14,6 +14,7 @@ import { discardBatch } from './write-batch.js';
 import { onTransportData } from './receive.js';
 import { emitClose } from './close.js';
 import { listenForEnd } from './end-listener.js';
+import { deferNoDelay } from './no-delay.js';
 import type { SocketSink } from './sink.js';
 
 export interface AttachOptions {
@@ -72,10 +73,11 @@ export function attachTransport(s: SocketSink, transport: NetSocket, head: Buffe
   t[kSocket] = s;
   // handleUpgrade() takes any Duplex (as ws does: a stream between the
   // net.Socket and us, a test pair, an HTTP/2 stream (RFC 8441));
-  // only a net.Socket has these.
-  if (typeof t.setNoDelay === 'function') t.setNoDelay(true);
+  // only a net.Socket has these. TCP_NODELAY is applied at the first frame write (no-delay.ts).
+  deferNoDelay(s, t);
   if (typeof t.setTimeout === 'function') t.setTimeout(0);
-  t.on('error', onTransportError);
+  // A server's handshake (upgrade.ts) already added this very listener and left it: one no-op, not a swap.
+  if (!hasListener(t, 'error', ignoreTransportError)) t.on('error', ignoreTransportError);
   listenForEnd(t, onTransportEnd);
   t.on('close', onTransportClose);
   // Replay the first frames through the stream: they are parsed on a
@@ -109,7 +111,15 @@ function onTransportClose(this: Transport): void {
   }
 }
 
-function onTransportError(): void {
-  // ECONNRESET and friends: 'close' follows and reports 1006. A transport
-  // error is not the app's fault and must not crash it.
+/**
+ * ECONNRESET and friends: 'close' follows and reports 1006. A transport
+ * error is not the app's fault and must not crash it. Also the server's
+ * listener while a handshake is pending (upgrade.ts), kept after it.
+ */
+export function ignoreTransportError(): void {}
+
+/** True when `fn` is among `emitter`'s `event` listeners (EventEmitter's own table: no array copy). */
+function hasListener(emitter: NetSocket, event: string, fn: () => void): boolean {
+  const listeners = (emitter as unknown as { _events?: Record<string, unknown> })._events?.[event];
+  return listeners === fn || (Array.isArray(listeners) && listeners.includes(fn));
 }

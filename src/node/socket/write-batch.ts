@@ -10,6 +10,7 @@ import { ConnectionClosedError } from '../../core/errors.js';
 import type { Connection } from '../../core/connection.js';
 import type { SendCallback, SocketState, Transport } from './state.js';
 import { checkDrain } from './drain.js';
+import { applyNoDelay } from './no-delay.js';
 
 /** Batches up to this size are concatenated into one write. */
 const CONCAT_MAX_BYTES = 64 * 1024;
@@ -66,9 +67,9 @@ function flushAll(): void {
 /**
  * Writes the batch: one buffer as is, small frames concatenated into one
  * write (cheaper than the stream's per-chunk bookkeeping), large ones as
- * one writev without copying.
+ * one writev without copying. `isFinBehind`: end() follows at once.
  */
-export function flush(s: SocketState): void {
+export function flush(s: SocketState, isFinBehind = false): void {
   if (!s.isCorked) return;
   s.isCorked = false;
   if (runOwner === s) closeRun();
@@ -78,6 +79,8 @@ export function flush(s: SocketState): void {
     return;
   }
   const transport = s.transport as Transport;
+  // Not before our FIN: it sends what is queued whatever Nagle says.
+  if (s.isNoDelayPending && !isFinBehind) applyNoDelay(s, transport);
   const bytes = s.batchBytes;
   const callbacks = s.batchCallbacks;
   // Not kept for reuse: an idle socket holds no array (issue 16), and what
