@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
-import { record } from './support.js';
+import { record, sendFragmented } from './support.js';
 
 type Role = 'client' | 'server';
 const KiB = 1024;
@@ -44,14 +44,7 @@ test('any mix of borrowed chunks and read targets yields the same messages, and 
       const expected: Buffer[] = [];
       messages.forEach((m, index) => {
         const payload = payloadOf(index, m);
-        const points = [...new Set(m.cuts.map((c) => c % (payload.length + 1)))].sort((a, b) => a - b);
-        let start = 0;
-        for (const point of points) {
-          sender.conn.send(payload.subarray(start, point), { isBinary: m.isBinary, fin: false });
-          if (m.withPing) sender.conn.ping('p');
-          start = point;
-        }
-        sender.conn.send(payload.subarray(start), { isBinary: m.isBinary });
+        sendFragmented(sender.conn, payload, m.cuts, m.isBinary, m.withPing);
         expected.push(payload);
       });
       const wire = Buffer.concat(sender.writes);

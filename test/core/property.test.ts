@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { fixedMaskSource } from '../../src/core/mask.js';
 import { ProtocolError } from '../../src/core/errors.js';
-import { feedChunked, firstError, frame, hex, record, xorTestCompressor, type FrameSpec } from './support.js';
+import { feedChunked, firstError, frame, hex, record, sendFragmented, xorTestCompressor, type FrameSpec } from './support.js';
 
 type Role = 'client' | 'server';
 const role = fc.constantFrom<Role>('client', 'server');
@@ -26,14 +26,7 @@ test('encode then decode is the identity (messages, fragments, pings; both roles
         const payload = m.isBinary ? Buffer.from(m.bytes) : Buffer.from(m.text);
         // Text fragments must split on code point boundaries only from the sender's view of bytes:
         // the receiver validates across fragments, so any byte split is legal.
-        const points = [...new Set(m.cuts.map((c) => c % (payload.length + 1)))].sort((a, b) => a - b);
-        let start = 0;
-        for (const point of points) {
-          sender.conn.send(payload.subarray(start, point), { isBinary: m.isBinary, fin: false });
-          if (m.withPing) sender.conn.ping('p');
-          start = point;
-        }
-        sender.conn.send(payload.subarray(start), { isBinary: m.isBinary });
+        sendFragmented(sender.conn, payload, m.cuts, m.isBinary, m.withPing);
                 expected.push(`${m.isBinary}:${payload.toString('hex')}`);
       }
       const receiver = record({ role: receiverRole });

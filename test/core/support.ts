@@ -79,6 +79,22 @@ export const feeds = {
 };
 
 /** Feeds `bytes` split at the given sizes (cycled). */
+/**
+ * Sends `payload` as one message fragmented at `cuts` (each taken modulo the
+ * length + 1, duplicates dropped), with a ping after each non-final fragment
+ * when `withPing`: the fragment sequences the property tests feed a receiver.
+ */
+export function sendFragmented(conn: Connection, payload: Buffer, cuts: readonly number[], isBinary: boolean, withPing: boolean): void {
+  const points = [...new Set(cuts.map((c) => c % (payload.length + 1)))].sort((a, b) => a - b);
+  let start = 0;
+  for (const point of points) {
+    conn.send(payload.subarray(start, point), { isBinary, fin: false });
+    if (withPing) conn.ping('p');
+    start = point;
+  }
+  conn.send(payload.subarray(start), { isBinary });
+}
+
 export function feedChunked(conn: Connection, bytes: Buffer, sizes: number[]): void {
   let offset = 0;
   let i = 0;
