@@ -38,9 +38,9 @@ function scratchOf(socket: NodeWebSocket): unknown {
   return symbol === undefined ? undefined : (transport as Record<symbol, unknown>)[symbol];
 }
 
-/** A server that keeps every message (with its digest at arrival) and echoes it. */
-async function keepingServer(ownReadBuffers: boolean | undefined) {
-  const server = await startServer(ownReadBuffers === undefined ? {} : { ownReadBuffers });
+/** A server that keeps every message (with its digest at arrival) and echoes it; `ownReadBuffers` undefined: the default. */
+async function keepingServer(ownReadBuffers: boolean | undefined, options: { perMessageDeflate?: boolean } = {}) {
+  const server = await startServer(ownReadBuffers === undefined ? options : { ...options, ownReadBuffers });
   const kept: Kept[] = [];
   const sockets: NodeWebSocket[] = [];
   server.wss.on('connection', (socket: NodeWebSocket) => {
@@ -190,22 +190,13 @@ test('a switched socket honours pause() and resume(): nothing is delivered while
 });
 
 test('a switched socket with permessage-deflate inflates large compressed messages intact (the parser pauses while inflating)', async () => {
-  const server = await startServer({ ownReadBuffers: true, perMessageDeflate: true });
-  const kept: Kept[] = [];
-  const sockets: NodeWebSocket[] = [];
-  server.wss.on('connection', (socket: NodeWebSocket) => {
-    sockets.push(socket);
-    socket.on('message', (data: Buffer, isBinary: boolean) => {
-      kept.push({ data, digest: digest(data), isBinary });
-      socket.send(data, { binary: isBinary });
-    });
-  });
-  const client = await openClient(server.url, { maxPayload: 64 * MiB, perMessageDeflate: true });
+  const { wss, url, kept, sockets } = await keepingServer(true, { perMessageDeflate: true });
+  const client = await openClient(url, { maxPayload: 64 * MiB, perMessageDeflate: true });
   const list = [randomBytes(MiB), Buffer.alloc(3 * MiB, 1), randomBytes(200 * KiB), randomBytes(10), randomBytes(MiB + 7)];
   const echoes = await exchange(client, list.map((data) => ({ data, isBinary: true })));
   assert.ok(Buffer.isBuffer(scratchOf(sockets[0])), 'switched');
   checkIntact(kept, list.map((data) => ({ data, isBinary: true })), echoes);
   client.close();
   await once(client, 'close');
-  await new Promise((resolve) => server.wss.close(resolve));
+  await new Promise((resolve) => wss.close(resolve));
 });
