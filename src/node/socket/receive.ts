@@ -28,6 +28,7 @@
  */
 import type { Connection } from '../../core/connection.js';
 import { raiseMmapThreshold } from '../malloc-reuse.js';
+import { findInternalSymbol } from './node-internals.js';
 import { kSocket, type SocketState, type Transport } from './state.js';
 import { cork, flush } from './write-batch.js';
 
@@ -51,11 +52,9 @@ interface NodeReadInternals {
 let internals: NodeReadInternals | null | undefined;
 
 function findInternals(socket: object): NodeReadInternals | null {
-  const symbols = Object.getOwnPropertySymbols(socket);
-  const named = (description: string): symbol | undefined => symbols.find((symbol) => symbol.description === description);
-  const kBuffer = named('kBuffer');
-  const kBufferCb = named('kBufferCb');
-  const kBufferGen = named('kBufferGen');
+  const kBuffer = findInternalSymbol(socket, 'kBuffer');
+  const kBufferCb = findInternalSymbol(socket, 'kBufferCb');
+  const kBufferGen = findInternalSymbol(socket, 'kBufferGen');
   if (kBuffer === undefined || kBufferCb === undefined || kBufferGen === undefined) return null;
   return { kBuffer, kBufferCb, kBufferGen };
 }
@@ -65,20 +64,25 @@ export function onTransportData(this: ReadingTransport, chunk: Buffer): void {
   const s = this[kSocket];
   if (s === undefined) return;
   const conn = s.conn as Connection;
-  receiveInto(this, s, conn, chunk, false);
+  receiveInto(this, s, conn, chunk, chunk.length, false);
   if (s.config.ownReadBuffers && this[kScratch] === undefined) trySwitch(this, conn);
 }
 
-/** Hands one read to the core with the socket corked (replies go out in one write), then pauses if the core paused. */
-function receiveInto(t: Transport, s: SocketState, conn: Connection, chunk: Buffer, isBorrowed: boolean): void {
+/**
+ * Hands one read of `byteCount` bytes to the core with the socket corked
+ * (replies go out in one write), then pauses if the core paused. `chunk`
+ * null: the bytes were read into the core's read target (receivedInto).
+ */
+function receiveInto(t: Transport, s: SocketState, conn: Connection, chunk: Buffer | null, byteCount: number, isBorrowed: boolean): void {
   const counters = s.config.counters;
-  if (counters !== undefined) counters.bytesIn += chunk.length;
+  if (counters !== undefined) counters.bytesIn += byteCount;
   s.sawTraffic = true;
   const wasCorked = s.isCorked;
   s.isReceiving = true;
   cork(s);
   try {
-    if (isBorrowed) conn.receiveBorrowed(chunk);
+    if (chunk === null) conn.receivedInto(byteCount);
+    else if (isBorrowed) conn.receiveBorrowed(chunk);
     else conn.receive(chunk);
   } finally {
     s.isReceiving = false;
@@ -137,27 +141,9 @@ function onUserBufferRead(this: ReadingTransport, nread: number, buffer: Buffer)
   const conn = s.conn as Connection;
   try {
     const target = buffer === this[kScratch] ? undefined : conn.readTarget();
-    if (target !== undefined && target.buffer === buffer.buffer && target.byteOffset === buffer.byteOffset) {
-      const counters = s.config.counters;
-      if (counters !== undefined) counters.bytesIn += nread;
-      s.sawTraffic = true;
-      const wasCorked = s.isCorked;
-      s.isReceiving = true;
-      cork(s);
-      try {
-        conn.receivedInto(nread);
-      } finally {
-        s.isReceiving = false;
-        if (!wasCorked) flush(s);
-      }
-      // A compressed frame completed here starts inflating: stop reading meanwhile (as receiveInto does).
-      if (conn.isReceivePaused && !s.isCorePaused) {
-        s.isCorePaused = true;
-        this.pause();
-      }
-    } else {
-      receiveInto(this, s, conn, buffer.subarray(0, nread), true);
-    }
+    // In the target: taken in place (a compressed frame completed here pauses reading like any other).
+    if (target !== undefined && target.buffer === buffer.buffer && target.byteOffset === buffer.byteOffset) receiveInto(this, s, conn, null, nread, false);
+    else receiveInto(this, s, conn, buffer.subarray(0, nread), nread, true);
   } catch (error) {
     // Node asks nextReadBuffer only after a normal return: point the handle at scratch now,
     // so the next read cannot land in a buffer the application may already hold.
