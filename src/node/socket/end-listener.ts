@@ -10,6 +10,7 @@
  * added, as before.
  */
 import type { Transport } from './state.js';
+import { listenerEntry } from './node-internals.js';
 
 type Listener = (this: Transport) => void;
 
@@ -19,7 +20,7 @@ let ourListener: Listener | undefined;
 
 /** Listens for the transport's 'end' with `listener` (a shared function, `this` = the transport). */
 export function listenForEnd(transport: Transport, listener: Listener): void {
-  const current = (transport as unknown as { _events?: Record<string, unknown> })._events?.end;
+  const current = listenerEntry(transport, 'end');
   if (typeof current === 'function' && isNetEndListener(current as Listener) && (ourListener ??= listener) === listener) {
     transport.removeListener('end', current as Listener);
     transport.on('end', onEndAfterNet);

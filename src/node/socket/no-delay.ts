@@ -18,6 +18,7 @@
  * at attach as before.
  */
 import type { SocketState, Transport } from './state.js';
+import { findInternalSymbol } from './node-internals.js';
 
 type NoDelayHandle = { setNoDelay?: (enable: boolean) => unknown };
 type NoDelaySocket = Transport & { _handle?: NoDelayHandle | null } & Record<symbol, unknown>;
@@ -25,19 +26,12 @@ type NoDelaySocket = Transport & { _handle?: NoDelayHandle | null } & Record<sym
 /** Node's `kSetNoDelay` symbol; undefined until looked up, null when this Node has none. */
 let kSetNoDelay: symbol | null | undefined;
 
-function findKey(t: NoDelaySocket): symbol | null {
-  for (const sym of Object.getOwnPropertySymbols(t)) {
-    if (sym.description === 'kSetNoDelay') return sym;
-  }
-  return null;
-}
-
 /** At attach: turns TCP_NODELAY on now, or promises it for the first frame write. */
 export function deferNoDelay(s: SocketState, transport: Transport): void {
   const t = transport as NoDelaySocket;
   if (typeof t.setNoDelay !== 'function') return;
   const handle = t._handle;
-  if (kSetNoDelay === undefined && handle != null) kSetNoDelay = findKey(t);
+  if (kSetNoDelay === undefined && handle != null) kSetNoDelay = findInternalSymbol(t, 'kSetNoDelay') ?? null;
   const key = kSetNoDelay;
   if (key == null || handle == null || typeof handle.setNoDelay !== 'function' || typeof t[key] !== 'boolean') {
     t.setNoDelay(true);

@@ -19,9 +19,10 @@ import { collectWrite, cork, flush, lastReservedOffset, reserveWrite } from './w
 import { armCloseTimer, emitClose, emitError, startClose, terminate } from './close.js';
 import { sendControl } from './send.js';
 import { toWsError } from './ws-errors.js';
+import { findInternalSymbol, listenerEntry } from './node-internals.js';
 
 /** EventEmitter's own per-instance captureRejections flag (a private symbol, found once). */
-const kCapture = Object.getOwnPropertySymbols(new EventEmitter()).find((symbol) => symbol.description === 'kCapture');
+const kCapture = findInternalSymbol(new EventEmitter(), 'kCapture');
 
 /**
  * emit() routes a promise rejected by a listener to 'error' when
@@ -68,7 +69,7 @@ export class SocketSink extends SocketState implements ConnectionSink, LivenessS
     if (binaryType === 'nodebuffer') {
       // One plain listener (the usual case) is called directly: what emit()
       // would do, without its rest-argument array and generic dispatch.
-      const listener = (ws as unknown as { _events: Record<string, unknown> })._events.message;
+      const listener = listenerEntry(ws, 'message');
       if (typeof listener === 'function' && !isCapturingRejections(ws)) listener.call(ws, data, isBinary);
       else ws.emit('message', data, isBinary);
     } else if (binaryType === 'blob') {

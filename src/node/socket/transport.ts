@@ -14,6 +14,7 @@ import { discardBatch } from './write-batch.js';
 import { onTransportData } from './receive.js';
 import { emitClose } from './close.js';
 import { listenForEnd } from './end-listener.js';
+import { listenerEntry } from './node-internals.js';
 import { deferNoDelay } from './no-delay.js';
 import type { SocketSink } from './sink.js';
 
@@ -120,6 +121,6 @@ export function ignoreTransportError(): void {}
 
 /** True when `fn` is among `emitter`'s `event` listeners (EventEmitter's own table: no array copy). */
 function hasListener(emitter: NetSocket, event: string, fn: () => void): boolean {
-  const listeners = (emitter as unknown as { _events?: Record<string, unknown> })._events?.[event];
+  const listeners = listenerEntry(emitter, event);
   return listeners === fn || (Array.isArray(listeners) && listeners.includes(fn));
 }
