@@ -6,7 +6,7 @@
 // Prints progress lines and, last, `RESULT <json>`; exits 1 on failure.
 import net from 'node:net';
 import readline from 'node:readline';
-import { coreBusy, coreTimes, cpuOf, minfltOf, selfCpu } from './lib/cpu.mjs';
+import { coreBusy, coreTimes, cpuOf, minfltOf, selfCpu, sysCpuOf } from './lib/cpu.mjs';
 import { EchoReader, RawStreamReader } from './lib/reader.mjs';
 import { READ_BUFFER, buildRequest, closeFrame, contextInflater, makeKeyPool, makeMessagePool, openWebSocket } from './lib/wire.mjs';
 import { die, emit } from './lib/result.mjs';
@@ -38,6 +38,7 @@ function measure(getCount, isFailed, loadCpu = selfCpu) {
       const serverCpu = () => (cfg.serverPids ?? [cfg.serverPid]).reduce((sum, pid) => sum + cpuOf(pid), 0);
       const s0 = serverCpu();
       const f0 = minfltOf(cfg.serverPid);
+      const y0 = sysCpuOf(cfg.serverPid);
       const l0 = loadCpu();
       const k0 = coreTimes();
       setTimeout(() => {
@@ -49,6 +50,8 @@ function measure(getCount, isFailed, loadCpu = selfCpu) {
           seconds: dt,
           serverCpu: (serverCpu() - s0) / dt,
           serverMinflt: minfltOf(cfg.serverPid) - f0,
+          // The kernel's share (syscalls, page faults, TCP): what no JS change can remove.
+          serverSysCpu: (sysCpuOf(cfg.serverPid) - y0) / dt,
           loadgenCpu: (loadCpu() - l0) / dt,
           coreBusy: coreBusy(k0, coreTimes()),
         });

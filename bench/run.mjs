@@ -78,13 +78,19 @@ const SERVERS = {
     unavailable: () => (fs.existsSync(SOCKWAVE_DIST) ? null : 'dist/index.js missing: run `npm run build`'),
   },
 };
-// Prototypes (bench/prototypes/, not shipped): run only when named in --servers, in the workloads they support.
+// Prototypes (bench/prototypes/, not shipped) and measuring sticks: run only when named in --servers, in the workloads they support.
 const PROTOTYPES = {
   'proto-handle': {
     file: 'prototypes/handle-server.mjs',
     note: 'prototype: sockwave core on bare tcp_wrap handles, no net.Socket',
     workloads: ['small-echo', 'handshakes', 'handshake-close', 'handshake-close-c', 'idle-memory'],
     unavailable: () => (fs.existsSync(SOCKWAVE_DIST) ? null : 'dist/index.js missing: run `npm run build`'),
+  },
+  // Not a prototype of ours but a measuring stick, run only when named likewise.
+  'net-floor': {
+    file: 'servers/net-floor.mjs',
+    note: 'the floor of a net.Socket server: regex for the key, fixed 101, fixed close reply; no validation',
+    workloads: ['handshake-close', 'handshake-close-c'],
   },
 };
 Object.assign(SERVERS, PROTOTYPES);
@@ -345,6 +351,7 @@ function summarize(w, samples) {
       // unlike the rate it barely moves when other processes compete for the core.
       row.usPerOp = median(ok.map((s) => ((w.client ? s.loadgenCpu : s.serverCpu) / s.value) * 1e6));
       // Minor page faults of the server per operation: fresh pages from the kernel (issue 16).
+      row.sysUsPerOp = median(ok.map((s) => (Number.isFinite(s.serverSysCpu) && !w.client ? (s.serverSysCpu / s.value) * 1e6 : NaN)));
       row.minfltPerOp = median(ok.map((s) => (Number.isFinite(s.serverMinflt) && s.count ? s.serverMinflt / s.count : NaN)));
       row.core0 = median(ok.map((s) => s.coreBusy?.[0] ?? NaN));
       row.core1 = median(ok.map((s) => s.coreBusy?.[1] ?? NaN));
@@ -359,7 +366,7 @@ function summarize(w, samples) {
 }
 
 function printTable(w, rows) {
-  const head = [w.client ? 'client' : 'server', `median ${w.unit}`, 'min..max', `x ${BASELINE}${w.lowerIsBetter ? ' (lower=better)' : ''}`, 'cpu srv/gen', 'core0/1 busy', `${w.client ? 'client' : 'srv'} cpu µs/op`, `x ${BASELINE} by cpu`, 'srv minflt/op', ''];
+  const head = [w.client ? 'client' : 'server', `median ${w.unit}`, 'min..max', `x ${BASELINE}${w.lowerIsBetter ? ' (lower=better)' : ''}`, 'cpu srv/gen', 'core0/1 busy', `${w.client ? 'client' : 'srv'} cpu µs/op`, `x ${BASELINE} by cpu`, 'of it kernel µs', 'srv minflt/op', ''];
   const lines = rows.map((r) => [
     r.name,
     fmt(r.median) + (r.mbps ? ` (${fmt(r.mbps)} MiB/s)` : ''),
@@ -369,6 +376,7 @@ function printTable(w, rows) {
     r.median !== undefined && Number.isFinite(r.core0) ? `${pct(r.core0)}/${pct(r.core1)}` : '',
     Number.isFinite(r.usPerOp) ? r.usPerOp.toFixed(r.usPerOp < 10 ? 2 : 0) : '',
     Number.isFinite(r.costRatio) ? r.costRatio.toFixed(2) + 'x' : '',
+    Number.isFinite(r.sysUsPerOp) ? r.sysUsPerOp.toFixed(r.sysUsPerOp < 10 ? 2 : 0) : '',
     Number.isFinite(r.minfltPerOp) ? fmt(r.minfltPerOp) : '',
     r.status ?? '',
   ]);
@@ -416,7 +424,7 @@ async function main() {
     printTable(w, rows);
     all.workloads[w.id] = { title: w.title, unit: w.unit, rows, samples };
   }
-  log(`\ntotal ${((Date.now() - t0) / 1000).toFixed(0)} s, load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}. cpu srv/gen = CPU used by the server / load generator (or client) process during the window, 100% = one core; core0/1 busy = whole-system use of the two cores (above cpu srv/gen = other processes competed); cpu µs/op = CPU time of the measured process per message/cycle/delivery, and x ws by cpu = ws's cost / this cost (robust to competing load); srv minflt/op = minor page faults of the server process per operation in the window (/proc/PID/stat field 10).`);
+  log(`\ntotal ${((Date.now() - t0) / 1000).toFixed(0)} s, load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}. cpu srv/gen = CPU used by the server / load generator (or client) process during the window, 100% = one core; core0/1 busy = whole-system use of the two cores (above cpu srv/gen = other processes competed); cpu µs/op = CPU time of the measured process per message/cycle/delivery, and x ws by cpu = ws's cost / this cost (robust to competing load); of it kernel µs = the part of the server's CPU per operation spent in the kernel (stime); srv minflt/op = minor page faults of the server process per operation in the window (/proc/PID/stat field 10).`);
   if (MD_OUT) fs.writeFileSync(MD_OUT, report.join('\n') + '\n');
   if (JSON_OUT) {
     fs.mkdirSync(path.dirname(JSON_OUT), { recursive: true });

@@ -12,6 +12,16 @@ export function cpuOf(pid) {
   }
 }
 
+/** CPU seconds spent in the kernel (stime, all threads) so far by process `pid`. */
+export function sysCpuOf(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /**
  * Minor page faults so far of process `pid` (field 10 of /proc/PID/stat): a
  * fault per fresh page the kernel hands over, so a server that allocates
