@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fmt, formatTable, pct, summarize } from './lib/table.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(here);
@@ -313,79 +314,6 @@ function failureOf(m, lg) {
   return lg.stderrTail.trim().split('\n').pop() || 'no output (timeout)';
 }
 
-// ---------------------------------------------------------------- table
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-};
-function fmt(x) {
-  if (!Number.isFinite(x)) return '-';
-  if (Math.abs(x) >= 1e6) return (x / 1e6).toFixed(2) + 'M';
-  if (Math.abs(x) >= 1e4) return (x / 1e3).toFixed(1) + 'k';
-  if (Math.abs(x) >= 100) return x.toFixed(0);
-  return x.toFixed(2);
-}
-const pct = (x) => (Number.isFinite(x) ? Math.round(x * 100) + '%' : '-');
-
-function summarize(w, samples) {
-  const rows = [];
-  const base = samples[BASELINE]?.filter((s) => Number.isFinite(s.value)).map((s) => s.value);
-  const baseMedian = base?.length ? median(base) : NaN;
-  for (const [name, list] of Object.entries(samples)) {
-    const ok = list.filter((s) => Number.isFinite(s.value));
-    const failed = list.find((s) => s.error);
-    const skipped = list.find((s) => s.skipped);
-    const row = { name };
-    if (failed) row.status = `FAILED: ${failed.error}`;
-    else if (skipped && !ok.length) row.status = `skipped: ${skipped.skipped}`;
-    if (ok.length) {
-      const vals = ok.map((s) => s.value);
-      row.median = median(vals);
-      row.min = Math.min(...vals);
-      row.max = Math.max(...vals);
-      row.ratio = row.median / baseMedian;
-      row.serverCpu = median(ok.map((s) => s.serverCpu ?? NaN));
-      row.loadgenCpu = median(ok.map((s) => s.loadgenCpu ?? NaN));
-      // CPU time per operation of the measured side (server, or the client for client-echo):
-      // unlike the rate it barely moves when other processes compete for the core.
-      row.usPerOp = median(ok.map((s) => ((w.client ? s.loadgenCpu : s.serverCpu) / s.value) * 1e6));
-      // Minor page faults of the server per operation: fresh pages from the kernel (issue 16).
-      row.sysUsPerOp = median(ok.map((s) => (Number.isFinite(s.serverSysCpu) && !w.client ? (s.serverSysCpu / s.value) * 1e6 : NaN)));
-      row.minfltPerOp = median(ok.map((s) => (Number.isFinite(s.serverMinflt) && s.count ? s.serverMinflt / s.count : NaN)));
-      row.core0 = median(ok.map((s) => s.coreBusy?.[0] ?? NaN));
-      row.core1 = median(ok.map((s) => s.coreBusy?.[1] ?? NaN));
-      if (w.bytes) row.mbps = (row.median * w.bytes) / 2 ** 20;
-      if (w.load.kind === 'memory') row.status = `JS heap+external ${median(ok.map((s) => s.heapPerConnKiB)).toFixed(2)} KiB/conn`;
-    }
-    rows.push(row);
-  }
-  const baseCost = rows.find((r) => r.name === BASELINE)?.usPerOp;
-  for (const r of rows) r.costRatio = baseCost / r.usPerOp;
-  return rows;
-}
-
-function printTable(w, rows) {
-  const head = [w.client ? 'client' : 'server', `median ${w.unit}`, 'min..max', `x ${BASELINE}${w.lowerIsBetter ? ' (lower=better)' : ''}`, 'cpu srv/gen', 'core0/1 busy', `${w.client ? 'client' : 'srv'} cpu µs/op`, `x ${BASELINE} by cpu`, 'of it kernel µs', 'srv minflt/op', ''];
-  const lines = rows.map((r) => [
-    r.name,
-    fmt(r.median) + (r.mbps ? ` (${fmt(r.mbps)} MiB/s)` : ''),
-    r.median !== undefined ? `${fmt(r.min)}..${fmt(r.max)}` : '',
-    Number.isFinite(r.ratio) ? r.ratio.toFixed(2) + 'x' : '',
-    r.median !== undefined && Number.isFinite(r.serverCpu) ? `${pct(r.serverCpu)}/${pct(r.loadgenCpu)}` : '',
-    r.median !== undefined && Number.isFinite(r.core0) ? `${pct(r.core0)}/${pct(r.core1)}` : '',
-    Number.isFinite(r.usPerOp) ? r.usPerOp.toFixed(r.usPerOp < 10 ? 2 : 0) : '',
-    Number.isFinite(r.costRatio) ? r.costRatio.toFixed(2) + 'x' : '',
-    Number.isFinite(r.sysUsPerOp) ? r.sysUsPerOp.toFixed(r.sysUsPerOp < 10 ? 2 : 0) : '',
-    Number.isFinite(r.minfltPerOp) ? fmt(r.minfltPerOp) : '',
-    r.status ?? '',
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const out = [`\n## ${w.id} — ${w.title}`, '', '| ' + head.map((h, i) => h.padEnd(widths[i])).join(' | ') + ' |', '|' + widths.map((n) => '-'.repeat(n + 2)).join('|') + '|'];
-  for (const l of lines) out.push('| ' + l.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |');
-  log(out.join('\n'));
-}
-
 // ---------------------------------------------------------------- main
 async function main() {
   const cpuModel = (fs.readFileSync('/proc/cpuinfo', 'latin1').match(/model name\s*:\s*(.*)/) ?? [])[1];
@@ -420,8 +348,8 @@ async function main() {
         process.stderr.write(`  [${w.id} r${round + 1}] ${name}: ${shown} (${(s.wallMs / 1000).toFixed(1)} s)\n`);
       }
     }
-    const rows = summarize(w, samples);
-    printTable(w, rows);
+    const rows = summarize(w, samples, BASELINE);
+    log(formatTable(w, rows, BASELINE));
     all.workloads[w.id] = { title: w.title, unit: w.unit, rows, samples };
   }
   log(`\ntotal ${((Date.now() - t0) / 1000).toFixed(0)} s, load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}. cpu srv/gen = CPU used by the server / load generator (or client) process during the window, 100% = one core; core0/1 busy = whole-system use of the two cores (above cpu srv/gen = other processes competed); cpu µs/op = CPU time of the measured process per message/cycle/delivery, and x ws by cpu = ws's cost / this cost (robust to competing load); of it kernel µs = the part of the server's CPU per operation spent in the kernel (stime); srv minflt/op = minor page faults of the server process per operation in the window (/proc/PID/stat field 10).`);
