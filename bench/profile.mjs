@@ -3,7 +3,7 @@
 //
 // Usage: node bench/profile.mjs [--server sockwave | --client sockwave-web]
 //                               [--workload small-echo|echo-64k|echo-1m|broadcast|handshakes|handshake-close|handshake-close-c|deflate-echo]
-//                               [--seconds 5] [--top 30]
+//                               [--seconds 5] [--top 30] [--interval-us 1000]
 // The .cpuprofile is kept in bench/results/profiles/ (open it in Chrome DevTools).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -40,7 +40,8 @@ fs.mkdirSync(dir, { recursive: true });
 const stamp = client ? `client-${client}-${Date.now()}` : `${server}-${workload}-${Date.now()}`;
 
 const flags = workload === 'broadcast' ? ['--broadcast'] : workload === 'deflate-echo' ? ['--deflate'] : [];
-const prof = ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${stamp}.cpuprofile`];
+const interval = opt('--interval-us', '');
+const prof = ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${stamp}.cpuprofile`, ...(interval ? ['--cpu-prof-interval', interval] : [])];
 const srv = spawn('taskset', ['-c', '0', process.execPath, ...(client ? [] : prof), path.join(here, 'servers', files[server]), ...flags], {
   cwd: root,
   stdio: ['pipe', 'pipe', 'inherit'],
