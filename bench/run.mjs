@@ -1,7 +1,7 @@
 // sockwave benchmarks: `npm run bench` (see bench/README.md).
 //
 // Every workload runs against every server in alternating rounds
-// (A B C A B C ...), each server a fresh process pinned to core 0 with
+// (A B C, B C A, C A B ...), each server a fresh process pinned to core 0 with
 // `taskset -c 0`, the load generator pinned to core 1. Prints a table with
 // the median, min..max and the ratio to `ws` measured in the same run.
 //
@@ -330,9 +330,14 @@ async function main() {
     if (SERVER_FILTER.length) names = names.filter((n) => n === BASELINE || n === 'sockwave (other)' || SERVER_FILTER.includes(n));
     for (const [name, proto] of Object.entries(PROTOTYPES)) if (SERVER_FILTER.includes(name) && proto.workloads.includes(w.id)) names = [...names, name];
     const samples = Object.fromEntries(names.map((n) => [n, []]));
-    const rounds = Math.min(ROUNDS, w.rounds ?? ROUNDS);
+    // A workload's own round count (idle-memory: 2) is its default; an explicit --rounds wins.
+    const rounds = argv.includes('--rounds') ? ROUNDS : Math.min(ROUNDS, w.rounds ?? ROUNDS);
     for (let round = 0; round < rounds; round++) {
-      for (const name of names) {
+      // Each round starts one server later (A B C, B C A, C A B, ...): the same build measured
+      // worse in one row position than in another (session 5: ~0.2 KiB/conn idle, 6-20% CPU at
+      // 1 MiB), so no server keeps the same position or the same predecessor in every round.
+      const order = names.map((_, i) => names[(i + round) % names.length]);
+      for (const name of order) {
         // A permanent skip (sockwave not built) or a failure is not retried in later rounds.
         const prev = samples[name];
         if (prev.some((s) => s.skipped || s.error)) continue;
