@@ -333,9 +333,9 @@ async function main() {
     // A workload's own round count (idle-memory: 2) is its default; an explicit --rounds wins.
     const rounds = argv.includes('--rounds') ? ROUNDS : Math.min(ROUNDS, w.rounds ?? ROUNDS);
     for (let round = 0; round < rounds; round++) {
-      // Each round starts one server later (A B C, B C A, C A B, ...): the same build measured
-      // worse in one row position than in another (session 5: ~0.2 KiB/conn idle, 6-20% CPU at
-      // 1 MiB), so no server keeps the same position or the same predecessor in every round.
+      // Each round starts one server later (A B C, B C A, C A B, ...), so no server keeps the
+      // same position or the same predecessor in every round (what a server leaves behind in
+      // the kernel, e.g. sockets in TIME_WAIT, then weighs on every server alike).
       const order = names.map((_, i) => names[(i + round) % names.length]);
       for (const name of order) {
         // A permanent skip (sockwave not built) or a failure is not retried in later rounds.
