@@ -20,6 +20,7 @@ import { armCloseTimer, emitClose, emitError, startClose, terminate } from './cl
 import { sendControl } from './send.js';
 import { toWsError } from './ws-errors.js';
 import { findInternalSymbol, listenerEntry } from './node-internals.js';
+import { LARGE_MESSAGE_BYTES, noteLargeMessage } from '../malloc-reuse.js';
 
 /** EventEmitter's own per-instance captureRejections flag (a private symbol, found once). */
 const kCapture = findInternalSymbol(new EventEmitter(), 'kCapture');
@@ -64,6 +65,8 @@ export class SocketSink extends SocketState implements ConnectionSink, LivenessS
     const counters = this.config.counters;
     if (counters !== undefined) counters.messagesIn++;
     this.sawMessage = true;
+    // Keeps glibc from giving large read and message buffers back to the kernel after every GC (malloc-reuse.ts).
+    if (data.length >= LARGE_MESSAGE_BYTES) noteLargeMessage();
     // binaryType applies to binary messages only: text arrives as a Buffer of UTF-8 (as in ws).
     const binaryType = isBinary ? this.binaryType : 'nodebuffer';
     if (binaryType === 'nodebuffer') {
