@@ -5,7 +5,7 @@
  */
 import { ReadyState } from '../../core/events.js';
 import { ErrorCode, SockwaveError, TimeoutError } from '../../core/errors.js';
-import { sharedWheel, type TimerEntry } from '../timer-wheel.js';
+import { isScheduled, sharedWheel, type TimerEntry, type TimerLink } from '../timer-wheel.js';
 import { channels } from '../diagnostics.js';
 import { stopLiveness } from '../heartbeat.js';
 import { bufferedAmountOf, kSocket, type ConnectingHooks, type SocketState } from './state.js';
@@ -72,7 +72,7 @@ export function armCloseTimer(s: SocketState): void {
   if (closeTimeoutMs === Infinity || s.isClosedEmitted) return;
   if (s.closeEntry === undefined) {
     s.closeEntry = new CloseTimer(s);
-  } else if (s.closeEntry.bucket !== -1) {
+  } else if (isScheduled(s.closeEntry)) {
     return;
   }
   s.closeEntry.lastBuffered = bufferedAmountOf(s);
@@ -82,7 +82,8 @@ export function armCloseTimer(s: SocketState): void {
 
 /** The close timeout's wheel entry: one object per closing socket (a method, not a closure beside it). */
 class CloseTimer implements TimerEntry {
-  bucket = -1;
+  wheelPrev: TimerLink | undefined = undefined;
+  wheelNext: TimerLink | undefined = undefined;
   lastBuffered = -1;
   lastInLibuv = -1;
   readonly #socket: SocketState;
