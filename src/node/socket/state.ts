@@ -124,12 +124,15 @@ function withFlag(flags: number, bit: number, value: boolean): number {
   return value ? flags | bit : flags & ~bit;
 }
 
+/** The close timeout's wheel entry (close.ts), made when closing starts. */
+export type CloseEntry = TimerEntry & { lastBuffered: number; lastInLibuv: number };
+
 /**
  * The socket state's fields that an idle server socket never sets: the
  * client's URL and handshake, the drain check, the Blob queue, write
- * callbacks, the idle timeout. One object made on the first non-default
- * value (SocketState's accessors), so an idle socket carries one empty field
- * instead of six (issue 16: idle memory). It stays once made.
+ * callbacks, the idle and close timeouts. One object made on the first
+ * non-default value (SocketState's accessors), so an idle socket carries one
+ * empty field instead of seven (issue 16: idle memory). It stays once made.
  */
 class RareState {
   url = '';
@@ -138,6 +141,7 @@ class RareState {
   blobQueue: unknown[] | undefined = undefined;
   batchCallbacks: SendCallback[] | undefined = undefined;
   idleEntry: TimerEntry | undefined = undefined;
+  closeEntry: CloseEntry | undefined = undefined;
 }
 
 export class SocketState {
@@ -155,7 +159,6 @@ export class SocketState {
   corkBaseline = 0;
   /** Fixed at attach (transport.ts); shared by a server's sockets. */
   config: SocketConfig = UNATTACHED;
-  closeEntry: (TimerEntry & { lastBuffered: number; lastInLibuv: number }) | undefined = undefined;
   /** What few sockets use (RareState), made on first use. */
   rare: RareState | undefined = undefined;
   // The heartbeat (heartbeat.ts: LivenessState). The state is the heartbeat's
@@ -214,6 +217,15 @@ export class SocketState {
 
   set batchCallbacks(value: SendCallback[] | undefined) {
     if (value !== undefined || this.rare !== undefined) (this.rare ??= new RareState()).batchCallbacks = value;
+  }
+
+  /** The close timeout's wheel entry (close.ts); made when closing starts. */
+  get closeEntry(): CloseEntry | undefined {
+    return this.rare?.closeEntry;
+  }
+
+  set closeEntry(value: CloseEntry | undefined) {
+    if (value !== undefined || this.rare !== undefined) (this.rare ??= new RareState()).closeEntry = value;
   }
 
   /** The idle timeout's wheel entry (heartbeat.ts); only made when an idle timeout is set. */
