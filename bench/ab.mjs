@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { warnIfFormatGuessed } from './lib/dist-format.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -21,6 +22,7 @@ const durationMs = Number(opt('--duration', 1500));
 const workload = opt('--workload', 'handshake-close');
 const otherDist = opt('--compare-dist', undefined);
 if (otherDist === undefined) throw new Error('--compare-dist DIR (another build of dist/) is required');
+warnIfFormatGuessed(otherDist);
 const LOADS = {
   'handshake-close': { kind: 'handshakes', concurrency: 32, serverClosesFirst: true },
   'handshake-close-c': { kind: 'handshakes-c', concurrency: 32 },

@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { warnIfFormatGuessed } from './lib/dist-format.mjs';
 import { fmt, formatTable, pct, summarize } from './lib/table.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -45,6 +46,7 @@ const NODE_FLAGS = opt('--node-flags', '').split(' ').filter(Boolean);
 // dir) run as 'sockwave (other)' right after 'sockwave' in the same rounds,
 // so a refactor is measured against its base under the same load.
 const COMPARE_DIST = opt('--compare-dist', '');
+if (COMPARE_DIST) warnIfFormatGuessed(COMPARE_DIST);
 const BASELINE = 'ws';
 const report = [];
 /** Prints a report line and keeps it for --md. */

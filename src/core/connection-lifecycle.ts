@@ -10,7 +10,7 @@
 import { ProtocolError, SockwaveError, type CloseFrameInfo } from './errors.js';
 import { ReadyState, type ConnectionSink, type MaskSource } from './events.js';
 import type { MessageCompressor } from './deflate/compressor.js';
-import { resolveConnectionOptions, type ConnectionOptions } from './connection-options.js';
+import { resolveConnectionOptions, type ConnectionOptions, type ConnectionSettings } from './connection-options.js';
 import { ClosingState } from './closing-state.js';
 import { Opcode } from './frame.js';
 import { parseClosePayload } from './close.js';
@@ -44,10 +44,8 @@ export abstract class ConnectionLifecycle implements FrameOwner {
   private receiver: MessageReader | undefined;
   /** Bytes parsed by receive sides dropped earlier, so `parsedBytes` keeps counting. */
   private droppedParsedBytes = 0;
-  private readonly limits: Readonly<ReceiverLimits>;
-  protected readonly compressThresholdBytes: number;
-  /** Set for clients only: every frame they send is masked. */
-  protected readonly maskSource: MaskSource | undefined;
+  /** The limits, the compression threshold and the client's mask source: one object shared by a server's connections. */
+  private readonly settings: ConnectionSettings;
   /** ReadyState and the small booleans, as bits (connection-flags.ts: STATE_MASK, IS_*, DEFERRED_*). */
   protected flags: number;
   protected sendQueue: SendQueue | undefined;
@@ -59,15 +57,26 @@ export abstract class ConnectionLifecycle implements FrameOwner {
     const resolved = resolveConnectionOptions(options);
     this.sink = sink;
     this.compressor = options.compressor;
-    this.limits = resolved.limits;
-    this.compressThresholdBytes = resolved.compressThresholdBytes;
-    this.maskSource = resolved.maskSource;
+    this.settings = resolved.settings;
     this.flags =
       (options.isOpen === false ? ReadyState.CONNECTING : ReadyState.OPEN) |
       (resolved.isClient ? IS_CLIENT : 0) |
       (sink.callsWriteCallbacks === true ? IS_PONG_WRITE_AWAITED : 0) |
       (options.autoPong !== false ? IS_AUTO_PONG : 0) |
       (options.receiveAfterClose === true ? IS_RECEIVING_AFTER_CLOSE : 0);
+  }
+
+  private get limits(): Readonly<ReceiverLimits> {
+    return this.settings.limits;
+  }
+
+  protected get compressThresholdBytes(): number {
+    return this.settings.compressThresholdBytes;
+  }
+
+  /** Set for clients only: every frame they send is masked. */
+  protected get maskSource(): MaskSource | undefined {
+    return this.settings.maskSource;
   }
 
   private get isClient(): boolean {

@@ -53,14 +53,30 @@ export interface SendOptions {
   fin?: boolean;
 }
 
-/** ConnectionOptions with defaults applied and every limit checked (RangeError naming the option). */
-export function resolveConnectionOptions(options: ConnectionOptions): {
-  isClient: boolean;
-  limits: Readonly<ReceiverLimits>;
-  compressThresholdBytes: number;
+/** What a Connection keeps of its options besides flags: the same for every connection of a server. */
+export interface ConnectionSettings {
+  readonly limits: Readonly<ReceiverLimits>;
+  readonly compressThresholdBytes: number;
   /** Clients only: every frame they send is masked. */
-  maskSource: MaskSource | undefined;
-} {
+  readonly maskSource: MaskSource | undefined;
+}
+
+let lastSettings: ConnectionSettings | undefined;
+/**
+ * A frozen settings object, the previous one when the values match (as
+ * sharedLimits): a server's connections carry one reference, not three fields.
+ */
+function sharedSettings(limits: Readonly<ReceiverLimits>, compressThresholdBytes: number, maskSource: MaskSource | undefined): ConnectionSettings {
+  const last = lastSettings;
+  if (last !== undefined && last.limits === limits && last.compressThresholdBytes === compressThresholdBytes && last.maskSource === maskSource) {
+    return last;
+  }
+  lastSettings = Object.freeze({ limits, compressThresholdBytes, maskSource });
+  return lastSettings;
+}
+
+/** ConnectionOptions with defaults applied and every limit checked (RangeError naming the option). */
+export function resolveConnectionOptions(options: ConnectionOptions): { isClient: boolean; settings: ConnectionSettings } {
   if (options.role !== 'client' && options.role !== 'server') {
     throw new RangeError(`option role must be 'client' or 'server', got ${String(options.role)}`);
   }
@@ -79,5 +95,6 @@ export function resolveConnectionOptions(options: ConnectionOptions): {
     allowZero: true,
   });
   const isClient = options.role === 'client';
-  return { isClient, limits, compressThresholdBytes, maskSource: isClient ? (options.maskSource ?? randomMaskSource) : undefined };
+  const maskSource = isClient ? (options.maskSource ?? randomMaskSource) : undefined;
+  return { isClient, settings: sharedSettings(limits, compressThresholdBytes, maskSource) };
 }

@@ -59,15 +59,15 @@ export function startLiveness(s: LivenessState, heartbeat: HeartbeatOptions | fa
   if (idleTimeoutMs !== Infinity) {
     // The timeout lives in this closure, not in a field: a field holding
     // Infinity (the default: off) would be a boxed heap number on every socket.
-    const entry: TimerEntry = { bucket: -1, onTimer: () => idleTimer(s, entry, idleTimeoutMs) };
+    const entry: TimerEntry = { wheelPrev: undefined, wheelNext: undefined, onTimer: () => idleTimer(s, entry, idleTimeoutMs) };
     s.idleEntry = entry;
     sharedWheel.schedule(entry, idleTimeoutMs);
   }
 }
 
 /** Takes the state's fields only, so the socket's close path (below its sink) can call it. */
-export function stopLiveness(s: Pick<LivenessState, 'bucket' | 'idleEntry'>): void {
-  // The wheel reads only `bucket` to cancel: these fields are the heartbeat's entry.
+export function stopLiveness(s: Pick<LivenessState, 'wheelPrev' | 'wheelNext' | 'idleEntry'>): void {
+  // The wheel reads only the links to cancel: these fields are the heartbeat's entry.
   sharedWheel.cancel(s as LivenessState);
   if (s.idleEntry !== undefined) sharedWheel.cancel(s.idleEntry);
 }

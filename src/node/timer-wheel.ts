@@ -11,15 +11,43 @@
  * empty no timer exists at all.
  */
 
-/** A scheduled item. `bucket` is internal bookkeeping (-1 when not scheduled). */
-export interface TimerEntry {
-  bucket: number;
+/** A link of a bucket's list: an entry, or the list's head. */
+export interface TimerLink {
+  wheelPrev: TimerLink | undefined;
+  wheelNext: TimerLink | undefined;
+}
+
+/**
+ * A scheduled item. The links are the wheel's (undefined when not
+ * scheduled): each bucket is a circular doubly-linked list through its
+ * entries, so an entry costs its two fields and no Set slot, and is removed
+ * in O(1). The heartbeat's entry is the socket's state itself.
+ */
+export interface TimerEntry extends TimerLink {
   onTimer(): void;
+}
+
+/** True while `entry` is scheduled on a wheel. */
+export function isScheduled(entry: TimerLink): boolean {
+  return entry.wheelPrev !== undefined;
+}
+
+/** A bucket's list head: `wheelNext` is the first entry, `wheelPrev` the last; itself when empty. */
+class BucketHead implements TimerLink {
+  wheelPrev: TimerLink;
+  wheelNext: TimerLink;
+  readonly bucket: number;
+
+  constructor(bucket: number) {
+    this.wheelPrev = this;
+    this.wheelNext = this;
+    this.bucket = bucket;
+  }
 }
 
 export class TimerWheel {
   readonly #granularityMs: number;
-  readonly #buckets = new Map<number, Set<TimerEntry>>();
+  readonly #buckets = new Map<number, BucketHead>();
   #timer: NodeJS.Timeout | undefined;
   #timerBucket = Infinity;
 
@@ -27,10 +55,12 @@ export class TimerWheel {
     this.#granularityMs = granularityMs;
   }
 
-  /** Number of scheduled entries (tests and stats). */
+  /** Number of scheduled entries (tests and stats: walks the lists). */
   get size(): number {
     let n = 0;
-    for (const set of this.#buckets.values()) n += set.size;
+    for (const head of this.#buckets.values()) {
+      for (let link = head.wheelNext; link !== head; link = link.wheelNext as TimerLink) n++;
+    }
     return n;
   }
 
@@ -41,28 +71,35 @@ export class TimerWheel {
 
   /** (Re)schedules `entry` to fire once, `delayMs` from now. */
   schedule(entry: TimerEntry, delayMs: number): void {
-    if (entry.bucket !== -1) this.cancel(entry);
+    if (entry.wheelPrev !== undefined) this.cancel(entry);
     if (delayMs === Infinity) return;
     const bucket = Math.ceil((performance.now() + delayMs) / this.#granularityMs);
-    let set = this.#buckets.get(bucket);
-    if (set === undefined) {
-      set = new Set();
-      this.#buckets.set(bucket, set);
+    let head = this.#buckets.get(bucket);
+    if (head === undefined) {
+      head = new BucketHead(bucket);
+      this.#buckets.set(bucket, head);
     }
-    set.add(entry);
-    entry.bucket = bucket;
+    // Appended last: a bucket fires in scheduling order.
+    const last = head.wheelPrev;
+    entry.wheelPrev = last;
+    entry.wheelNext = head;
+    last.wheelNext = entry;
+    head.wheelPrev = entry;
     if (bucket < this.#timerBucket) this.#arm(bucket);
   }
 
   cancel(entry: TimerEntry): void {
-    const bucket = entry.bucket;
-    if (bucket === -1) return;
-    entry.bucket = -1;
-    const set = this.#buckets.get(bucket);
-    if (set === undefined) return;
-    set.delete(entry);
-    if (set.size === 0) {
-      this.#buckets.delete(bucket);
+    const prev = entry.wheelPrev;
+    const next = entry.wheelNext;
+    if (prev === undefined || next === undefined) return;
+    entry.wheelPrev = undefined;
+    entry.wheelNext = undefined;
+    prev.wheelNext = next;
+    next.wheelPrev = prev;
+    // The list was the head and this entry: the bucket is empty now. (A due
+    // bucket being fired is no longer in the map; then there is nothing to delete.)
+    if (prev === next && this.#buckets.get((prev as BucketHead).bucket) === prev) {
+      this.#buckets.delete((prev as BucketHead).bucket);
       // Leave an armed timer for an emptied bucket in place unless the wheel
       // is empty: firing once for nothing is cheaper than re-arming on every
       // cancel (close timers are usually cancelled).
@@ -90,19 +127,20 @@ export class TimerWheel {
     const now = performance.now() / this.#granularityMs;
     let next = Infinity;
     // Collect due buckets first: callbacks may schedule or cancel entries.
-    const due: Set<TimerEntry>[] = [];
-    for (const [bucket, set] of this.#buckets) {
+    const due: BucketHead[] = [];
+    for (const [bucket, head] of this.#buckets) {
       if (bucket <= now) {
-        due.push(set);
+        due.push(head);
         this.#buckets.delete(bucket);
       } else if (bucket < next) {
         next = bucket;
       }
     }
-    for (const set of due) {
-      for (const entry of set) {
-        if (entry.bucket === -1) continue;
-        entry.bucket = -1;
+    for (const head of due) {
+      // Always the current first entry: a callback may cancel (unlink) later ones.
+      while (head.wheelNext !== head) {
+        const entry = head.wheelNext as TimerEntry;
+        this.cancel(entry);
         try {
           entry.onTimer();
         } catch (error) {

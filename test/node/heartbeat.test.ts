@@ -80,7 +80,7 @@ test('the timer wheel fires entries in deadline order, and never early', async (
   const wheel = new TimerWheel(10);
   const fired: Array<[string, number]> = [];
   const started = performance.now();
-  const entry = (name: string) => ({ bucket: -1, onTimer: () => fired.push([name, performance.now() - started]) });
+  const entry = (name: string) => ({ wheelPrev: undefined, wheelNext: undefined, onTimer: () => fired.push([name, performance.now() - started]) });
   const late = entry('late');
   const early = entry('early');
   const cancelled = entry('cancelled');

@@ -12,7 +12,7 @@
  * cycle's profile).
  */
 import type { Socket } from 'node:net';
-import { sharedWheel, type TimerEntry } from '../timer-wheel.js';
+import { isScheduled, sharedWheel, type TimerEntry } from '../timer-wheel.js';
 
 export interface PendingHandshake {
   readonly socket: Socket;
@@ -37,7 +37,7 @@ export class HandshakeGuard {
     this.#onSocketClose = function onSocketClose(this: Socket): void {
       guard.untrack(this);
     };
-    this.#sweeper = { bucket: -1, onTimer: () => this.#sweep() };
+    this.#sweeper = { wheelPrev: undefined, wheelNext: undefined, onTimer: () => this.#sweep() };
     this.#timeoutMs = timeoutMs;
     this.#maxPending = maxPending;
     this.#onTimeout = onTimeout;
@@ -63,7 +63,7 @@ export class HandshakeGuard {
     // `on`, not `once`: once() allocates a wrapper per socket; untrack() removes it.
     socket.on('close', this.#onSocketClose);
     // Older entries are due first: the sweeper, if scheduled, is early enough.
-    if (this.#sweeper.bucket === -1) sharedWheel.schedule(this.#sweeper, timeoutMs);
+    if (!isScheduled(this.#sweeper)) sharedWheel.schedule(this.#sweeper, timeoutMs);
     return entry;
   }
 

@@ -5,10 +5,10 @@
  */
 import { ReadyState } from '../../core/events.js';
 import { ErrorCode, SockwaveError, TimeoutError } from '../../core/errors.js';
-import { sharedWheel, type TimerEntry } from '../timer-wheel.js';
+import { isScheduled, sharedWheel, type TimerEntry, type TimerLink } from '../timer-wheel.js';
 import { channels } from '../diagnostics.js';
 import { stopLiveness } from '../heartbeat.js';
-import { bufferedAmountOf, kSocket, type ConnectingHooks, type SocketState } from './state.js';
+import { bufferedAmountOf, kSocket, type CloseEntry, type ConnectingHooks, type SocketState } from './state.js';
 import { cork } from './write-batch.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -70,19 +70,21 @@ export function terminate(s: SocketState): void {
 export function armCloseTimer(s: SocketState): void {
   const closeTimeoutMs = s.config.closeTimeoutMs;
   if (closeTimeoutMs === Infinity || s.isClosedEmitted) return;
-  if (s.closeEntry === undefined) {
-    s.closeEntry = new CloseTimer(s);
-  } else if (s.closeEntry.bucket !== -1) {
+  let entry = s.closeEntry;
+  if (entry === undefined) {
+    entry = s.closeEntry = new CloseTimer(s);
+  } else if (isScheduled(entry)) {
     return;
   }
-  s.closeEntry.lastBuffered = bufferedAmountOf(s);
-  s.closeEntry.lastInLibuv = bytesInLibuv(s);
-  sharedWheel.schedule(s.closeEntry, closeTimeoutMs);
+  entry.lastBuffered = bufferedAmountOf(s);
+  entry.lastInLibuv = bytesInLibuv(s);
+  sharedWheel.schedule(entry, closeTimeoutMs);
 }
 
 /** The close timeout's wheel entry: one object per closing socket (a method, not a closure beside it). */
 class CloseTimer implements TimerEntry {
-  bucket = -1;
+  wheelPrev: TimerLink | undefined = undefined;
+  wheelNext: TimerLink | undefined = undefined;
   lastBuffered = -1;
   lastInLibuv = -1;
   readonly #socket: SocketState;
@@ -110,7 +112,7 @@ function bytesInLibuv(s: SocketState): number {
 }
 
 function onCloseTimer(s: SocketState): void {
-  const entry = s.closeEntry as TimerEntry & { lastBuffered: number; lastInLibuv: number };
+  const entry = s.closeEntry as CloseEntry;
   const buffered = bufferedAmountOf(s);
   const inLibuv = bytesInLibuv(s);
   // Progress: a write request completed, libuv wrote part of one, or the
@@ -143,7 +145,8 @@ export function emitClose(s: SocketState, code: number, reason: string): void {
   if (s.isClosedEmitted) return;
   s.isClosedEmitted = true;
   stopLiveness(s);
-  if (s.closeEntry !== undefined) sharedWheel.cancel(s.closeEntry);
+  const closeEntry = s.closeEntry;
+  if (closeEntry !== undefined) sharedWheel.cancel(closeEntry);
   const transport = s.transport;
   // Only reached from the transport's 'close' (via the core): no more
   // transport events can come, so unlinking is enough.

@@ -10,7 +10,7 @@ import type { Socket as NetSocket } from 'node:net';
 import type { Connection } from '../../core/connection.js';
 import { ReadyState } from '../../core/events.js';
 import { DEFAULTS } from '../../core/options.js';
-import type { TimerEntry } from '../timer-wheel.js';
+import type { TimerEntry, TimerLink } from '../timer-wheel.js';
 import type { HeartbeatOptions } from '../heartbeat.js';
 import type { TrafficCounters } from '../stats.js';
 import type { BackpressurePolicy } from '../backpressure.js';
@@ -124,6 +124,26 @@ function withFlag(flags: number, bit: number, value: boolean): number {
   return value ? flags | bit : flags & ~bit;
 }
 
+/** The close timeout's wheel entry (close.ts), made when closing starts. */
+export type CloseEntry = TimerEntry & { lastBuffered: number; lastInLibuv: number };
+
+/**
+ * The socket state's fields that an idle server socket never sets: the
+ * client's URL and handshake, the drain check, the Blob queue, write
+ * callbacks, the idle and close timeouts. One object made on the first
+ * non-default value (SocketState's accessors), so an idle socket carries one
+ * empty field instead of seven (issue 16: idle memory). It stays once made.
+ */
+class RareState {
+  url = '';
+  connecting: ConnectingHooks | undefined = undefined;
+  drainCheck: SendCallback | undefined = undefined;
+  blobQueue: unknown[] | undefined = undefined;
+  batchCallbacks: SendCallback[] | undefined = undefined;
+  idleEntry: TimerEntry | undefined = undefined;
+  closeEntry: CloseEntry | undefined = undefined;
+}
+
 export class SocketState {
   /** The public socket (websocket.ts): events go to the app through it. */
   readonly ws: SocketEmitter;
@@ -131,32 +151,90 @@ export class SocketState {
   transport: Transport | undefined = undefined;
   protocol = '';
   extensions = '';
-  url = '';
   /** The boolean state below, one bit each (one field instead of ten: idle sockets stay small). */
   flags = 0;
   /** Output collected while corked (write-batch.ts): one buffer, or an array once there are two. */
   batch: Buffer | Buffer[] | undefined = undefined;
   batchBytes = 0;
-  batchCallbacks: SendCallback[] | undefined = undefined;
   corkBaseline = 0;
   /** Fixed at attach (transport.ts); shared by a server's sockets. */
   config: SocketConfig = UNATTACHED;
-  closeEntry: (TimerEntry & { lastBuffered: number; lastInLibuv: number }) | undefined = undefined;
-  connecting: ConnectingHooks | undefined = undefined;
-  drainCheck: SendCallback | undefined = undefined;
-  /** Calls waiting for a Blob to be read (send-blob.ts: QueuedCall[]); undefined when none. */
-  blobQueue: unknown[] | undefined = undefined;
+  /** What few sockets use (RareState), made on first use. */
+  rare: RareState | undefined = undefined;
   // The heartbeat (heartbeat.ts: LivenessState). The state is the heartbeat's
   // own timer-wheel entry, so an idle socket needs no tracker object.
-  /** The heartbeat's slot in the timer wheel (TimerEntry; -1 when not scheduled). */
-  bucket = -1;
+  /** The heartbeat's links in the timer wheel's bucket list (TimerEntry; undefined when not scheduled). */
+  wheelPrev: TimerLink | undefined = undefined;
+  wheelNext: TimerLink | undefined = undefined;
   pingSentAt: number | undefined = undefined;
   /** Whole microseconds (a small integer: no boxed double per socket); websocket.ts gives ms. */
   latencyMicros: number | undefined = undefined;
-  idleEntry: TimerEntry | undefined = undefined;
 
   constructor(ws: SocketEmitter) {
     this.ws = ws;
+  }
+
+  /** The client's URL ('' for a server's socket). */
+  get url(): string {
+    return this.rare === undefined ? '' : this.rare.url;
+  }
+
+  set url(value: string) {
+    if (value !== '' || this.rare !== undefined) (this.rare ??= new RareState()).url = value;
+  }
+
+  /** The client's handshake while CONNECTING. */
+  get connecting(): ConnectingHooks | undefined {
+    return this.rare?.connecting;
+  }
+
+  set connecting(value: ConnectingHooks | undefined) {
+    if (value !== undefined || this.rare !== undefined) (this.rare ??= new RareState()).connecting = value;
+  }
+
+  /** drain.ts's check, made the first time send() returned false. */
+  get drainCheck(): SendCallback | undefined {
+    return this.rare?.drainCheck;
+  }
+
+  set drainCheck(value: SendCallback | undefined) {
+    if (value !== undefined || this.rare !== undefined) (this.rare ??= new RareState()).drainCheck = value;
+  }
+
+  /** Calls waiting for a Blob to be read (send-blob.ts: QueuedCall[]); undefined when none. */
+  get blobQueue(): unknown[] | undefined {
+    return this.rare?.blobQueue;
+  }
+
+  set blobQueue(value: unknown[] | undefined) {
+    if (value !== undefined || this.rare !== undefined) (this.rare ??= new RareState()).blobQueue = value;
+  }
+
+  /** Callbacks of the writes in the current batch (write-batch.ts); undefined when none. */
+  get batchCallbacks(): SendCallback[] | undefined {
+    return this.rare?.batchCallbacks;
+  }
+
+  set batchCallbacks(value: SendCallback[] | undefined) {
+    if (value !== undefined || this.rare !== undefined) (this.rare ??= new RareState()).batchCallbacks = value;
+  }
+
+  /** The close timeout's wheel entry (close.ts); made when closing starts. */
+  get closeEntry(): CloseEntry | undefined {
+    return this.rare?.closeEntry;
+  }
+
+  set closeEntry(value: CloseEntry | undefined) {
+    if (value !== undefined || this.rare !== undefined) (this.rare ??= new RareState()).closeEntry = value;
+  }
+
+  /** The idle timeout's wheel entry (heartbeat.ts); only made when an idle timeout is set. */
+  get idleEntry(): TimerEntry | undefined {
+    return this.rare?.idleEntry;
+  }
+
+  set idleEntry(value: TimerEntry | undefined) {
+    if (value !== undefined || this.rare !== undefined) (this.rare ??= new RareState()).idleEntry = value;
   }
 
   /** How binary messages reach the app (websocket.ts validates the value). */

@@ -186,28 +186,11 @@ export class NodeWebSocket extends EventEmitter {
   }
 
   ping(data?: SendData | Blob | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
-    this.#control(true, data, mask, cb);
+    control(this[kState], true, data, mask, cb);
   }
 
   pong(data?: SendData | Blob | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
-    this.#control(false, data, mask, cb);
-  }
-
-  /** ws's (data?, mask?, cb?) with the callback in any position; `mask` is ignored (the role decides). */
-  #control(isPing: boolean, data?: SendData | Blob | SendCallback, mask?: boolean | SendCallback, cb?: SendCallback): void {
-    if (typeof mask === 'function') cb = mask;
-    if (typeof data === 'function') {
-      cb = data;
-      data = undefined;
-    }
-    const s = this[kState];
-    if (mustWaitForBlobs(s, data) && s.conn !== undefined) {
-      if (isBlob(data) && data.size > 125) throw new RangeError('The data size must not be greater than 125 bytes');
-      const payload = data;
-      queueBehindBlobs(s, data, cb, (bytes) => sendControl(s, isPing, bytes ?? (payload as SendData | undefined), cb));
-      return;
-    }
-    sendControl(s, isPing, data as SendData | undefined, cb);
+    control(this[kState], false, data, mask, cb);
   }
 
   /**
@@ -323,4 +306,31 @@ export class NodeWebSocket extends EventEmitter {
 defineEventAttributes(NodeWebSocket.prototype);
 for (const [name, value] of Object.entries(ReadyState)) {
   Object.defineProperty(NodeWebSocket.prototype, name, { value, enumerable: true });
+}
+
+/**
+ * ping()/pong(): ws's (data?, mask?, cb?) with the callback in any position;
+ * `mask` is ignored (the role decides). A function, not a `#private` method:
+ * a class with private methods gives every instance a hidden brand field
+ * (8 bytes per socket).
+ */
+function control(
+  s: SocketSink,
+  isPing: boolean,
+  data?: SendData | Blob | SendCallback,
+  mask?: boolean | SendCallback,
+  cb?: SendCallback,
+): void {
+  if (typeof mask === 'function') cb = mask;
+  if (typeof data === 'function') {
+    cb = data;
+    data = undefined;
+  }
+  if (mustWaitForBlobs(s, data) && s.conn !== undefined) {
+    if (isBlob(data) && data.size > 125) throw new RangeError('The data size must not be greater than 125 bytes');
+    const payload = data;
+    queueBehindBlobs(s, data, cb, (bytes) => sendControl(s, isPing, bytes ?? (payload as SendData | undefined), cb));
+    return;
+  }
+  sendControl(s, isPing, data as SendData | undefined, cb);
 }
