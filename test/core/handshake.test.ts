@@ -3,6 +3,7 @@
 // response are in handshake-response.test.ts.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import {
   WEBSOCKET_GUID,
   computeAcceptKey,
@@ -70,6 +71,14 @@ describe('accept key', () => {
   test('computeAcceptKey reproduces the RFC 6455 §4.2.2 example', () => {
     assert.equal(WEBSOCKET_GUID, '258EAFA5-E914-47DA-95CA-C5AB0DC85B11');
     assert.equal(computeAcceptKey(KEY), ACCEPT);
+  });
+
+  test('computeAcceptKey hashes the key as latin1 bytes, ASCII or not', () => {
+    // Keys a server accepts are ASCII (one-shot hash); other strings take the Hash path: both as latin1 bytes.
+    for (const key of [KEY, 'x'.repeat(24), 'caf\u00e9 \u00ff', '']) {
+      const expected = createHash('sha1').update(Buffer.from(key + WEBSOCKET_GUID, 'latin1')).digest('base64');
+      assert.equal(computeAcceptKey(key), expected, JSON.stringify(key));
+    }
   });
 
   test('generateKey returns fresh 16-byte base64 nonces', () => {
