@@ -15,6 +15,9 @@
  */
 import { HTAB, isTokenChar, SP, trimOws } from './header-tokens.js';
 
+/** `rest` when nothing followed the head (empty, so nobody can write into it). */
+const NOTHING_AFTER_HEAD = Buffer.alloc(0);
+
 const CR = 0x0d;
 const LF = 0x0a;
 
@@ -106,12 +109,17 @@ export class HeadScanner {
 
   #finish(lastChunk: Buffer, headEndInChunk: number): ScannedHead {
     this.#isDone = true;
-    const last = lastChunk.subarray(0, headEndInChunk);
-    const head = this.#chunks === undefined ? last : Buffer.concat([...this.#chunks, last]);
+    const chunks = this.#chunks;
     this.#chunks = undefined;
     // latin1 maps each byte to one char, so obs-text survives and offsets match bytes.
-    // The scan guaranteed CRLF line ends; the head ends with CRLFCRLF.
-    return { text: head.toString('latin1', 0, head.length - 4), rest: lastChunk.subarray(headEndInChunk) };
+    // The scan guaranteed CRLF line ends; the head ends with CRLFCRLF. A head that
+    // came in one chunk (nearly all) is read from it in place: no view, no copy.
+    const head = chunks === undefined ? lastChunk : Buffer.concat([...chunks, lastChunk.subarray(0, headEndInChunk)]);
+    const headEnd = chunks === undefined ? headEndInChunk : head.length;
+    const text = head.toString('latin1', 0, headEnd - 4);
+    // Usually nothing follows the head: one shared empty view instead of a new one per handshake.
+    const rest = headEndInChunk === lastChunk.length ? NOTHING_AFTER_HEAD : lastChunk.subarray(headEndInChunk);
+    return { text, rest };
   }
 }
 

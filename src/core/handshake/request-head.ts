@@ -67,41 +67,52 @@ export class RequestHeadParser {
     const text = head.text;
     let lineEnd = text.indexOf('\r\n');
     if (lineEnd === -1) lineEnd = text.length;
-    const { method, url, httpVersion } = parseRequestLine(text.slice(0, lineEnd));
-    const rawHeaders: string[] = [];
+    const parsed = parseRequestLine(text, lineEnd, head.rest);
+    const rawHeaders = parsed.rawHeaders;
     // The scanner allows no empty line inside the head: every line here is a header field.
     for (let start = lineEnd + 2; start < text.length; start = lineEnd + 2) {
       lineEnd = text.indexOf('\r\n', start);
       if (lineEnd === -1) lineEnd = text.length;
       pushHeaderField(text, start, lineEnd, rawHeaders, malformed);
     }
-    return { method, url, httpVersion, rawHeaders, rest: head.rest };
+    return parsed;
   }
 }
 
-/** RFC 7230 §3.1.1: method SP request-target SP HTTP-version. */
-function parseRequestLine(line: string): { method: string; url: string; httpVersion: string } {
-  const firstSpace = line.indexOf(' ');
-  const lastSpace = line.lastIndexOf(' ');
-  if (firstSpace <= 0 || lastSpace === firstSpace) throw malformed('invalid request line');
+/**
+ * RFC 7230 §3.1.1: method SP request-target SP HTTP-version, the line
+ * text[0, lineEnd). Read in place (no line string) into the head the parser
+ * returns, whose rawHeaders the caller fills.
+ */
+function parseRequestLine(text: string, lineEnd: number, rest: Buffer): ParsedRequestHead {
+  const firstSpace = text.indexOf(' ');
+  const lastSpace = text.lastIndexOf(' ', lineEnd - 1);
+  if (firstSpace <= 0 || firstSpace >= lineEnd || lastSpace === firstSpace) throw malformed('invalid request line');
   for (let i = 0; i < firstSpace; i++) {
-    if (!isTokenChar(line.charCodeAt(i))) throw malformed('invalid method');
+    if (!isTokenChar(text.charCodeAt(i))) throw malformed('invalid method');
   }
-  const url = line.slice(firstSpace + 1, lastSpace);
-  if (url.length === 0) throw malformed('empty request-target');
-  for (let i = 0; i < url.length; i++) {
-    const c = url.charCodeAt(i);
+  const urlStart = firstSpace + 1;
+  if (lastSpace === urlStart) throw malformed('empty request-target');
+  for (let i = urlStart; i < lastSpace; i++) {
+    const c = text.charCodeAt(i);
     if (c <= 0x20 || c === 0x7f) throw malformed('invalid request-target');
   }
-  const version = line.slice(lastSpace + 1);
+  // "HTTP/" DIGIT "." DIGIT
+  const v = lastSpace + 1;
   if (
-    version.length !== 8 ||
-    !version.startsWith('HTTP/') ||
-    !isDigit(version.charCodeAt(5)) ||
-    version[6] !== '.' ||
-    !isDigit(version.charCodeAt(7))
+    lineEnd - v !== 8 ||
+    !text.startsWith('HTTP/', v) ||
+    !isDigit(text.charCodeAt(v + 5)) ||
+    text.charCodeAt(v + 6) !== 0x2e ||
+    !isDigit(text.charCodeAt(v + 7))
   ) {
     throw malformed('invalid HTTP version');
   }
-  return { method: line.slice(0, firstSpace), url, httpVersion: version.slice(5) };
+  return {
+    method: text.slice(0, firstSpace),
+    url: text.slice(urlStart, lastSpace),
+    httpVersion: text.slice(v + 5, lineEnd),
+    rawHeaders: [],
+    rest,
+  };
 }
