@@ -23,3 +23,10 @@ export const viewOf: (source: ArrayBufferLike, offset: number, length: number) =
   NodeBuffer !== undefined
     ? (source, offset, length) => new NodeBuffer(source, offset, length)
     : (source, offset, length) => Buffer.from(source as ArrayBuffer, offset, length);
+
+/**
+ * The one empty Buffer the core hands out where there is nothing (an empty
+ * payload, no bytes after a head, no close body): zero-length, so nobody can
+ * write into it, and shared, so "nothing" costs no allocation.
+ */
+export const EMPTY_BUFFER: Buffer = Buffer.alloc(0);

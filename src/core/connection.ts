@@ -45,6 +45,7 @@ import { asBuffer, writeBuffers, writeFrame, type FramePayload, type WriteCallba
 import { SendQueue } from './send-queue.js';
 import { DEFERRED_END, IS_RECEIVING_AFTER_CLOSE } from './connection-flags.js';
 import { ConnectionLifecycle } from './connection-lifecycle.js';
+import { EMPTY_BUFFER } from './buffer-view.js';
 import type { SendOptions } from './connection-options.js';
 
 export type { WriteCallback, FramePayload } from './frame-writer.js';
@@ -154,7 +155,7 @@ export class Connection extends ConnectionLifecycle {
 
   private sendControl(opcode: number, data: FramePayload | undefined, cb: WriteCallback | undefined): void {
     if (this.state !== ReadyState.OPEN) throw this.notOpenError();
-    const body = data === undefined ? EMPTY : data;
+    const body = data === undefined ? EMPTY_BUFFER : data;
     const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
     if (length > MAX_CONTROL_PAYLOAD_BYTES) {
       throw new RangeError(`control frame payload is ${length} bytes, the limit is ${MAX_CONTROL_PAYLOAD_BYTES}`);
@@ -214,4 +215,3 @@ export class Connection extends ConnectionLifecycle {
   }
 }
 
-const EMPTY = Buffer.alloc(0);

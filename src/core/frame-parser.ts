@@ -20,7 +20,7 @@
  * While an asynchronous step runs (pause() until resume()), input is only
  * stored, and parsed in order once the step is done.
  */
-import { viewOf } from './buffer-view.js';
+import { EMPTY_BUFFER, viewOf } from './buffer-view.js';
 import { MessageTooLargeError, ProtocolError } from './errors.js';
 import { MAX_CONTROL_PAYLOAD_BYTES } from './frame.js';
 import { applyMask, readKey } from './mask.js';
@@ -32,7 +32,6 @@ export type { DataFrameHandler, FrameOwner, FramePolicy } from './frame-parser-c
 
 const PHASE_HEADER = 0;
 const PHASE_PAYLOAD = 1;
-const EMPTY = Buffer.alloc(0);
 
 export class FrameParser {
   private readonly isClient: boolean;
@@ -389,7 +388,7 @@ export class FrameParser {
     this.payloadReceived = 0;
     this.isCollecting = false;
     if (length === 0) {
-      this.onFrame(EMPTY, false);
+      this.onFrame(EMPTY_BUFFER, false);
     } else {
       this.phase = PHASE_PAYLOAD;
     }

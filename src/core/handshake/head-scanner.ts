@@ -13,10 +13,8 @@
  * maxHeaderBytes + 1 bytes) and at most `maxHeaderCount` header lines.
  * What the lines mean is the caller's business.
  */
+import { EMPTY_BUFFER } from '../buffer-view.js';
 import { HTAB, isTokenChar, SP, trimOws } from './header-tokens.js';
-
-/** `rest` when nothing followed the head (empty, so nobody can write into it). */
-const NOTHING_AFTER_HEAD = Buffer.alloc(0);
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -118,7 +116,7 @@ export class HeadScanner {
     const headEnd = chunks === undefined ? headEndInChunk : head.length;
     const text = head.toString('latin1', 0, headEnd - 4);
     // Usually nothing follows the head: one shared empty view instead of a new one per handshake.
-    const rest = headEndInChunk === lastChunk.length ? NOTHING_AFTER_HEAD : lastChunk.subarray(headEndInChunk);
+    const rest = headEndInChunk === lastChunk.length ? EMPTY_BUFFER : lastChunk.subarray(headEndInChunk);
     return { text, rest };
   }
 }

@@ -11,6 +11,7 @@
  * validateUpgradeRequest, buildAcceptResponse, buildRejectResponse) and
  * negotiateServer from deflate/, for adapters that want the whole step.
  */
+import { EMPTY_BUFFER } from '../buffer-view.js';
 import { HandshakeError } from '../errors.js';
 import { negotiateServer } from '../deflate/negotiate-server.js';
 import { resolveDeflateOptions, type DeflateParams, type PerMessageDeflateOptions, type ResolvedDeflateOptions } from '../deflate/options.js';
@@ -81,8 +82,6 @@ export interface HandshakeRefused {
 
 export type ServerHandshakeResult = HandshakeAccepted | HandshakeRefused;
 
-const EMPTY = Buffer.alloc(0);
-
 export class ServerHandshake {
   readonly #parser: RequestHeadParser;
   readonly #protocols: readonly string[] | ProtocolChooser | undefined;
@@ -128,7 +127,7 @@ export class ServerHandshake {
    * it (RFC 6455 §4.2.1: 400, or 426 for another version), chooses the
    * subprotocol, negotiates permessage-deflate and builds the 101 response.
    */
-  accept(request: UpgradeRequestInfo, rest: Buffer = EMPTY): ServerHandshakeResult {
+  accept(request: UpgradeRequestInfo, rest: Buffer = EMPTY_BUFFER): ServerHandshakeResult {
     let validated: ValidatedUpgrade;
     try {
       validated = validateUpgradeRequest(request);
