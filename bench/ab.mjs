@@ -6,12 +6,10 @@
 //
 // Usage: node bench/ab.mjs --compare-dist /tmp/main-dist [--workload handshake-close|handshake-close-c|small-echo]
 //                          [--rounds 8] [--duration 1500] [--handwritten]
-import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { warnIfFormatGuessed } from './lib/dist-format.mjs';
+import { resultOf, runPinnedLoad, startPinnedServer } from './lib/pinned.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = argv.indexOf(name);
@@ -35,29 +33,14 @@ const servers = [
 ];
 const procs = [];
 for (const [name, file, env] of servers) {
-  const p = spawn('taskset', ['-c', '0', process.execPath, path.join(here, 'servers', file)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, ...env },
-  });
-  const port = await new Promise((resolve) => {
-    let out = '';
-    p.stdout.on('data', (d) => {
-      out += d;
-      const m = /READY (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-  });
+  const { proc: p, port } = await startPinnedServer(file, { env });
   procs.push({ name, p, port, us: [] });
 }
 // Round 0 warms every server up and is not counted; the order alternates per round.
 for (let r = 0; r <= rounds; r++) {
   for (const s of r % 2 ? procs : [...procs].reverse()) {
     const cfg = { ...LOADS[workload], port: s.port, serverPid: s.p.pid, warmupMs: 300, durationMs, timeoutMs: durationMs + 30_000 };
-    const lg = spawn('taskset', ['-c', '1', process.execPath, path.join(here, 'loadgen.mjs'), JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    lg.stdout.on('data', (d) => (out += d));
-    await new Promise((resolve) => lg.on('exit', resolve));
-    const res = JSON.parse(/RESULT (.*)/.exec(out)[1]);
+    const res = resultOf(await runPinnedLoad(cfg));
     if (r > 0) s.us.push((res.serverCpu * res.seconds * 1e6) / res.count);
   }
 }

@@ -6,13 +6,11 @@
 //
 // Usage: node bench/alloc-sample.mjs [--server sockwave|handwritten|ws] [--seconds 4] [--top 40]
 //        SOCKWAVE_DIST=/tmp/main-dist/index.js node bench/alloc-sample.mjs   (another build)
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resultOf, runPinnedLoad, startPinnedServer } from './lib/pinned.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
   const i = argv.indexOf(name);
@@ -31,23 +29,9 @@ session.connect();
 setTimeout(() => session.post('HeapProfiler.startSampling', { samplingInterval: 256, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }), 700).unref();
 process.on('exit', () => session.post('HeapProfiler.stopSampling', (error, result) => { if (!error) fs.writeFileSync(${JSON.stringify(out)}, JSON.stringify(result.profile)); }));
 `)}`;
-const srv = spawn('taskset', ['-c', '0', process.execPath, '--import', preload, path.join(here, 'servers', `${server}.mjs`)], {
-  stdio: ['pipe', 'pipe', 'inherit'],
-});
-const port = await new Promise((resolve) => {
-  let text = '';
-  srv.stdout.on('data', (d) => {
-    text += d;
-    const m = /READY (\d+)/.exec(text);
-    if (m) resolve(Number(m[1]));
-  });
-});
+const { proc: srv, port } = await startPinnedServer(`${server}.mjs`, { nodeArgs: ['--import', preload] });
 const cfg = { kind: 'handshakes', concurrency: 32, serverClosesFirst: true, port, serverPid: srv.pid, warmupMs: 700, durationMs: seconds * 1000, timeoutMs: seconds * 1000 + 30_000 };
-const lg = spawn('taskset', ['-c', '1', process.execPath, path.join(here, 'loadgen.mjs'), JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
-let result = '';
-lg.stdout.on('data', (d) => (result += d));
-await new Promise((resolve) => lg.on('exit', resolve));
-const res = JSON.parse(/RESULT (.*)/.exec(result)[1]);
+const res = resultOf(await runPinnedLoad(cfg));
 srv.stdin.end();
 await new Promise((resolve) => srv.on('exit', resolve));
 const profile = JSON.parse(fs.readFileSync(out, 'utf8'));

@@ -5,10 +5,10 @@
 //                               [--workload small-echo|echo-64k|echo-1m|broadcast|handshakes|handshake-close|handshake-close-c|deflate-echo]
 //                               [--seconds 5] [--top 30] [--interval-us 1000]
 // The .cpuprofile is kept in bench/results/profiles/ (open it in Chrome DevTools).
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runPinnedLoad, startPinnedServer } from './lib/pinned.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(here);
@@ -42,26 +42,11 @@ const stamp = client ? `client-${client}-${Date.now()}` : `${server}-${workload}
 const flags = workload === 'broadcast' ? ['--broadcast'] : workload === 'deflate-echo' ? ['--deflate'] : [];
 const interval = opt('--interval-us', '');
 const prof = ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${stamp}.cpuprofile`, ...(interval ? ['--cpu-prof-interval', interval] : [])];
-const srv = spawn('taskset', ['-c', '0', process.execPath, ...(client ? [] : prof), path.join(here, 'servers', files[server]), ...flags], {
-  cwd: root,
-  stdio: ['pipe', 'pipe', 'inherit'],
-});
-const port = await new Promise((resolve, reject) => {
-  let out = '';
-  srv.stdout.on('data', (d) => {
-    out += d;
-    const m = /READY (\d+)/.exec(out);
-    if (m) resolve(Number(m[1]));
-  });
-  srv.on('exit', (code) => reject(new Error(`server exited ${code}`)));
-});
+const { proc: srv, port } = await startPinnedServer(files[server], { nodeArgs: client ? [] : prof, args: flags, cwd: root });
 const cfg = { ...LOADS[workload], port, serverPid: srv.pid, warmupMs: 500, durationMs: seconds * 1000, timeoutMs: seconds * 1000 + 30_000 };
-const lg = client
-  ? spawn('taskset', ['-c', '1', process.execPath, ...prof, path.join(here, 'client-load.mjs'), JSON.stringify({ ...cfg, lib: client })], { stdio: ['ignore', 'pipe', 'inherit'] })
-  : spawn('taskset', ['-c', '1', process.execPath, path.join(here, 'loadgen.mjs'), JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
-let result = '';
-lg.stdout.on('data', (d) => (result += d));
-await new Promise((r) => lg.on('exit', r));
+const result = client
+  ? await runPinnedLoad({ ...cfg, lib: client }, { script: 'client-load.mjs', nodeArgs: prof })
+  : await runPinnedLoad(cfg);
 console.log(result.trim());
 srv.stdin.end(); // the server exits cleanly, which writes the profile
 await new Promise((r) => srv.on('exit', r));

@@ -1,23 +1,16 @@
 // Counts the server's system calls per handshake cycle (strace -c) under the
 // C load generator, to compare what servers ask of the kernel per connection.
 // Usage: node bench/strace-cycle.mjs [--server sockwave|ws|handwritten] [--seconds 3]
-import { spawn, spawnSync } from 'node:child_process';
-import readline from 'node:readline';
-import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { makeKeyPool } from './lib/wire.mjs';
 import { startHandshakeCycle } from './lib/native.mjs';
+import { startPinnedServer } from './lib/pinned.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
 const server = opt('--server', 'sockwave');
 const seconds = Number(opt('--seconds', 3));
-const here = path.dirname(new URL(import.meta.url).pathname);
-const child = spawn('taskset', ['-c', '0', process.execPath, path.join(here, 'servers', `${server}.mjs`)], { stdio: ['pipe', 'pipe', 'inherit'] });
-const port = await new Promise((resolve) => {
-  readline.createInterface({ input: child.stdout }).on('line', (line) => {
-    if (line.startsWith('READY ')) resolve(Number(line.split(' ')[1]));
-  });
-});
+const { proc: child, port } = await startPinnedServer(`${server}.mjs`);
 const gen = startHandshakeCycle({ port, concurrency: 32, keys: makeKeyPool(64) });
 await new Promise((r) => setTimeout(r, 1000));
 const c0 = gen.count();
