@@ -8,7 +8,7 @@
  * RangeError naming the option; `Infinity` disables a limit, `0` never
  * means "no limit".
  */
-import { DEFAULTS, rejectUnknownOptions, resolveSharedLimits, validateLimit } from '../core/options.js';
+import { rejectUnknownOptions, resolveSharedLimits, validateLimit } from '../core/options.js';
 import type { BackpressurePolicy } from './backpressure.js';
 import type { HeartbeatOptions } from './heartbeat.js';
 

@@ -78,7 +78,7 @@ function cell(tests: Outcome[]): string {
 
 function row(suite: Suite): string {
   const wholeSkip = suite.tests.length === 1 && suite.tests[0].name === 'is skipped';
-  const cells = FEATURES.map(([, re], i) => {
+  const cells = FEATURES.map((_feature, i) => {
     if (wholeSkip) return i === 0 ? `n/a${footnote(suite.tests[0].reason ?? 'skipped')}` : '';
     const mine = suite.tests.filter((t) => {
       const first = FEATURES.findIndex(([, r]) => r.test(t.name));

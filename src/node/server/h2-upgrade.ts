@@ -34,7 +34,6 @@ import { isAttached } from '../socket/transport.js';
 import { openServerSocket } from './open-socket.js';
 import { isOriginAllowed } from './origin-policy.js';
 import { runVerify, runVerifyClient, type Decision } from './verify.js';
-import { channels } from '../diagnostics.js';
 import { publishRejected, retryAfter } from './handshake-reject.js';
 import type { UpgradeCallback, UpgradeServer } from './upgrade.js';
 

@@ -28,7 +28,6 @@ import { isOriginAllowed } from './origin-policy.js';
 import { runVerify, runVerifyClient, type Decision } from './verify.js';
 import type { HandshakeGuard } from './handshake-guard.js';
 import type { ConnectionRegistry } from './connection-registry.js';
-import { channels } from '../diagnostics.js';
 import { publishRejected, rejectHandshake, retryAfter } from './handshake-reject.js';
 import { toWsRequestError } from '../socket/ws-errors.js';
 

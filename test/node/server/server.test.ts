@@ -295,7 +295,7 @@ test('noServer mode: the app routes upgrades from its own http server with handl
 });
 
 test('server option attaches to an existing http server and leaves plain requests to it', async () => {
-  const server = http.createServer((req, res) => res.end('plain http'));
+  const server = http.createServer((_req, res) => res.end('plain http'));
   const wss = new WebSocketServer({ server });
   server.listen(0, '127.0.0.1');
   await once(wss, 'listening');

@@ -9,7 +9,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import WS from 'ws';
 import { connect } from '../../../src/index.js';
 import type { NodeWebSocket } from '../../../src/node/socket/websocket.js';
 import { openClient, startServer, within } from '../server/helpers.js';
