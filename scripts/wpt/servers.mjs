@@ -50,7 +50,7 @@ async function waitForPort(port, child, deadlineMs) {
  */
 export async function startHandlers({ wptRoot, pywebsocketPath, python = 'python3', tls, log }) {
   const handlers = join(wptRoot, 'websockets', 'handlers');
-  // No __pycache__ beside the vendored handlers and pywebsocket3 (test/fixtures).
+  // No __pycache__ written into the WPT and pywebsocket3 copies the runner was pointed at.
   const env = { ...process.env, PYTHONDONTWRITEBYTECODE: '1', PYTHONPATH: [pywebsocketPath, process.env.PYTHONPATH].filter(Boolean).join(':') };
   const children = [];
   const start = async (useTls) => {

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// Runs ws's own public-API tests (ws 8.21.0, vendored beside this script) against
+// Runs ws's own public-API tests (a checkout of ws 8.21.0, outside this repository:
+// --ws-dir DIR or WS_SUITE_DIR; see README.md) against
 // sockwave/ws: ws's test files, helpers and internals (Sender, constants, event
 // classes, used to craft raw frames) are kept; only its public classes (WebSocket,
 // WebSocketServer, createWebSocketStream) are swapped for sockwave's. Each failing
 // test is then re-run alone, so a failure caused by a neighbour's leftovers does
 // not count. See scripts/ws-suite/README.md.
 //
-//   node scripts/ws-suite/run.mjs [--no-build] [--no-rerun] [--file websocket]
+//   node scripts/ws-suite/run.mjs --ws-dir DIR [--no-build] [--no-rerun] [--file websocket]
 //        [--grep TEXT] [--json out.json] [--timeout-ms 2000]
 //
 // Prints one line per failing test with its category from expectations.json, then
@@ -20,7 +21,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
-const vendor = join(here, 'vendor', 'ws-8.21.0');
 const files = ['websocket', 'websocket-server', 'create-websocket-stream'];
 
 const args = process.argv.slice(2);
@@ -33,6 +33,12 @@ const onlyFile = value('--file');
 const grep = value('--grep');
 const jsonOut = value('--json');
 const timeoutMs = value('--timeout-ms', '2000');
+// ws's test suite is not committed here (third-party code): the runner needs a checkout.
+const wsDir = value('--ws-dir', process.env.WS_SUITE_DIR);
+if (wsDir === undefined || !existsSync(join(wsDir, 'test', 'websocket.test.js'))) {
+  console.error(`ws-suite: no ws 8.21.0 checkout with its test/ folder (got ${wsDir ?? 'nothing'}): pass --ws-dir DIR or set WS_SUITE_DIR (see scripts/ws-suite/README.md)`);
+  process.exit(2);
+}
 
 if (!flag('--no-build')) {
   const build = spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
@@ -47,7 +53,7 @@ if (!existsSync(distEntry)) {
 // A scratch copy of ws where index.js and lib/stream.js hand out sockwave's classes.
 // The test files require '..' and '../lib/stream'; everything else stays ws's own.
 const work = mkdtempSync(join(tmpdir(), 'ws-suite-'));
-cpSync(vendor, work, { recursive: true });
+cpSync(wsDir, work, { recursive: true });
 writeFileSync(
   join(work, 'setup.mjs'),
   // CommonJS cannot import ESM synchronously on Node 20, so mocha loads this ESM
