@@ -20,8 +20,12 @@ function onHead(chunk) {
   this.removeListener('data', onHead);
   this.on('data', onClose);
 }
+// Written, then closed at once: close(2) sends it and the FIN, with no
+// half-close and no waiting for the client's FIN (as sockwave does after a
+// completed closing handshake since session 8), so this stays the floor.
 function onClose() {
-  this.end(CLOSE_1000);
+  this.write(CLOSE_1000);
+  this.destroy();
 }
 function ignore() {}
 const server = net.createServer((socket) => {

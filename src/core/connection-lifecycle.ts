@@ -119,6 +119,12 @@ export abstract class ConnectionLifecycle implements FrameOwner {
     return { sent: c?.sent ?? null, received: c?.received ?? null, isReceivedFirst: c?.isReceivedFirst ?? false };
   }
 
+  /** Both close frames are through: ours was handed to the sink and the peer's was received. */
+  get isCloseExchanged(): boolean {
+    const c = this.closing;
+    return c !== undefined && c.sent !== null && c.received !== null;
+  }
+
   /**
    * True while an asynchronous step (a decompression) runs: parsing waits for
    * it (to keep event order) and receive() only stores chunks. An adapter should

@@ -67,6 +67,31 @@ export function terminate(s: SocketState): void {
   transport.destroy();
 }
 
+/**
+ * The server's end of a completed closing handshake (RFC 6455 §7.1.1: the
+ * server closes the TCP connection first). When both close frames are
+ * through and every byte we queued is already in the kernel, a bare TCP
+ * socket is closed at once: close(2) still sends what the kernel holds (our
+ * close frame) and then the FIN, and the peer, having sent its close frame,
+ * sends nothing more. That skips the half-close (shutdown, waiting for the
+ * peer's FIN, reading it), a system call or three and a trip through the
+ * stream's end machinery per connection. Anything else half-closes as
+ * before: bytes still queued in Node or libuv (destroy would drop them), a
+ * TLS socket (close_notify goes through end()), any other Duplex, and a
+ * failed connection (the peer may still be sending: closing with unread
+ * bytes makes the kernel answer with a reset, which can discard our close
+ * frame before the peer reads it).
+ */
+export function closeTransportAtOnce(s: SocketState): boolean {
+  const transport = s.transport;
+  const conn = s.conn;
+  if (transport === undefined || conn === undefined || !conn.isCloseExchanged || transport.writableLength !== 0) return false;
+  const handle = (transport as { _handle?: { writeQueueSize?: unknown; constructor?: { name?: string } } | null })._handle;
+  if (handle == null || handle.constructor?.name !== 'TCP' || handle.writeQueueSize !== 0) return false;
+  transport.destroy();
+  return true;
+}
+
 export function armCloseTimer(s: SocketState): void {
   const closeTimeoutMs = s.config.closeTimeoutMs;
   if (closeTimeoutMs === Infinity || s.isClosedEmitted) return;

@@ -16,7 +16,7 @@ import { channels } from '../diagnostics.js';
 import { heartbeatTimer, notePong, type HeartbeatOptions, type LivenessState } from '../heartbeat.js';
 import { readyStateOf, SocketState, type SendCallback, type Transport } from './state.js';
 import { collectWrite, cork, flush, lastReservedOffset, reserveWrite } from './write-batch.js';
-import { armCloseTimer, emitClose, emitError, startClose, terminate } from './close.js';
+import { armCloseTimer, closeTransportAtOnce, emitClose, emitError, startClose, terminate } from './close.js';
 import { sendControl } from './send.js';
 import { toWsError } from './ws-errors.js';
 import { findInternalSymbol, listenerEntry } from './node-internals.js';
@@ -119,6 +119,7 @@ export class SocketSink extends SocketState implements ConnectionSink, LivenessS
           // Everything queued (the close frame last) goes before our FIN.
           const wasCorked = this.isCorked;
           flush(this, true);
+          if (closeTransportAtOnce(this)) return;
           (this.transport as Transport).end();
           if (wasCorked && this.isReceiving) cork(this);
         }
