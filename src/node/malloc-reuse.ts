@@ -28,7 +28,12 @@
  *   made only when a socket with `ownReadBuffers` is switched to reading into
  *   message buffers: those reads leave no small buffers between the 1 MiB
  *   message buffers, so a GC frees long runs of them at the heap top, and
- *   only a trim threshold above the whole run keeps them for reuse.
+ *   only a trim threshold above the whole run keeps them for reuse. The run
+ *   is one scavenge's worth: V8 scavenges before allocating a backing store
+ *   once young ArrayBuffers hold twice its largest semi-space (32 MiB), so
+ *   up to 32 MiB of adjacent message buffers are freed at once. A 16 MiB
+ *   level (trim threshold ~32 MiB) flips between keeping them and trimming
+ *   every batch (bench/RESULTS.md, session 8); hence 32 MiB, and opt-in.
  *
  * Does nothing where malloc has no such thresholds (musl, macOS: the
  * allocation is merely freed), and nothing when MALLOC_MMAP_THRESHOLD_ is
