@@ -53,8 +53,10 @@ export function parseClosePayload(payload: Buffer): ClosePayload {
   if (payload.length === 0) return { code: CloseCode.NO_STATUS, reason: '' };
   // RFC 6455 §5.5.1: a body starts with a 2-byte code, so 1 byte is malformed.
   if (payload.length === 1) throw new ProtocolError('close frame payload of 1 byte', 1002);
-  const code = payload.readUInt16BE(0);
+  const code = (payload[0] << 8) | payload[1];
   if (!isValidWireCloseCode(code)) throw new ProtocolError(`invalid close code ${code}`, 1002);
+  // A code alone (the usual close): no view, no UTF-8 check, no string.
+  if (payload.length === 2) return { code, reason: '' };
   const reasonBytes = payload.subarray(2);
   if (!isValidUtf8(reasonBytes)) {
     throw new ProtocolError('close reason is not valid UTF-8', 1007, ErrorCode.INVALID_UTF8);

@@ -75,8 +75,48 @@ function sharedSettings(limits: Readonly<ReceiverLimits>, compressThresholdBytes
   return lastSettings;
 }
 
-/** ConnectionOptions with defaults applied and every limit checked (RangeError naming the option). */
-export function resolveConnectionOptions(options: ConnectionOptions): { isClient: boolean; settings: ConnectionSettings } {
+export interface ResolvedConnectionOptions {
+  readonly isClient: boolean;
+  readonly settings: ConnectionSettings;
+}
+
+/** The last options resolved (the fields that decide the result) and their result. */
+let lastInput: Pick<ConnectionOptions, 'role' | 'maxMessageBytes' | 'maxFragments' | 'fragmentOverheadBytes' | 'compressThresholdBytes' | 'maskSource'> | undefined;
+let lastResolved: ResolvedConnectionOptions | undefined;
+
+/**
+ * ConnectionOptions with defaults applied and every limit checked (RangeError
+ * naming the option). A server's connections all pass the same values: those
+ * get the previous result back without checking the limits again (they were
+ * valid then), so opening a connection costs a few compares (issue 16).
+ */
+export function resolveConnectionOptions(options: ConnectionOptions): ResolvedConnectionOptions {
+  const last = lastInput;
+  if (
+    last !== undefined &&
+    options.role === last.role &&
+    options.maxMessageBytes === last.maxMessageBytes &&
+    options.maxFragments === last.maxFragments &&
+    options.fragmentOverheadBytes === last.fragmentOverheadBytes &&
+    options.compressThresholdBytes === last.compressThresholdBytes &&
+    options.maskSource === last.maskSource
+  ) {
+    return lastResolved as ResolvedConnectionOptions;
+  }
+  const resolved = resolveAnew(options);
+  lastInput = {
+    role: options.role,
+    maxMessageBytes: options.maxMessageBytes,
+    maxFragments: options.maxFragments,
+    fragmentOverheadBytes: options.fragmentOverheadBytes,
+    compressThresholdBytes: options.compressThresholdBytes,
+    maskSource: options.maskSource,
+  };
+  lastResolved = resolved;
+  return resolved;
+}
+
+function resolveAnew(options: ConnectionOptions): ResolvedConnectionOptions {
   if (options.role !== 'client' && options.role !== 'server') {
     throw new RangeError(`option role must be 'client' or 'server', got ${String(options.role)}`);
   }
@@ -96,5 +136,5 @@ export function resolveConnectionOptions(options: ConnectionOptions): { isClient
   });
   const isClient = options.role === 'client';
   const maskSource = isClient ? (options.maskSource ?? randomMaskSource) : undefined;
-  return { isClient, settings: sharedSettings(limits, compressThresholdBytes, maskSource) };
+  return Object.freeze({ isClient, settings: sharedSettings(limits, compressThresholdBytes, maskSource) });
 }

@@ -41,7 +41,7 @@ import type { MessageCompressor } from './deflate/compressor.js';
 import { ClosingState, notOpenError, truncateUtf8 } from './closing-state.js';
 import { MAX_CONTROL_PAYLOAD_BYTES, Opcode, encodeFrame } from './frame.js';
 import { encodeClosePayload, isValidWireCloseCode, validateCloseArguments, MAX_CLOSE_REASON_BYTES } from './close.js';
-import { asBuffer, writeBuffers, writeFrame, type FramePayload, type WriteCallback } from './frame-writer.js';
+import { asBuffer, writeBuffers, writeCloseFrame, writeFrame, type FramePayload, type WriteCallback } from './frame-writer.js';
 import { SendQueue } from './send-queue.js';
 import { DEFERRED_END, IS_RECEIVING_AFTER_CLOSE } from './connection-flags.js';
 import { ConnectionLifecycle } from './connection-lifecycle.js';
@@ -142,7 +142,7 @@ export class Connection extends ConnectionLifecycle {
     if (c.sent === null && isValidWireCloseCode(closeCode)) {
       const text = truncateUtf8(reason, MAX_CLOSE_REASON_BYTES);
       c.isQueued = true;
-      writeBuffers(this.sink, encodeFrame(Opcode.CLOSE, encodeClosePayload(closeCode, text), { mask: this.maskSource ?? false }), undefined);
+      writeCloseFrame(this.sink, closeCode, text, this.maskSource);
       c.sent = { code: closeCode, reason: text };
     }
     if (error !== undefined) this.sink.event({ type: 'error', error });
@@ -170,12 +170,12 @@ export class Connection extends ConnectionLifecycle {
   protected queueClose(code: number | undefined, reason: string): void {
     (this.closing ??= new ClosingState()).isQueued = true;
     const info = { code: code ?? 1005, reason };
-    const buffers = encodeFrame(Opcode.CLOSE, encodeClosePayload(code, reason), { mask: this.maskSource ?? false });
     if (this.sendQueue !== undefined) {
+      const buffers = encodeFrame(Opcode.CLOSE, encodeClosePayload(code, reason), { mask: this.maskSource ?? false });
       this.sendQueue.push(buffers, 0, undefined, info);
       return;
     }
-    writeBuffers(this.sink, buffers, undefined);
+    writeCloseFrame(this.sink, code, reason, this.maskSource);
     this.onCloseWritten(info);
   }
 

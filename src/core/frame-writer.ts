@@ -6,7 +6,11 @@
  * caller's bytes.
  */
 import type { ConnectionSink, MaskSource } from './events.js';
-import { COPY_THRESHOLD_BYTES, headerLength, writeHeader } from './frame.js';
+import { COPY_THRESHOLD_BYTES, Opcode, headerLength, writeHeader } from './frame.js';
+import { EMPTY_BUFFER } from './buffer-view.js';
+
+/** RFC 6455 §7.4.1: reported when a close frame had no code; never on the wire. */
+const NO_STATUS = 1005;
 import { applyMask, readKey } from './mask.js';
 
 /** Frames up to this size may go into the sink's own buffer (ConnectionSink.reserve). */
@@ -63,4 +67,36 @@ export function writeBuffers(sink: ConnectionSink, buffers: Buffer[], cb: WriteC
   const last = buffers.length - 1;
   for (let i = 0; i < last; i++) sink.write(buffers[i]);
   sink.write(buffers[last], cb);
+}
+
+/**
+ * Writes a close frame (RFC 6455 §5.5.1) with `code` and `reason` (already
+ * checked: a code that may go on the wire, at most 123 bytes of reason)
+ * straight into the sink's buffer when it has one: no payload buffer, no
+ * frame buffer, no array, which encodeFrame(encodeClosePayload()) cost every
+ * closing handshake (issue 16). `code` undefined or 1005: an empty body.
+ */
+export function writeCloseFrame(sink: ConnectionSink, code: number | undefined, reason: string, maskSource: MaskSource | undefined): void {
+  if (code === undefined || code === NO_STATUS) {
+    writeFrame(sink, Opcode.CLOSE, EMPTY_BUFFER, true, false, maskSource, undefined);
+    return;
+  }
+  const reasonBytes = reason === '' ? 0 : Buffer.byteLength(reason);
+  const length = 2 + reasonBytes;
+  const isMasked = maskSource !== undefined;
+  const headerBytes = headerLength(length, isMasked);
+  // At most 2 + 4 + 125 bytes: always within MAX_RESERVED_FRAME_BYTES.
+  const isReserved = sink.reserve !== undefined;
+  const out = isReserved ? (sink.reserve as NonNullable<ConnectionSink['reserve']>)(headerBytes + length, undefined) : Buffer.allocUnsafe(headerBytes + length);
+  const at = isReserved ? (sink.reservedOffset as number) : 0;
+  const keyOffset = writeHeader(out, at, Opcode.CLOSE, length, true, false, isMasked);
+  const payloadAt = at + headerBytes;
+  out[payloadAt] = code >>> 8;
+  out[payloadAt + 1] = code & 0xff;
+  if (reasonBytes > 0) out.write(reason, payloadAt + 2, 'utf8');
+  if (maskSource !== undefined) {
+    maskSource(out, keyOffset);
+    applyMask(out, payloadAt, payloadAt + length, readKey(out, keyOffset), 0);
+  }
+  if (!isReserved) sink.write(out, undefined);
 }

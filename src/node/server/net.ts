@@ -15,13 +15,14 @@
  * that does not finish its head within handshakeTimeoutMs is dropped by the
  * HandshakeGuard (slowloris).
  */
-import { IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import net, { type Socket } from 'node:net';
 import { HandshakeError } from '../../core/errors.js';
 import { equalsIgnoringCase, listHasToken } from '../../core/handshake/header-tokens.js';
 import { RequestHeadParser, type ParsedRequestHead } from '../../core/handshake/request-head.js';
 import { isAttached } from '../socket/transport.js';
 import type { ResolvedServerOptions } from './options.js';
+import { toIncomingMessage } from './lazy-request.js';
 
 export interface NetServerHooks {
   /** A new TCP connection (before its request head arrived). */
@@ -118,22 +119,4 @@ function isUpgradeRequest(rawHeaders: readonly string[]): boolean {
     }
   }
   return hasUpgrade && hasConnectionUpgrade;
-}
-
-/** The request as Node's HTTP server would have presented it to 'upgrade' listeners. */
-function toIncomingMessage(socket: Socket, head: ParsedRequestHead, isUpgrade: boolean): IncomingMessage {
-  const req = new IncomingMessage(socket);
-  req.method = head.method;
-  req.url = head.url;
-  req.httpVersion = head.httpVersion;
-  req.httpVersionMajor = head.httpVersion.charCodeAt(0) - 0x30;
-  req.httpVersionMinor = head.httpVersion.charCodeAt(2) - 0x30;
-  // Sets rawHeaders and the count the lazy `headers` getter reads.
-  (req as IncomingMessage & { _addHeaderLines(headers: string[], n: number): void })._addHeaderLines(
-    head.rawHeaders,
-    head.rawHeaders.length,
-  );
-  req.complete = true;
-  (req as IncomingMessage & { upgrade: boolean }).upgrade = isUpgrade;
-  return req;
 }

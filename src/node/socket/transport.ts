@@ -88,7 +88,8 @@ export function attachTransport(s: SocketSink, transport: NetSocket, head: Buffe
   if (s.isUserPaused) t.pause();
   if (s.isUnref) t.unref();
   if (t.destroyed) process.nextTick(onTransportClose.bind(t));
-  s.ws.emit('open');
+  // A server's socket has no listener yet (the app gets it after this): skip emit()'s generic path.
+  if (listenerEntry(s.ws, 'open') !== undefined) s.ws.emit('open');
 }
 
 // Transport listeners: `this` is the transport ('data' is in receive.ts).

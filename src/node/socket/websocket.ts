@@ -25,10 +25,10 @@
  *
  * Timers (close timeout, heartbeat, idle) live on the shared TimerWheel.
  */
-import { EventEmitter } from 'node:events';
 import type { Socket as NetSocket } from 'node:net';
 import { ReadyState } from '../../core/events.js';
 import type { SendData } from './send-data.js';
+import { SocketEmitterBase } from './emitter-base.js';
 import { addDomListener, defineEventAttributes, removeDomListener, type DomListener } from './event-target-shim.js';
 import { bufferedAmountOf, kState, readyStateOf, type BinaryType, type SendCallback } from './state.js';
 import { sendControl, sendMessage, type SocketSendOptions } from './send.js';
@@ -56,18 +56,7 @@ export type { SendData } from './send-data.js';
 export type { SocketPublishOptions, TopicData, TopicPosition, TopicSubscribeOptions, TopicSubscribeResult } from '../topic-port.js';
 export type { IteratedMessage } from './iterate.js';
 
-/**
- * EventEmitter starts `_events` as `{ __proto__: null }`, which V8 keeps in
- * dictionary mode: about 170 bytes per socket, most of an idle socket's own
- * heap after the core. Instances of a function whose prototype has no
- * prototype are fast objects that still inherit no keys ('constructor',
- * 'toString' stay free as event names), as Node's EventEmitter itself did
- * before v14.
- */
-const EventMap = function EventMap() {} as unknown as { new (): object; prototype: object };
-EventMap.prototype = Object.create(null) as object;
-
-export class NodeWebSocket extends EventEmitter {
+export class NodeWebSocket extends SocketEmitterBase {
   static readonly CONNECTING = ReadyState.CONNECTING;
   static readonly OPEN = ReadyState.OPEN;
   static readonly CLOSING = ReadyState.CLOSING;
@@ -90,7 +79,6 @@ export class NodeWebSocket extends EventEmitter {
    */
   constructor(address: string | URL | null = null, protocols?: string | string[], options?: object) {
     super();
-    (this as unknown as { _events: object })._events = new EventMap();
     if (address !== null && address !== undefined) startWsClient(this[kState], address, protocols, options);
   }
 

@@ -80,6 +80,11 @@ export class TopicRegistry<S> {
     return topics;
   }
 
+  /** True when the subscriber holds at least one subscription. */
+  hasSubscriptions(subscriber: S): boolean {
+    return this.#bySubscriber.has(subscriber);
+  }
+
   isSubscribed(subscriber: S, topic: string): boolean {
     return this.#byTopic.get(topic)?.has(subscriber) ?? false;
   }
