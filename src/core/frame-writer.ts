@@ -8,9 +8,7 @@
 import type { ConnectionSink, MaskSource } from './events.js';
 import { COPY_THRESHOLD_BYTES, Opcode, headerLength, writeHeader } from './frame.js';
 import { EMPTY_BUFFER } from './buffer-view.js';
-
-/** RFC 6455 §7.4.1: reported when a close frame had no code; never on the wire. */
-const NO_STATUS = 1005;
+import { CloseCode } from './close.js';
 import { applyMask, readKey } from './mask.js';
 
 /** Frames up to this size may go into the sink's own buffer (ConnectionSink.reserve). */
@@ -77,7 +75,7 @@ export function writeBuffers(sink: ConnectionSink, buffers: Buffer[], cb: WriteC
  * closing handshake (issue 16). `code` undefined or 1005: an empty body.
  */
 export function writeCloseFrame(sink: ConnectionSink, code: number | undefined, reason: string, maskSource: MaskSource | undefined): void {
-  if (code === undefined || code === NO_STATUS) {
+  if (code === undefined || code === CloseCode.NO_STATUS) {
     writeFrame(sink, Opcode.CLOSE, EMPTY_BUFFER, true, false, maskSource, undefined);
     return;
   }

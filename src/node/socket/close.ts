@@ -86,8 +86,8 @@ export function closeTransportAtOnce(s: SocketState): boolean {
   const transport = s.transport;
   const conn = s.conn;
   if (transport === undefined || conn === undefined || !conn.isCloseExchanged || transport.writableLength !== 0) return false;
-  const handle = (transport as { _handle?: { writeQueueSize?: unknown; constructor?: { name?: string } } | null })._handle;
-  if (handle == null || handle.constructor?.name !== 'TCP' || handle.writeQueueSize !== 0) return false;
+  const handle = (transport as { _handle?: { constructor?: { name?: string } } | null })._handle;
+  if (handle == null || handle.constructor?.name !== 'TCP' || bytesInLibuv(s) !== 0) return false;
   transport.destroy();
   return true;
 }
