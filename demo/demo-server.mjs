@@ -131,6 +131,12 @@ export async function startDemoServer({
   });
 
   const localRoster = () => [...peers.values()].map(({ id, name }) => (shared ? { id, name, server: label } : { id, name }));
+  /**
+   * What this server tells the others: only the people whose room subscription is
+   * up. Announcing someone earlier would let a person on another server see them
+   * online and write to them before their messages can arrive here.
+   */
+  const announcedRoster = () => [...peers.values()].filter((p) => p.inRoom).map(({ id, name }) => ({ id, name, server: label }));
   /** Shared mode: the rosters other servers announced, by label: { peers, seenAt }. */
   const remote = new Map();
   const roster = () => {
@@ -161,7 +167,7 @@ export async function startDemoServer({
   let presenceTimer;
   const announce = (isLeaving = false) => {
     if (!presenceHub) return Promise.resolve();
-    const value = { server: label, peers: isLeaving ? [] : localRoster(), isLeaving };
+    const value = { server: label, peers: isLeaving ? [] : announcedRoster(), isLeaving };
     return presenceHub.publish(PRESENCE, JSON.stringify(value)).catch(onPublishError);
   };
   const onPresence = (message) => {
@@ -196,20 +202,28 @@ export async function startDemoServer({
 
   wss.on('connection', (socket, request) => {
     const id = shared ? `c${nextId++}@${label}` : `c${nextId++}`;
-    const peer = { id, name: cleanName(socket.data?.name, `guest-${id.slice(1)}`) };
+    const peer = { id, name: cleanName(socket.data?.name, `guest-${id.slice(1)}`), inRoom: false };
     peers.set(socket, peer);
     events.push({ type: 'join', id, name: peer.name });
     log(`+ ${peer.name} (${id}) from ${request.socket.remoteAddress}`);
     if (shared) {
-      socket.subscribe(ROOM).catch((error) => {
-        log(`! ${peer.name} cannot join the room: ${error.message}`);
-        socket.close(1011, 'chat unavailable');
-      });
+      // The other servers hear of the newcomer once the room reaches this server
+      // (see announcedRoster); the page is welcomed at once, Redis up or not.
+      socket.subscribe(ROOM).then(
+        () => {
+          if (!peers.has(socket)) return;
+          peer.inRoom = true;
+          void announce();
+        },
+        (error) => {
+          log(`! ${peer.name} cannot join the room: ${error.message}`);
+          socket.close(1011, 'chat unavailable');
+        },
+      );
     }
     sendJson(socket, { type: 'welcome', id, name: peer.name, peers: roster(), ...(shared ? { server: label } : {}) });
     broadcast({ type: 'system', text: `${peer.name} joined${shared ? ` on ${label}` : ''}` }, socket);
     broadcastPresence();
-    void announce();
 
     socket.on('message', (data, isBinary) => {
       if (isBinary) {
