@@ -63,8 +63,12 @@ export class HeadScanner {
     return this.#isDone;
   }
 
-  /** Null while the head is incomplete; its lines once the blank line arrived. Throws what `fail` builds. */
-  push(chunk: Buffer): ScannedHead | null {
+  /**
+   * Null while the head is incomplete; its lines once the blank line arrived. Throws what `fail` builds.
+   * `isBorrowed`: the caller reuses `chunk`'s memory after this returns, so a chunk kept for later is copied
+   * (`rest` is always a view of the last chunk: the caller copies it if needed).
+   */
+  push(chunk: Buffer, isBorrowed = false): ScannedHead | null {
     const limit = this.#maxHeaderBytes;
     const scanned = this.#scanned;
     for (let i = 0; i < chunk.length; i++) {
@@ -95,7 +99,7 @@ export class HeadScanner {
       }
     }
     this.#scanned = scanned + chunk.length;
-    (this.#chunks ??= []).push(chunk);
+    (this.#chunks ??= []).push(isBorrowed ? Buffer.from(chunk) : chunk);
     return null;
   }
 

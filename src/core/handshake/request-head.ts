@@ -58,11 +58,12 @@ export class RequestHeadParser {
   /**
    * Feeds the next chunk. Returns null while the head is incomplete, the
    * parsed head once the blank line arrives. Throws a HandshakeError (400 or
-   * 431) when the head is malformed or over a limit.
+   * 431) when the head is malformed or over a limit. `isBorrowed`: `chunk`'s memory
+   * is reused after this returns (the parser copies what it keeps; `rest` stays a view).
    */
-  push(chunk: Buffer): ParsedRequestHead | null {
+  push(chunk: Buffer, isBorrowed = false): ParsedRequestHead | null {
     if (this.#scanner.isDone) throw new Error('RequestHeadParser already returned the head');
-    const head = this.#scanner.push(chunk);
+    const head = this.#scanner.push(chunk, isBorrowed);
     if (head === null) return null;
     const text = head.text;
     let lineEnd = text.indexOf('\r\n');

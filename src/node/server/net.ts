@@ -14,12 +14,18 @@
  * or no `upgrade` token in `Connection`, as Node decides) 426, and a client
  * that does not finish its head within handshakeTimeoutMs is dropped by the
  * HandshakeGuard (slowloris).
+ *
+ * A bare TCP socket is read into the process's scratch buffer from the start
+ * (socket/scratch-reads.ts): the head is parsed from borrowed bytes, and
+ * after it the socket's reads go to its WebSocket (attachTransport) or, for
+ * whoever takes the socket otherwise, into its stream as copies.
  */
 import type { IncomingMessage } from 'node:http';
 import net, { type Socket } from 'node:net';
 import { HandshakeError } from '../../core/errors.js';
 import { equalsIgnoringCase, listHasToken } from '../../core/handshake/header-tokens.js';
 import { RequestHeadParser, type ParsedRequestHead } from '../../core/handshake/request-head.js';
+import { pushIntoStream, readCallbackOf, readIntoUserBuffers, setReadCallback } from '../socket/scratch-reads.js';
 import { isAttached } from '../socket/transport.js';
 import type { ResolvedServerOptions } from './options.js';
 import { toIncomingMessage } from './lazy-request.js';
@@ -44,27 +50,38 @@ export function createOwnNetServer(o: ResolvedServerOptions, hooks: NetServerHoo
   // The listeners are made once per server, not per connection (`this` is
   // the socket, its parser sits under a symbol): closures per accepted
   // connection showed in the handshake cycle's allocations and GC time.
-  /** Head done or refused: our listeners go; a refused socket keeps a no-op 'error' listener until it closes. */
-  const stopReading = (socket: ReadingSocket, isHandedOver: boolean): void => {
+  /**
+   * Head done or refused: our listeners go; a refused socket keeps a no-op 'error' listener until it closes.
+   * A socket read into scratch (`isBorrowed`) has no 'data' listener; its later reads are dropped
+   * while the parser is gone, until the socket is handed over (see onHead).
+   */
+  const stopReading = (socket: ReadingSocket, isHandedOver: boolean, isBorrowed: boolean): void => {
     socket[kHeadParser] = undefined;
-    socket.removeListener('data', onData);
+    if (!isBorrowed) socket.removeListener('data', onData);
     socket.removeListener('error', onError);
     if (!isHandedOver) socket.on('error', ignoreError);
   };
   // ECONNRESET and friends while the head arrives: reported, then dropped.
   function onError(this: ReadingSocket, error: NodeJS.ErrnoException): void {
-    stopReading(this, false);
+    stopReading(this, false, readCallbackOf(this) === onScratchRead);
     hooks.onHeadError(this, 400, error.code ?? 'socket error');
   }
   function onData(this: ReadingSocket, chunk: Buffer): void {
-    const socket = this;
+    onHead(this, chunk, false);
+  }
+  /** The read callback of a socket read into scratch (`buffer` is lent until this returns). */
+  function onScratchRead(this: ReadingSocket, nread: number, buffer: Buffer): boolean {
+    onHead(this, buffer.subarray(0, nread), true);
+    return true;
+  }
+  function onHead(socket: ReadingSocket, chunk: Buffer, isBorrowed: boolean): void {
     const parser = socket[kHeadParser];
     if (parser === undefined) return;
     let parsed: ParsedRequestHead | null;
     try {
-      parsed = parser.push(chunk);
+      parsed = parser.push(chunk, isBorrowed);
     } catch (error) {
-      stopReading(socket, false);
+      stopReading(socket, false, isBorrowed);
       if (!(error instanceof HandshakeError)) throw error;
       hooks.onHeadError(socket, error.status, error.message);
       return;
@@ -72,7 +89,13 @@ export function createOwnNetServer(o: ResolvedServerOptions, hooks: NetServerHoo
     if (parsed === null) return;
     const isUpgrade = isUpgradeRequest(parsed.rawHeaders);
     // handleUpgrade takes over error handling for upgrade requests.
-    stopReading(socket, isUpgrade);
+    stopReading(socket, isUpgrade, isBorrowed);
+    // From here whoever takes the socket reads it: its WebSocket takes the
+    // reads over (attachTransport); anyone else gets them through the stream.
+    if (isBorrowed) {
+      setReadCallback(socket, pushIntoStream);
+      if (parsed.rest.length > 0) parsed.rest = Buffer.from(parsed.rest);
+    }
     // As Node's HTTP server does before 'upgrade': whoever takes the socket
     // next starts the flow with its own 'data' listener; until then bytes
     // wait in the stream's buffer. Except for an upgrade with nothing after
@@ -93,7 +116,7 @@ export function createOwnNetServer(o: ResolvedServerOptions, hooks: NetServerHoo
   return net.createServer((socket: ReadingSocket) => {
     hooks.onConnection(socket);
     socket[kHeadParser] = new RequestHeadParser(limits);
-    socket.on('data', onData);
+    if (!readIntoUserBuffers(socket, onScratchRead)) socket.on('data', onData);
     socket.on('error', onError);
   });
 }

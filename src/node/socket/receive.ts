@@ -3,61 +3,29 @@
  * core, and (with `ownReadBuffers`) reading large payloads straight into the
  * buffers the application gets.
  *
- * Normally Node reads each chunk into a buffer of its own, emits 'data', and
- * the core copies a payload that spans chunks into its message buffer. With
- * `ownReadBuffers`, once a plain TCP socket receives a payload the core can
- * take reads for (Connection.readTarget), the socket is switched to Node's
- * user-buffer read path (the one `net.Socket`'s public `onread` option
- * uses): the kernel then reads the rest of each large payload straight into
- * its message buffer, and everything else into one reused 64 KiB buffer that
- * the core only borrows (it copies what it keeps). That buffer is shared by
- * every switched socket of the process: libuv reads one socket at a time and
- * each read is fully parsed before the callback returns, so no socket ever
- * finds another's bytes in it, and an idle switched socket holds no read
- * memory (as with Node's own reads). Every target is exactly
- * the part of a payload still missing, and a completed message buffer is
- * never handed to the kernel again, so no buffer the application holds is
- * ever written afterwards.
- *
- * Node offers the user-buffer path only at construction (accepted server
- * sockets cannot ask for it), so this uses its internals: the `kBuffer`,
- * `kBufferCb` and `kBufferGen` symbols on the socket (found by description)
- * and the handle's `useUserBuffer()` (lib/net.js, lib/internal/stream_base_commons.js,
- * Node 12 to 24). When any of them is missing, or the socket is not a bare
- * TCP socket (TLS, a pipe, an HTTP/2 stream, any Duplex), it stays on 'data'.
+ * Bytes come either from 'data' (Node's own reads) or, for a bare TCP
+ * socket switched to user-buffer reads (scratch-reads.ts: a standalone
+ * server's sockets from the start, any TCP socket once `ownReadBuffers`
+ * finds a large payload), from `onUserBufferRead`: then a read lands in the
+ * process's shared scratch buffer, which the core only borrows (it copies
+ * what it keeps), or, with `ownReadBuffers`, straight in the core's message
+ * buffer: once the core has a large payload to read into
+ * (Connection.readTarget), each next read targets exactly the part of it
+ * still missing, and a completed message buffer is never handed to the
+ * kernel again, so no buffer the application holds is ever written afterwards.
  */
 import type { Connection } from '../../core/connection.js';
 import { raiseMmapThreshold } from '../malloc-reuse.js';
-import { findInternalSymbol } from './node-internals.js';
+import { chooseReadBuffers, readIntoUserBuffers, readNextIntoScratch, scratchBuffer } from './scratch-reads.js';
 import { kSocket, type SocketState, type Transport } from './state.js';
 import { cork, flush } from './write-batch.js';
 
 /** Below this many missing bytes a read of their own costs more than copying them out of the shared buffer. */
 const TARGET_MIN_BYTES = 16 * 1024;
-/** The reused buffer switched sockets read everything else into (Node's own read size). */
-const SCRATCH_BYTES = 64 * 1024;
-/** Shared by all switched sockets (see the file comment); made by the first. */
-let sharedScratch: Buffer | undefined;
 
-/** Per socket: the scratch buffer once switched. Absent: not tried; null: tried and stays on 'data'. */
-const kScratch = Symbol('sockwave.readScratch');
-type ReadingTransport = Transport & { [kScratch]?: Buffer | null };
-
-interface NodeReadInternals {
-  kBuffer: symbol;
-  kBufferCb: symbol;
-  kBufferGen: symbol;
-}
-/** Found on the first socket that tries (undefined: not looked yet; null: not there). */
-let internals: NodeReadInternals | null | undefined;
-
-function findInternals(socket: object): NodeReadInternals | null {
-  const kBuffer = findInternalSymbol(socket, 'kBuffer');
-  const kBufferCb = findInternalSymbol(socket, 'kBufferCb');
-  const kBufferGen = findInternalSymbol(socket, 'kBufferGen');
-  if (kBuffer === undefined || kBufferCb === undefined || kBufferGen === undefined) return null;
-  return { kBuffer, kBufferCb, kBufferGen };
-}
+/** Per socket, with `ownReadBuffers`: true once reads target payloads; null: tried, cannot; absent: not tried. */
+const kOwnReads = Symbol('sockwave.ownReads');
+type ReadingTransport = Transport & { [kOwnReads]?: true | null };
 
 /** The 'data' listener: `this` is the transport. */
 export function onTransportData(this: ReadingTransport, chunk: Buffer): void {
@@ -65,7 +33,7 @@ export function onTransportData(this: ReadingTransport, chunk: Buffer): void {
   if (s === undefined) return;
   const conn = s.conn as Connection;
   receiveInto(this, s, conn, chunk, chunk.length, false);
-  if (s.config.ownReadBuffers && this[kScratch] === undefined) trySwitch(this, conn);
+  if (s.config.ownReadBuffers && this[kOwnReads] === undefined) trySwitch(this, conn);
 }
 
 /**
@@ -100,70 +68,52 @@ function receiveInto(t: Transport, s: SocketState, conn: Connection, chunk: Buff
 function trySwitch(t: ReadingTransport, conn: Connection): void {
   const target = conn.readTarget();
   if (target === undefined || target.length < TARGET_MIN_BYTES) return;
-  t[kScratch] = null;
-  const handle = (t as unknown as { _handle?: { useUserBuffer?: unknown; constructor?: { name?: string } } })._handle;
-  if (
-    handle == null ||
-    typeof handle.useUserBuffer !== 'function' ||
-    handle.constructor?.name !== 'TCP' ||
-    t.destroyed ||
-    t.readableFlowing !== true ||
-    t.readableLength !== 0 ||
-    t.listenerCount('data') !== 1
-  ) {
-    return;
-  }
-  if (internals === undefined) internals = findInternals(t);
-  if (internals === null) return;
-  const { kBuffer, kBufferCb, kBufferGen } = internals;
-  const fields = t as unknown as Record<symbol, unknown>;
-  // Not already reading into a user buffer (a socket made with `onread`).
-  if (fields[kBuffer] !== null || fields[kBufferCb] !== null || fields[kBufferGen] !== null) return;
+  t[kOwnReads] = null;
+  if (t.readableFlowing !== true || t.readableLength !== 0 || t.listenerCount('data') !== 1) return;
+  if (!readIntoUserBuffers(t, onUserBufferRead, target)) return;
+  startTargetedReads(t, target);
+}
+
+/** Each next read goes into the part of a large payload still missing, or scratch. */
+function startTargetedReads(t: ReadingTransport, first: Buffer): void {
   raiseMmapThreshold();
-  t[kScratch] = sharedScratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES);
-  fields[kBufferCb] = onUserBufferRead;
-  // Node calls kBufferGen without a receiver: one closure per switched socket.
-  fields[kBufferGen] = () => nextReadBuffer(t);
-  fields[kBuffer] = target;
-  (handle.useUserBuffer as (buffer: Buffer) => void).call(handle, target);
+  t[kOwnReads] = true;
+  // Node calls the chooser without a receiver: one closure per socket (only with ownReadBuffers).
+  chooseReadBuffers(t, () => nextReadBuffer(t), first);
 }
 
 /**
- * Node calls this with `nread` bytes at the start of `buffer` (the last one
- * nextReadBuffer gave). Bytes in the core's target are taken in place; the
- * scratch buffer is lent. A target that is no longer current (the core
+ * The read callback of a switched socket (`this` is the transport): `nread`
+ * bytes at the start of `buffer`. Bytes in the core's target are taken in
+ * place; scratch is lent. A target that is no longer current (the core
  * started skipping payloads meanwhile) is lent like scratch: its bytes are
  * still parsed, and it was never handed to the application.
  */
-function onUserBufferRead(this: ReadingTransport, nread: number, buffer: Buffer): boolean {
+export function onUserBufferRead(this: ReadingTransport, nread: number, buffer: Buffer): boolean {
   const s = this[kSocket];
   if (s === undefined) return true;
   const conn = s.conn as Connection;
   try {
-    const target = buffer === this[kScratch] ? undefined : conn.readTarget();
+    const target = buffer === scratchBuffer() ? undefined : conn.readTarget();
     // In the target: taken in place (a compressed frame completed here pauses reading like any other).
     if (target !== undefined && target.buffer === buffer.buffer && target.byteOffset === buffer.byteOffset) receiveInto(this, s, conn, null, nread, false);
     else receiveInto(this, s, conn, buffer.subarray(0, nread), nread, true);
   } catch (error) {
-    // Node asks nextReadBuffer only after a normal return: point the handle at scratch now,
+    // Node asks for the next buffer only after a normal return: point the handle at scratch now,
     // so the next read cannot land in a buffer the application may already hold.
-    pointAtScratch(this);
+    if (this[kOwnReads] === true) readNextIntoScratch(this);
     throw error;
+  }
+  if (this[kOwnReads] === undefined && s.config.ownReadBuffers) {
+    const target = conn.readTarget();
+    if (target !== undefined && target.length >= TARGET_MIN_BYTES) startTargetedReads(this, target);
   }
   return true;
 }
 
 /** The buffer the next read goes into: the rest of a large payload, or scratch. */
 function nextReadBuffer(t: ReadingTransport): Buffer {
-  const scratch = t[kScratch] as Buffer;
   const s = t[kSocket];
   const target = s === undefined ? undefined : (s.conn as Connection).readTarget();
-  return target !== undefined && target.length >= TARGET_MIN_BYTES ? target : scratch;
-}
-
-function pointAtScratch(t: ReadingTransport): void {
-  const handle = (t as unknown as { _handle?: { useUserBuffer(buffer: Buffer): void } })._handle;
-  const scratch = t[kScratch] as Buffer;
-  if (internals != null) (t as unknown as Record<symbol, unknown>)[internals.kBuffer] = scratch;
-  handle?.useUserBuffer(scratch);
+  return target !== undefined && target.length >= TARGET_MIN_BYTES ? target : scratchBuffer();
 }

@@ -11,7 +11,8 @@ import type { MessageCompressor } from '../../core/deflate/compressor.js';
 import { startLiveness } from '../heartbeat.js';
 import { kSocket, type SocketConfig, type Transport } from './state.js';
 import { discardBatch } from './write-batch.js';
-import { onTransportData } from './receive.js';
+import { onTransportData, onUserBufferRead } from './receive.js';
+import { pushIntoStream, readCallbackOf, setReadCallback } from './scratch-reads.js';
 import { emitClose } from './close.js';
 import { listenForEnd } from './end-listener.js';
 import { listenerEntry } from './node-internals.js';
@@ -81,10 +82,15 @@ export function attachTransport(s: SocketSink, transport: NetSocket, head: Buffe
   if (!hasListener(t, 'error', ignoreTransportError)) t.on('error', ignoreTransportError);
   listenForEnd(t, onTransportEnd);
   t.on('close', onTransportClose);
-  // Replay the first frames through the stream: they are parsed on a
-  // later tick, after the caller attached its 'message' listeners.
-  if (head.length > 0) t.unshift(head);
-  t.on('data', onTransportData);
+  // A socket a standalone server reads into scratch (scratch-reads.ts) with
+  // nothing waiting in its stream: its reads come straight here. Otherwise
+  // through 'data', and the first frames are replayed through the stream:
+  // they are parsed on a later tick, after the caller attached its 'message' listeners.
+  if (head.length === 0 && t.readableLength === 0 && readCallbackOf(t) === pushIntoStream) setReadCallback(t, onUserBufferRead);
+  else {
+    if (head.length > 0) t.unshift(head);
+    t.on('data', onTransportData);
+  }
   if (s.isUserPaused) t.pause();
   if (s.isUnref) t.unref();
   if (t.destroyed) process.nextTick(onTransportClose.bind(t));

@@ -83,7 +83,7 @@ test('wss: ownReadBuffers never switches a TLS socket, and large messages arrive
   client.send(payload);
   const [reply] = (await within(once(client, 'message'))) as [Buffer];
   assert.ok(reply.equals(payload));
-  const scratch = Object.getOwnPropertySymbols(transport).find((s) => s.description === 'sockwave.readScratch');
+  const scratch = Object.getOwnPropertySymbols(transport).find((s) => s.description === 'sockwave.ownReads');
   assert.equal(scratch === undefined ? undefined : (transport as Record<symbol, unknown>)[scratch], null, 'tried and stayed on Node reads');
   const closed = once(client, 'close');
   await wss.close({ code: 1001, timeoutMs: 1000 });

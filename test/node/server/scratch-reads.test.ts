@@ -1,0 +1,126 @@
+/**
+ * A standalone server reads its TCP sockets into one process-wide scratch
+ * buffer (node/socket/scratch-reads.ts): every read lands at the start of
+ * the same memory, so whatever outlives a read (a head that arrives in
+ * pieces, frames in the same read as the head) must be a copy. These tests
+ * send such input on real sockets and check nothing is corrupted by the
+ * reads that follow it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { once } from 'node:events';
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from '../../../src/node/server/server.js';
+import type { NodeWebSocket } from '../../../src/node/socket/websocket.js';
+import { clientFrame, delay, startServer, upgradeRequest, within } from './helpers.js';
+
+const KEY_A = 'AAAAAAAAAAAAAAAAAAAAAA==';
+const acceptFor = (key: string): string => createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+
+async function rawClient(port: number): Promise<{ raw: net.Socket; received: () => string }> {
+  const raw = net.connect(port, '127.0.0.1');
+  raw.on('error', () => {});
+  await once(raw, 'connect');
+  const chunks: Buffer[] = [];
+  raw.on('data', (chunk: Buffer) => chunks.push(chunk));
+  return { raw, received: () => Buffer.concat(chunks).toString('latin1') };
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > 5000) throw new Error(`timed out waiting for ${what}`);
+    await delay(5);
+  }
+}
+
+test("a standalone server's sockets are read by callback (no 'data' listener); an HTTP server's keep Node's reads", async () => {
+  const { wss, url } = await startServer();
+  const seen = new Promise<number>((resolve) => wss.on('connection', (ws: NodeWebSocket) => resolve((ws as unknown as { _socket: net.Socket })._socket.listenerCount('data'))));
+  const { WebSocket: WS } = await import('ws');
+  const client = new WS(url);
+  await within(once(client, 'open'));
+  assert.equal(await within(seen), 0);
+  client.close();
+  await wss.close({ timeoutMs: 1000 });
+
+  const server = http.createServer();
+  const attached = new WebSocketServer({ server });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const seenHttp = new Promise<number>((resolve) => attached.on('connection', (ws: NodeWebSocket) => resolve((ws as unknown as { _socket: net.Socket })._socket.listenerCount('data'))));
+  const other = new WS(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  await within(once(other, 'open'));
+  assert.equal(await within(seenHttp), 1);
+  other.close();
+  await attached.close({ timeoutMs: 1000 });
+  server.close();
+});
+
+test('a head that arrives in pieces is parsed from copies: later reads into the same buffer change nothing', async () => {
+  const { wss, port } = await startServer();
+  let request: IncomingMessage | undefined;
+  wss.on('connection', (_ws: NodeWebSocket, req: IncomingMessage) => (request = req));
+  const { raw, received } = await rawClient(port);
+  const head = upgradeRequest({ 'Sec-WebSocket-Key': KEY_A, 'X-Probe': 'first-piece-value' });
+  // Each piece is a read of its own into the start of the scratch buffer; the last one
+  // is long enough to overwrite the bytes of both earlier pieces there.
+  const cut1 = head.indexOf('X-Probe') + 12;
+  const cut2 = head.indexOf('\r\n', cut1) + 2;
+  for (const piece of [head.slice(0, cut1), head.slice(cut1, cut2), `${head.slice(cut2, -2)}${'X-Filler: '.padEnd(200, 'z')}\r\n\r\n`]) {
+    raw.write(piece);
+    await delay(30);
+  }
+  await until(() => received().includes('\r\n\r\n'), 'the 101');
+  assert.match(received(), /^HTTP\/1\.1 101 /);
+  assert.ok(received().includes(`Sec-WebSocket-Accept: ${acceptFor(KEY_A)}\r\n`), received());
+  assert.equal(request?.headers['x-probe'], 'first-piece-value');
+  assert.equal(request?.headers['sec-websocket-key'], KEY_A);
+  raw.destroy();
+  await wss.close({ timeoutMs: 1000 });
+});
+
+test('frames read with the head are kept as a copy: reads before their replay do not overwrite them', async () => {
+  // An async verify hook holds the first frame back while later reads land in the scratch buffer.
+  const { wss, port } = await startServer({
+    verifyClient: (_info: unknown, done: (ok: boolean) => void) => void setTimeout(() => done(true), 80),
+  });
+  const got: string[] = [];
+  wss.on('connection', (ws: NodeWebSocket) => ws.on('message', (data: Buffer) => got.push(data.toString())));
+  const { raw } = await rawClient(port);
+  const first = 'f'.repeat(100);
+  raw.write(Buffer.concat([Buffer.from(upgradeRequest()), clientFrame(1, first)]));
+  await delay(20);
+  // Bytes that land at the start of the scratch buffer while the first frame waits.
+  raw.write(Buffer.concat(Array.from({ length: 20 }, (_, i) => clientFrame(1, `x${i}`.padEnd(120, 'y')))));
+  await until(() => got.length === 21, '21 messages');
+  assert.equal(got[0], first);
+  assert.deepEqual(got.slice(1), Array.from({ length: 20 }, (_, i) => `x${i}`.padEnd(120, 'y')));
+  raw.destroy();
+  await wss.close({ timeoutMs: 1000 });
+});
+
+test('bytes that arrive while an async verify hook decides reach the socket intact and in order', async () => {
+  const { wss, port } = await startServer({
+    verifyClient: (_info: unknown, done: (ok: boolean) => void) => void setTimeout(() => done(true), 60),
+  });
+  const got: string[] = [];
+  wss.on('connection', (ws: NodeWebSocket) => ws.on('message', (data: Buffer) => got.push(data.toString())));
+  const { raw } = await rawClient(port);
+  raw.write(upgradeRequest());
+  const expected: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    await delay(8);
+    const text = `while-deciding-${i}`.padEnd(100, String(i));
+    expected.push(text);
+    raw.write(clientFrame(1, text));
+  }
+  await until(() => got.length === 5, '5 messages');
+  assert.deepEqual(got, expected);
+  raw.destroy();
+  await wss.close({ timeoutMs: 1000 });
+});
