@@ -5,7 +5,9 @@
 // the paired runs (this build / the other build).
 //
 // Usage: node bench/ab.mjs --compare-dist /tmp/main-dist [--workload handshake-close|handshake-close-c|small-echo]
-//                          [--rounds 8] [--duration 1500] [--handwritten]
+//                          [--rounds 8] [--duration 1500] [--handwritten] [--server NAME=FILE ...]
+// --server adds any server file (bench/servers/FILE, or a path) to the rotation; it may be
+// repeated, and with it --compare-dist is optional. Ratios are to the first server listed.
 import path from 'node:path';
 import { warnIfFormatGuessed } from './lib/dist-format.mjs';
 import { resultOf, runPinnedLoad, startPinnedServer } from './lib/pinned.mjs';
@@ -19,17 +21,23 @@ const rounds = Number(opt('--rounds', 8));
 const durationMs = Number(opt('--duration', 1500));
 const workload = opt('--workload', 'handshake-close');
 const otherDist = opt('--compare-dist', undefined);
-if (otherDist === undefined) throw new Error('--compare-dist DIR (another build of dist/) is required');
-warnIfFormatGuessed(otherDist);
+const extra = argv.flatMap((a, i) => (a === '--server' ? [argv[i + 1].split('=')] : []));
+if (otherDist === undefined && extra.length === 0) throw new Error('--compare-dist DIR (another build of dist/) or --server NAME=FILE is required');
+if (otherDist !== undefined) warnIfFormatGuessed(otherDist);
 const LOADS = {
   'handshake-close': { kind: 'handshakes', concurrency: 32, serverClosesFirst: true },
   'handshake-close-c': { kind: 'handshakes-c', concurrency: 32 },
   'small-echo': { kind: 'echo', size: 32, conns: 100, inflight: 16, poolCount: 4096 },
 };
 const servers = [
-  ['other', 'sockwave.mjs', { SOCKWAVE_DIST: path.join(path.resolve(otherDist), 'index.js') }],
-  ['this', 'sockwave.mjs', {}],
+  ...(otherDist === undefined
+    ? []
+    : [
+        ['other', 'sockwave.mjs', { SOCKWAVE_DIST: path.join(path.resolve(otherDist), 'index.js') }],
+        ['this', 'sockwave.mjs', {}],
+      ]),
   ...(argv.includes('--handwritten') ? [['handwritten', 'handwritten.mjs', {}]] : []),
+  ...extra.map(([name, file]) => [name, file, {}]),
 ];
 const procs = [];
 for (const [name, file, env] of servers) {
@@ -49,5 +57,7 @@ for (const s of procs) {
   console.log(`${s.name.padEnd(12)} median ${median(s.us).toFixed(2)} µs/op  runs ${s.us.map((x) => x.toFixed(1)).join(' ')}`);
   s.p.stdin.end();
 }
-const ratios = procs[0].us.map((x, i) => procs[1].us[i] / x);
-console.log(`this/other per paired run: ${ratios.map((x) => x.toFixed(3)).join(' ')}  median ${median(ratios).toFixed(3)}`);
+for (const s of procs.slice(1)) {
+  const ratios = procs[0].us.map((x, i) => s.us[i] / x);
+  console.log(`${s.name}/${procs[0].name} per paired run: ${ratios.map((x) => x.toFixed(3)).join(' ')}  median ${median(ratios).toFixed(3)}`);
+}

@@ -13,7 +13,7 @@ const benchDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
  * servers answer stdin commands there).
  */
 export async function startPinnedServer(file, { nodeArgs = [], args = [], env = {}, cwd } = {}) {
-  const proc = spawn('taskset', ['-c', '0', process.execPath, ...nodeArgs, path.join(benchDir, 'servers', file), ...args], {
+  const proc = spawn('taskset', ['-c', '0', process.execPath, ...nodeArgs, path.resolve(benchDir, 'servers', file), ...args], {
     cwd,
     stdio: ['pipe', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
