@@ -14,3 +14,7 @@ export const IS_RECEIVING_AFTER_CLOSE = 64;
 export const DEFERRED_EOF = 128;
 export const DEFERRED_CLOSE = 256;
 export const DEFERRED_END = DEFERRED_EOF | DEFERRED_CLOSE;
+/** Receiving stopped for good (close frame, EOF, failure, transport gone): later bytes are ignored, with or without a receive side. */
+export const IS_READ_STOPPED = 512;
+/** A chunk of control frames is being handled without a receive side (see feed()). */
+export const IS_HANDLING_CONTROL_CHUNK = 1024;

@@ -20,17 +20,27 @@ import type { ReceiverLimits } from './receiver-limits.js';
 import { writeFrame } from './frame-writer.js';
 import type { SendQueue } from './send-queue.js';
 import { PongWriter } from './pong-writer.js';
+import { controlFrameBytesAt, controlPayloadAt, isControlFramesOnly } from './control-frames.js';
 import {
   DEFERRED_CLOSE,
   DEFERRED_END,
   DEFERRED_EOF,
   IS_AUTO_PONG,
   IS_CLIENT,
+  IS_HANDLING_CONTROL_CHUNK,
   IS_PONG_WRITE_AWAITED,
+  IS_READ_STOPPED,
   IS_RECEIVING_AFTER_CLOSE,
   IS_SENDING_FRAGMENTED,
   STATE_MASK,
 } from './connection-flags.js';
+
+/**
+ * Chunks received from inside a handler while a control chunk is handled
+ * without a receive side (rare: a handler feeding its own connection), kept
+ * here rather than in a field every connection would carry.
+ */
+const nestedChunks = new WeakMap<object, Buffer[]>();
 
 export abstract class ConnectionLifecycle implements FrameOwner {
   protected readonly sink: ConnectionSink;
@@ -161,7 +171,12 @@ export abstract class ConnectionLifecycle implements FrameOwner {
 
   /** The receive side, made when first needed (see `receiver`). */
   protected get reader(): MessageReader {
-    return (this.receiver ??= new MessageReader(this.isClient, this.limits, this.compressor, this.sink, this));
+    let receiver = this.receiver;
+    if (receiver === undefined) {
+      receiver = this.receiver = new MessageReader(this.isClient, this.limits, this.compressor, this.sink, this);
+      if ((this.flags & IS_READ_STOPPED) !== 0) receiver.stop();
+    }
+    return receiver;
   }
 
   // ------------------------------------------------------- transport events
@@ -177,6 +192,20 @@ export abstract class ConnectionLifecycle implements FrameOwner {
   }
 
   private feed(chunk: Buffer, isBorrowed: boolean): void {
+    if ((this.flags & IS_READ_STOPPED) !== 0) return;
+    if ((this.flags & IS_HANDLING_CONTROL_CHUNK) !== 0) {
+      // Received from inside a handler of that chunk: after the rest of it, in order.
+      const waiting = nestedChunks.get(this);
+      const kept = isBorrowed ? Buffer.from(chunk) : chunk;
+      if (waiting === undefined) nestedChunks.set(this, [kept]);
+      else waiting.push(kept);
+      return;
+    }
+    // Without a receive side (fresh, or dropped below), a chunk of control frames only needs none.
+    if (this.receiver === undefined && isControlFramesOnly(chunk, this.isClient)) {
+      this.receiveControlChunk(chunk, isBorrowed);
+      return;
+    }
     const parser = (this.receiver ?? this.reader).parser;
     parser.receive(chunk, isBorrowed);
     // Issue 16: a chunk of control frames only (a heartbeat's ping or pong)
@@ -187,6 +216,32 @@ export abstract class ConnectionLifecycle implements FrameOwner {
       this.droppedParsedBytes += parser.parsedBytes;
       this.receiver = undefined;
     }
+  }
+
+  /** Each control frame of `chunk` (checked by isControlFramesOnly) to onControlFrame, as the parser would hand them. */
+  private receiveControlChunk(chunk: Buffer, isBorrowed: boolean): void {
+    const isClient = this.isClient;
+    this.flags |= IS_HANDLING_CONTROL_CHUNK;
+    try {
+      for (let offset = 0; offset < chunk.length && (this.flags & IS_READ_STOPPED) === 0; ) {
+        const payload = controlPayloadAt(chunk, offset, isClient, isBorrowed);
+        const opcode = chunk[offset] & 0x0f;
+        const frameBytes = controlFrameBytesAt(chunk, offset, isClient);
+        offset += frameBytes;
+        this.droppedParsedBytes += frameBytes;
+        this.onControlFrame(opcode, payload);
+      }
+    } catch (error) {
+      this.flags &= ~IS_HANDLING_CONTROL_CHUNK;
+      nestedChunks.delete(this);
+      this.abortAfterThrow();
+      throw error;
+    }
+    this.flags &= ~IS_HANDLING_CONTROL_CHUNK;
+    const waiting = nestedChunks.get(this);
+    if (waiting === undefined) return;
+    nestedChunks.delete(this);
+    for (const next of waiting) this.feed(next, false);
   }
 
   /**
@@ -312,7 +367,8 @@ export abstract class ConnectionLifecycle implements FrameOwner {
   }
 
   protected stopReading(): void {
-    this.reader.stop();
+    this.flags |= IS_READ_STOPPED;
+    this.receiver?.stop();
   }
 
   protected onCloseExchanged(): void {
