@@ -110,11 +110,7 @@ export class SocketSink extends SocketState implements ConnectionSink, LivenessS
         return;
       }
       case 'shutdown':
-        // Whatever paused reading (inflation, the app) no longer matters: the
-        // core ignores further data, and only reading shows us the peer's
-        // FIN or RST, which ends the connection without the close timer.
         this.isCorePaused = false;
-        (this.transport as Transport).resume();
         if (event.mode === 'end') {
           // Everything queued (the close frame last) goes before our FIN.
           const wasCorked = this.isCorked;
@@ -123,6 +119,10 @@ export class SocketSink extends SocketState implements ConnectionSink, LivenessS
           (this.transport as Transport).end();
           if (wasCorked && this.isReceiving) cork(this);
         }
+        // Whatever paused reading (inflation, the app) no longer matters: the
+        // core ignores further data, and only reading shows us the peer's
+        // FIN or RST, which ends the connection without the close timer.
+        (this.transport as Transport).resume();
         armCloseTimer(this);
         return;
       case 'closed':
