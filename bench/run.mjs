@@ -95,6 +95,11 @@ const PROTOTYPES = {
     note: 'the floor of a net.Socket server: regex for the key, fixed 101, fixed close reply; no validation',
     workloads: ['handshake-close', 'handshake-close-c'],
   },
+  'net-floor-scratch': {
+    file: 'servers/net-floor-scratch.mjs',
+    note: 'net-floor with user-buffer reads into one shared buffer (as sockwave reads since session 9)',
+    workloads: ['handshake-close', 'handshake-close-c'],
+  },
 };
 Object.assign(SERVERS, PROTOTYPES);
 if (COMPARE_DIST) {
