@@ -34,7 +34,7 @@ const LOADS = {
   'handshake-close-c': { kind: 'handshakes-c', concurrency: 32 },
   'deflate-echo': { kind: 'echo', size: 2048, text: true, deflate: true, conns: 50, inflight: 4, poolCount: 256 },
 };
-const files = { sockwave: 'sockwave.mjs', ws: 'ws.mjs', handwritten: 'handwritten.mjs', 'net-floor': 'net-floor.mjs', uws: 'uws.mjs' };
+const files = { sockwave: 'sockwave.mjs', ws: 'ws.mjs', handwritten: 'handwritten.mjs', 'net-floor': 'net-floor.mjs', 'net-floor-scratch': 'net-floor-scratch.mjs', uws: 'uws.mjs' };
 const dir = path.join(here, 'results', 'profiles');
 fs.mkdirSync(dir, { recursive: true });
 const stamp = client ? `client-${client}-${Date.now()}` : `${server}-${workload}-${Date.now()}`;

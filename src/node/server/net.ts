@@ -26,7 +26,8 @@ import { HandshakeError } from '../../core/errors.js';
 import { equalsIgnoringCase, listHasToken } from '../../core/handshake/header-tokens.js';
 import { RequestHeadParser, type ParsedRequestHead } from '../../core/handshake/request-head.js';
 import { pushIntoStream, readCallbackOf, readIntoUserBuffers, setReadCallback } from '../socket/scratch-reads.js';
-import { isAttached } from '../socket/transport.js';
+import { ignoreTransportError, isAttached } from '../socket/transport.js';
+import { replaceOnlyListener } from '../socket/node-internals.js';
 import type { ResolvedServerOptions } from './options.js';
 import { toIncomingMessage } from './lazy-request.js';
 
@@ -58,6 +59,8 @@ export function createOwnNetServer(o: ResolvedServerOptions, hooks: NetServerHoo
   const stopReading = (socket: ReadingSocket, isHandedOver: boolean, isBorrowed: boolean): void => {
     socket[kHeadParser] = undefined;
     if (!isBorrowed) socket.removeListener('data', onData);
+    // Our 'error' listener gives way to a no-op: the one handleUpgrade keeps for the open socket, or ours.
+    if (replaceOnlyListener(socket, 'error', onError, isHandedOver ? ignoreTransportError : ignoreError)) return;
     socket.removeListener('error', onError);
     if (!isHandedOver) socket.on('error', ignoreError);
   };

@@ -22,6 +22,7 @@ import { buildAcceptResponse, validateUpgradeRequest, type ValidatedUpgrade } fr
 import { negotiateServer, type DeflateParams } from '../../core/deflate/index.js';
 import type { NodeWebSocket } from '../socket/websocket.js';
 import { ignoreTransportError, isAttached } from '../socket/transport.js';
+import { hasListener } from '../socket/node-internals.js';
 import { openServerSocket } from './open-socket.js';
 import type { ResolvedServerOptions } from './options.js';
 import { isOriginAllowed } from './origin-policy.js';
@@ -65,7 +66,7 @@ export function handleUpgrade(server: UpgradeServer, req: IncomingMessage, duple
   if (isAttached(socket)) throw new Error('handleUpgrade() was called more than once with the same socket');
   // During the handshake a reset socket simply goes away ('close' cleans up);
   // the same no-op stays as the open socket's (transport.ts).
-  socket.on('error', ignoreTransportError);
+  if (!hasListener(socket, 'error', ignoreTransportError)) socket.on('error', ignoreTransportError);
   const o = server.options;
   const guard = server.guard;
   const pending = guard.track(socket);

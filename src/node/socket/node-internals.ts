@@ -21,3 +21,22 @@ export function findInternalSymbol(target: object, description: string): symbol 
 export function listenerEntry(emitter: object, event: string): unknown {
   return (emitter as { _events?: Record<string, unknown> })._events?.[event];
 }
+
+/** True when `fn` is among `emitter`'s `event` listeners (its own table: no array copy). */
+export function hasListener(emitter: object, event: string, fn: unknown): boolean {
+  const listeners = listenerEntry(emitter, event);
+  return listeners === fn || (Array.isArray(listeners) && listeners.includes(fn));
+}
+
+/**
+ * Puts `to` in the place of `from` when `from` is `emitter`'s only `event`
+ * listener (one table write instead of a removeListener and an on); false,
+ * and nothing changed, otherwise. No 'removeListener'/'newListener' events:
+ * for listeners of our own that nobody else watches.
+ */
+export function replaceOnlyListener(emitter: object, event: string, from: unknown, to: unknown): boolean {
+  const events = (emitter as { _events?: Record<string, unknown> })._events;
+  if (events === undefined || events[event] !== from) return false;
+  events[event] = to;
+  return true;
+}

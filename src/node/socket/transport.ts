@@ -15,7 +15,7 @@ import { onTransportData, onUserBufferRead } from './receive.js';
 import { pushIntoStream, readCallbackOf, setReadCallback } from './scratch-reads.js';
 import { emitClose } from './close.js';
 import { listenForEnd } from './end-listener.js';
-import { listenerEntry } from './node-internals.js';
+import { hasListener, listenerEntry } from './node-internals.js';
 import { deferNoDelay } from './no-delay.js';
 import type { SocketSink } from './sink.js';
 
@@ -126,8 +126,3 @@ function onTransportClose(this: Transport): void {
  */
 export function ignoreTransportError(): void {}
 
-/** True when `fn` is among `emitter`'s `event` listeners (EventEmitter's own table: no array copy). */
-function hasListener(emitter: NetSocket, event: string, fn: () => void): boolean {
-  const listeners = listenerEntry(emitter, event);
-  return listeners === fn || (Array.isArray(listeners) && listeners.includes(fn));
-}
