@@ -77,7 +77,8 @@ export function attachTransport(s: SocketSink, transport: NetSocket, head: Buffe
   // net.Socket and us, a test pair, an HTTP/2 stream (RFC 8441));
   // only a net.Socket has these. TCP_NODELAY is applied at the first frame write (no-delay.ts).
   deferNoDelay(s, t);
-  if (typeof t.setTimeout === 'function') t.setTimeout(0);
+  // Clears an idle timeout the HTTP server set; a socket that has none is left alone (a timer lookup saved per connection).
+  if (typeof t.setTimeout === 'function' && (t as { timeout?: number }).timeout) t.setTimeout(0);
   // A server's handshake (upgrade.ts) already added this very listener and left it: one no-op, not a swap.
   if (!hasListener(t, 'error', ignoreTransportError)) t.on('error', ignoreTransportError);
   listenForEnd(t, onTransportEnd);
