@@ -13,7 +13,8 @@
  */
 import { HandshakeError } from '../errors.js';
 import { DEFAULTS, validateLimit } from '../options.js';
-import { isTokenChar } from './header-tokens.js';
+import { HTAB, isTokenChar, SP } from './header-tokens.js';
+import { EMPTY_BUFFER } from '../buffer-view.js';
 import { HeadScanner, isDigit, pushHeaderField, type HeadFault } from './head-scanner.js';
 
 export interface ParsedRequestHead {
@@ -40,14 +41,15 @@ function refused(fault: HeadFault, message: string): HandshakeError {
 
 export class RequestHeadParser {
   readonly #scanner: HeadScanner;
+  readonly #maxHeaderBytes: number;
+  readonly #maxHeaderCount: number;
+  /** The head came whole in the first chunk and was read by readWholeHead. */
+  #isReadWhole = false;
 
   constructor(limits: { maxHeaderBytes?: number; maxHeaderCount?: number } = {}) {
-    this.#scanner = new HeadScanner(
-      validateLimit('maxHeaderBytes', limits.maxHeaderBytes ?? DEFAULTS.maxHeaderBytes),
-      validateLimit('maxHeaderCount', limits.maxHeaderCount ?? DEFAULTS.maxHeaderCount),
-      'request line',
-      refused,
-    );
+    this.#maxHeaderBytes = validateLimit('maxHeaderBytes', limits.maxHeaderBytes ?? DEFAULTS.maxHeaderBytes);
+    this.#maxHeaderCount = validateLimit('maxHeaderCount', limits.maxHeaderCount ?? DEFAULTS.maxHeaderCount);
+    this.#scanner = new HeadScanner(this.#maxHeaderBytes, this.#maxHeaderCount, 'request line', refused);
   }
 
   /** Bytes of head received so far. */
@@ -62,7 +64,14 @@ export class RequestHeadParser {
    * is reused after this returns (the parser copies what it keeps; `rest` stays a view).
    */
   push(chunk: Buffer, isBorrowed = false): ParsedRequestHead | null {
-    if (this.#scanner.isDone) throw new Error('RequestHeadParser already returned the head');
+    if (this.#scanner.isDone || this.#isReadWhole) throw new Error('RequestHeadParser already returned the head');
+    if (this.#scanner.size === 0) {
+      const whole = readWholeHead(chunk, this.#maxHeaderBytes, this.#maxHeaderCount);
+      if (whole !== undefined) {
+        this.#isReadWhole = true;
+        return whole;
+      }
+    }
     const head = this.#scanner.push(chunk, isBorrowed);
     if (head === null) return null;
     const text = head.text;
@@ -78,6 +87,77 @@ export class RequestHeadParser {
     }
     return parsed;
   }
+}
+
+/**
+ * The common case in one pass: a first chunk that holds a complete, valid
+ * head within the limits (a client sends its head in one write). Each byte is
+ * checked once, by the rules the scanner and the field parser apply in three
+ * passes (CRLF line ends, token names, values without controls, OWS trimmed),
+ * and the strings are cut from one latin1 string. Returns undefined at the
+ * first doubt (anything malformed, over a limit, or incomplete): the caller
+ * then runs the scanner from the start, which gives the canonical answer and
+ * error, so this path only ever accepts what the scanner accepts, faster.
+ */
+function readWholeHead(chunk: Buffer, maxHeaderBytes: number, maxHeaderCount: number): ParsedRequestHead | undefined {
+  const n = chunk.length;
+  let i = 0;
+  // The request line: up to the first CR, which must start a CRLF (parseRequestLine checks the rest).
+  while (i < n && chunk[i] !== CR) {
+    if (chunk[i] === LF) return undefined;
+    i++;
+  }
+  const lineEnd = i;
+  if (lineEnd === 0 || i + 1 >= n || chunk[i + 1] !== LF) return undefined;
+  i += 2;
+  // Header lines: token ":" value CRLF, until the empty line. Positions: name start, colon, line end.
+  const cuts: number[] = [];
+  for (;;) {
+    if (i + 1 >= n) return undefined;
+    if (chunk[i] === CR) {
+      if (chunk[i + 1] !== LF) return undefined;
+      i += 2;
+      break;
+    }
+    const start = i;
+    while (i < n && isTokenChar(chunk[i])) i++;
+    if (i === start || i >= n || chunk[i] !== COLON) return undefined;
+    const colon = i++;
+    while (i < n && isFieldValueByte(chunk[i])) i++;
+    if (i + 1 >= n || chunk[i] !== CR || chunk[i + 1] !== LF) return undefined;
+    cuts.push(start, colon, i);
+    i += 2;
+  }
+  if (i > maxHeaderBytes || cuts.length / 3 > maxHeaderCount) return undefined;
+  const text = chunk.toString('latin1', 0, i);
+  let parsed: ParsedRequestHead;
+  try {
+    parsed = parseRequestLine(text, lineEnd, i === n ? EMPTY_BUFFER : chunk.subarray(i));
+  } catch {
+    return undefined;
+  }
+  const rawHeaders = parsed.rawHeaders;
+  for (let k = 0; k < cuts.length; k += 3) {
+    let first = cuts[k + 1] + 1;
+    let last = cuts[k + 2];
+    while (first < last && isOws(text.charCodeAt(first))) first++;
+    while (last > first && isOws(text.charCodeAt(last - 1))) last--;
+    rawHeaders.push(text.slice(cuts[k], cuts[k + 1]), text.slice(first, last));
+  }
+  return parsed;
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+const COLON = 0x3a;
+
+/** field-vchar / SP / HTAB / obs-text (checkFieldValue's rule): no NUL, CR, LF or other controls. */
+function isFieldValueByte(byte: number): boolean {
+  return byte >= 0x20 ? byte !== 0x7f : byte === HTAB;
+}
+
+function isOws(code: number): boolean {
+  return code === SP || code === HTAB;
 }
 
 /**
