@@ -28,7 +28,7 @@
  */
 import type { Connection } from '../../core/connection.js';
 import { raiseMmapThreshold } from '../malloc-reuse.js';
-import { findInternalSymbol } from './node-internals.js';
+import { bareTcpHandle, findInternalSymbol } from './node-internals.js';
 import { kSocket, type SocketState, type Transport } from './state.js';
 import { cork, flush } from './write-batch.js';
 
@@ -101,11 +101,10 @@ function trySwitch(t: ReadingTransport, conn: Connection): void {
   const target = conn.readTarget();
   if (target === undefined || target.length < TARGET_MIN_BYTES) return;
   t[kScratch] = null;
-  const handle = (t as unknown as { _handle?: { useUserBuffer?: unknown; constructor?: { name?: string } } })._handle;
+  const handle = bareTcpHandle(t);
   if (
-    handle == null ||
+    handle === undefined ||
     typeof handle.useUserBuffer !== 'function' ||
-    handle.constructor?.name !== 'TCP' ||
     t.destroyed ||
     t.readableFlowing !== true ||
     t.readableLength !== 0 ||
