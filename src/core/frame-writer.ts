@@ -33,31 +33,62 @@ export function writeFrame(
   maskSource: MaskSource | undefined,
   cb: WriteCallback | undefined,
 ): void {
-  const isMasked = maskSource !== undefined;
-  const isString = typeof data === 'string';
-  const length = isString ? Buffer.byteLength(data) : data.length;
-  const headerBytes = headerLength(length, isMasked);
-  if (isMasked || length < COPY_THRESHOLD_BYTES) {
-    const frameBytes = headerBytes + length;
-    // A small frame goes straight into the sink's output buffer when it has one.
-    const isReserved = frameBytes <= MAX_RESERVED_FRAME_BYTES && sink.reserve !== undefined;
-    const out = isReserved ? (sink.reserve as NonNullable<ConnectionSink['reserve']>)(frameBytes, cb) : Buffer.allocUnsafe(frameBytes);
-    const at = isReserved ? (sink.reservedOffset as number) : 0;
-    const keyOffset = writeHeader(out, at, opcode, length, fin, rsv1, isMasked);
-    const payloadAt = at + headerBytes;
-    if (isString) out.write(data, payloadAt, 'utf8');
-    else out.set(data, payloadAt);
-    if (isMasked) {
-      maskSource(out, keyOffset);
-      applyMask(out, payloadAt, payloadAt + length, readKey(out, keyOffset), 0);
-    }
-    if (!isReserved) sink.write(out, cb);
+  const length = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+  if (maskSource !== undefined || length < COPY_THRESHOLD_BYTES) {
+    writeCopiedFrame(sink, opcode, NO_CLOSE_CODE, data, length, fin, rsv1, maskSource, cb);
     return;
   }
-  const header = Buffer.allocUnsafe(headerBytes);
+  const header = Buffer.allocUnsafe(headerLength(length, false));
   writeHeader(header, 0, opcode, length, fin, rsv1, false);
   sink.write(header);
   sink.write(asBuffer(data), cb);
+}
+
+/** writeCopiedFrame's `closeCode` for every frame but a close frame with a code. */
+const NO_CLOSE_CODE = -1;
+
+/**
+ * Writes a frame whose payload is copied next to its header, so the frame
+ * is one write: straight into the sink's output buffer when it has one and
+ * the frame is small, else into one new buffer; masked there for a client.
+ * A `closeCode` other than NO_CLOSE_CODE goes first, as the two bytes a close
+ * body starts with (RFC 6455 §5.5.1), and `data` (its reason) after it: so a
+ * close frame needs no payload buffer of its own. `dataBytes`: the length of
+ * `data` in bytes (UTF-8 for a string).
+ */
+function writeCopiedFrame(
+  sink: ConnectionSink,
+  opcode: number,
+  closeCode: number,
+  data: FramePayload,
+  dataBytes: number,
+  fin: boolean,
+  rsv1: boolean,
+  maskSource: MaskSource | undefined,
+  cb: WriteCallback | undefined,
+): void {
+  const isMasked = maskSource !== undefined;
+  const length = closeCode === NO_CLOSE_CODE ? dataBytes : 2 + dataBytes;
+  const headerBytes = headerLength(length, isMasked);
+  const frameBytes = headerBytes + length;
+  const isReserved = frameBytes <= MAX_RESERVED_FRAME_BYTES && sink.reserve !== undefined;
+  const out = isReserved ? (sink.reserve as NonNullable<ConnectionSink['reserve']>)(frameBytes, cb) : Buffer.allocUnsafe(frameBytes);
+  const at = isReserved ? (sink.reservedOffset as number) : 0;
+  const keyOffset = writeHeader(out, at, opcode, length, fin, rsv1, isMasked);
+  const payloadAt = at + headerBytes;
+  let dataAt = payloadAt;
+  if (closeCode !== NO_CLOSE_CODE) {
+    out[payloadAt] = closeCode >>> 8;
+    out[payloadAt + 1] = closeCode & 0xff;
+    dataAt += 2;
+  }
+  if (typeof data !== 'string') out.set(data, dataAt);
+  else if (dataBytes !== 0) out.write(data, dataAt, 'utf8');
+  if (isMasked) {
+    maskSource(out, keyOffset);
+    applyMask(out, payloadAt, payloadAt + length, readKey(out, keyOffset), 0);
+  }
+  if (!isReserved) sink.write(out, cb);
 }
 
 /** Writes an already encoded frame (see encodeFrame); `cb` goes with the last buffer. */
@@ -76,25 +107,9 @@ export function writeBuffers(sink: ConnectionSink, buffers: Buffer[], cb: WriteC
  */
 export function writeCloseFrame(sink: ConnectionSink, code: number | undefined, reason: string, maskSource: MaskSource | undefined): void {
   if (code === undefined || code === CloseCode.NO_STATUS) {
-    writeFrame(sink, Opcode.CLOSE, EMPTY_BUFFER, true, false, maskSource, undefined);
+    writeCopiedFrame(sink, Opcode.CLOSE, NO_CLOSE_CODE, EMPTY_BUFFER, 0, true, false, maskSource, undefined);
     return;
   }
-  const reasonBytes = reason === '' ? 0 : Buffer.byteLength(reason);
-  const length = 2 + reasonBytes;
-  const isMasked = maskSource !== undefined;
-  const headerBytes = headerLength(length, isMasked);
   // At most 2 + 4 + 125 bytes: always within MAX_RESERVED_FRAME_BYTES.
-  const isReserved = sink.reserve !== undefined;
-  const out = isReserved ? (sink.reserve as NonNullable<ConnectionSink['reserve']>)(headerBytes + length, undefined) : Buffer.allocUnsafe(headerBytes + length);
-  const at = isReserved ? (sink.reservedOffset as number) : 0;
-  const keyOffset = writeHeader(out, at, Opcode.CLOSE, length, true, false, isMasked);
-  const payloadAt = at + headerBytes;
-  out[payloadAt] = code >>> 8;
-  out[payloadAt + 1] = code & 0xff;
-  if (reasonBytes > 0) out.write(reason, payloadAt + 2, 'utf8');
-  if (maskSource !== undefined) {
-    maskSource(out, keyOffset);
-    applyMask(out, payloadAt, payloadAt + length, readKey(out, keyOffset), 0);
-  }
-  if (!isReserved) sink.write(out, undefined);
+  writeCopiedFrame(sink, Opcode.CLOSE, code, reason, reason === '' ? 0 : Buffer.byteLength(reason), true, false, maskSource, undefined);
 }

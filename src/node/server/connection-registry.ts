@@ -5,7 +5,8 @@
 import { encodeFrame, Opcode } from '../../core/frame.js';
 import { ReadyState } from '../../core/events.js';
 import type { NodeWebSocket } from '../socket/websocket.js';
-import { kState, type SocketConfig } from '../socket/state.js';
+import { kState } from '../socket/state.js';
+import type { SocketConfig } from '../socket-config.js';
 import { sendPrepared } from '../socket/send.js';
 import { isBinaryMessage, toPayload, type SendData } from '../socket/send-data.js';
 import { TrafficCounters, type ServerStats } from '../stats.js';

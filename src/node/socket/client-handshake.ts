@@ -27,7 +27,7 @@ import { ResponseHandledError } from '../client/unexpected-response.js';
 import { createDeflateCompressor } from '../deflate/compressor.js';
 import { channels } from '../diagnostics.js';
 import { TrafficCounters } from '../stats.js';
-import { socketConfig } from './state.js';
+import { socketConfig } from '../socket-config.js';
 import type { SocketSink } from './sink.js';
 import { attachTransport } from './transport.js';
 import { failConnecting, setConnecting } from './close.js';

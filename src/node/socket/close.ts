@@ -8,6 +8,7 @@ import { ErrorCode, SockwaveError, TimeoutError } from '../../core/errors.js';
 import { isScheduled, sharedWheel, type TimerEntry, type TimerLink } from '../timer-wheel.js';
 import { channels } from '../diagnostics.js';
 import { stopLiveness } from '../heartbeat.js';
+import { bareTcpHandle } from './node-internals.js';
 import { bufferedAmountOf, kSocket, type CloseEntry, type ConnectingHooks, type SocketState } from './state.js';
 import { cork } from './write-batch.js';
 
@@ -86,8 +87,7 @@ export function closeTransportAtOnce(s: SocketState): boolean {
   const transport = s.transport;
   const conn = s.conn;
   if (transport === undefined || conn === undefined || !conn.isCloseExchanged || transport.writableLength !== 0) return false;
-  const handle = (transport as { _handle?: { constructor?: { name?: string } } | null })._handle;
-  if (handle == null || handle.constructor?.name !== 'TCP' || bytesInLibuv(s) !== 0) return false;
+  if (bareTcpHandle(transport) === undefined || bytesInLibuv(s) !== 0) return false;
   transport.destroy();
   return true;
 }

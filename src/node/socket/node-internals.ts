@@ -2,7 +2,7 @@
  * The few places where sockwave reads Node's stream internals, in one file so
  * a Node upgrade has one place to check. Each caller falls back to public
  * API when what it looks for is not there (see end-listener.ts,
- * no-delay.ts, receive.ts, transport.ts).
+ * no-delay.ts, receive.ts, transport.ts, close.ts).
  */
 
 /** One of Node's internal symbols on `target` (e.g. a net.Socket's `kSetNoDelay`), found by its description. */
@@ -39,4 +39,20 @@ export function replaceOnlyListener(emitter: object, event: string, from: unknow
   if (events === undefined || events[event] !== from) return false;
   events[event] = to;
   return true;
+}
+
+/** A libuv TCP handle, as far as socket/ reads it (its members may be missing on another Node). */
+export interface TcpHandle {
+  readonly useUserBuffer?: unknown;
+}
+
+/**
+ * The handle of a bare TCP socket: a net.Socket's `_handle` made by libuv's
+ * `TCP` class. Undefined for anything else, whose bytes do not go straight
+ * between that handle and the kernel: a TLS socket (a `TLSWrap`), a pipe, an
+ * HTTP/2 stream or other Duplex, a socket whose handle is gone.
+ */
+export function bareTcpHandle(transport: object): TcpHandle | undefined {
+  const handle = (transport as { _handle?: (TcpHandle & { constructor?: { name?: string } }) | null })._handle;
+  return handle != null && handle.constructor?.name === 'TCP' ? handle : undefined;
 }

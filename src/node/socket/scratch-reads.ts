@@ -25,7 +25,7 @@
  * working: net.Socket stops and starts the handle itself in this mode.
  */
 import type { Socket } from 'node:net';
-import { findInternalSymbol } from './node-internals.js';
+import { bareTcpHandle, findInternalSymbol } from './node-internals.js';
 
 /** Called with `nread` bytes at the start of `buffer`; `this` is the socket. False stops reading (as a full stream would). */
 export type ReadCallback = (this: Socket, nread: number, buffer: Buffer) => boolean;
@@ -43,7 +43,7 @@ interface ReadInternals {
 let internals: ReadInternals | null | undefined;
 
 type Fields = Record<symbol, unknown>;
-type TcpHandle = { useUserBuffer?: (buffer: Buffer) => void; constructor?: { name?: string } };
+type UserBufferHandle = { useUserBuffer?: (buffer: Buffer) => void };
 
 function findInternals(socket: object): ReadInternals | null {
   const kBuffer = findInternalSymbol(socket, 'kBuffer');
@@ -60,10 +60,8 @@ export function scratchBuffer(): Buffer {
 
 /** The internals when `socket` is a bare TCP socket that still reads the default way; otherwise null. */
 function switchableInternals(socket: Socket): ReadInternals | null {
-  const handle = (socket as unknown as { _handle?: TcpHandle | null })._handle;
-  if (handle == null || typeof handle.useUserBuffer !== 'function' || handle.constructor?.name !== 'TCP' || socket.destroyed) {
-    return null;
-  }
+  const handle = bareTcpHandle(socket);
+  if (handle === undefined || typeof handle.useUserBuffer !== 'function' || socket.destroyed) return null;
   if (internals === undefined) internals = findInternals(socket);
   if (internals === null) return null;
   const fields = socket as unknown as Fields;
@@ -83,7 +81,7 @@ export function readIntoUserBuffers(socket: Socket, callback: ReadCallback, targ
   const fields = socket as unknown as Fields;
   fields[found.kBufferCb] = callback;
   fields[found.kBuffer] = target;
-  (socket as unknown as { _handle: Required<TcpHandle> })._handle.useUserBuffer(target);
+  (socket as unknown as { _handle: Required<UserBufferHandle> })._handle.useUserBuffer(target);
   return true;
 }
 
@@ -110,14 +108,14 @@ export function chooseReadBuffers(socket: Socket, next: () => Buffer, first: Buf
   const fields = socket as unknown as Fields;
   fields[kBufferGen] = next;
   fields[kBuffer] = first;
-  (socket as unknown as { _handle?: TcpHandle | null })._handle?.useUserBuffer?.(first);
+  (socket as unknown as { _handle?: UserBufferHandle | null })._handle?.useUserBuffer?.(first);
 }
 
 /** Points the next read of a switched socket at the scratch buffer (after a callback threw mid-target). */
 export function readNextIntoScratch(socket: Socket): void {
   const buffer = scratchBuffer();
   if (internals != null) (socket as unknown as Fields)[internals.kBuffer] = buffer;
-  (socket as unknown as { _handle?: TcpHandle | null })._handle?.useUserBuffer?.(buffer);
+  (socket as unknown as { _handle?: UserBufferHandle | null })._handle?.useUserBuffer?.(buffer);
 }
 
 /**

@@ -9,12 +9,8 @@ import type { EventEmitter } from 'node:events';
 import type { Socket as NetSocket } from 'node:net';
 import type { Connection } from '../../core/connection.js';
 import { ReadyState } from '../../core/events.js';
-import { DEFAULTS } from '../../core/options.js';
 import type { TimerEntry, TimerLink } from '../timer-wheel.js';
-import type { HeartbeatOptions } from '../heartbeat.js';
-import type { TrafficCounters } from '../stats.js';
-import type { BackpressurePolicy } from '../backpressure.js';
-import type { TopicPort } from '../topic-port.js';
+import { socketConfig, type SocketConfig } from '../socket-config.js';
 
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
 export type SendCallback = (error?: Error | null) => void;
@@ -51,49 +47,6 @@ export const kWsFlavour = Symbol('sockwave.wsFlavour');
  * the interface so this file needs nothing from websocket.ts above it.
  */
 export type SocketEmitter = EventEmitter;
-
-/**
- * What a socket is given when it attaches and never changes after. A server
- * makes one for all its sockets (server/open-socket.ts), a client one per
- * socket: an idle server socket carries one reference instead of these
- * fields (and instead of the separate heap number V8 boxes a double field
- * such as an Infinity in).
- */
-export interface SocketConfig {
-  /** See DEFAULTS.closeTimeoutMs (Infinity: no close timer). */
-  readonly closeTimeoutMs: number;
-  /** Per-socket queue bound in bytes (Infinity for clients; servers default to 16 MiB). */
-  readonly highWaterMarkBytes: number;
-  /** What send() does above highWaterMarkBytes (backpressure.ts). */
-  readonly policy: BackpressurePolicy;
-  /** Ping when the peer is silent (server heartbeat, client keepalive). */
-  readonly heartbeat: HeartbeatOptions | false;
-  /** Close with 1001 after this long without data messages (Infinity: off). */
-  readonly idleTimeoutMs: number;
-  /** Traffic counters: the server's, shared by its sockets; a client's own. */
-  readonly counters: TrafficCounters | undefined;
-  /** Called once, just before 'close' is emitted (the server's bookkeeping). */
-  readonly onClose: ((socket: SocketEmitter, code: number, reason: string) => void) | undefined;
-  /** The server's topics; undefined for clients. */
-  readonly topicPort: TopicPort | undefined;
-  /** Read large payloads straight into message buffers (receive.ts); see the server option. */
-  readonly ownReadBuffers: boolean;
-}
-
-/** A SocketConfig with the defaults for what `options` leaves out (a client's, before and after it attaches). */
-export function socketConfig(options: Partial<SocketConfig>): SocketConfig {
-  return {
-    closeTimeoutMs: options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
-    highWaterMarkBytes: options.highWaterMarkBytes ?? Infinity,
-    policy: options.policy ?? 'queue',
-    heartbeat: options.heartbeat ?? false,
-    idleTimeoutMs: options.idleTimeoutMs ?? Infinity,
-    counters: options.counters,
-    onClose: options.onClose,
-    topicPort: options.topicPort,
-    ownReadBuffers: options.ownReadBuffers ?? false,
-  };
-}
 
 /** The config of a socket that has not attached yet. */
 const UNATTACHED: SocketConfig = Object.freeze(socketConfig({}));
