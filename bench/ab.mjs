@@ -4,7 +4,7 @@
 // both builds alike. Prints CPU µs per operation per run, and the ratios of
 // the paired runs (this build / the other build).
 //
-// Usage: node bench/ab.mjs --compare-dist /tmp/main-dist [--workload handshake-close|handshake-close-c|small-echo]
+// Usage: node bench/ab.mjs --compare-dist /tmp/main-dist [--workload handshake-close|handshake-close-c|small-echo|echo-64k|echo-1m]
 //                          [--rounds 8] [--duration 1500] [--handwritten] [--server NAME=FILE ...]
 // --server adds any server file (bench/servers/FILE, or a path) to the rotation; it may be
 // repeated, and with it --compare-dist is optional. Ratios are to the first server listed.
@@ -28,6 +28,8 @@ const LOADS = {
   'handshake-close': { kind: 'handshakes', concurrency: 32, serverClosesFirst: true },
   'handshake-close-c': { kind: 'handshakes-c', concurrency: 32 },
   'small-echo': { kind: 'echo', size: 32, conns: 100, inflight: 16, poolCount: 4096 },
+  'echo-64k': { kind: 'echo', size: 65536, conns: 16, inflight: 2, poolCount: 16 },
+  'echo-1m': { kind: 'echo', size: 1048576, conns: 8, inflight: 2, poolCount: 4 },
 };
 const servers = [
   ...(otherDist === undefined

@@ -16,7 +16,7 @@
  */
 import type { Connection } from '../../core/connection.js';
 import { raiseMmapThreshold } from '../malloc-reuse.js';
-import { chooseReadBuffers, readIntoUserBuffers, readNextIntoScratch, scratchBuffer } from './scratch-reads.js';
+import { chooseLaterReadBuffers, chooseReadBuffers, readIntoUserBuffers, readNextIntoScratch, scratchBuffer } from './scratch-reads.js';
 import { kSocket, type SocketState, type Transport } from './state.js';
 import { cork, flush } from './write-batch.js';
 
@@ -25,7 +25,16 @@ const TARGET_MIN_BYTES = 16 * 1024;
 
 /** Per socket, with `ownReadBuffers`: true once reads target payloads; null: tried, cannot; absent: not tried. */
 const kOwnReads = Symbol('sockwave.ownReads');
-type ReadingTransport = Transport & { [kOwnReads]?: true | null };
+/**
+ * A read into scratch of at least this many bytes sends the next reads into
+ * buffers of their own (bulk reads; see startBulkReads).
+ */
+const BULK_READ_BYTES = 16 * 1024;
+/** The size of a bulk read's buffer: Node's own read size. */
+const BULK_BUFFER_BYTES = 64 * 1024;
+/** Per socket, once it read in bulk (without ownReadBuffers): how many reads in a row were small, for the chooser. */
+const kBulkReads = Symbol('sockwave.bulkReads');
+type ReadingTransport = Transport & { [kOwnReads]?: true | null; [kBulkReads]?: { smallReads: number } };
 
 /** The 'data' listener: `this` is the transport. */
 export function onTransportData(this: ReadingTransport, chunk: Buffer): void {
@@ -93,22 +102,54 @@ export function onUserBufferRead(this: ReadingTransport, nread: number, buffer: 
   const s = this[kSocket];
   if (s === undefined) return true;
   const conn = s.conn as Connection;
+  const bulk = this[kBulkReads];
   try {
-    const target = buffer === scratchBuffer() ? undefined : conn.readTarget();
-    // In the target: taken in place (a compressed frame completed here pauses reading like any other).
-    if (target !== undefined && target.buffer === buffer.buffer && target.byteOffset === buffer.byteOffset) receiveInto(this, s, conn, null, nread, false);
-    else receiveInto(this, s, conn, buffer.subarray(0, nread), nread, true);
+    if (buffer === scratchBuffer()) {
+      // Copied once, then the core's own (views, unmasked in place): cheaper than the copy of every
+      // payload the core keeps from a lent chunk when a read holds many small messages.
+      const chunk = Buffer.allocUnsafe(nread);
+      buffer.copy(chunk, 0, 0, nread);
+      receiveInto(this, s, conn, chunk, nread, false);
+    } else if (bulk !== undefined) {
+      // A bulk read's own buffer: the core may keep views of it, as of Node's reads; a small read is lent
+      // (the core copies what it keeps), so no 64 KiB buffer stays behind a few bytes the app holds.
+      receiveInto(this, s, conn, buffer.subarray(0, nread), nread, nread < BULK_READ_BYTES);
+    } else {
+      const target = conn.readTarget();
+      // In the target: taken in place (a compressed frame completed here pauses reading like any other).
+      if (target !== undefined && target.buffer === buffer.buffer && target.byteOffset === buffer.byteOffset) receiveInto(this, s, conn, null, nread, false);
+      else receiveInto(this, s, conn, buffer.subarray(0, nread), nread, true);
+    }
   } catch (error) {
     // Node asks for the next buffer only after a normal return: point the handle at scratch now,
     // so the next read cannot land in a buffer the application may already hold.
     if (this[kOwnReads] === true) readNextIntoScratch(this);
     throw error;
   }
-  if (this[kOwnReads] === undefined && s.config.ownReadBuffers) {
-    const target = conn.readTarget();
-    if (target !== undefined && target.length >= TARGET_MIN_BYTES) startTargetedReads(this, target);
+  if (bulk !== undefined) bulk.smallReads = nread >= BULK_READ_BYTES ? 0 : bulk.smallReads + 1;
+  else if (this[kOwnReads] === undefined) {
+    if (s.config.ownReadBuffers) {
+      const target = conn.readTarget();
+      if (target !== undefined && target.length >= TARGET_MIN_BYTES) startTargetedReads(this, target);
+    } else if (nread >= BULK_READ_BYTES) startBulkReads(this);
   }
   return true;
+}
+
+/**
+ * Bulk reads (without ownReadBuffers): after a read of BULK_READ_BYTES or
+ * more, the next reads go into new buffers of their own, as Node's reads do,
+ * rather than into scratch, until two reads in a row are smaller (one short
+ * read, the tail of a large message, does not end a run of them). Not for
+ * speed: those read buffers, allocated
+ * between the large message buffers, keep glibc from trimming the heap each
+ * time a GC frees a run of message buffers (malloc-reuse.ts); with every
+ * read in scratch, a stream of 1 MiB messages faulted fresh pages in for
+ * each message (39 page faults per message vs 5; bench/RESULTS.md session 9).
+ */
+function startBulkReads(t: ReadingTransport): void {
+  const bulk = (t[kBulkReads] = { smallReads: 0 });
+  chooseLaterReadBuffers(t, () => (bulk.smallReads < 2 ? Buffer.allocUnsafeSlow(BULK_BUFFER_BYTES) : scratchBuffer()));
 }
 
 /** The buffer the next read goes into: the rest of a large payload, or scratch. */

@@ -111,6 +111,15 @@ export function chooseReadBuffers(socket: Socket, next: () => Buffer, first: Buf
   (socket as unknown as { _handle?: UserBufferHandle | null })._handle?.useUserBuffer?.(first);
 }
 
+/**
+ * From inside a read callback: `next` chooses the buffer of every read
+ * after this one (Node asks it as soon as the callback returns; one closure
+ * per socket).
+ */
+export function chooseLaterReadBuffers(socket: Socket, next: () => Buffer): void {
+  (socket as unknown as Fields)[(internals as ReadInternals).kBufferGen] = next;
+}
+
 /** Points the next read of a switched socket at the scratch buffer (after a callback threw mid-target). */
 export function readNextIntoScratch(socket: Socket): void {
   const buffer = scratchBuffer();

@@ -124,3 +124,22 @@ test('bytes that arrive while an async verify hook decides reach the socket inta
   raw.destroy();
   await wss.close({ timeoutMs: 1000 });
 });
+
+test('large and small messages in any order arrive intact, and a small one pins no more than a read buffer (64 KiB, as with Node\'s reads)', async () => {
+  const { wss, url } = await startServer();
+  const got: Buffer[] = [];
+  wss.on('connection', (ws: NodeWebSocket) => ws.on('message', (data: Buffer) => got.push(data)));
+  const { WebSocket: WS } = await import('ws');
+  const client = new WS(url);
+  await within(once(client, 'open'));
+  const sizes = [1 << 20, 10, 10, 200_000, 5, 70_000, 3, 1 << 20, 17, 2];
+  const sent = sizes.map((size, i) => Buffer.alloc(size, (i * 37 + 11) & 0xff));
+  for (const data of sent) client.send(data);
+  await until(() => got.length === sent.length, `${sent.length} messages`);
+  got.forEach((data, i) => assert.ok(data.equals(sent[i]), `message ${i} (${sizes[i]} bytes)`));
+  for (const [i, data] of got.entries()) {
+    if (sizes[i] < 100) assert.ok(data.buffer.byteLength <= 65536, `message ${i} holds a ${data.buffer.byteLength}-byte buffer`);
+  }
+  client.close();
+  await wss.close({ timeoutMs: 1000 });
+});
