@@ -7,9 +7,10 @@
  * socket switched to user-buffer reads (scratch-reads.ts: a standalone
  * server's sockets from the start, any TCP socket once `ownReadBuffers`
  * finds a large payload), from `onUserBufferRead`: then a read lands in the
- * process's shared scratch buffer, which the core only borrows (it copies
- * what it keeps), or, with `ownReadBuffers`, straight in the core's message
- * buffer: once the core has a large payload to read into
+ * process's shared scratch buffer and is copied once for the core, or in a
+ * buffer of its own during bulk reads (startBulkReads), or, with
+ * `ownReadBuffers`, straight in the core's message buffer: once the core
+ * has a large payload to read into
  * (Connection.readTarget), each next read targets exactly the part of it
  * still missing, and a completed message buffer is never handed to the
  * kernel again, so no buffer the application holds is ever written afterwards.
