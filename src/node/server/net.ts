@@ -15,8 +15,9 @@
  * that does not finish its head within handshakeTimeoutMs is dropped by the
  * HandshakeGuard (slowloris).
  *
- * A bare TCP socket is read into the process's scratch buffer from the start
- * (socket/scratch-reads.ts): the head is parsed from borrowed bytes, and
+ * A bare TCP socket of a root-entry server (not 'sockwave/ws', whose apps
+ * may listen to the socket's 'data' as with ws) is read into the process's
+ * scratch buffer from the start (socket/scratch-reads.ts): the head is parsed from borrowed bytes, and
  * after it the socket's reads go to its WebSocket (attachTransport) or, for
  * whoever takes the socket otherwise, into its stream as copies.
  */
@@ -48,6 +49,7 @@ type ReadingSocket = Socket & { [kHeadParser]?: RequestHeadParser };
 
 export function createOwnNetServer(o: ResolvedServerOptions, hooks: NetServerHooks): net.Server {
   const limits = { maxHeaderBytes: o.maxHeaderBytes, maxHeaderCount: o.maxHeaderCount };
+  const readsIntoScratch = !o.isWsFlavour;
   // The listeners are made once per server, not per connection (`this` is
   // the socket, its parser sits under a symbol): closures per accepted
   // connection showed in the handshake cycle's allocations and GC time.
@@ -119,7 +121,9 @@ export function createOwnNetServer(o: ResolvedServerOptions, hooks: NetServerHoo
   return net.createServer((socket: ReadingSocket) => {
     hooks.onConnection(socket);
     socket[kHeadParser] = new RequestHeadParser(limits);
-    if (!readIntoUserBuffers(socket, onScratchRead)) socket.on('data', onData);
+    // A 'sockwave/ws' server reads as ws does, through the stream: apps (and ws's own tests) listen to
+    // `ws._socket`'s 'data'. The root entry's server reads by callback (scratch-reads.ts).
+    if (!readsIntoScratch || !readIntoUserBuffers(socket, onScratchRead)) socket.on('data', onData);
     socket.on('error', onError);
   });
 }

@@ -61,6 +61,27 @@ test("a standalone server's sockets are read by callback (no 'data' listener); a
   server.close();
 });
 
+test("a 'sockwave/ws' server reads as ws does: a 'data' listener on ws._socket sees the frames", async () => {
+  const { WebSocketServer: WsEntryServer } = await import('../../../src/ws.js');
+  const wss = new WsEntryServer({ port: 0, host: '127.0.0.1' });
+  await once(wss, 'listening');
+  const seen = new Promise<Buffer>((resolve) => {
+    wss.on('connection', (ws: NodeWebSocket) => {
+      const chunks: Buffer[] = [];
+      (ws as unknown as { _socket: net.Socket })._socket.prependListener('data', (chunk: Buffer) => chunks.push(chunk));
+      ws.on('message', () => resolve(Buffer.concat(chunks)));
+    });
+  });
+  const { WebSocket: WS } = await import('ws');
+  const client = new WS(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
+  await within(once(client, 'open'));
+  client.send('over the stream');
+  const bytes = await within(seen);
+  assert.equal(bytes.length, 6 + 'over the stream'.length, 'the masked frame, as read');
+  client.close();
+  await new Promise<void>((resolve) => wss.close(() => resolve()));
+});
+
 test('a head that arrives in pieces is parsed from copies: later reads into the same buffer change nothing', async () => {
   const { wss, port } = await startServer();
   let request: IncomingMessage | undefined;
