@@ -14,10 +14,10 @@
  * What the lines mean is the caller's business.
  */
 import { EMPTY_BUFFER } from '../buffer-view.js';
-import { HTAB, isTokenChar, SP, trimOws } from './header-tokens.js';
+import { HTAB, isOws, isTokenChar, SP, trimOws } from './header-tokens.js';
 
-const CR = 0x0d;
-const LF = 0x0a;
+export const CR = 0x0d;
+export const LF = 0x0a;
 
 /** Why a head was refused: over the byte or line limit, or malformed. */
 export type HeadFault = 'too-large' | 'too-many-lines' | 'malformed';
@@ -161,15 +161,15 @@ export function pushHeaderField(text: string, start: number, end: number, out: s
   out.push(text.slice(start, colon), value);
 }
 
-function isOws(code: number): boolean {
-  return code === SP || code === HTAB;
+/** field-vchar / SP / HTAB / obs-text: anything but NUL, CR, LF, DEL and the other controls. */
+export function isFieldValueChar(code: number): boolean {
+  return code >= 0x20 ? code !== 0x7f : code === HTAB;
 }
 
 /** field-vchar / SP / HTAB / obs-text only: no NUL or other controls. */
 export function checkFieldValue(value: string, what: string, malformed: (message: string) => Error): void {
   for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if ((c < 0x20 && c !== HTAB) || c === 0x7f) throw malformed(`control character in ${what}`);
+    if (!isFieldValueChar(value.charCodeAt(i))) throw malformed(`control character in ${what}`);
   }
 }
 

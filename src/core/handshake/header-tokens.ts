@@ -39,7 +39,8 @@ export function isToken(value: string): boolean {
   return true;
 }
 
-function isOws(code: number): boolean {
+/** RFC 7230 §3.2.3 OWS: a space or a horizontal tab. */
+export function isOws(code: number): boolean {
   return code === SP || code === HTAB;
 }
 

@@ -13,9 +13,9 @@
  */
 import { HandshakeError } from '../errors.js';
 import { DEFAULTS, validateLimit } from '../options.js';
-import { HTAB, isTokenChar, SP } from './header-tokens.js';
+import { isOws, isTokenChar } from './header-tokens.js';
 import { EMPTY_BUFFER } from '../buffer-view.js';
-import { HeadScanner, isDigit, pushHeaderField, type HeadFault } from './head-scanner.js';
+import { CR, HeadScanner, isDigit, isFieldValueChar, LF, pushHeaderField, type HeadFault } from './head-scanner.js';
 
 export interface ParsedRequestHead {
   method: string;
@@ -123,7 +123,7 @@ function readWholeHead(chunk: Buffer, maxHeaderBytes: number, maxHeaderCount: nu
     while (i < n && isTokenChar(chunk[i])) i++;
     if (i === start || i >= n || chunk[i] !== COLON) return undefined;
     const colon = i++;
-    while (i < n && isFieldValueByte(chunk[i])) i++;
+    while (i < n && isFieldValueChar(chunk[i])) i++;
     if (i + 1 >= n || chunk[i] !== CR || chunk[i + 1] !== LF) return undefined;
     cuts.push(start, colon, i);
     i += 2;
@@ -147,18 +147,7 @@ function readWholeHead(chunk: Buffer, maxHeaderBytes: number, maxHeaderCount: nu
   return parsed;
 }
 
-const CR = 0x0d;
-const LF = 0x0a;
 const COLON = 0x3a;
-
-/** field-vchar / SP / HTAB / obs-text (checkFieldValue's rule): no NUL, CR, LF or other controls. */
-function isFieldValueByte(byte: number): boolean {
-  return byte >= 0x20 ? byte !== 0x7f : byte === HTAB;
-}
-
-function isOws(code: number): boolean {
-  return code === SP || code === HTAB;
-}
 
 /**
  * RFC 7230 §3.1.1: method SP request-target SP HTTP-version, the line
