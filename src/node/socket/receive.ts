@@ -94,10 +94,11 @@ function startTargetedReads(t: ReadingTransport, first: Buffer): void {
 
 /**
  * The read callback of a switched socket (`this` is the transport): `nread`
- * bytes at the start of `buffer`. Bytes in the core's target are taken in
- * place; scratch is lent. A target that is no longer current (the core
- * started skipping payloads meanwhile) is lent like scratch: its bytes are
- * still parsed, and it was never handed to the application.
+ * bytes at the start of `buffer`. A read into scratch is copied once for the
+ * core; a bulk read's buffer is the core's; bytes in the core's target are
+ * taken in place. A target that is no longer current (the core started
+ * skipping payloads meanwhile) is lent: its bytes are still parsed, and it
+ * was never handed to the application.
  */
 export function onUserBufferRead(this: ReadingTransport, nread: number, buffer: Buffer): boolean {
   const s = this[kSocket];

@@ -78,10 +78,8 @@ function switchableInternals(socket: Socket): ReadInternals | null {
 export function readIntoUserBuffers(socket: Socket, callback: ReadCallback, target: Buffer = scratchBuffer()): boolean {
   const found = switchableInternals(socket);
   if (found === null) return false;
-  const fields = socket as unknown as Fields;
-  fields[found.kBufferCb] = callback;
-  fields[found.kBuffer] = target;
-  (socket as unknown as { _handle: Required<UserBufferHandle> })._handle.useUserBuffer(target);
+  (socket as unknown as Fields)[found.kBufferCb] = callback;
+  pointNextReadAt(socket, target);
   return true;
 }
 
@@ -94,7 +92,6 @@ export function readCallbackOf(socket: Socket): ReadCallback | undefined {
 
 /** Replaces a switched socket's callback (the socket must be switched: readCallbackOf() is defined). */
 export function setReadCallback(socket: Socket, callback: ReadCallback): void {
-  (socket as unknown as Fields)[(internals as ReadInternals).kBuffer] ??= scratchBuffer();
   (socket as unknown as Fields)[(internals as ReadInternals).kBufferCb] = callback;
 }
 
@@ -104,11 +101,8 @@ export function setReadCallback(socket: Socket, callback: ReadCallback): void {
  * The next read goes into `first` at once.
  */
 export function chooseReadBuffers(socket: Socket, next: () => Buffer, first: Buffer): void {
-  const { kBuffer, kBufferGen } = internals as ReadInternals;
-  const fields = socket as unknown as Fields;
-  fields[kBufferGen] = next;
-  fields[kBuffer] = first;
-  (socket as unknown as { _handle?: UserBufferHandle | null })._handle?.useUserBuffer?.(first);
+  (socket as unknown as Fields)[(internals as ReadInternals).kBufferGen] = next;
+  pointNextReadAt(socket, first);
 }
 
 /**
@@ -122,8 +116,12 @@ export function chooseLaterReadBuffers(socket: Socket, next: () => Buffer): void
 
 /** Points the next read of a switched socket at the scratch buffer (after a callback threw mid-target). */
 export function readNextIntoScratch(socket: Socket): void {
-  const buffer = scratchBuffer();
-  if (internals != null) (socket as unknown as Fields)[internals.kBuffer] = buffer;
+  pointNextReadAt(socket, scratchBuffer());
+}
+
+/** The next read of a socket whose internals were found goes into `buffer` (Node's field and the handle's). */
+function pointNextReadAt(socket: Socket, buffer: Buffer): void {
+  (socket as unknown as Fields)[(internals as ReadInternals).kBuffer] = buffer;
   (socket as unknown as { _handle?: UserBufferHandle | null })._handle?.useUserBuffer?.(buffer);
 }
 
