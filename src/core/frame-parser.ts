@@ -23,7 +23,7 @@
 import { EMPTY_BUFFER, viewOf } from './buffer-view.js';
 import { MessageTooLargeError, ProtocolError } from './errors.js';
 import { MAX_CONTROL_PAYLOAD_BYTES } from './frame.js';
-import { applyMask, readKey } from './mask.js';
+import { applyMask, copyMasked, readKey } from './mask.js';
 import { firstBytesViolation, headerBytesFor, readPayloadLength } from './frame-header-rules.js';
 import { PayloadCollector } from './payload-collector.js';
 import type { DataFrameHandler, FrameOwner, FramePolicy } from './frame-parser-contracts.js';
@@ -175,7 +175,9 @@ export class FrameParser {
     if (byteCount > target.length) throw new RangeError('receivedInto: more bytes than the read target holds');
     this.isParsing = true;
     try {
-      this.addPiece((this.collector as PayloadCollector).filled(byteCount));
+      const piece = (this.collector as PayloadCollector).filled(byteCount);
+      applyMask(piece, 0, byteCount, this.maskKey, this.payloadReceived & 3);
+      this.addPiece(piece);
     } catch (error) {
       this.owner.abortAfterThrow();
       throw error;
@@ -289,17 +291,20 @@ export class FrameParser {
         let payload: Buffer;
         if (this.isBorrowed) {
           payload = Buffer.allocUnsafe(remaining);
-          chunk.copy(payload, 0, off, off + remaining);
-        } else payload = viewOf(chunk.buffer, chunk.byteOffset + off, remaining);
+          copyMasked(chunk, off, payload, 0, remaining, this.maskKey, 0);
+        } else {
+          payload = viewOf(chunk.buffer, chunk.byteOffset + off, remaining);
+          applyMask(payload, 0, remaining, this.maskKey, 0); // key 0 (unmasked frame) is a no-op
+        }
         off += remaining;
-        applyMask(payload, 0, remaining, this.maskKey, 0); // key 0 (unmasked frame) is a no-op
         this.phase = PHASE_HEADER;
         this.onFrame(payload, false);
         continue;
       }
       if (!this.isCollecting) this.beginPayload();
-      // Copied (then the copy unmasked: the chunk is read once and left as it came), or a view over 1 MiB.
-      const piece = (this.collector as PayloadCollector).take(chunk, off, available < remaining ? available : remaining, this.isBorrowed);
+      // Copied and unmasked in one pass (the chunk is left as it came), or over 1 MiB a view unmasked in place.
+      const count = available < remaining ? available : remaining;
+      const piece = (this.collector as PayloadCollector).take(chunk, off, count, this.isBorrowed, this.maskKey);
       off += piece.length;
       if (!this.addPiece(piece)) break;
     }
@@ -319,11 +324,9 @@ export class FrameParser {
     this.isValidatingPieces = this.opcode < 8 && this.messages.startPieces();
   }
 
-  /** A piece of the payload, in place in the collector: unmask, validate, and finish the frame when complete. */
+  /** A piece of the payload, unmasked, in place in the collector: validate, and finish the frame when complete. */
   private addPiece(piece: Buffer): boolean {
-    const at = this.payloadReceived;
-    applyMask(piece, 0, piece.length, this.maskKey, at & 3);
-    this.payloadReceived = at + piece.length;
+    this.payloadReceived += piece.length;
     if (this.isValidatingPieces && !this.messages.validatePiece(piece)) return false;
     if (this.payloadReceived === this.payloadLength) {
       this.phase = PHASE_HEADER;

@@ -9,7 +9,7 @@ import type { ConnectionSink, MaskSource } from './events.js';
 import { COPY_THRESHOLD_BYTES, Opcode, headerLength, writeHeader } from './frame.js';
 import { EMPTY_BUFFER } from './buffer-view.js';
 import { CloseCode } from './close.js';
-import { applyMask, readKey } from './mask.js';
+import { applyMask, copyMasked, readKey } from './mask.js';
 
 /** Frames up to this size may go into the sink's own buffer (ConnectionSink.reserve). */
 export const MAX_RESERVED_FRAME_BYTES = 1024;
@@ -82,12 +82,19 @@ function writeCopiedFrame(
     out[payloadAt + 1] = closeCode & 0xff;
     dataAt += 2;
   }
-  if (typeof data !== 'string') out.set(data, dataAt);
-  else if (dataBytes !== 0) out.write(data, dataAt, 'utf8');
   if (isMasked) {
     maskSource(out, keyOffset);
-    applyMask(out, payloadAt, payloadAt + length, readKey(out, keyOffset), 0);
-  }
+    const key = readKey(out, keyOffset);
+    if (typeof data !== 'string') {
+      // The close code's two bytes (if any) are masked with the key's first two; the data then starts at phase 2.
+      copyMasked(data, 0, out, dataAt, dataBytes, key, dataAt - payloadAt);
+      applyMask(out, payloadAt, dataAt, key, 0);
+    } else {
+      if (dataBytes !== 0) out.write(data, dataAt, 'utf8');
+      applyMask(out, payloadAt, payloadAt + length, key, 0);
+    }
+  } else if (typeof data !== 'string') out.set(data, dataAt);
+  else if (dataBytes !== 0) out.write(data, dataAt, 'utf8');
   if (!isReserved) sink.write(out, cb);
 }
 

@@ -8,7 +8,7 @@
  * the incoming chunk) with the header rules in frame-header-rules.ts; this
  * file holds what encoder and decoder share.
  */
-import { applyMask, randomMaskSource } from './mask.js';
+import { copyMasked, randomMaskSource } from './mask.js';
 import type { MaskSource } from './events.js';
 
 /** RFC 6455 §5.2 / §11.8 opcodes. 3-7 and 0xB-0xF are reserved. */
@@ -108,10 +108,9 @@ export function encodeFrame(opcode: number, payload: Buffer | Uint8Array, option
   }
   const out = Buffer.allocUnsafe(headerBytes + length);
   const keyOffset = writeHeader(out, 0, opcode, length, fin, rsv1, isMasked);
-  out.set(payload, headerBytes);
   if (maskSource !== undefined) {
     maskSource(out, keyOffset);
-    applyMask(out, headerBytes, headerBytes + length, out.readInt32LE(keyOffset), 0);
-  }
+    copyMasked(payload, 0, out, headerBytes, length, out.readInt32LE(keyOffset), 0);
+  } else out.set(payload, headerBytes);
   return [out];
 }

@@ -11,6 +11,7 @@
  * BLOCK_BYTES: a peer that announces a huge frame and stalls makes us
  * allocate at most one block beyond what it sent.
  */
+import { applyMask, copyMasked } from './mask.js';
 
 /** A frame up to this size gets its whole buffer when its first piece arrives. */
 export const ASSEMBLE_UPFRONT_MAX_BYTES = 1024 * 1024;
@@ -49,15 +50,24 @@ export class PayloadCollector {
 
   /**
    * Takes up to `count` bytes of `chunk` from `offset` (fewer when a block
-   * fills first) and returns them as the part of the payload they became
-   * (still masked; the caller unmasks it in place). `isBorrowed`: the chunk
-   * may be reused after the call, so a piece kept as a view is copied.
+   * fills first), unmasks them with `maskKey` (0: an unmasked frame) and
+   * returns them as the part of the payload they became. Bytes copied are
+   * unmasked on the way (copyMasked: one pass); a piece kept as a view of the
+   * chunk is unmasked in place. `isBorrowed`: the chunk may be reused after
+   * the call, so a piece kept as a view is copied.
    */
-  take(chunk: Buffer, offset: number, count: number, isBorrowed: boolean): Buffer {
+  take(chunk: Buffer, offset: number, count: number, isBorrowed: boolean, maskKey: number): Buffer {
     const buffer = this.buffer;
+    const phase = this.received & 3;
     if (buffer === undefined) {
-      const view = chunk.subarray(offset, offset + count);
-      const piece = isBorrowed ? Buffer.from(view) : view;
+      let piece: Buffer;
+      if (isBorrowed) {
+        piece = Buffer.allocUnsafe(count);
+        copyMasked(chunk, offset, piece, 0, count, maskKey, phase);
+      } else {
+        piece = chunk.subarray(offset, offset + count);
+        applyMask(piece, 0, count, maskKey, phase);
+      }
       this.received += count;
       (this.pieces as Buffer[]).push(piece);
       return piece;
@@ -65,7 +75,7 @@ export class PayloadCollector {
     const into = this.received - this.bufferStart;
     const room = buffer.length - into;
     const n = count < room ? count : room;
-    chunk.copy(buffer, into, offset, offset + n);
+    copyMasked(chunk, offset, buffer, into, n, maskKey, phase);
     return this.filled(n);
   }
 
