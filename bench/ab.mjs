@@ -4,13 +4,14 @@
 // both builds alike. Prints CPU µs per operation per run, and the ratios of
 // the paired runs (this build / the other build).
 //
-// Usage: node bench/ab.mjs --compare-dist /tmp/main-dist [--workload handshake-close|handshake-close-c|small-echo|echo-64k|echo-1m]
+// Usage: node bench/ab.mjs --compare-dist /tmp/main-dist [--workload handshake-close|handshake-close-c|small-echo|echo-64k|echo-1m|echo-64k-c|echo-1m-c]
 //                          [--rounds 8] [--duration 1500] [--handwritten] [--server NAME=FILE ...]
 // --server adds any server file (bench/servers/FILE, or a path) to the rotation; it may be
 // repeated, and with it --compare-dist is optional. Ratios are to the first server listed.
 import path from 'node:path';
 import { warnIfFormatGuessed } from './lib/dist-format.mjs';
 import { resultOf, runPinnedLoad, startPinnedServer } from './lib/pinned.mjs';
+import { LOADS } from './lib/loads.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -24,13 +25,6 @@ const otherDist = opt('--compare-dist', undefined);
 const extra = argv.flatMap((a, i) => (a === '--server' ? [argv[i + 1].split('=')] : []));
 if (otherDist === undefined && extra.length === 0) throw new Error('--compare-dist DIR (another build of dist/) or --server NAME=FILE is required');
 if (otherDist !== undefined) warnIfFormatGuessed(otherDist);
-const LOADS = {
-  'handshake-close': { kind: 'handshakes', concurrency: 32, serverClosesFirst: true },
-  'handshake-close-c': { kind: 'handshakes-c', concurrency: 32 },
-  'small-echo': { kind: 'echo', size: 32, conns: 100, inflight: 16, poolCount: 4096 },
-  'echo-64k': { kind: 'echo', size: 65536, conns: 16, inflight: 2, poolCount: 16 },
-  'echo-1m': { kind: 'echo', size: 1048576, conns: 8, inflight: 2, poolCount: 4 },
-};
 const servers = [
   ...(otherDist === undefined
     ? []

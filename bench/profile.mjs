@@ -2,13 +2,14 @@
 // the server's time goes (self time by function and by file).
 //
 // Usage: node bench/profile.mjs [--server sockwave | --client sockwave-web]
-//                               [--workload small-echo|echo-64k|echo-1m|broadcast|handshakes|handshake-close|handshake-close-c|deflate-echo]
+//                               [--workload small-echo|echo-64k|echo-1m|echo-64k-c|echo-1m-c|broadcast|handshakes|handshake-close|handshake-close-c|deflate-echo]
 //                               [--seconds 5] [--top 30] [--interval-us 1000]
 // The .cpuprofile is kept in bench/results/profiles/ (open it in Chrome DevTools).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runPinnedLoad, startPinnedServer } from './lib/pinned.mjs';
+import { LOADS } from './lib/loads.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(here);
@@ -24,16 +25,6 @@ const workload = opt('--workload', 'small-echo');
 const seconds = Number(opt('--seconds', 5));
 const top = Number(opt('--top', 30));
 
-const LOADS = {
-  'small-echo': { kind: 'echo', size: 32, conns: 100, inflight: 16, poolCount: 4096 },
-  'echo-64k': { kind: 'echo', size: 65536, conns: 16, inflight: 2, poolCount: 16 },
-  'echo-1m': { kind: 'echo', size: 1048576, conns: 8, inflight: 2, poolCount: 4 },
-  broadcast: { kind: 'broadcast', conns: 1000, size: 32, window: 128 },
-  handshakes: { kind: 'handshakes', concurrency: 64 },
-  'handshake-close': { kind: 'handshakes', concurrency: 32, serverClosesFirst: true },
-  'handshake-close-c': { kind: 'handshakes-c', concurrency: 32 },
-  'deflate-echo': { kind: 'echo', size: 2048, text: true, deflate: true, conns: 50, inflight: 4, poolCount: 256 },
-};
 const files = { sockwave: 'sockwave.mjs', ws: 'ws.mjs', handwritten: 'handwritten.mjs', 'net-floor': 'net-floor.mjs', 'net-floor-scratch': 'net-floor-scratch.mjs', uws: 'uws.mjs' };
 const dir = path.join(here, 'results', 'profiles');
 fs.mkdirSync(dir, { recursive: true });

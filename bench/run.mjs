@@ -22,6 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { warnIfFormatGuessed } from './lib/dist-format.mjs';
 import { fmt, formatTable, pct, summarize } from './lib/table.mjs';
+import { LOADS } from './lib/loads.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(here);
@@ -121,30 +122,35 @@ const FRAMED = ALL.filter((s) => s !== 'raw-net');
 // ---------------------------------------------------------------- workloads
 const WORKLOADS = [
   { id: 'small-echo', title: 'small echo: 32 B, 100 conns x 16 in flight', unit: 'msg/s', servers: ALL,
-    load: { kind: 'echo', size: 32, conns: 100, inflight: 16, poolCount: 4096 } },
+    load: LOADS['small-echo'] },
   { id: 'echo-64k', title: '64 KiB echo: 16 conns x 2 in flight', unit: 'msg/s', servers: [...ALL, ...LARGE_VARIANTS], bytes: 65536,
-    load: { kind: 'echo', size: 65536, conns: 16, inflight: 2, poolCount: 16 } },
+    load: LOADS['echo-64k'] },
   { id: 'echo-1m', title: '1 MiB echo: 8 conns x 2 in flight', unit: 'msg/s', servers: [...ALL, ...LARGE_VARIANTS], bytes: 1048576,
-    load: { kind: 'echo', size: 1048576, conns: 8, inflight: 2, poolCount: 4 } },
+    load: LOADS['echo-1m'] },
+  // The same two sizes as issue 16 measured them: a C generator (bench/native/echo-large.c), 10 connections, one message each in flight.
+  { id: 'echo-64k-c', title: '64 KiB echo, C load generator: 10 conns x 1 in flight', unit: 'msg/s', servers: [...ALL, ...LARGE_VARIANTS], bytes: 65536,
+    load: LOADS['echo-64k-c'] },
+  { id: 'echo-1m-c', title: '1 MiB echo, C load generator: 10 conns x 1 in flight', unit: 'msg/s', servers: [...ALL, ...LARGE_VARIANTS], bytes: 1048576,
+    load: LOADS['echo-1m-c'] },
   { id: 'handshakes', title: 'handshakes: open + close cycles, 64 concurrent', unit: 'cycles/s', servers: ALL,
-    load: { kind: 'handshakes', concurrency: 64 } },
+    load: LOADS.handshakes },
   // Issue 16's cycle: 32 at once, and the server must close TCP first (RFC 6455 §7.1.1), so the
   // close path (close frame, events, timers, half-close, teardown) is inside what is measured.
   { id: 'handshake-close', title: 'handshake cycle with the closing handshake, server closes TCP first, 32 concurrent', unit: 'cycles/s',
-    servers: FRAMED, load: { kind: 'handshakes', concurrency: 32, serverClosesFirst: true } },
+    servers: FRAMED, load: LOADS['handshake-close'] },
   // The same cycle from a C load generator (bench/native/handshake-cycle.c, built with `cc` on first use), as
   // issue 16 measured it: the Node generator costs ~200 µs per cycle and caps the fast servers' rates.
   { id: 'handshake-close-c', title: 'handshake cycle with the closing handshake, C load generator, 32 concurrent', unit: 'cycles/s',
-    servers: FRAMED, load: { kind: 'handshakes-c', concurrency: 32 } },
+    servers: FRAMED, load: LOADS['handshake-close-c'] },
   // RSS per connection varies by ~2% between rounds: fewer rounds, as it is the slowest workload.
   { id: 'idle-memory', title: 'idle memory: server RSS delta / 10,000 connections', unit: 'KiB/conn', lowerIsBetter: true, servers: ALL,
     rounds: quick ? 1 : 2,
     load: { kind: 'memory', conns: 10000, warm: 500 } },
   { id: 'broadcast', title: 'broadcast: 32 B to 1,000 conns, 128 broadcasts in flight', unit: 'deliveries/s', servers: FRAMED,
-    serverFlags: ['--broadcast'], load: { kind: 'broadcast', conns: 1000, size: 32, window: 128 } },
+    serverFlags: ['--broadcast'], load: LOADS.broadcast },
   { id: 'deflate-echo', title: 'compressed echo: 2 KiB JSON text, permessage-deflate (server context takeover), 50 conns x 4', unit: 'msg/s',
     servers: ['ws', 'ws+bufferutil', 'ws level 1', 'sockwave level 6', 'sockwave'], serverFlags: ['--deflate'],
-    load: { kind: 'echo', size: 2048, text: true, deflate: true, conns: 50, inflight: 4, poolCount: 256 } },
+    load: LOADS['deflate-echo'] },
   { id: 'deflate-echo-nct', title: 'compressed echo: as above with server_no_context_takeover', unit: 'msg/s',
     servers: ['ws', 'ws+bufferutil', 'ws level 1', 'sockwave level 6', 'sockwave'], serverFlags: ['--deflate'],
     load: { kind: 'echo', size: 2048, text: true, deflate: true, noContextTakeover: true, conns: 50, inflight: 4, poolCount: 256 } },

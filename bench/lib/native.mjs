@@ -34,15 +34,29 @@ export function nativeTool(name) {
  * synchronous reader of its running cycle count, its pid and its failure.
  */
 export function startHandshakeCycle({ port, concurrency, keys }) {
-  const binary = nativeTool('handshake-cycle');
-  const countFile = path.join(os.tmpdir(), `sockwave-hs-count-${process.pid}`);
-  const args = [String(port), String(concurrency), countFile, ...keys.flatMap((k) => [k.key, k.accept])];
-  const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  return startCounting('handshake-cycle', (countFile) => [String(port), String(concurrency), countFile, ...keys.flatMap((k) => [k.key, k.accept])]);
+}
+
+/**
+ * Starts echo-large.c: `conns` connections keeping `inflight` binary messages
+ * of `size` bytes each outstanding; its count is of echoes received whole.
+ * `raw`: the server echoes bytes untouched (raw-net), so the frame comes back.
+ */
+export function startLargeEcho({ port, conns, inflight, size, key, raw = false }) {
+  const args = (countFile) => [String(port), String(conns), String(inflight), String(size), countFile, key.key, key.accept, ...(raw ? ['RAW'] : [])];
+  return startCounting('echo-large', args);
+}
+
+/** Runs native tool `name` with `argsFor(countFile)`; the tool keeps its running count in that file (8 bytes). */
+function startCounting(name, argsFor) {
+  const binary = nativeTool(name);
+  const countFile = path.join(os.tmpdir(), `sockwave-${name}-count-${process.pid}`);
+  const child = spawn(binary, argsFor(countFile), { stdio: ['ignore', 'ignore', 'pipe'] });
   let failure = null;
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   child.on('exit', (code, signal) => {
-    if (!stopped) failure ??= new Error(stderr.trim() || `handshake-cycle exited (${code ?? signal})`);
+    if (!stopped) failure ??= new Error(stderr.trim() || `${name} exited (${code ?? signal})`);
   });
   let stopped = false;
   const word = Buffer.alloc(8);
