@@ -31,8 +31,16 @@ const kOwnReads = Symbol('sockwave.ownReads');
  * buffers of their own (bulk reads; see startBulkReads).
  */
 const BULK_READ_BYTES = 16 * 1024;
-/** The size of a bulk read's buffer: Node's own read size. */
-const BULK_BUFFER_BYTES = 64 * 1024;
+/**
+ * The size of a bulk read's buffer: Node's own read size and 1 KiB more, so
+ * that a 64 KiB message (a common chunk size) with its 14-byte header fits
+ * one read. Its payload is then a view of that read, unmasked in place: no
+ * second read, no message buffer, no copy. With exactly 64 KiB the header
+ * pushed its last 14 bytes into a second read, and the payload was copied
+ * into a buffer of its own (the 64 KiB echo cost 0.69-0.83x as much this way;
+ * bench/RESULTS.md, session 10).
+ */
+export const BULK_BUFFER_BYTES = 64 * 1024 + 1024;
 /** Per socket, once it read in bulk (without ownReadBuffers): how many reads in a row were small, for the chooser. */
 const kBulkReads = Symbol('sockwave.bulkReads');
 type ReadingTransport = Transport & { [kOwnReads]?: true | null; [kBulkReads]?: { smallReads: number } };
