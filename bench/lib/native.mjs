@@ -13,7 +13,11 @@ const here = path.dirname(new URL(import.meta.url).pathname);
 /** Path of the compiled `name` (bench/native/NAME.c), building it if needed. */
 export function nativeTool(name) {
   const source = path.join(here, '..', 'native', `${name}.c`);
-  const hash = createHash('sha256').update(fs.readFileSync(source)).digest('hex').slice(0, 12);
+  // The shared headers count too: an edited header rebuilds every tool.
+  const hasher = createHash('sha256').update(fs.readFileSync(source));
+  const nativeDir = path.dirname(source);
+  for (const header of fs.readdirSync(nativeDir).filter((f) => f.endsWith('.h')).sort()) hasher.update(fs.readFileSync(path.join(nativeDir, header)));
+  const hash = hasher.digest('hex').slice(0, 12);
   const dir = path.join(os.tmpdir(), 'sockwave-bench-native');
   const binary = path.join(dir, `${name}-${hash}`);
   if (!fs.existsSync(binary)) {

@@ -39,6 +39,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "accept-check.h"
+
 struct conn {
   int fd;
   int inflight;       /* messages written (or being written) whose echo is not complete */
@@ -58,20 +60,6 @@ static unsigned char readbuf[256 * 1024];
 static void fail(const char *what) {
   fprintf(stderr, "echo-large: %s\n", what);
   exit(1);
-}
-
-/* Case-insensitive search for the Accept header's value in the head. */
-static int accept_matches(const char *head, const char *expected) {
-  const char *name = "\r\nsec-websocket-accept:";
-  size_t n = strlen(name);
-  for (const char *p = head; *p; p++) {
-    if (strncasecmp(p, name, n) != 0) continue;
-    p += n;
-    while (*p == ' ' || *p == '\t') p++;
-    size_t e = strlen(expected);
-    return strncmp(p, expected, e) == 0 && (p[e] == '\r' || p[e] == ' ' || p[e] == '\t');
-  }
-  return 0;
 }
 
 /* Blocking connect and handshake; the socket is non-blocking afterwards. */

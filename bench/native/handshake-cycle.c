@@ -33,6 +33,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "accept-check.h"
+
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
 #endif
@@ -79,20 +81,6 @@ static void start(struct conn *c) {
   c->len = 0;
   struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = c};
   if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) fail("epoll_ctl(ADD) failed");
-}
-
-/* Case-insensitive search for the Accept header's value in the head. */
-static int accept_matches(const char *head, const char *expected) {
-  const char *name = "\r\nsec-websocket-accept:";
-  size_t n = strlen(name);
-  for (const char *p = head; *p; p++) {
-    if (strncasecmp(p, name, n) != 0) continue;
-    p += n;
-    while (*p == ' ' || *p == '\t') p++;
-    size_t e = strlen(expected);
-    return strncmp(p, expected, e) == 0 && (p[e] == '\r' || p[e] == ' ' || p[e] == '\t');
-  }
-  return 0;
 }
 
 /* A masked close frame with code 1000 (mask 0x01020304). */
