@@ -28,7 +28,7 @@ interface MaskModule {
 }
 
 /** undefined: not tried yet; null: not available here. */
-let module: MaskModule | null | undefined;
+let loaded: MaskModule | null | undefined;
 
 /**
  * Copies `source[sourceStart, sourceStart + byteCount)` to `target` at
@@ -37,7 +37,7 @@ let module: MaskModule | null | undefined;
  * touching nothing, when WebAssembly SIMD is not available.
  */
 export function simdMask(source: Uint8Array, sourceStart: number, target: Uint8Array, targetStart: number, byteCount: number, key: number): boolean {
-  const masker = module === undefined ? (module = instantiate()) : module;
+  const masker = loaded === undefined ? (loaded = instantiate()) : loaded;
   if (masker === null) return false;
   const { memory, xor } = masker;
   const sourceBuffer = source.buffer;
