@@ -84,6 +84,13 @@ const SERVERS = {
 };
 // Prototypes (bench/prototypes/, not shipped) and measuring sticks: run only when named in --servers, in the workloads they support.
 const PROTOTYPES = {
+  'sockwave http': {
+    file: 'servers/sockwave.mjs',
+    env: { HTTP_SERVER: '1' },
+    note: 'sockwave attached to a node:http server ({ server }), as most apps deploy it',
+    workloads: ['small-echo', 'echo-64k', 'echo-1m', 'echo-64k-c', 'echo-1m-c', 'handshake-close-c', 'idle-memory'],
+    unavailable: () => (fs.existsSync(SOCKWAVE_DIST) ? null : 'dist/index.js missing: run `npm run build`'),
+  },
   'proto-handle': {
     file: 'prototypes/handle-server.mjs',
     note: 'prototype: sockwave core on bare tcp_wrap handles, no net.Socket',

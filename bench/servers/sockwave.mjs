@@ -1,6 +1,7 @@
 // sockwave, from the built package (run `npm run build` first): default
 // options except the message limit, which every server gets the same.
 // SOCKWAVE_DIST (a path to another build's index.js) is run.mjs's --compare-dist.
+import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { HOST, MAX_MESSAGE_BYTES, mode, ready } from './common.mjs';
 
@@ -14,7 +15,10 @@ const heartbeatMs = Number(process.env.HEARTBEAT_MS ?? NaN);
 const heartbeat = heartbeatMs > 0 ? { heartbeat: { intervalMs: heartbeatMs, timeoutMs: heartbeatMs } } : {};
 // OWN_READ_BUFFERS=1: the opt-in large-message read path (run.mjs's 'sockwave own-reads' row).
 const ownReads = process.env.OWN_READ_BUFFERS === '1' ? { ownReadBuffers: true } : {};
-const wss = new WebSocketServer({ host: HOST, port: 0, maxMessageBytes: MAX_MESSAGE_BYTES, perMessageDeflate, ...heartbeat, ...ownReads });
+// HTTP_SERVER=1: attached to a node:http server (`{ server }`, how most apps deploy) instead of standalone.
+const httpServer = process.env.HTTP_SERVER === '1' ? http.createServer((req, res) => res.end()) : undefined;
+const listenOn = httpServer ? { server: httpServer } : { host: HOST, port: 0 };
+const wss = new WebSocketServer({ ...listenOn, maxMessageBytes: MAX_MESSAGE_BYTES, perMessageDeflate, ...heartbeat, ...ownReads });
 wss.on('connection', (socket) => {
   socket.on('error', () => {});
   if (mode.broadcast) {
@@ -28,4 +32,5 @@ wss.on('error', (err) => {
   console.error(err);
   process.exit(1);
 });
-wss.on('listening', () => ready(wss.address().port));
+if (httpServer) httpServer.listen(0, HOST, () => ready(httpServer.address().port));
+else wss.on('listening', () => ready(wss.address().port));

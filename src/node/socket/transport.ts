@@ -13,7 +13,7 @@ import type { SocketConfig } from '../socket-config.js';
 import { kSocket, type Transport } from './state.js';
 import { discardBatch } from './write-batch.js';
 import { onTransportData, onUserBufferRead } from './receive.js';
-import { pushIntoStream, readCallbackOf, setReadCallback } from './scratch-reads.js';
+import { pushIntoStream, readCallbackOf, readIntoUserBuffers, setReadCallback } from './scratch-reads.js';
 import { emitClose } from './close.js';
 import { listenForEnd } from './end-listener.js';
 import { hasListener, listenerEntry } from './node-internals.js';
@@ -85,11 +85,17 @@ export function attachTransport(s: SocketSink, transport: NetSocket, head: Buffe
   listenForEnd(t, onTransportEnd);
   t.on('close', onTransportClose);
   // A socket a standalone server reads into scratch (scratch-reads.ts) with
-  // nothing waiting in its stream: its reads come straight here. Otherwise
-  // through 'data', and the first frames are replayed through the stream:
-  // they are parsed on a later tick, after the caller attached its 'message' listeners.
-  if (head.length === 0 && t.readableLength === 0 && readCallbackOf(t) === pushIntoStream) setReadCallback(t, onUserBufferRead);
-  else {
+  // nothing waiting in its stream: its reads come straight here. A bare TCP
+  // socket an HTTP server handed over (root entry) switches to that now, so
+  // `{ server }` apps read as cheaply. Otherwise through 'data', and the first
+  // frames are replayed through the stream: they are parsed on a later tick,
+  // after the caller attached its 'message' listeners.
+  const isStreamEmpty = head.length === 0 && t.readableLength === 0;
+  if (isStreamEmpty && readCallbackOf(t) === pushIntoStream) setReadCallback(t, onUserBufferRead);
+  else if (isStreamEmpty && switchesToCallbackReads(s, t, options.role)) {
+    // As adding a 'data' listener would: start reading unless someone paused the socket.
+    if (t.readableFlowing !== false) t.resume();
+  } else {
     if (head.length > 0) t.unshift(head);
     t.on('data', onTransportData);
   }
@@ -98,6 +104,15 @@ export function attachTransport(s: SocketSink, transport: NetSocket, head: Buffe
   if (t.destroyed) process.nextTick(onTransportClose.bind(t));
   // A server's socket has no listener yet (the app gets it after this): skip emit()'s generic path.
   if (listenerEntry(s.ws, 'open') !== undefined) s.ws.emit('open');
+}
+
+/**
+ * A server socket of the root entry that nobody reads through the stream
+ * switches to callback reads (scratch-reads.ts). Not a 'sockwave/ws' one: ws
+ * apps and ws's own suite listen to `ws._socket`'s 'data'.
+ */
+function switchesToCallbackReads(s: SocketSink, t: Transport, role: AttachOptions['role']): boolean {
+  return role === 'server' && !s.isWsFlavour && t.listenerCount('data') === 0 && readIntoUserBuffers(t, onUserBufferRead);
 }
 
 // Transport listeners: `this` is the transport ('data' is in receive.ts).

@@ -39,7 +39,7 @@ async function until(check: () => boolean, what: string): Promise<void> {
   }
 }
 
-test("a standalone server's sockets are read by callback (no 'data' listener); an HTTP server's keep Node's reads", async () => {
+test("a standalone server's sockets are read by callback (no 'data' listener), and so are those an HTTP server hands over", async () => {
   const { wss, url } = await startServer();
   const seen = new Promise<number>((resolve) => wss.on('connection', (ws: NodeWebSocket) => resolve((ws as unknown as { _socket: net.Socket })._socket.listenerCount('data'))));
   const { WebSocket: WS } = await import('ws');
@@ -49,17 +49,95 @@ test("a standalone server's sockets are read by callback (no 'data' listener); a
   client.close();
   await wss.close({ timeoutMs: 1000 });
 
-  const server = http.createServer();
+  const { server, port } = await httpServer();
   const attached = new WebSocketServer({ server });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
   const seenHttp = new Promise<number>((resolve) => attached.on('connection', (ws: NodeWebSocket) => resolve((ws as unknown as { _socket: net.Socket })._socket.listenerCount('data'))));
-  const other = new WS(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  const other = new WS(`ws://127.0.0.1:${port}`);
   await within(once(other, 'open'));
-  assert.equal(await within(seenHttp), 1);
+  assert.equal(await within(seenHttp), 0);
   other.close();
   await attached.close({ timeoutMs: 1000 });
   server.close();
+});
+
+async function httpServer(): Promise<{ server: http.Server; port: number }> {
+  const server = http.createServer((_req, res) => res.end('plain'));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+test('an HTTP server\'s sockets, read by callback after the upgrade: messages of every size intact, pause and resume, plain requests unaffected', async () => {
+  const { server, port } = await httpServer();
+  const wss = new WebSocketServer({ server });
+  const got: Buffer[] = [];
+  let serverSide: NodeWebSocket | undefined;
+  wss.on('connection', (ws: NodeWebSocket) => {
+    serverSide = ws;
+    ws.on('message', (data: Buffer) => {
+      got.push(data);
+      ws.send(data);
+    });
+  });
+  const { WebSocket: WS } = await import('ws');
+  const client = new WS(`ws://127.0.0.1:${port}`);
+  await within(once(client, 'open'));
+  const echoed: Buffer[] = [];
+  client.on('message', (data: Buffer) => echoed.push(data));
+  const sizes = [10, 1 << 20, 65536, 5, 200_000, 3, 65536, 70_000, 1];
+  const sent = sizes.map((size, i) => Buffer.alloc(size, (i * 41 + 5) & 0xff));
+  for (const data of sent) client.send(data);
+  await until(() => echoed.length === sent.length, `${sent.length} echoes`);
+  got.forEach((data, i) => assert.ok(data.equals(sent[i]), `message ${i} (${sizes[i]} bytes) as received`));
+  echoed.forEach((data, i) => assert.ok(data.equals(sent[i]), `echo ${i} (${sizes[i]} bytes)`));
+  // pause() stops the reads (TCP pushes back), resume() delivers what waited.
+  (serverSide as NodeWebSocket).pause();
+  client.send('while paused');
+  await delay(50);
+  assert.equal(got.length, sent.length, 'nothing delivered while paused');
+  (serverSide as NodeWebSocket).resume();
+  await until(() => got.length === sent.length + 1, 'the message sent while paused');
+  assert.equal(got[sent.length].toString(), 'while paused');
+  const plain = await fetch(`http://127.0.0.1:${port}/`);
+  assert.equal(await plain.text(), 'plain');
+  client.close();
+  await wss.close({ timeoutMs: 1000 });
+  server.close();
+});
+
+test('an HTTP server\'s socket with frames pipelined behind the request (async verify) keeps stream reads and loses nothing; a sockwave/ws one keeps them always', async () => {
+  const { server, port } = await httpServer();
+  const wss = new WebSocketServer({ server, verifyClient: (_info: unknown, done: (ok: boolean) => void) => setTimeout(() => done(true), 30) });
+  const got: string[] = [];
+  const listeners = new Promise<number>((resolve) =>
+    wss.on('connection', (ws: NodeWebSocket) => {
+      resolve((ws as unknown as { _socket: net.Socket })._socket.listenerCount('data'));
+      ws.on('message', (data: Buffer) => got.push(data.toString()));
+    }),
+  );
+  const { raw } = await rawClient(port);
+  raw.write(upgradeRequest());
+  for (let i = 0; i < 3; i++) raw.write(clientFrame(1, `early ${i}`));
+  await delay(5);
+  for (let i = 3; i < 5; i++) raw.write(clientFrame(1, `early ${i}`));
+  await until(() => got.length === 5, '5 messages');
+  assert.deepEqual(got, ['early 0', 'early 1', 'early 2', 'early 3', 'early 4']);
+  assert.equal(await within(listeners), 1, 'bytes were waiting in the stream: it keeps reading through it');
+  raw.destroy();
+  await wss.close({ timeoutMs: 1000 });
+  server.close();
+
+  const { WebSocketServer: WsEntryServer } = await import('../../../src/ws.js');
+  const second = await httpServer();
+  const wsEntry = new WsEntryServer({ server: second.server });
+  const seen = new Promise<number>((resolve) => wsEntry.on('connection', (ws: NodeWebSocket) => resolve((ws as unknown as { _socket: net.Socket })._socket.listenerCount('data'))));
+  const { WebSocket: WS } = await import('ws');
+  const client = new WS(`ws://127.0.0.1:${second.port}`);
+  await within(once(client, 'open'));
+  assert.equal(await within(seen), 1);
+  client.close();
+  await new Promise<void>((resolve) => wsEntry.close(() => resolve()));
+  second.server.close();
 });
 
 test("a 'sockwave/ws' server reads as ws does: a 'data' listener on ws._socket sees the frames", async () => {
