@@ -5,7 +5,7 @@
 // the paired runs (this build / the other build).
 //
 // Usage: node bench/ab.mjs --compare-dist /tmp/main-dist [--workload handshake-close|handshake-close-c|small-echo|echo-64k|echo-1m|echo-64k-c|echo-1m-c]
-//                          [--rounds 8] [--duration 1500] [--handwritten] [--server NAME=FILE ...]
+//                          [--rounds 8] [--duration 1500] [--handwritten] [--server NAME=FILE ...] [--fresh [--warmup 1000]]
 // --server adds any server file (bench/servers/FILE, or a path) to the rotation; it may be
 // repeated, and with it --compare-dist is optional. Ratios are to the first server listed.
 import path from 'node:path';
@@ -35,25 +35,45 @@ const servers = [
   ...(argv.includes('--handwritten') ? [['handwritten', 'handwritten.mjs', {}]] : []),
   ...extra.map(([name, file]) => [name, file, {}]),
 ];
-const procs = [];
-for (const [name, file, env] of servers) {
-  const { proc: p, port } = await startPinnedServer(file, { env });
-  procs.push({ name, p, port, us: [] });
-}
-// Round 0 warms every server up and is not counted; the order alternates per round.
-for (let r = 0; r <= rounds; r++) {
-  for (const s of r % 2 ? procs : [...procs].reverse()) {
-    const cfg = { ...LOADS[workload], port: s.port, serverPid: s.p.pid, warmupMs: 300, durationMs, timeoutMs: durationMs + 30_000 };
-    const res = resultOf(await runPinnedLoad(cfg));
-    if (r > 0) s.us.push((res.serverCpu * res.seconds * 1e6) / res.count);
+// --fresh: new server processes every round (and no uncounted round 0), for workloads where a
+// process settles into one of several states for its whole life (1 MiB echo: glibc's heap), so
+// keeping one process per build would compare two states rather than two builds.
+const fresh = argv.includes('--fresh');
+const warmupMs = Number(opt('--warmup', fresh ? 1000 : 300));
+const us = new Map(servers.map(([name]) => [name, []]));
+async function startAll() {
+  const procs = [];
+  for (const [name, file, env] of servers) {
+    const { proc: p, port } = await startPinnedServer(file, { env });
+    procs.push({ name, p, port });
   }
+  return procs;
+}
+async function stopAll(procs) {
+  await Promise.all(procs.map((s) => new Promise((resolve) => {
+    s.p.on('exit', resolve);
+    s.p.stdin.end();
+  })));
+}
+let procs = await startAll();
+// Without --fresh, round 0 warms every server up and is not counted; the order alternates per round.
+for (let r = fresh ? 1 : 0; r <= rounds; r++) {
+  if (fresh && r > 1) procs = await startAll();
+  for (const s of r % 2 ? procs : [...procs].reverse()) {
+    const cfg = { ...LOADS[workload], port: s.port, serverPid: s.p.pid, warmupMs, durationMs, timeoutMs: durationMs + 30_000 };
+    const res = resultOf(await runPinnedLoad(cfg));
+    if (r > 0) us.get(s.name).push((res.serverCpu * res.seconds * 1e6) / res.count);
+  }
+  if (fresh || r === rounds) await stopAll(procs);
 }
 const median = (list) => [...list].sort((a, b) => a - b)[list.length >> 1];
-for (const s of procs) {
-  console.log(`${s.name.padEnd(12)} median ${median(s.us).toFixed(2)} µs/op  runs ${s.us.map((x) => x.toFixed(1)).join(' ')}`);
-  s.p.stdin.end();
+const names = servers.map(([name]) => name);
+for (const name of names) {
+  const list = us.get(name);
+  console.log(`${name.padEnd(12)} median ${median(list).toFixed(2)} µs/op  runs ${list.map((x) => x.toFixed(1)).join(' ')}`);
 }
-for (const s of procs.slice(1)) {
-  const ratios = procs[0].us.map((x, i) => s.us[i] / x);
-  console.log(`${s.name}/${procs[0].name} per paired run: ${ratios.map((x) => x.toFixed(3)).join(' ')}  median ${median(ratios).toFixed(3)}`);
+for (const name of names.slice(1)) {
+  const base = us.get(names[0]);
+  const ratios = base.map((x, i) => us.get(name)[i] / x);
+  console.log(`${name}/${names[0]} per paired run: ${ratios.map((x) => x.toFixed(3)).join(' ')}  median ${median(ratios).toFixed(3)}`);
 }
