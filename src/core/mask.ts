@@ -62,7 +62,9 @@ export function copyMasked(
   phase: number,
 ): void {
   if (key !== 0 && byteCount >= SIMD_MIN_BYTES && simdMask(source, sourceStart, target, targetStart, byteCount, rotateKey(key, phase))) return;
-  target.set(new Uint8Array(source.buffer, source.byteOffset + sourceStart, byteCount), targetStart);
+  // A whole source (a client's small message) is set as it is: no view to make.
+  if (sourceStart === 0 && byteCount === source.length) target.set(source, targetStart);
+  else target.set(new Uint8Array(source.buffer, source.byteOffset + sourceStart, byteCount), targetStart);
   applyMask(target, targetStart, targetStart + byteCount, key, phase);
 }
 
