@@ -77,3 +77,20 @@ test('a head over maxHeaderBytes or with more than maxHeaderCount lines is refus
   const exact = `GET / HTTP/1.1\r\n${lines}\r\n`;
   assert.ok(new RequestHeadParser({ maxHeaderBytes: exact.length, maxHeaderCount: 6 }).push(Buffer.from(exact)));
 });
+
+test('size counts the bytes of a head still arriving (an empty first chunk included), and a parser that returned its head refuses more', () => {
+  const bytes = Buffer.from(HEAD, 'latin1');
+  const whole = new RequestHeadParser();
+  assert.equal(whole.size, 0);
+  assert.equal(whole.push(Buffer.alloc(0)), null);
+  assert.equal(whole.size, 0);
+  // After an empty chunk the head can still come whole.
+  assert.equal(whole.push(bytes)?.url, '/chat?room=1');
+  assert.throws(() => whole.push(Buffer.from('x')), /already returned the head/);
+
+  const split = new RequestHeadParser();
+  assert.equal(split.push(bytes.subarray(0, 10)), null);
+  assert.equal(split.size, 10);
+  assert.equal(split.push(bytes.subarray(10))?.url, '/chat?room=1');
+  assert.throws(() => split.push(Buffer.from('x')), /already returned the head/);
+});

@@ -122,6 +122,9 @@ export class SocketState {
   pingSentAt: number | undefined = undefined;
   /** Whole microseconds (a small integer: no boxed double per socket); websocket.ts gives ms. */
   latencyMicros: number | undefined = undefined;
+  /** A server's socket: its neighbours in the server's list of open sockets (server/connection-registry.ts). */
+  registryPrev: SocketState | undefined = undefined;
+  registryNext: SocketState | undefined = undefined;
 
   constructor(ws: SocketEmitter) {
     this.ws = ws;

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
 import { delay, openClient, startServer, within } from './helpers.js';
+import { HandshakeGuard } from '../../../src/node/server/handshake-guard.js';
 
 const TIMEOUT_MS = 300;
 
@@ -40,4 +41,31 @@ test('staggered silent connections are each dropped at their own handshake deadl
   assert.equal(ws.readyState, ws.OPEN, 'the upgraded client stays');
   ws.close();
   await wss.close({ timeoutMs: 1000 });
+});
+
+test('the guard times out the handshakes still pending in the order they were tracked, whichever left in between', async () => {
+  const timedOut: net.Socket[] = [];
+  const guard = new HandshakeGuard(60, 3, (socket) => timedOut.push(socket));
+  const [a, b, c, d, e] = Array.from({ length: 5 }, () => new net.Socket());
+  for (const socket of [a, b, c, d]) guard.track(socket);
+  assert.equal(guard.track(b), guard.track(b), 'tracking twice gives the same entry');
+  assert.equal(guard.size, 3, 'd came over maxPending: not counted');
+  assert.equal(guard.track(d).isOverCapacity, true);
+  guard.untrack(b); // from the middle
+  a.emit('close'); // the oldest goes away by itself
+  guard.untrack(b); // twice: nothing happens
+  assert.equal(guard.size, 1);
+  assert.equal(a.listenerCount('close'), 0);
+  guard.track(e);
+  assert.equal(guard.size, 2);
+  await delay(200);
+  assert.deepEqual(timedOut, [c, d, e]);
+  assert.equal(guard.size, 0);
+  // A socket can be tracked again once it left, and shutdown destroys what is pending.
+  guard.track(a);
+  guard.destroyAll();
+  assert.ok(a.destroyed);
+  assert.equal(guard.size, 0);
+  await delay(100);
+  assert.deepEqual(timedOut, [c, d, e]);
 });
