@@ -39,7 +39,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "accept-check.h"
+#include "generator-common.h"
 
 struct conn {
   int fd;
@@ -245,10 +245,8 @@ int main(int argc, char **argv) {
   memcpy(frame + header, mask, 4);
   for (size_t i = 0; i < size; i++) frame[header + 4 + i] = plain[i] ^ mask[i & 3];
 
-  int cf = open(argv[5], O_RDWR | O_CREAT | O_TRUNC, 0644);
-  if (cf < 0 || ftruncate(cf, 8) < 0) fail("cannot create the count file");
-  total = mmap(NULL, 8, PROT_READ | PROT_WRITE, MAP_SHARED, cf, 0);
-  if (total == MAP_FAILED) fail("mmap of the count file failed");
+  total = map_count_file(argv[5]);
+  if (!total) fail("cannot create or map the count file");
 
   epfd = epoll_create1(EPOLL_CLOEXEC);
   struct conn *all = calloc((size_t)conns, sizeof *all);

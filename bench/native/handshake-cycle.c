@@ -33,7 +33,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "accept-check.h"
+#include "generator-common.h"
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
@@ -157,10 +157,8 @@ int main(int argc, char **argv) {
                        port, keys[i]);
     request_len[i] = (size_t)len;
   }
-  int cf = open(argv[3], O_RDWR | O_CREAT | O_TRUNC, 0644);
-  if (cf < 0 || ftruncate(cf, 8) < 0) fail("cannot create the count file");
-  total = mmap(NULL, 8, PROT_READ | PROT_WRITE, MAP_SHARED, cf, 0);
-  if (total == MAP_FAILED) fail("mmap of the count file failed");
+  total = map_count_file(argv[3]);
+  if (!total) fail("cannot create or map the count file");
 
   epfd = epoll_create1(EPOLL_CLOEXEC);
   struct conn *conns = calloc((size_t)concurrency, sizeof *conns);

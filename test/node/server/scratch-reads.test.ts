@@ -39,6 +39,17 @@ async function until(check: () => boolean, what: string): Promise<void> {
   }
 }
 
+/** A standalone server that records every message it receives, and a ws client connected to it. */
+async function recordingServer(): Promise<{ wss: WebSocketServer; got: Buffer[]; client: import('ws').WebSocket }> {
+  const { wss, url } = await startServer();
+  const got: Buffer[] = [];
+  wss.on('connection', (ws: NodeWebSocket) => ws.on('message', (data: Buffer) => got.push(data)));
+  const { WebSocket: WS } = await import('ws');
+  const client = new WS(url);
+  await within(once(client, 'open'));
+  return { wss, got, client };
+}
+
 test("a standalone server's sockets are read by callback (no 'data' listener), and so are those an HTTP server hands over", async () => {
   const { wss, url } = await startServer();
   const seen = new Promise<number>((resolve) => wss.on('connection', (ws: NodeWebSocket) => resolve((ws as unknown as { _socket: net.Socket })._socket.listenerCount('data'))));
@@ -226,12 +237,7 @@ test('bytes that arrive while an async verify hook decides reach the socket inta
 });
 
 test('large and small messages in any order arrive intact, and a small one pins no more than a read buffer (65 KiB, 64 KiB as with Node\'s reads plus room for a header)', async () => {
-  const { wss, url } = await startServer();
-  const got: Buffer[] = [];
-  wss.on('connection', (ws: NodeWebSocket) => ws.on('message', (data: Buffer) => got.push(data)));
-  const { WebSocket: WS } = await import('ws');
-  const client = new WS(url);
-  await within(once(client, 'open'));
+  const { wss, got, client } = await recordingServer();
   const sizes = [1 << 20, 10, 10, 200_000, 5, 70_000, 3, 1 << 20, 17, 2];
   const sent = sizes.map((size, i) => Buffer.alloc(size, (i * 37 + 11) & 0xff));
   for (const data of sent) client.send(data);
@@ -245,12 +251,7 @@ test('large and small messages in any order arrive intact, and a small one pins 
 });
 
 test('a 64 KiB message read whole in bulk is a view of its read (no copy) and stays intact while later reads arrive', async () => {
-  const { wss, url } = await startServer();
-  const got: Buffer[] = [];
-  wss.on('connection', (ws: NodeWebSocket) => ws.on('message', (data: Buffer) => got.push(data)));
-  const { WebSocket: WS } = await import('ws');
-  const client = new WS(url);
-  await within(once(client, 'open'));
+  const { wss, got, client } = await recordingServer();
   // The first large read goes to scratch and starts bulk reads; then 64 KiB messages one at a time,
   // each written whole, so the server finds each frame (65,550 bytes) queued whole.
   const sent: Buffer[] = [];
