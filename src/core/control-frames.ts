@@ -11,9 +11,9 @@
  * and anything else, including every frame the parser would fail, still goes
  * through the parser with its rules and its answers.
  */
-import { EMPTY_BUFFER, viewOf } from './buffer-view.js';
+import { EMPTY_BUFFER } from './buffer-view.js';
 import { MAX_CONTROL_PAYLOAD_BYTES } from './frame.js';
-import { applyMask, readKey } from './mask.js';
+import { readKey, unmaskedPayload } from './mask.js';
 
 /**
  * True when `chunk` is one or more complete control frames and nothing
@@ -50,14 +50,9 @@ export function isControlFramesOnly(chunk: Buffer, isClient: boolean): boolean {
 export function controlPayloadAt(chunk: Buffer, offset: number, isClient: boolean, isBorrowed: boolean): Buffer {
   const payloadBytes = chunk[offset + 1] & 0x7f;
   if (payloadBytes === 0) return EMPTY_BUFFER;
-  const start = offset + (isClient ? 2 : 6);
-  let payload: Buffer;
-  if (isBorrowed) {
-    payload = Buffer.allocUnsafe(payloadBytes);
-    chunk.copy(payload, 0, start, start + payloadBytes);
-  } else payload = viewOf(chunk.buffer, chunk.byteOffset + start, payloadBytes);
-  if (!isClient) applyMask(payload, 0, payloadBytes, readKey(chunk, offset + 2), 0);
-  return payload;
+  // A client receives unmasked frames: key 0 leaves the payload as it is.
+  const key = isClient ? 0 : readKey(chunk, offset + 2);
+  return unmaskedPayload(chunk, offset + (isClient ? 2 : 6), payloadBytes, isBorrowed, key, 0);
 }
 
 /** Bytes of the control frame at `chunk[offset]` (header and payload). */

@@ -20,10 +20,10 @@
  * While an asynchronous step runs (pause() until resume()), input is only
  * stored, and parsed in order once the step is done.
  */
-import { EMPTY_BUFFER, viewOf } from './buffer-view.js';
+import { EMPTY_BUFFER } from './buffer-view.js';
 import { MessageTooLargeError, ProtocolError } from './errors.js';
 import { MAX_CONTROL_PAYLOAD_BYTES } from './frame.js';
-import { applyMask, copyMasked, readKey } from './mask.js';
+import { applyMask, readKey, unmaskedPayload } from './mask.js';
 import { firstBytesViolation, headerBytesFor, readPayloadLength } from './frame-header-rules.js';
 import { PayloadCollector } from './payload-collector.js';
 import type { DataFrameHandler, FrameOwner, FramePolicy } from './frame-parser-contracts.js';
@@ -288,14 +288,7 @@ export class FrameParser {
       }
       if (this.payloadReceived === 0 && available >= remaining) {
         // Fast path: the whole payload is inside this chunk (copied out of a borrowed one).
-        let payload: Buffer;
-        if (this.isBorrowed) {
-          payload = Buffer.allocUnsafe(remaining);
-          copyMasked(chunk, off, payload, 0, remaining, this.maskKey, 0);
-        } else {
-          payload = viewOf(chunk.buffer, chunk.byteOffset + off, remaining);
-          applyMask(payload, 0, remaining, this.maskKey, 0); // key 0 (unmasked frame) is a no-op
-        }
+        const payload = unmaskedPayload(chunk, off, remaining, this.isBorrowed, this.maskKey, 0); // key 0: an unmasked frame
         off += remaining;
         this.phase = PHASE_HEADER;
         this.onFrame(payload, false);

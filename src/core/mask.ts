@@ -12,6 +12,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { simdMask } from './mask-simd.js';
+import { viewOf } from './buffer-view.js';
 import type { MaskSource } from './events.js';
 
 const IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -66,6 +67,22 @@ export function copyMasked(
   if (sourceStart === 0 && byteCount === source.length) target.set(source, targetStart);
   else target.set(new Uint8Array(source.buffer, source.byteOffset + sourceStart, byteCount), targetStart);
   applyMask(target, targetStart, targetStart + byteCount, key, phase);
+}
+
+/**
+ * `byteCount` payload bytes of `chunk` from `start`, unmasked with `key` from
+ * key byte `phase`: a view of the chunk unmasked in place, or, when the chunk
+ * is borrowed (its memory is reused after the call), a copy unmasked on the way.
+ */
+export function unmaskedPayload(chunk: Buffer, start: number, byteCount: number, isBorrowed: boolean, key: number, phase: number): Buffer {
+  if (isBorrowed) {
+    const copy = Buffer.allocUnsafe(byteCount);
+    copyMasked(chunk, start, copy, 0, byteCount, key, phase);
+    return copy;
+  }
+  const view = viewOf(chunk.buffer, chunk.byteOffset + start, byteCount);
+  applyMask(view, 0, byteCount, key, phase);
+  return view;
 }
 
 /** `key` rotated so that its low byte is key byte `phase` (the one for the first byte masked). */

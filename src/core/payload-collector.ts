@@ -11,7 +11,7 @@
  * BLOCK_BYTES: a peer that announces a huge frame and stalls makes us
  * allocate at most one block beyond what it sent.
  */
-import { applyMask, copyMasked } from './mask.js';
+import { copyMasked, unmaskedPayload } from './mask.js';
 
 /** A frame up to this size gets its whole buffer when its first piece arrives. */
 export const ASSEMBLE_UPFRONT_MAX_BYTES = 1024 * 1024;
@@ -60,14 +60,7 @@ export class PayloadCollector {
     const buffer = this.buffer;
     const phase = this.received & 3;
     if (buffer === undefined) {
-      let piece: Buffer;
-      if (isBorrowed) {
-        piece = Buffer.allocUnsafe(count);
-        copyMasked(chunk, offset, piece, 0, count, maskKey, phase);
-      } else {
-        piece = chunk.subarray(offset, offset + count);
-        applyMask(piece, 0, count, maskKey, phase);
-      }
+      const piece = unmaskedPayload(chunk, offset, count, isBorrowed, maskKey, phase);
       this.received += count;
       (this.pieces as Buffer[]).push(piece);
       return piece;
