@@ -31,6 +31,7 @@ import { ignoreTransportError, isAttached } from '../socket/transport.js';
 import { replaceOnlyListener } from '../socket/node-internals.js';
 import type { ResolvedServerOptions } from './options.js';
 import { toIncomingMessage } from './lazy-request.js';
+import { useLeanAccept } from './lean-accept.js';
 
 export interface NetServerHooks {
   /** A new TCP connection (before its request head arrived). */
@@ -118,7 +119,7 @@ export function createOwnNetServer(o: ResolvedServerOptions, hooks: NetServerHoo
       if (socket.readableFlowing === true && !isAttached(socket)) pauseFlow(socket);
     } else hooks.onPlainRequest(req, socket);
   }
-  return net.createServer((socket: ReadingSocket) => {
+  const server = net.createServer((socket: ReadingSocket) => {
     hooks.onConnection(socket);
     socket[kHeadParser] = new RequestHeadParser(limits);
     // A 'sockwave/ws' server reads as ws does, through the stream: apps (and ws's own tests) listen to
@@ -126,6 +127,8 @@ export function createOwnNetServer(o: ResolvedServerOptions, hooks: NetServerHoo
     if (!readsIntoScratch || !readIntoUserBuffers(socket, onScratchRead)) socket.on('data', onData);
     socket.on('error', onError);
   });
+  useLeanAccept(server);
+  return server;
 }
 
 /** Neither flowing nor paused: the next 'data' listener starts the flow. */

@@ -1,0 +1,103 @@
+/**
+ * Accepting a connection without fresh hidden classes for it (issue 16).
+ *
+ * Node's net.Server turns each accepted handle into a net.Socket in
+ * `onconnection` (lib/net.js), passing an options object literal. The Socket
+ * constructor copies it with an object spread and then adds `emitClose`,
+ * `autoDestroy` and `decodeStrings` to the copy. V8 does not cache the
+ * property transitions that start from a spread copy's map, so each of those
+ * three stores makes a new map and descriptor array: about 1 KiB per
+ * connection, most of it reachable from old space, so it survives the next
+ * young-generation GC and is only freed by a full one. With 32 clients that
+ * connect, upgrade and close in a loop, that was ~830 of the ~4,200 bytes
+ * a plain net.Server allocates per accepted connection, and nearly all of what
+ * survives a scavenge (scratch measurements with `gc({ type: 'minor' })`,
+ * session 11 note).
+ *
+ * When the copy already has those fields, the constructor's stores find
+ * them and the maps are shared. So this replaces the listening handle's
+ * `onconnection` with the same steps (socket, counters, 'connection',
+ * the `net.server.socket` diagnostics channel) whose options literal carries
+ * the three fields, with the values the constructor sets anyway.
+ *
+ * It copies Node internals, so it is installed only on a Node whose own
+ * `onconnection` is one this file was checked against (a digest of its
+ * source, whitespace-normalised): on any other, Node's stays. Anything off
+ * the common path (an accept error, `maxConnections`, `noDelay`,
+ * `keepAlive`, `pauseOnConnect`) is handed to Node's own function, checked
+ * on every call, so changing the server later keeps Node's behaviour.
+ */
+import { createHash } from 'node:crypto';
+import { channel } from 'node:diagnostics_channel';
+import net from 'node:net';
+
+/** SHA-256 (base64) of `onconnection`'s source with whitespace runs made one space: Node 20.20 (lib/net.js). */
+const KNOWN_SOURCES = new Set(['0nH92dU7VhMXSHpFbhbLLJ1HyzbVJyJd6Br2O6Vh6EY=']);
+
+type AcceptCallback = (this: object, error: number, clientHandle: object) => void;
+interface ListeningHandle {
+  onconnection?: AcceptCallback;
+}
+/** The net.Server fields Node's `onconnection` reads (some are not in @types/node). */
+type AcceptingServer = net.Server & {
+  _handle?: ListeningHandle | null;
+  _connections: number;
+  allowHalfOpen?: boolean;
+  pauseOnConnect?: boolean;
+  highWaterMark?: number;
+  noDelay?: boolean;
+  keepAlive?: boolean;
+};
+
+const serverSocketChannel = channel('net.server.socket');
+const installedOn = new WeakSet<ListeningHandle>();
+
+/** True when `fn` is Node's `onconnection` as this file knows it. */
+function isKnownAccept(fn: AcceptCallback): boolean {
+  const source = Function.prototype.toString.call(fn).replace(/\s+/g, ' ');
+  return KNOWN_SOURCES.has(createHash('sha256').update(source).digest('base64'));
+}
+
+/**
+ * Installs the lean accept on `server`'s listening handle each time it
+ * starts listening (nothing changes on a Node whose `onconnection` is not a
+ * known one).
+ */
+export function useLeanAccept(server: net.Server): void {
+  server.on('listening', () => install(server as AcceptingServer));
+}
+
+/** Exported for tests: installs now if the server listens; the result says whether it did. */
+export function install(server: AcceptingServer): boolean {
+  const handle = server._handle;
+  if (handle == null || installedOn.has(handle)) return handle != null;
+  const nodeAccept = handle.onconnection;
+  if (typeof nodeAccept !== 'function' || !isKnownAccept(nodeAccept)) return false;
+  installedOn.add(handle);
+  handle.onconnection = function leanAccept(this: object, error: number, clientHandle: object): void {
+    if (error || server.maxConnections || server.noDelay || server.keepAlive || server.pauseOnConnect) {
+      nodeAccept.call(this, error, clientHandle);
+      return;
+    }
+    const socket = new net.Socket({
+      handle: clientHandle,
+      allowHalfOpen: server.allowHalfOpen,
+      pauseOnCreate: false,
+      readable: true,
+      writable: true,
+      readableHighWaterMark: server.highWaterMark,
+      writableHighWaterMark: server.highWaterMark,
+      // What the constructor sets on its copy anyway; present here, they are overwritten instead of added.
+      emitClose: false,
+      autoDestroy: true,
+      decodeStrings: false,
+    } as net.SocketConstructorOpts);
+    server._connections++;
+    const internal = socket as net.Socket & { server: net.Server; _server: net.Server };
+    internal.server = server;
+    internal._server = server;
+    server.emit('connection', socket);
+    if (serverSocketChannel.hasSubscribers) serverSocketChannel.publish({ socket });
+  };
+  return true;
+}
