@@ -23,9 +23,15 @@
  * It copies Node internals, so it is installed only on a Node whose own
  * `onconnection` is one this file was checked against (a digest of its
  * source, whitespace-normalised): on any other, Node's stays. Anything off
- * the common path (an accept error, `maxConnections`, `noDelay`,
- * `keepAlive`, `pauseOnConnect`) is handed to Node's own function, checked
- * on every call, so changing the server later keeps Node's behaviour.
+ * the common path (an accept error, `maxConnections`, `keepAlive`,
+ * `pauseOnConnect`) is handed to Node's own function, checked on every
+ * call, so changing the server later keeps Node's behaviour; `noDelay` (on
+ * by default in an HTTP server) is applied as Node applies it.
+ *
+ * Used by the standalone server and, unless `leanAccept: false`, on the
+ * HTTP server a WebSocketServer is attached to (`{ server }`): its plain
+ * HTTP connections are accepted the same way, and `wss.close()` puts
+ * Node's accept back.
  */
 import { createHash } from 'node:crypto';
 import { channel } from 'node:diagnostics_channel';
@@ -50,7 +56,8 @@ type AcceptingServer = net.Server & {
 };
 
 const serverSocketChannel = channel('net.server.socket');
-const installedOn = new WeakSet<ListeningHandle>();
+/** Node's own `onconnection` of each handle the lean one was installed on. */
+const nodeAccepts = new WeakMap<ListeningHandle, AcceptCallback>();
 
 /** True when `fn` is Node's `onconnection` as this file knows it. */
 function isKnownAccept(fn: AcceptCallback): boolean {
@@ -59,23 +66,34 @@ function isKnownAccept(fn: AcceptCallback): boolean {
 }
 
 /**
- * Installs the lean accept on `server`'s listening handle each time it
- * starts listening (nothing changes on a Node whose `onconnection` is not a
- * known one).
+ * Installs the lean accept on `server`'s listening handle now (if it
+ * listens) and each time it starts listening; nothing changes on a Node
+ * whose `onconnection` is not a known one, or for a server that is not a
+ * net.Server. The returned function undoes it (Node's accept is back on the
+ * current handle), for a server that belongs to the app.
  */
-export function useLeanAccept(server: net.Server): void {
-  server.on('listening', () => install(server as AcceptingServer));
+export function useLeanAccept(server: object): () => void {
+  if (!(server instanceof net.Server)) return () => {};
+  const accepting = server as AcceptingServer;
+  const onListening = (): void => void install(accepting);
+  server.on('listening', onListening);
+  if (server.listening) install(accepting);
+  return () => {
+    server.removeListener('listening', onListening);
+    uninstall(accepting);
+  };
 }
 
-/** Exported for tests: installs now if the server listens; the result says whether it did. */
+/** Exported for tests: installs now if the server listens; the result says whether the lean accept is on. */
 export function install(server: AcceptingServer): boolean {
   const handle = server._handle;
-  if (handle == null || installedOn.has(handle)) return handle != null;
+  if (handle == null) return false;
+  if (nodeAccepts.has(handle)) return true;
   const nodeAccept = handle.onconnection;
   if (typeof nodeAccept !== 'function' || !isKnownAccept(nodeAccept)) return false;
-  installedOn.add(handle);
+  nodeAccepts.set(handle, nodeAccept);
   handle.onconnection = function leanAccept(this: object, error: number, clientHandle: object): void {
-    if (error || server.maxConnections || server.noDelay || server.keepAlive || server.pauseOnConnect) {
+    if (error || server.maxConnections || server.keepAlive || server.pauseOnConnect) {
       nodeAccept.call(this, error, clientHandle);
       return;
     }
@@ -92,6 +110,9 @@ export function install(server: AcceptingServer): boolean {
       autoDestroy: true,
       decodeStrings: false,
     } as net.SocketConstructorOpts);
+    // As Node's accept does for a server with noDelay (an HTTP server's default): the public call
+    // records the flag on the socket and sets the option on the handle, the two steps Node takes.
+    if (server.noDelay) socket.setNoDelay(true);
     server._connections++;
     const internal = socket as net.Socket & { server: net.Server; _server: net.Server };
     internal.server = server;
@@ -100,4 +121,13 @@ export function install(server: AcceptingServer): boolean {
     if (serverSocketChannel.hasSubscribers) serverSocketChannel.publish({ socket });
   };
   return true;
+}
+
+/** Node's own accept back on the server's current handle, if the lean one is there. */
+function uninstall(server: AcceptingServer): void {
+  const handle = server._handle;
+  const nodeAccept = handle == null ? undefined : nodeAccepts.get(handle);
+  if (handle == null || nodeAccept === undefined) return;
+  handle.onconnection = nodeAccept;
+  nodeAccepts.delete(handle);
 }

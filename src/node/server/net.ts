@@ -127,7 +127,7 @@ export function createOwnNetServer(o: ResolvedServerOptions, hooks: NetServerHoo
     if (!readsIntoScratch || !readIntoUserBuffers(socket, onScratchRead)) socket.on('data', onData);
     socket.on('error', onError);
   });
-  useLeanAccept(server);
+  if (o.leanAccept) useLeanAccept(server);
   return server;
 }
 

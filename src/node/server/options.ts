@@ -93,10 +93,18 @@ export interface ServerOptions extends ConnectionLimitOptions {
    * the process also raises glibc's mmap threshold so freed message buffers
    * are reused (process-wide, one-way). Uses Node internals and falls back to
    * Node's normal reads when they are missing; never applies to TLS.
-   * Default true: see docs/api.md "Large messages and memory" for the
-   * measurements, the memory trade-off and when to turn it off.
+   * Default false: see docs/api.md "Large messages and memory" for the
+   * measurements, the memory trade-off and when to turn it on.
    */
   ownReadBuffers?: boolean;
+  /**
+   * Accept TCP connections with a copy of Node's `onconnection` that spares
+   * V8 three new hidden classes per connection (node/server/lean-accept.ts),
+   * on the standalone server and on the server given as `server` (all its
+   * connections, plain HTTP too, until `close()`). Only on a Node whose own
+   * `onconnection` it was checked against; false keeps Node's. Default true.
+   */
+  leanAccept?: boolean;
 }
 
 export interface ResolvedServerOptions extends ResolvedConnectionLimits {
@@ -119,6 +127,7 @@ export interface ResolvedServerOptions extends ResolvedConnectionLimits {
   highWaterMarkBytes: number;
   backpressurePolicy: BackpressurePolicy;
   ownReadBuffers: boolean;
+  leanAccept: boolean;
   autoPong: boolean;
   socketClass: new (address: null) => NodeWebSocket;
   /** The socket class is sockwave/ws's (or a subclass): refusals use ws's texts. */
@@ -140,7 +149,7 @@ const SERVER_OPTION_NAMES = [
   'perMessageDeflate', 'maxPayload', 'verify', 'allowedOrigins', 'allowMissingOrigin', 'idleTimeoutMs',
   'maxPendingHandshakes', 'maxConnections', 'heartbeat', 'topics', 'highWaterMarkBytes', 'backpressurePolicy',
   'maxMessageBytes', 'maxFragments', 'closeTimeoutMs', 'handshakeTimeoutMs', 'maxHeaderBytes', 'maxHeaderCount',
-  'ownReadBuffers', ...WS_SERVER_NAMES,
+  'ownReadBuffers', 'leanAccept', ...WS_SERVER_NAMES,
 ];
 
 const SERVER_HINTS: Record<string, string> = {
@@ -185,8 +194,8 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
   if (policy !== 'queue' && policy !== 'drop' && policy !== 'close') {
     throw new RangeError(`option backpressurePolicy must be 'queue', 'drop' or 'close', got ${String(policy)}`);
   }
-  if (o.ownReadBuffers !== undefined && typeof o.ownReadBuffers !== 'boolean') {
-    throw new TypeError('option ownReadBuffers must be a boolean');
+  for (const name of ['ownReadBuffers', 'leanAccept'] as const) {
+    if (o[name] !== undefined && typeof o[name] !== 'boolean') throw new TypeError(`option ${name} must be a boolean`);
   }
   const deflate = o.perMessageDeflate ? resolveDeflateOptions(o.perMessageDeflate) : undefined;
   const socketClass = o.WebSocket ?? NodeWebSocket;
@@ -221,5 +230,6 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
     highWaterMarkBytes: validateLimit('highWaterMarkBytes', o.highWaterMarkBytes ?? NODE_DEFAULTS.highWaterMarkBytes),
     backpressurePolicy: policy,
     ownReadBuffers: o.ownReadBuffers ?? NODE_DEFAULTS.ownReadBuffers,
+    leanAccept: o.leanAccept !== false,
   };
 }

@@ -31,6 +31,7 @@ import { gracefulShutdown, resolveShutdownOptions, type ResolvedShutdownOptions,
 import { ConnectionRegistry, type BroadcastOptions } from './connection-registry.js';
 import { attachToHttpServer } from './http.js';
 import { createOwnNetServer } from './net.js';
+import { useLeanAccept } from './lean-accept.js';
 import { handleUpgrade, type UpgradeCallback, type UpgradeServer } from './upgrade.js';
 import { answerHeadError, answerPlainRequest, publishRejected } from './handshake-reject.js';
 import { TopicFanout, type ServerPublishOptions, type TopicStats } from '../topics/fanout.js';
@@ -124,6 +125,14 @@ export class WebSocketServer extends EventEmitter {
         this.#removeListeners = () => {
           removeHttp1();
           h2.detach();
+        };
+      }
+      if (o.leanAccept) {
+        const removeListeners = this.#removeListeners;
+        const restoreAccept = useLeanAccept(o.server);
+        this.#removeListeners = () => {
+          removeListeners();
+          restoreAccept();
         };
       }
     }

@@ -8,6 +8,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { once } from 'node:events';
@@ -15,6 +16,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { channel } from 'node:diagnostics_channel';
 import { install } from '../../../src/node/server/lean-accept.js';
+import WS from 'ws';
+import { WebSocketServer } from '../../../src/node/server/server.js';
 import { startServer, within } from './helpers.js';
 
 type Accepting = Parameters<typeof install>[0];
@@ -115,7 +118,21 @@ test('the lean accept publishes net.server.socket as Node does', async (t) => {
   }
 });
 
-test('with maxConnections or noDelay set, connections go to Node\'s own accept', async (t) => {
+/** One of Node's internal flags on a socket (kSetNoDelay, kSetKeepAlive), found by description. */
+function internalFlag(socket: net.Socket, description: string): unknown {
+  const symbol = Object.getOwnPropertySymbols(socket).find((s) => s.description === description);
+  return symbol === undefined ? undefined : (socket as unknown as Record<symbol, unknown>)[symbol];
+}
+
+/** The socket a server hands to its next 'connection' listener, after a client connects. */
+async function nextAccepted(server: net.Server, port: number): Promise<{ socket: net.Socket; client: net.Socket }> {
+  const accepted = once(server, 'connection');
+  const client = await connect(port);
+  const [socket] = (await within(accepted, 5000, "'connection'")) as [net.Socket];
+  return { socket, client };
+}
+
+test("with maxConnections or keepAlive set, connections go to Node's own accept", async (t) => {
   const made = await leanServer({}, () => {});
   if (typeof made === 'string') return t.skip(made);
   const { server, port } = made;
@@ -131,20 +148,70 @@ test('with maxConnections or noDelay set, connections go to Node\'s own accept',
   first.destroy();
   server.close();
 
-  // noDelay: Node's accept sets it on the handle and records it on the socket; the lean one would not.
-  let accepted: net.Socket | undefined;
-  const noDelay = await leanServer({ noDelay: true }, (socket) => (accepted = socket));
-  if (typeof noDelay === 'string') return t.skip(noDelay);
-  const client = await connect(noDelay.port);
-  await within(
-    new Promise<void>((resolve) => {
-      const poll = setInterval(() => accepted !== undefined && (clearInterval(poll), resolve()), 2);
-    }),
-  );
-  const kSetNoDelay = Object.getOwnPropertySymbols(accepted).find((s) => s.description === 'kSetNoDelay') as symbol;
-  assert.equal((accepted as unknown as Record<symbol, unknown>)[kSetNoDelay], true);
+  // keepAlive: Node's accept turns it on and records it on the socket; the lean one would not.
+  const keepAlive = await leanServer({ keepAlive: true, keepAliveInitialDelay: 2000 });
+  if (typeof keepAlive === 'string') return t.skip(keepAlive);
+  const { socket, client } = await nextAccepted(keepAlive.server, keepAlive.port);
+  assert.equal(internalFlag(socket, 'kSetKeepAlive'), true);
+  assert.equal(internalFlag(socket, 'kSetKeepAliveInitialDelay'), 2);
   client.destroy();
-  noDelay.server.close();
+  keepAlive.server.close();
+});
+
+test('noDelay is applied as Node applies it', async (t) => {
+  const made = await leanServer({ noDelay: true });
+  if (typeof made === 'string') return t.skip(made);
+  assert.equal(acceptName(made.server), 'leanAccept', 'noDelay stays on the lean path');
+  const { socket, client } = await nextAccepted(made.server, made.port);
+  assert.equal(internalFlag(socket, 'kSetNoDelay'), true);
+  client.destroy();
+  made.server.close();
+});
+
+test('attached to an HTTP server: its connections are accepted lean, HTTP still answers, close() puts Node\'s accept back', async (t) => {
+  const httpServer = http.createServer((_req, res) => res.end('plain http'));
+  // Attached before the HTTP server listens: installed at 'listening'.
+  const wss = new WebSocketServer({ server: httpServer });
+  const port = await listening(httpServer);
+  const name = acceptName(httpServer);
+  if (name !== 'leanAccept') {
+    wss.close();
+    httpServer.close();
+    return t.skip(`Node ${process.versions.node} keeps its own accept (${name})`);
+  }
+  // An HTTP server has noDelay on by default; the socket has it before anything is written.
+  let flagAtAccept: unknown;
+  httpServer.prependListener('connection', (socket: net.Socket) => (flagAtAccept = internalFlag(socket, 'kSetNoDelay')));
+  const body = await new Promise<string>((resolve, reject) => {
+    http.get(`http://127.0.0.1:${port}/`, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve(text));
+    }).on('error', reject);
+  });
+  assert.equal(body, 'plain http');
+  assert.equal(flagAtAccept, true);
+  const client = new WS(`ws://127.0.0.1:${port}/`);
+  const [ws] = (await within(once(wss, 'connection'))) as [{ send(data: string): void }];
+  ws.send('over the lean accept');
+  const [message] = (await within(once(client, 'message'))) as [Buffer];
+  assert.equal(message.toString(), 'over the lean accept');
+  client.terminate();
+  await new Promise<void>((resolve) => wss.close(() => resolve()));
+  assert.equal(acceptName(httpServer), 'onconnection', "Node's accept is back after wss.close()");
+  httpServer.close();
+});
+
+test('leanAccept: false keeps Node\'s accept', async () => {
+  const { wss } = await startServer({ leanAccept: false });
+  const { port } = wss.address() as net.AddressInfo;
+  const accepted = once(wss, 'connection');
+  const client = new WS(`ws://127.0.0.1:${port}/`);
+  const [ws] = (await within(accepted)) as [{ _socket: net.Socket }];
+  assert.equal(acceptName(serverOf(ws._socket)), 'onconnection');
+  await within(once(client, 'open'));
+  client.terminate();
+  wss.close();
 });
 
 test('a handle whose onconnection is not a known one is left alone', async () => {
