@@ -2,6 +2,8 @@
 // buffer, handed to a callback; no Readable machinery, no buffer per read),
 // as sockwave's standalone server reads since session 9 (src/node/socket/scratch-reads.ts).
 // The floor of a net.Socket server that reads this way: a measuring stick, not a server.
+// It accepts through Node's own onconnection, which makes hidden classes for every socket;
+// sockwave's servers no longer do (src/node/server/lean-accept.ts, session 11), so they can cost less.
 import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { HOST, ready } from './common.mjs';
