@@ -247,7 +247,7 @@ export function openClientTransport(
       connected.resume();
     } else if (proxy) socket = openTunnel(proxy);
     else if (isSecure) attachTransport(connectTls(undefined), 'secureConnect');
-    else attachTransport(net.connect({ host, port }), 'connect');
+    else attachTransport(net.connect(plainConnectOptions(host, port)), 'connect');
   } catch (error) {
     // Invalid tls options (or a port Node refuses) throw here: connect()
     // rethrows them, and no timer may keep the process alive afterwards.
@@ -261,4 +261,14 @@ export function openClientTransport(
       finish(error);
     },
   };
+}
+
+/**
+ * `net.connect()` options for a plain TCP connection. They hold the fields
+ * the net.Socket constructor stores on its copy of them, with the values it
+ * stores: V8 then adds no hidden classes per socket for those stores (the
+ * constructor copies its options with a spread; see server/lean-accept.ts).
+ */
+export function plainConnectOptions(host: string, port: number): net.TcpNetConnectOpts {
+  return { host, port, allowHalfOpen: false, emitClose: false, autoDestroy: true, decodeStrings: false } as net.TcpNetConnectOpts;
 }

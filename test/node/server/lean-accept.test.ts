@@ -4,7 +4,8 @@
  * check that it is installed here, that the sockets it makes behave as
  * Node's (counters, 'connection', half-open, the diagnostics channel, what
  * it hands back to Node), and that it does what it is for: nothing per
- * connection survives a young-generation GC.
+ * connection survives a young-generation GC. The client's plain TCP connect
+ * options (client/transport.ts) avoid the same cost and are measured here too.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -225,20 +226,37 @@ test('a handle whose onconnection is not a known one is left alone', async () =>
   server.close();
 });
 
-test('accepted connections leave (almost) nothing that survives a young-generation GC', async (t) => {
+/** Runs the survivors child (`client` for client sockets); undefined when this Node has no lean accept. */
+function survivors(args: string[]): { plain: number; lean: number } | undefined {
   // A new space large enough that no scavenge runs while the connections come and go: the one the
   // child asks for then sees everything they left.
   const flags = ['--expose-gc', '--min-semi-space-size=64', '--max-semi-space-size=64'];
-  const child = spawnSync(process.execPath, [...flags, '--import', 'tsx', path.join(here, 'fixtures', 'accept-survivors-child.ts')], {
+  const child = spawnSync(process.execPath, [...flags, '--import', 'tsx', path.join(here, 'fixtures', 'accept-survivors-child.ts'), ...args], {
     encoding: 'utf8',
     timeout: 60_000,
   });
-  if (child.status !== 0 && /lean accept not installed/.test(child.stderr)) return t.skip(`Node ${process.versions.node} keeps its own accept`);
+  if (child.status !== 0 && /lean accept not installed/.test(child.stderr)) return undefined;
   assert.equal(child.status, 0, child.stderr);
-  const { plain, lean } = JSON.parse(child.stdout.trim().split('\n').pop() as string) as { plain: number; lean: number };
+  return JSON.parse(child.stdout.trim().split('\n').pop() as string) as { plain: number; lean: number };
+}
+
+test('accepted connections leave (almost) nothing that survives a young-generation GC', (t) => {
+  const result = survivors([]);
+  if (result === undefined) return t.skip(`Node ${process.versions.node} keeps its own accept`);
+  const { plain, lean } = result;
   t.diagnostic(`bytes per closed connection surviving a scavenge: Node's accept ${plain.toFixed(0)}, lean ${lean.toFixed(0)}`);
   // Measured on Node 20.20 (least of three rounds): 820-840 with Node's accept (maps made per socket),
-  // 4-10 with the lean one, 821 with a lean one whose options lack the three fields the constructor adds.
+  // 3-10 with the lean one, 821 with a lean one whose options lack the three fields the constructor adds.
   assert.ok(lean < 100, `lean accept: ${lean.toFixed(0)} B per connection survive`);
   assert.ok(lean < plain / 4, `lean ${lean.toFixed(0)} B vs Node's ${plain.toFixed(0)} B`);
+});
+
+test("the client's connect options spare client sockets the same hidden classes", (t) => {
+  const result = survivors(['client']);
+  assert.ok(result !== undefined);
+  const { plain, lean } = result;
+  t.diagnostic(`bytes per closed client connection surviving a scavenge: { host, port } ${plain.toFixed(0)}, plainConnectOptions ${lean.toFixed(0)}`);
+  // Measured on Node 20.20: ~620 with { host, port }, ~34 with the four fields present.
+  assert.ok(lean < 120, `plainConnectOptions: ${lean.toFixed(0)} B per connection survive`);
+  assert.ok(lean < plain / 3, `plainConnectOptions ${lean.toFixed(0)} B vs { host, port } ${plain.toFixed(0)} B`);
 });
