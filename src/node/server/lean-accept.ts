@@ -23,10 +23,12 @@
  * It copies Node internals, so it is installed only on a Node whose own
  * `onconnection` is one this file was checked against (a digest of its
  * source, whitespace-normalised): on any other, Node's stays. Anything off
- * the common path (an accept error, `maxConnections`, `keepAlive`,
- * `pauseOnConnect`) is handed to Node's own function, checked on every
- * call, so changing the server later keeps Node's behaviour; `noDelay` (on
- * by default in an HTTP server) is applied as Node applies it.
+ * the common path (an accept error, `maxConnections` set to any number,
+ * `keepAlive`, `pauseOnConnect`) is handed to Node's own function, checked
+ * on every call, so changing the server later keeps Node's behaviour;
+ * `noDelay` (on by default in an HTTP server) is applied as Node applies it.
+ * (Newer Node versions drop every connection at `maxConnections: 0`; should
+ * their digest be added, that case already goes to their function.)
  *
  * Used by the standalone server and, unless `leanAccept: false`, on the
  * HTTP server a WebSocketServer is attached to (`{ server }`): its plain
@@ -93,7 +95,7 @@ export function install(server: AcceptingServer): boolean {
   if (typeof nodeAccept !== 'function' || !isKnownAccept(nodeAccept)) return false;
   nodeAccepts.set(handle, nodeAccept);
   handle.onconnection = function leanAccept(this: object, error: number, clientHandle: object): void {
-    if (error || server.maxConnections || server.keepAlive || server.pauseOnConnect) {
+    if (error || server.maxConnections != null || server.keepAlive || server.pauseOnConnect) {
       nodeAccept.call(this, error, clientHandle);
       return;
     }
