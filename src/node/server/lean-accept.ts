@@ -6,13 +6,13 @@
  * constructor copies it with an object spread and then adds `emitClose`,
  * `autoDestroy` and `decodeStrings` to the copy. V8 does not cache the
  * property transitions that start from a spread copy's map, so each of those
- * three stores makes a new map and descriptor array: about 1 KiB per
- * connection, most of it reachable from old space, so it survives the next
- * young-generation GC and is only freed by a full one. With 32 clients that
- * connect, upgrade and close in a loop, that was ~830 of the ~4,200 bytes
- * a plain net.Server allocates per accepted connection, and nearly all of what
- * survives a scavenge (scratch measurements with `gc({ type: 'minor' })`,
- * session 11 note).
+ * three stores makes a new map and descriptor array: ~830 bytes per
+ * connection that survive the next young-generation GC (reachable from old
+ * space) and are only freed by a full one. Of the ~4,200 bytes a plain
+ * net.Server allocates per connection that reads, writes and closes, that is
+ * nearly all of what survives a scavenge (1,000 connections, then
+ * `gc({ type: 'minor' })`: test/node/server/fixtures/accept-survivors-child.ts,
+ * bench/RESULTS.md session 11).
  *
  * When the copy already has those fields, the constructor's stores find
  * them and the maps are shared. So this replaces the listening handle's
@@ -32,8 +32,8 @@
  *
  * Used by the standalone server and, unless `leanAccept: false`, on the
  * HTTP server a WebSocketServer is attached to (`{ server }`): its plain
- * HTTP connections are accepted the same way, and `wss.close()` puts
- * Node's accept back.
+ * HTTP connections are accepted the same way, and Node's accept comes back
+ * when the last WebSocketServer attached to it closes.
  */
 import { createHash } from 'node:crypto';
 import { channel } from 'node:diagnostics_channel';
@@ -58,8 +58,10 @@ type AcceptingServer = net.Server & {
 };
 
 const serverSocketChannel = channel('net.server.socket');
-/** Node's own `onconnection` of each handle the lean one was installed on. */
-const nodeAccepts = new WeakMap<ListeningHandle, AcceptCallback>();
+/** Each handle the lean accept was installed on: Node's own `onconnection`, and ours. */
+const installed = new WeakMap<ListeningHandle, { nodeAccept: AcceptCallback; leanAccept: AcceptCallback }>();
+/** How many users (WebSocketServers) asked for the lean accept on an app's server: Node's comes back when the last one leaves. */
+const users = new WeakMap<net.Server, number>();
 
 /** True when `fn` is Node's `onconnection` as this file knows it. */
 function isKnownAccept(fn: AcceptCallback): boolean {
@@ -80,9 +82,15 @@ export function useLeanAccept(server: object): () => void {
   const onListening = (): void => void install(accepting);
   server.on('listening', onListening);
   if (server.listening) install(accepting);
+  users.set(server, (users.get(server) ?? 0) + 1);
+  let isUndone = false;
   return () => {
+    if (isUndone) return;
+    isUndone = true;
     server.removeListener('listening', onListening);
-    uninstall(accepting);
+    const left = (users.get(server) ?? 1) - 1;
+    users.set(server, left);
+    if (left === 0) uninstall(accepting);
   };
 }
 
@@ -90,10 +98,9 @@ export function useLeanAccept(server: object): () => void {
 export function install(server: AcceptingServer): boolean {
   const handle = server._handle;
   if (handle == null) return false;
-  if (nodeAccepts.has(handle)) return true;
+  if (installed.has(handle)) return true;
   const nodeAccept = handle.onconnection;
   if (typeof nodeAccept !== 'function' || !isKnownAccept(nodeAccept)) return false;
-  nodeAccepts.set(handle, nodeAccept);
   handle.onconnection = function leanAccept(this: object, error: number, clientHandle: object): void {
     if (error || server.maxConnections != null || server.keepAlive || server.pauseOnConnect) {
       nodeAccept.call(this, error, clientHandle);
@@ -122,14 +129,18 @@ export function install(server: AcceptingServer): boolean {
     server.emit('connection', socket);
     if (serverSocketChannel.hasSubscribers) serverSocketChannel.publish({ socket });
   };
+  installed.set(handle, { nodeAccept, leanAccept: handle.onconnection });
   return true;
 }
 
-/** Node's own accept back on the server's current handle, if the lean one is there. */
+/**
+ * Node's own accept back on the server's current handle, if ours is still
+ * there (an app that wrapped it since keeps its wrapper).
+ */
 function uninstall(server: AcceptingServer): void {
   const handle = server._handle;
-  const nodeAccept = handle == null ? undefined : nodeAccepts.get(handle);
-  if (handle == null || nodeAccept === undefined) return;
-  handle.onconnection = nodeAccept;
-  nodeAccepts.delete(handle);
+  const record = handle == null ? undefined : installed.get(handle);
+  if (handle == null || record === undefined) return;
+  if (handle.onconnection === record.leanAccept) handle.onconnection = record.nodeAccept;
+  installed.delete(handle);
 }
