@@ -73,8 +73,9 @@ function isKnownAccept(fn: AcceptCallback): boolean {
  * Installs the lean accept on `server`'s listening handle now (if it
  * listens) and each time it starts listening; nothing changes on a Node
  * whose `onconnection` is not a known one, or for a server that is not a
- * net.Server. The returned function undoes it (Node's accept is back on the
- * current handle), for a server that belongs to the app.
+ * net.Server. The returned function undoes it for a server that belongs
+ * to the app: once every user has undone it, Node's accept is back on the
+ * current handle (unless the app put another function there since).
  */
 export function useLeanAccept(server: object): () => void {
   if (!(server instanceof net.Server)) return () => {};

@@ -102,8 +102,8 @@ export interface ServerOptions extends ConnectionLimitOptions {
    * V8 three new hidden classes per connection (node/server/lean-accept.ts),
    * on the standalone server and on the server given as `server` (all its
    * connections, plain HTTP too, until the last WebSocketServer on it
-   * closes). Only on a Node whose own
-   * `onconnection` it was checked against; false keeps Node's. Default true.
+   * closes). Only on a Node whose own `onconnection` it was checked
+   * against; false keeps Node's. Default true.
    */
   leanAccept?: boolean;
 }
