@@ -79,7 +79,7 @@ function instantiate(): MaskModule | null {
 //     (block (loop (br_if 1 (i32.gt_u (i32.add (local.get $i) (i32.const 16)) (local.get $n)))
 //       (v128.store (local.get $i) (v128.xor (v128.load (local.get $i)) (local.get $k)))
 //       (local.set $i (i32.add (local.get $i) (i32.const 16))) (br 0)))
-//     (block (loop (br_if 1 (i32.ge_u (local.get $i) (local.get $n)))
+//     (block (loop (br_if 1 (i32.gt_u (i32.add (local.get $i) (i32.const 1)) (local.get $n)))
 //       (i32.store8 (local.get $i) (i32.xor (i32.load8_u (local.get $i))
 //         (i32.shr_u (local.get $key) (i32.shl (i32.and (local.get $i) (i32.const 3)) (i32.const 3)))))
 //       (local.set $i (i32.add (local.get $i) (i32.const 1))) (br 0)))))
@@ -122,7 +122,6 @@ const simd = (op: number, ...immediates: number[]): number[] => [0xfd, ...unsign
 const memarg = (offset: number): number[] => [0, ...unsignedLeb(offset)]; // alignment hint 1 byte: any address
 const I32_ADD = 0x6a;
 const I32_GT_U = 0x4b;
-const I32_GE_U = 0x4f;
 const I32_AND = 0x71;
 const I32_XOR = 0x73;
 const I32_SHL = 0x74;
@@ -171,14 +170,8 @@ const stepLoop = (step: number, body: number[]): number[] => [
   END,
 ];
 
-const byteLoop: number[] = [
-  ...BLOCK,
-  ...LOOP,
-  ...get(I),
-  ...get(N),
-  I32_GE_U,
-  BR_IF,
-  1,
+/** XORs the byte at $i with its key byte: $key >> (($i & 3) * 8). */
+const xorByte: number[] = [
   ...get(I),
   ...get(I),
   I32_LOAD8_U,
@@ -193,14 +186,6 @@ const byteLoop: number[] = [
   I32_XOR,
   I32_STORE8,
   ...memarg(0),
-  ...get(I),
-  ...i32Const(1),
-  I32_ADD,
-  ...set(I),
-  BR,
-  0,
-  END,
-  END,
 ];
 
 function assemble(): Uint8Array<ArrayBuffer> {
@@ -210,7 +195,7 @@ function assemble(): Uint8Array<ArrayBuffer> {
     ...set(K),
     ...stepLoop(64, [...xor16(0), ...xor16(16), ...xor16(32), ...xor16(48)]),
     ...stepLoop(16, xor16(0)),
-    ...byteLoop,
+    ...stepLoop(1, xorByte),
     END,
   ];
   const code = [...vector([[1, I32], [1, V128]]), ...body];
