@@ -10,6 +10,7 @@ import { HandshakeError } from '../../core/errors.js';
 import { ProxyError } from './errors.js';
 import { describeProxy, proxyPort } from './proxy-env.js';
 import { converseWithProxy } from './proxy-conversation.js';
+import { plainConnectOptions } from './tcp-connect.js';
 
 export interface TunnelTarget {
   /** Host name or IP address of the WebSocket server (no brackets). */
@@ -41,7 +42,7 @@ export function openProxyTunnel(
         port: proxyPort(proxy),
         servername: net.isIP(proxyHost) === 0 ? proxyHost : undefined,
       })
-    : net.connect({ host: proxyHost, port: proxyPort(proxy) });
+    : net.connect(plainConnectOptions(proxyHost, proxyPort(proxy)));
   const name = describeProxy(proxy);
   const reader = new ConnectResponseReader(limits.maxHeaderBytes);
   converseWithProxy(socket, name, isSecure ? 'secureConnect' : 'connect', {

@@ -13,6 +13,7 @@ import { explainNetworkError } from './errors.js';
 import { decodeUserinfo, stripBrackets, type TunnelTarget } from './proxy.js';
 import { describeProxy, proxyPort } from './proxy-env.js';
 import { converseWithProxy, type ProxyConversation } from './proxy-conversation.js';
+import { plainConnectOptions } from './tcp-connect.js';
 
 // RFC 1928 §6 reply field, for messages that say why.
 const SOCKS5_REPLIES: Record<number, string> = {
@@ -49,7 +50,7 @@ export function openSocksTunnel(
   const username = Buffer.from(decodeUserinfo(proxy.username));
   const password = Buffer.from(decodeUserinfo(proxy.password));
   const hasCredentials = username.length > 0 || password.length > 0;
-  const socket = net.connect({ host: stripBrackets(proxy.hostname), port: proxyPort(proxy) });
+  const socket = net.connect(plainConnectOptions(stripBrackets(proxy.hostname), proxyPort(proxy)));
   let buffered: Buffer = Buffer.alloc(0);
   /** Consumes a complete answer from `buffered` and returns true, or returns false to wait for more bytes. */
   let step: () => boolean = () => false;

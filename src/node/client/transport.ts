@@ -19,6 +19,7 @@ import { describeProxy, proxyFromEnvironment } from './proxy-env.js';
 import { openSocksTunnel } from './socks.js';
 import { explainNetworkError, NetworkError } from './errors.js';
 import { headerRecord, readBodyExcerpt, UnexpectedResponseError } from './unexpected-response.js';
+import { plainConnectOptions } from './tcp-connect.js';
 
 export interface EstablishedTransport {
   /** The connected transport, paused; no 'data' listener attached. */
@@ -261,14 +262,4 @@ export function openClientTransport(
       finish(error);
     },
   };
-}
-
-/**
- * `net.connect()` options for a plain TCP connection. They hold the fields
- * the net.Socket constructor stores on its copy of them, with the values it
- * stores: V8 then adds no hidden classes per socket for those stores (the
- * constructor copies its options with a spread; see server/lean-accept.ts).
- */
-export function plainConnectOptions(host: string, port: number): net.TcpNetConnectOpts {
-  return { host, port, allowHalfOpen: false, emitClose: false, autoDestroy: true, decodeStrings: false } as net.TcpNetConnectOpts;
 }

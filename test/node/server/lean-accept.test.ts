@@ -5,7 +5,7 @@
  * Node's (counters, 'connection', allowHalfOpen, the diagnostics channel, what
  * it hands back to Node), and that it does what it is for: nothing per
  * connection survives a young-generation GC. The client's plain TCP connect
- * options (client/transport.ts) avoid the same cost and are measured here too.
+ * options (client/tcp-connect.ts) avoid the same cost and are measured here too.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
