@@ -7,22 +7,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runSurvivorsChild } from '../support/young-survivors.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 test('WebSockets closed while waiting for their turn leave (almost) nothing that survives a young-generation GC', (t) => {
   // The limit was measured with Node 20.20's V8.
   if (!process.versions.node.startsWith('20.20.')) return t.skip(`Node ${process.versions.node}: the limit was measured on Node 20.20`);
-  // A new space large enough that no scavenge runs while the WebSockets come and go.
-  const flags = ['--expose-gc', '--min-semi-space-size=64', '--max-semi-space-size=64'];
-  const child = spawnSync(process.execPath, [...flags, '--import', 'tsx', path.join(here, 'fixtures', 'websocket-survivors-child.ts')], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  assert.equal(child.status, 0, child.stderr);
-  const { survived } = JSON.parse(child.stdout.trim().split('\n').pop() as string) as { survived: number };
+  const result = runSurvivorsChild<{ survived: number }>(path.join(here, 'fixtures', 'websocket-survivors-child.ts'));
+  assert.ok(result !== undefined);
+  const { survived } = result;
   t.diagnostic(`bytes per closed WebSocket surviving a scavenge: ${survived.toFixed(0)}`);
   // Measured: 175-181 with the tickets on the entries, 1,943-1,947 with the WeakMap.
   assert.ok(survived < 600, `${survived.toFixed(0)} B per WebSocket survive a scavenge`);

@@ -13,13 +13,13 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { once } from 'node:events';
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { channel } from 'node:diagnostics_channel';
 import { install } from '../../../src/node/server/lean-accept.js';
 import WS from 'ws';
 import { WebSocketServer } from '../../../src/node/server/server.js';
 import { startServer, within } from './helpers.js';
+import { runSurvivorsChild } from '../../support/young-survivors.js';
 
 type Accepting = Parameters<typeof install>[0];
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -284,16 +284,7 @@ test('a handle whose onconnection is not a known one is left alone', async () =>
 
 /** Runs the survivors child (`client` for client sockets); undefined when this Node has no lean accept. */
 function survivors(args: string[]): { plain: number; lean: number } | undefined {
-  // A new space large enough that no scavenge runs while the connections come and go: the one the
-  // child asks for then sees everything they left.
-  const flags = ['--expose-gc', '--min-semi-space-size=64', '--max-semi-space-size=64'];
-  const child = spawnSync(process.execPath, [...flags, '--import', 'tsx', path.join(here, 'fixtures', 'accept-survivors-child.ts'), ...args], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  if (child.status !== 0 && /lean accept not installed/.test(child.stderr)) return undefined;
-  assert.equal(child.status, 0, child.stderr);
-  return JSON.parse(child.stdout.trim().split('\n').pop() as string) as { plain: number; lean: number };
+  return runSurvivorsChild(path.join(here, 'fixtures', 'accept-survivors-child.ts'), args, /lean accept not installed/);
 }
 
 test('accepted connections leave (almost) nothing that survives a young-generation GC', (t) => {
