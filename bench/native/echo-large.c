@@ -132,21 +132,29 @@ static void pump_out(struct conn *c) {
   want_out(c, 0);
 }
 
+/*
+ * Compares the next arriving bytes with expected[payload_pos, end) and moves
+ * past them; when payload_pos reaches end, one echo is complete and counted.
+ * Returns true then.
+ */
+static int take_expected(struct conn *c, const unsigned char *expected, size_t end, const unsigned char **p, size_t *n, const char *mismatch) {
+  size_t take = end - c->payload_pos;
+  if (take > *n) take = *n;
+  if (memcmp(*p, expected + c->payload_pos, take) != 0) fail(mismatch);
+  c->payload_pos += take;
+  *p += take;
+  *n -= take;
+  if (c->payload_pos != end) return 0;
+  if (c->inflight <= 0) fail("an echo nobody asked for");
+  c->inflight--;
+  __atomic_add_fetch(total, 1, __ATOMIC_RELAXED);
+  return 1;
+}
+
 /* A raw echo: the frame's own bytes come back (payload_pos runs over the whole frame, from 0). */
 static void take_in_raw(struct conn *c, const unsigned char *p, size_t n) {
   while (n > 0) {
-    size_t take = frame_len - c->payload_pos;
-    if (take > n) take = n;
-    if (memcmp(p, frame + c->payload_pos, take) != 0) fail("raw echo differs from what was sent");
-    c->payload_pos += take;
-    p += take;
-    n -= take;
-    if (c->payload_pos == frame_len) {
-      if (c->inflight <= 0) fail("an echo nobody asked for");
-      c->inflight--;
-      c->payload_pos = 0;
-      __atomic_add_fetch(total, 1, __ATOMIC_RELAXED);
-    }
+    if (take_expected(c, frame, frame_len, &p, &n, "raw echo differs from what was sent")) c->payload_pos = 0;
   }
 }
 
@@ -178,17 +186,8 @@ static void take_in(struct conn *c, const unsigned char *p, size_t n) {
       c->payload_pos = 0;
       continue;
     }
-    size_t take = size - c->payload_pos;
-    if (take > n) take = n;
-    if (memcmp(p, plain + c->payload_pos, take) != 0) fail("echoed payload differs from what was sent");
-    c->payload_pos += take;
-    p += take;
-    n -= take;
-    if (c->payload_pos == size) {
-      if (c->inflight <= 0) fail("an echo nobody asked for");
-      c->inflight--;
-      __atomic_add_fetch(total, 1, __ATOMIC_RELAXED);
-    }
+    /* Complete: payload_pos stays at size, which marks "between frames" above. */
+    take_expected(c, plain, size, &p, &n, "echoed payload differs from what was sent");
   }
 }
 
